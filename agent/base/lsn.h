@@ -1,0 +1,46 @@
+// Log sequence numbers and the other small strong id types shared by every part of walship.
+#ifndef WALSHIP_AGENT_BASE_LSN_H_
+#define WALSHIP_AGENT_BASE_LSN_H_
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace walship {
+
+// A position in PostgreSQL's write-ahead log. Prints as "16/B374D848" (as PostgreSQL does)
+// with ToString() and as 16 zero-padded upper-case hex digits with ToKey() (object keys,
+// so that keys list in LSN order).
+class Lsn {
+ public:
+  constexpr Lsn() = default;
+  constexpr explicit Lsn(uint64_t value) : value_(value) {}
+
+  static constexpr Lsn Invalid() { return Lsn(0); }
+  static constexpr Lsn Max() { return Lsn(UINT64_MAX); }
+
+  // Parses "X/X" (PostgreSQL's form) or the 16-digit key form.
+  static absl::StatusOr<Lsn> Parse(absl::string_view text);
+
+  constexpr uint64_t value() const { return value_; }
+  constexpr bool valid() const { return value_ != 0; }
+  std::string ToString() const;
+  std::string ToKey() const;
+
+  constexpr auto operator<=>(const Lsn&) const = default;
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// A transaction id as pgoutput sends it (32 bits, no epoch).
+using Xid = uint32_t;
+// A relation's OID in the source database.
+using RelationOid = uint32_t;
+
+}  // namespace walship
+
+#endif  // WALSHIP_AGENT_BASE_LSN_H_

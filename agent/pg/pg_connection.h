@@ -1,0 +1,74 @@
+// An ordinary or replication libpq connection opened with walship's pinned session
+// settings (contract 3), plus small query helpers. Used by the agent and by replay.
+#ifndef WALSHIP_AGENT_PG_PG_CONNECTION_H_
+#define WALSHIP_AGENT_PG_PG_CONNECTION_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/pg/pg_handles.h"
+
+namespace walship::pg {
+
+// The settings every walship session runs under, so that text values are produced and
+// read back identically (recorded in each segment header).
+const std::map<std::string, std::string>& PinnedSessionSettings();
+
+enum class ConnectionKind { kNormal, kReplication };
+
+// Rows of a query result as text; NULL is std::nullopt.
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// Owns one PGconn. Not thread-safe.
+class PgConnection {
+ public:
+  // Connects with `conninfo` (a "key=value" string or a postgresql:// URI) plus the pinned
+  // settings; for kReplication adds replication=database. Errors are one line that names
+  // the server and the cause, never the password: bad credentials or a missing database
+  // → kFailedPrecondition / kPermissionDenied; unreachable → kUnavailable.
+  static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(absl::string_view conninfo,
+                                                               ConnectionKind kind);
+
+  PGconn* get() const { return conn_.get(); }
+
+  // Runs `sql` (simple protocol; may hold several statements); error names the statement
+  // purpose given in `what`.
+  absl::Status Exec(absl::string_view sql, absl::string_view what = "");
+  // Runs one query with text parameters and returns all rows as text.
+  absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                    const std::vector<std::optional<std::string>>& params = {},
+                                    absl::string_view what = "");
+  // First column of the first row; kNotFound when there is no row.
+  absl::StatusOr<std::optional<std::string>> QueryValue(
+      absl::string_view sql, const std::vector<std::optional<std::string>>& params = {},
+      absl::string_view what = "");
+
+  // "host/port/db" for messages (never the password).
+  std::string Describe() const;
+
+ private:
+  explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
+  PgConnPtr conn_;
+};
+
+// Quotes an identifier ("Deal Stage" → "\"Deal Stage\"") and a qualified name.
+std::string QuoteIdent(absl::string_view name);
+std::string QuoteQualified(absl::string_view schema, absl::string_view table);
+// Quotes a string literal with standard_conforming_strings on.
+std::string QuoteLiteral(absl::string_view value);
+
+// True when a conninfo (as typed on a command line) holds a password= setting.
+bool ConninfoHasPassword(absl::string_view conninfo);
+
+}  // namespace walship::pg
+
+#endif  // WALSHIP_AGENT_PG_PG_CONNECTION_H_

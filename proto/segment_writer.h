@@ -1,0 +1,40 @@
+// Writes one segment (change or base) record by record to a ByteSink, in bounded memory.
+#ifndef WALSHIP_PROTO_SEGMENT_WRITER_H_
+#define WALSHIP_PROTO_SEGMENT_WRITER_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/byte_io.h"
+#include "proto/walship.pb.h"
+
+namespace walship::proto {
+
+struct SegmentWriterOptions {
+  // zstd level; CODEC_NONE in the header writes frames uncompressed.
+  int zstd_level = 3;
+};
+
+// Usage: Create → Add(record)... → Finish(previous_end_lsn). The trailer's counts, LSN,
+// time and xid ranges and marks are computed from the events added. The sink must outlive
+// the writer. Not thread-safe.
+class SegmentWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(
+      ByteSink* sink, const v1::SegmentHeader& header, SegmentWriterOptions options = {});
+  virtual ~SegmentWriter() = default;
+
+  virtual absl::Status Add(const v1::Record& record) = 0;
+  // Bytes written to the sink so far, and raw (uncompressed) record bytes added so far.
+  virtual uint64_t bytes_written() const = 0;
+  virtual uint64_t raw_bytes() const = 0;
+  // The trailer as it stands (counts, ranges) — valid at any time.
+  virtual const v1::SegmentTrailer& trailer() const = 0;
+  // Writes the last frame, the trailer and the footer. No Add() after it.
+  virtual absl::Status Finish(uint64_t previous_end_lsn) = 0;
+};
+
+}  // namespace walship::proto
+
+#endif  // WALSHIP_PROTO_SEGMENT_WRITER_H_

@@ -1,0 +1,56 @@
+// The interface every destination of the change stream implements (object stores, Kafka).
+#ifndef WALSHIP_SINKS_SINK_H_
+#define WALSHIP_SINKS_SINK_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/base/lsn.h"
+#include "proto/transaction.h"
+
+namespace walship::sinks {
+
+// A sink receives whole committed transactions in commit order and reports a contiguous
+// durable watermark: every transaction whose end LSN is <= DurableWatermark() is durable
+// in this sink (an object uploaded and confirmed, a Kafka delivery report received), even
+// when its own work completes out of order. The agent acknowledges to PostgreSQL only the
+// minimum watermark over all sinks (contract 1).
+//
+// All methods are called from the agent's loop thread. A sink may do work on threads of
+// its own. After any method returns an error the sink is broken: it keeps returning that
+// error and its watermark no longer moves.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // A short name for logs and metrics ("file:///var/lib/walship", "kafka").
+  virtual std::string name() const = 0;
+
+  // Takes the transaction (it may read its records now; it does not keep a reference).
+  // May block briefly when the sink pushes back.
+  virtual absl::Status Write(const proto::Transaction& txn) = 0;
+
+  // Does due work (group commit deadline passed, delivery reports) without blocking long.
+  virtual absl::Status Poll(absl::Time now) = 0;
+
+  // When Poll() next has work to do (absl::InfiniteFuture() when nothing is pending).
+  virtual absl::Time NextDeadline() const = 0;
+
+  // Makes everything written durable, waiting at most until `deadline`
+  // (kDeadlineExceeded when it could not).
+  virtual absl::Status Flush(absl::Time deadline) = 0;
+
+  // Every transaction with end LSN <= this is durable here. Lsn::Invalid() before any.
+  virtual Lsn DurableWatermark() const = 0;
+
+  // True while something written is not yet durable.
+  virtual bool HasPending() const = 0;
+
+  // Flushes and releases resources; no other call after it.
+  virtual absl::Status Close(absl::Time deadline) = 0;
+};
+
+}  // namespace walship::sinks
+
+#endif  // WALSHIP_SINKS_SINK_H_
