@@ -1,8 +1,11 @@
 // Object key construction and parsing.
 #include "sinks/object_store/layout.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace walship::sinks {
@@ -51,6 +54,27 @@ std::optional<Lsn> ParseSegmentIndexKey(absl::string_view key) {
   absl::string_view name = BaseName(key);
   if (!absl::ConsumeSuffix(&name, ".idx")) return std::nullopt;
   return ParseKeyLsn(name);
+}
+
+absl::Status ValidateObjectKey(absl::string_view key) {
+  auto invalid = [key](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "invalid object key \"%s\": %s (keys are '/'-separated segments of "
+        "[A-Za-z0-9._-])",
+        absl::CHexEscape(key), why));
+  };
+  if (key.empty()) return invalid("it is empty");
+  if (key.front() == '/') return invalid("it starts with '/'");
+  for (absl::string_view segment : absl::StrSplit(key, '/')) {
+    if (segment.empty()) return invalid("it has an empty segment");
+    if (segment == "." || segment == "..") return invalid("it has a \".\" or \"..\" segment");
+    for (char c : segment) {
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+      if (!ok) return invalid("it holds a character outside [A-Za-z0-9._-]");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace walship::sinks

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/base/lsn.h"
 
@@ -33,6 +34,10 @@ struct ParsedSegmentKey {
 // hostile or foreign object in a listing is skipped, never trusted).
 std::optional<ParsedSegmentKey> ParseWalSegmentKey(absl::string_view key);
 std::optional<Lsn> ParseSegmentIndexKey(absl::string_view key);
+
+// Checks an object key: '/'-separated, non-empty segments of [A-Za-z0-9._-], none of them
+// "." or "..", no leading or trailing '/'. Anything else is kInvalidArgument naming it.
+absl::Status ValidateObjectKey(absl::string_view key);
 
 }  // namespace walship::sinks
 
