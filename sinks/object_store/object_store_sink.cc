@@ -1,0 +1,305 @@
+// The object-store sink: transactions → staging segment files → background upload of the
+// segment and then its index object → durable watermark.
+//
+// Threads: every Sink method runs on the agent's loop thread, which owns the open segment
+// (builder_) and the LSN chain. One uploader thread stores finished segments in order.
+// They share, under mu_, the upload queue, the watermark and the first error. Shutdown
+// order: Close() flushes, then stops and joins the uploader; the destructor stops and
+// joins it without flushing (unstored segments are simply not acknowledged).
+#include "sinks/object_store/object_store_sink.h"
+
+#include <deque>
+#include <thread>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/base/log.h"
+#include "agent/base/status_macros.h"
+#include "proto/segment_format.h"
+#include "proto/segment_reader.h"
+#include "sinks/object_store/file_util.h"
+#include "sinks/object_store/segment_builder.h"
+
+namespace walship::sinks {
+namespace {
+
+// Staging files carry this prefix so that cleaning at start touches nothing else.
+constexpr absl::string_view kStagingPrefix = "walship-segment-";
+
+absl::Status ValidateOptions(const ObjectStoreSinkOptions& options) {
+  if (options.stream.system_id.empty() || options.stream.slot.empty()) {
+    return absl::InvalidArgumentError("object-store sink: stream system id and slot must be set");
+  }
+  WALSHIP_RETURN_IF_ERROR(Annotate(ValidateObjectKey(options.stream.Prefix() + "wal"),
+                                   "object-store sink: stream prefix"));
+  if (options.staging_dir.empty()) {
+    return absl::InvalidArgumentError("object-store sink: a staging directory is required");
+  }
+  if (options.segment_max_bytes == 0 || options.segment_max_age <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "object-store sink: segment size and age limits must be positive");
+  }
+  if (options.zstd_level < 0 || options.zstd_level > 22) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "object-store sink: zstd level %d is out of range (0 to 22)", options.zstd_level));
+  }
+  if (options.max_pending_segments < 1) {
+    return absl::InvalidArgumentError(
+        "object-store sink: max pending segments must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
+// Where the stored stream ends; writes any index object missing for a stored segment (a
+// crash between the segment and its index).
+absl::StatusOr<Lsn> RecoverStoredEnd(ObjectStore* store, const StreamId& stream) {
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> segments, store->List(stream.Prefix() + "wal/"));
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> indexes,
+                           store->List(stream.Prefix() + "index/"));
+  absl::flat_hash_set<uint64_t> indexed;
+  for (const ObjectInfo& index : indexes) {
+    if (auto end = ParseSegmentIndexKey(index.key)) indexed.insert(end->value());
+  }
+  Lsn stored_end;
+  for (const ObjectInfo& segment : segments) {
+    std::optional<ParsedSegmentKey> parsed = ParseWalSegmentKey(segment.key);
+    if (!parsed) continue;
+    stored_end = std::max(stored_end, parsed->last_end);
+    if (indexed.contains(parsed->last_end.value())) continue;
+    LogWarning("segment \"%s\" in %s has no index object; writing it", segment.key,
+               store->url());
+    std::string context = absl::StrFormat("repairing the index of segment \"%s\"", segment.key);
+    absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> opened = store->Open(segment.key);
+    WALSHIP_RETURN_IF_ERROR(Annotate(opened.status(), context));
+    std::unique_ptr<proto::RandomAccessSource> source = *std::move(opened);
+    absl::StatusOr<v1::SegmentTrailer> trailer = proto::ReadSegmentTrailer(source.get());
+    WALSHIP_RETURN_IF_ERROR(Annotate(trailer.status(), context));
+    v1::SegmentIndex index;
+    index.set_segment_key(segment.key);
+    index.set_segment_bytes(source->size());
+    *index.mutable_trailer() = *std::move(trailer);
+    absl::Status put =
+        store->Put(SegmentIndexKey(stream, parsed->last_end), index.SerializeAsString());
+    if (!put.ok() && !absl::IsAlreadyExists(put)) return Annotate(put, context);
+  }
+  return stored_end;
+}
+
+class ObjectStoreSink : public Sink {
+ public:
+  ObjectStoreSink(ObjectStore* store, ObjectStoreSinkOptions options, Lsn stored_end)
+      : store_(store),
+        options_(std::move(options)),
+        accepted_end_(stored_end),
+        previous_end_(stored_end),
+        watermark_(stored_end) {
+    uploader_ = std::thread([this] { UploadLoop(); });
+  }
+
+  ~ObjectStoreSink() override { StopUploader(/*abandon=*/true); }
+
+  std::string name() const override { return store_->url(); }
+
+  absl::Status Write(const proto::Transaction& txn) override {
+    WALSHIP_RETURN_IF_ERROR(Error());
+    const proto::TransactionInfo& info = txn.info();
+    // Already stored (before a restart) or already taken (resent after a reconnect).
+    if (info.end_lsn <= accepted_end_) return absl::OkStatus();
+    absl::Time now = absl::Now();
+    if (builder_ == nullptr) {
+      std::string path = absl::StrFormat("%s/%s%s-%d", options_.staging_dir, kStagingPrefix,
+                                         info.commit_lsn.ToKey(), next_staging_++);
+      auto builder = SegmentBuilder::Create(std::move(path), SegmentHeader(now),
+                                            options_.zstd_level, now);
+      if (!builder.ok()) return Fail(builder.status());
+      builder_ = *std::move(builder);
+    }
+    absl::Status added = builder_->AddTransaction(txn);
+    if (!added.ok()) {
+      return Fail(Annotate(added, absl::StrFormat("adding transaction %u (commit %s) to a segment",
+                                                  info.xid, info.commit_lsn.ToString())));
+    }
+    accepted_end_ = info.end_lsn;
+    return MaybeCut(now);
+  }
+
+  absl::Status Poll(absl::Time now) override {
+    WALSHIP_RETURN_IF_ERROR(Error());
+    return MaybeCut(now);
+  }
+
+  absl::Time NextDeadline() const override {
+    if (builder_ == nullptr) return absl::InfiniteFuture();
+    return builder_->opened_at() + options_.segment_max_age;
+  }
+
+  absl::Status Flush(absl::Time deadline) override {
+    WALSHIP_RETURN_IF_ERROR(Error());
+    if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment(/*may_block=*/false));
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithDeadline(absl::Condition(this, &ObjectStoreSink::DrainedOrFailed), deadline);
+    if (!error_.ok()) return error_;
+    if (!queue_.empty()) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "flushing %s: %d segments still being stored at the deadline", store_->url(),
+          queue_.size()));
+    }
+    return absl::OkStatus();
+  }
+
+  Lsn DurableWatermark() const override {
+    absl::MutexLock lock(&mu_);
+    return watermark_;
+  }
+
+  bool HasPending() const override {
+    if (builder_ != nullptr) return true;
+    absl::MutexLock lock(&mu_);
+    return !queue_.empty();
+  }
+
+  absl::Status Close(absl::Time deadline) override {
+    absl::Status status = Flush(deadline);
+    StopUploader(/*abandon=*/!status.ok());
+    builder_.reset();
+    return status;
+  }
+
+ private:
+  v1::SegmentHeader SegmentHeader(absl::Time now) const {
+    v1::SegmentHeader header = options_.header_template;
+    header.set_format_version(proto::kSegmentFormatVersion);
+    header.set_codec(options_.zstd_level == 0 ? v1::CODEC_NONE : v1::CODEC_ZSTD);
+    header.set_kind(v1::CHANGE_SEGMENT);
+    header.set_created_time_us(absl::ToUnixMicros(now));
+    return header;
+  }
+
+  absl::Status MaybeCut(absl::Time now) {
+    if (builder_ == nullptr) return absl::OkStatus();
+    if (builder_->raw_bytes() >= options_.segment_max_bytes ||
+        now - builder_->opened_at() >= options_.segment_max_age) {
+      return CutSegment(/*may_block=*/true);
+    }
+    return absl::OkStatus();
+  }
+
+  // Finishes the open segment and queues it for upload. With `may_block`, first waits while
+  // max_pending_segments are queued (push-back); Flush() queues regardless and waits after.
+  absl::Status CutSegment(bool may_block) {
+    std::unique_ptr<SegmentBuilder> builder = std::move(builder_);
+    absl::StatusOr<FinishedSegment> segment = builder->Finish(previous_end_);
+    if (!segment.ok()) return Fail(Annotate(segment.status(), "finishing a segment"));
+    previous_end_ = segment->last_end;
+    absl::MutexLock lock(&mu_);
+    if (may_block) mu_.Await(absl::Condition(this, &ObjectStoreSink::RoomOrFailed));
+    if (!error_.ok()) return error_;
+    queue_.push_back(*std::move(segment));
+    return absl::OkStatus();
+  }
+
+  // The uploader thread: stores queued segments in order until stopped or failed.
+  void UploadLoop() {
+    while (true) {
+      FinishedSegment segment;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &ObjectStoreSink::WorkOrStop));
+        if (abandon_ || !error_.ok() || queue_.empty()) return;
+        segment = queue_.front();
+      }
+      absl::Status status = Upload(segment);
+      absl::MutexLock lock(&mu_);
+      if (!status.ok()) {
+        LogError("%s: %s", store_->url(), status.message());
+        error_.Update(status);
+        return;  // the watermark stops here for good
+      }
+      watermark_ = segment.last_end;
+      queue_.pop_front();
+    }
+  }
+
+  absl::Status Upload(const FinishedSegment& segment) {
+    std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
+    std::string context = absl::StrFormat("storing segment \"%s\"", key);
+    WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
+    WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(key, segment.path), context));
+    v1::SegmentIndex index;
+    index.set_segment_key(key);
+    index.set_segment_bytes(segment.bytes);
+    *index.mutable_trailer() = segment.trailer;
+    std::string index_key = SegmentIndexKey(options_.stream, segment.last_end);
+    return Annotate(store_->Put(index_key, index.SerializeAsString()),
+                    absl::StrFormat("storing index \"%s\"", index_key));
+  }
+
+  void StopUploader(bool abandon) {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      if (abandon) abandon_ = true;
+    }
+    if (uploader_.joinable()) uploader_.join();
+  }
+
+  absl::Status Error() const {
+    absl::MutexLock lock(&mu_);
+    return error_;
+  }
+
+  absl::Status Fail(absl::Status status) {
+    builder_.reset();
+    absl::MutexLock lock(&mu_);
+    error_.Update(status);
+    return error_;
+  }
+
+  bool DrainedOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.empty() || !error_.ok();
+  }
+  bool RoomOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() < static_cast<size_t>(options_.max_pending_segments) || !error_.ok();
+  }
+  bool WorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || stopping_ || abandon_;
+  }
+
+  ObjectStore* const store_;
+  const ObjectStoreSinkOptions options_;
+
+  // Loop thread only.
+  std::unique_ptr<SegmentBuilder> builder_;  // the open segment, null when none
+  Lsn accepted_end_;                         // end LSN of the last transaction taken
+  Lsn previous_end_;                         // end LSN of the last segment finished
+  uint64_t next_staging_ = 0;
+
+  mutable absl::Mutex mu_;
+  std::deque<FinishedSegment> queue_ ABSL_GUARDED_BY(mu_);  // front is being stored
+  Lsn watermark_ ABSL_GUARDED_BY(mu_);
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // finish the queue, then exit
+  bool abandon_ ABSL_GUARDED_BY(mu_) = false;   // exit after the current upload
+
+  std::thread uploader_;  // started last in the constructor, joined before members go
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
+                                                          ObjectStoreSinkOptions options) {
+  WALSHIP_RETURN_IF_ERROR(ValidateOptions(options));
+  WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakeDirs(options.staging_dir),
+                                   "object-store sink: staging directory"));
+  WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(options.staging_dir, kStagingPrefix));
+  absl::StatusOr<Lsn> stored_end = RecoverStoredEnd(store, options.stream);
+  WALSHIP_RETURN_IF_ERROR(Annotate(stored_end.status(),
+                                   absl::StrFormat("opening the object-store sink on %s",
+                                                   store->url())));
+  return std::unique_ptr<Sink>(
+      std::make_unique<ObjectStoreSink>(store, std::move(options), *stored_end));
+}
+
+}  // namespace walship::sinks
