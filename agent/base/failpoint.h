@@ -1,0 +1,13 @@
+// Crash points for the crash tests: when the environment variable WALSHIP_CRASH_AT is
+// "NAME" or "NAME:N", the process kills itself with SIGKILL the first (or N-th) time it
+// reaches CrashPoint("NAME"). Unset (always, in production) it costs one branch.
+#ifndef WALSHIP_AGENT_BASE_FAILPOINT_H_
+#define WALSHIP_AGENT_BASE_FAILPOINT_H_
+
+namespace walship {
+
+void CrashPoint(const char* name);
+
+}  // namespace walship
+
+#endif  // WALSHIP_AGENT_BASE_FAILPOINT_H_

@@ -1,0 +1,66 @@
+// Decides what the agent may acknowledge to PostgreSQL and when to send status updates.
+// Pure: no I/O, no clock of its own (times are passed in), so every decision is testable.
+//
+// The flush position only moves to the end LSN of a transaction once it and every earlier
+// transaction handed to the sinks is durable in all of them (contract 1). With nothing in
+// flight and no transaction open, a keepalive's position (everything the server has
+// decoded and sent) may be confirmed, so an idle database does not retain WAL forever.
+#ifndef WALSHIP_AGENT_STREAM_FEEDBACK_TRACKER_H_
+#define WALSHIP_AGENT_STREAM_FEEDBACK_TRACKER_H_
+
+#include <deque>
+
+#include "absl/time/time.h"
+#include "agent/base/lsn.h"
+
+namespace walship::agent {
+
+class FeedbackTracker {
+ public:
+  // `confirmed` is the slot's confirmed position at start.
+  FeedbackTracker(Lsn confirmed, absl::Duration status_interval,
+                  absl::Duration min_status_gap = absl::Milliseconds(10));
+
+  // A message was received whose WAL record starts at `lsn`.
+  void OnReceived(Lsn lsn);
+  // A committed transaction was handed to the sinks (`empty`: it had no events and waits
+  // only for the transactions before it).
+  void OnTransaction(Lsn end_lsn, bool empty);
+  // The minimum durable watermark over all sinks.
+  void OnDurable(Lsn watermark);
+  // A keepalive reporting the server's sent position; `in_transaction` when a Begin has no
+  // Commit yet.
+  void OnKeepalive(Lsn wal_end, bool in_transaction);
+
+  Lsn flushed() const { return flushed_; }
+  // The position reported as written: what was received, never below what is flushed.
+  Lsn written() const { return received_ > flushed_ ? received_ : flushed_; }
+  bool HasInFlight() const { return !in_flight_.empty(); }
+  // Newest transaction end handed to the sinks, Invalid before any.
+  Lsn last_handed() const { return last_handed_; }
+
+  // True when a status update should go out now.
+  bool StatusDue(absl::Time now) const;
+  absl::Time NextStatusDeadline() const;
+  void OnStatusSent(absl::Time now);
+
+ private:
+  struct InFlight {
+    Lsn end_lsn;
+    bool empty;
+  };
+
+  absl::Duration status_interval_;
+  absl::Duration min_status_gap_;
+  Lsn flushed_;
+  Lsn received_;
+  Lsn last_handed_;
+  Lsn durable_;
+  Lsn last_sent_flushed_;
+  absl::Time last_sent_ = absl::InfinitePast();
+  std::deque<InFlight> in_flight_;
+};
+
+}  // namespace walship::agent
+
+#endif  // WALSHIP_AGENT_STREAM_FEEDBACK_TRACKER_H_

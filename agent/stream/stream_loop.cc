@@ -1,0 +1,175 @@
+// The replication loop.
+#include "agent/stream/stream_loop.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "agent/base/failpoint.h"
+#include "agent/base/log.h"
+#include "agent/base/status_macros.h"
+
+namespace walship::agent {
+
+StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, Lsn confirmed,
+                       const std::atomic<bool>* stop)
+    : options_(std::move(options)),
+      sinks_(std::move(sinks)),
+      stop_(stop),
+      tracker_(confirmed, options_.status_interval),
+      assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}) {}
+
+absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
+  absl::Duration backoff = options_.reconnect_min;
+  std::mt19937_64 rng(std::random_device{}());
+  while (true) {
+    absl::Status status = StreamOnce(*conn);
+    if (status.ok()) return status;
+    if (status.code() != absl::StatusCode::kUnavailable &&
+        status.code() != absl::StatusCode::kCancelled) {
+      return status;
+    }
+    conn.reset();
+    LogWarning("%s; reconnecting (acknowledged up to %s)", status.message(),
+               tracker_.flushed().ToString());
+    while (conn == nullptr) {
+      // Sinks keep making earlier transactions durable while we are away.
+      absl::Time wake = absl::Now() + backoff * std::uniform_real_distribution<>(0.5, 1.0)(rng);
+      while (absl::Now() < wake) {
+        if (stop_->load()) {
+          for (sinks::Sink* sink : sinks_) {
+            WALSHIP_RETURN_IF_ERROR(sink->Flush(absl::Now() + options_.shutdown_flush_timeout));
+          }
+          return absl::OkStatus();
+        }
+        WALSHIP_RETURN_IF_ERROR(ServeSinks(absl::Now()));
+        absl::SleepFor(std::min(absl::Milliseconds(50), wake - absl::Now()));
+      }
+      backoff = std::min(backoff * 2, options_.reconnect_max);
+      auto reconnected = pg::ReplicationConnection::Connect(options_.conninfo);
+      if (!reconnected.ok()) {
+        if (reconnected.status().code() != absl::StatusCode::kUnavailable) {
+          return reconnected.status();
+        }
+        LogWarning("%s; retrying in up to %s", reconnected.status().message(),
+                   absl::FormatDuration(backoff));
+        continue;
+      }
+      auto identity = (*reconnected)->IdentifySystem();
+      if (!identity.ok()) {
+        LogWarning("%s; retrying", identity.status().message());
+        continue;
+      }
+      if (identity->system_id != options_.system_id) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "after reconnecting, the source is another cluster (system identifier %s, was "
+            "%s): a failover or upgrade is a gap in the stream; take a new base",
+            identity->system_id, options_.system_id));
+      }
+      conn = std::move(*reconnected);
+    }
+    backoff = options_.reconnect_min;
+  }
+}
+
+absl::Status StreamLoop::ServeSinks(absl::Time now) {
+  Lsn durable = Lsn::Max();
+  for (sinks::Sink* sink : sinks_) {
+    WALSHIP_RETURN_IF_ERROR(Annotate(sink->Poll(now), absl::StrCat("sink ", sink->name())));
+    durable = std::min(durable, sink->DurableWatermark());
+  }
+  if (!sinks_.empty()) tracker_.OnDurable(durable);
+  return absl::OkStatus();
+}
+
+absl::Status StreamLoop::SendStatus(pg::ReplicationConnection& conn, absl::Time now, bool reply) {
+  CrashPoint("before-ack");
+  WALSHIP_RETURN_IF_ERROR(conn.SendStatus(tracker_.written(), tracker_.flushed(), reply));
+  tracker_.OnStatusSent(now);
+  CrashPoint("after-ack");
+  return absl::OkStatus();
+}
+
+absl::Status StreamLoop::FinishStream(pg::ReplicationConnection& conn) {
+  absl::Time deadline = absl::Now() + options_.shutdown_flush_timeout;
+  for (sinks::Sink* sink : sinks_) {
+    WALSHIP_RETURN_IF_ERROR(Annotate(sink->Flush(deadline), absl::StrCat("sink ", sink->name())));
+  }
+  WALSHIP_RETURN_IF_ERROR(ServeSinks(absl::Now()));
+  WALSHIP_RETURN_IF_ERROR(SendStatus(conn, absl::Now(), false));
+  absl::Status ended = conn.EndStream();
+  if (!ended.ok()) LogWarning("%s", ended.message());
+  LogInfo("stopped; acknowledged up to %s", tracker_.flushed().ToString());
+  return absl::OkStatus();
+}
+
+absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
+  const proto::TransactionInfo& info = txn->info();
+  if (info.end_lsn <= tracker_.last_handed()) return absl::OkStatus();  // resent after reconnect
+  if (info.event_count == 0) {
+    tracker_.OnTransaction(info.end_lsn, /*empty=*/true);
+    return absl::OkStatus();
+  }
+  for (sinks::Sink* sink : sinks_) {
+    WALSHIP_RETURN_IF_ERROR(Annotate(
+        sink->Write(*txn), absl::StrFormat("sink %s, transaction %u at %s", sink->name(),
+                                           info.xid, info.commit_lsn.ToString())));
+  }
+  tracker_.OnTransaction(info.end_lsn, /*empty=*/false);
+  return absl::OkStatus();
+}
+
+absl::Status StreamLoop::HandleXLogData(const pg::CopyMessage& message) {
+  tracker_.OnReceived(message.wal_start);
+  auto decoded = decoder_.Decode(message.payload);
+  if (!decoded.ok()) {
+    return Annotate(decoded.status(), absl::StrCat("decoding the message at ",
+                                                   message.wal_start.ToString()));
+  }
+  auto txn = assembler_.Feed(std::move(*decoded));
+  if (!txn.ok()) {
+    return Annotate(txn.status(), absl::StrCat("at ", message.wal_start.ToString()));
+  }
+  if (*txn != nullptr) return HandOff(std::move(*txn));
+  return absl::OkStatus();
+}
+
+absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
+  assembler_ = TransactionAssembler(
+      AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction});
+  decoder_ = PgOutputDecoder();
+  WALSHIP_RETURN_IF_ERROR(conn.StartReplication(options_.slot, options_.publication, Lsn()));
+  LogInfo("streaming from slot \"%s\" (publication \"%s\") at %s", options_.slot,
+          options_.publication, tracker_.flushed().ToString());
+  while (true) {
+    absl::Time now = absl::Now();
+    WALSHIP_RETURN_IF_ERROR(ServeSinks(now));
+    if (stop_->load()) {
+      LogInfo("stop requested: flushing sinks");
+      return FinishStream(conn);
+    }
+    if (options_.until_lsn.valid() && tracker_.flushed() >= options_.until_lsn) {
+      LogInfo("reached --until-lsn %s", options_.until_lsn.ToString());
+      return FinishStream(conn);
+    }
+    if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
+
+    absl::Time deadline = std::min(tracker_.NextStatusDeadline(), now + absl::Milliseconds(200));
+    for (sinks::Sink* sink : sinks_) deadline = std::min(deadline, sink->NextDeadline());
+    WALSHIP_ASSIGN_OR_RETURN(auto message, conn.Read(deadline));
+    if (!message.has_value()) continue;
+    if (message->kind == pg::CopyMessage::Kind::kKeepalive) {
+      tracker_.OnKeepalive(message->wal_end, assembler_.InTransaction());
+      if (message->reply_requested) {
+        WALSHIP_RETURN_IF_ERROR(ServeSinks(absl::Now()));
+        WALSHIP_RETURN_IF_ERROR(SendStatus(conn, absl::Now(), false));
+      }
+      continue;
+    }
+    WALSHIP_RETURN_IF_ERROR(HandleXLogData(*message));
+  }
+}
+
+}  // namespace walship::agent
