@@ -139,9 +139,13 @@ absl::StatusOr<QueryResult> PgConnection::Query(
     absl::string_view what) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PgResultPtr result(PQexecParams(conn_.get(), std::string(sql).c_str(),
-                                  static_cast<int>(values.size()), nullptr, values.data(),
-                                  nullptr, nullptr, 0));
+  // Without parameters use the simple protocol: replication connections accept nothing
+  // else.
+  PgResultPtr result(params.empty()
+                         ? PQexec(conn_.get(), std::string(sql).c_str())
+                         : PQexecParams(conn_.get(), std::string(sql).c_str(),
+                                        static_cast<int>(values.size()), nullptr,
+                                        values.data(), nullptr, nullptr, 0));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return ResultError(conn_.get(), result.get(), what);

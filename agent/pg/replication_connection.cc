@@ -88,8 +88,9 @@ absl::StatusOr<SlotInfo> ReplicationConnection::GetSlot(absl::string_view slot) 
   WALSHIP_ASSIGN_OR_RETURN(
       QueryResult result,
       conn_->Query("SELECT plugin, confirmed_flush_lsn, active, wal_status, database "
-                   "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                   {std::string(slot)}, "looking up the replication slot"));
+                   "FROM pg_catalog.pg_replication_slots WHERE slot_name = " +
+                       QuoteLiteral(slot),
+                   {}, "looking up the replication slot"));
   SlotInfo info;
   if (result.rows.empty()) return info;
   const auto& row = result.rows[0];
@@ -118,8 +119,9 @@ absl::StatusOr<Lsn> ReplicationConnection::CreateSlot(absl::string_view slot) {
 absl::StatusOr<bool> ReplicationConnection::PublicationExists(absl::string_view publication) {
   WALSHIP_ASSIGN_OR_RETURN(
       QueryResult result,
-      conn_->Query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1",
-                   {std::string(publication)}, "looking up the publication"));
+      conn_->Query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = " +
+                       QuoteLiteral(publication),
+                   {}, "looking up the publication"));
   return !result.rows.empty();
 }
 
@@ -148,10 +150,10 @@ absl::StatusOr<std::vector<std::string>> ReplicationConnection::TablesWithoutIde
                    "FROM pg_catalog.pg_publication_tables pt "
                    "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
                    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
-                   "WHERE pt.pubname = $1 AND c.relreplident = 'd' AND NOT EXISTS ("
+                   "WHERE pt.pubname = " + QuoteLiteral(publication) + " AND c.relreplident = 'd' AND NOT EXISTS ("
                    "  SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
                    "ORDER BY 1",
-                   {std::string(publication)}, "checking the published tables' replica identity"));
+                   {}, "checking the published tables' replica identity"));
   std::vector<std::string> tables;
   for (const auto& row : result.rows) tables.push_back(row[0].value_or(""));
   return tables;

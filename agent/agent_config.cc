@@ -1,0 +1,53 @@
+// Validation of the agent's configuration.
+#include "agent/agent_config.h"
+
+#include "absl/strings/str_format.h"
+
+namespace walship::agent {
+namespace {
+
+bool ValidSlotName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ValidateAgentConfig(const AgentConfig& config) {
+  if (config.source.empty()) {
+    return absl::InvalidArgumentError("--source is required (a libpq connection string)");
+  }
+  if (!ValidSlotName(config.slot)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--slot \"%s\" is not a valid slot name (lower-case letters, digits and _, at most "
+        "63 characters)",
+        config.slot));
+  }
+  if (config.publication.empty() || config.publication.size() > 63) {
+    return absl::InvalidArgumentError("--publication must be 1 to 63 characters");
+  }
+  if (config.object_stores.empty()) {
+    return absl::InvalidArgumentError(
+        "at least one --object-store is required (e.g. file:///var/lib/walship)");
+  }
+  if (config.segment_max_bytes < (64 << 10) || config.segment_max_bytes > (4ull << 30)) {
+    return absl::InvalidArgumentError("--segment-max-bytes must be between 64 KiB and 4 GiB");
+  }
+  if (config.segment_max_age <= absl::ZeroDuration() ||
+      config.segment_max_age > absl::Minutes(10)) {
+    return absl::InvalidArgumentError("--segment-max-ms must be between 1 and 600000");
+  }
+  if (config.compression_level < 0 || config.compression_level > 19) {
+    return absl::InvalidArgumentError("--compression-level must be between 0 and 19");
+  }
+  if (!config.tables.empty() && !config.create) {
+    return absl::InvalidArgumentError("--tables only applies together with --create");
+  }
+  if (config.work_dir.empty()) return absl::InvalidArgumentError("--work-dir must not be empty");
+  return absl::OkStatus();
+}
+
+}  // namespace walship::agent

@@ -1,0 +1,51 @@
+// The agent's validated configuration, built once by main.cc from the command line and
+// the --config file.
+#ifndef WALSHIP_AGENT_AGENT_CONFIG_H_
+#define WALSHIP_AGENT_AGENT_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/base/lsn.h"
+#include "agent/base/log.h"
+
+namespace walship::agent {
+
+struct AgentConfig {
+  // libpq connection string of the source database (no password: use PGPASSWORD,
+  // ~/.pgpass or passfile=).
+  std::string source;
+  // Logical replication slot and publication to stream from.
+  std::string slot = "walship";
+  std::string publication = "walship";
+  // Create slot and publication when missing.
+  bool create = false;
+  // Tables for a publication created by --create; empty means FOR ALL TABLES.
+  std::vector<std::string> tables;
+  // Object store URLs; every one must hold a transaction before it is acknowledged.
+  std::vector<std::string> object_stores;
+  // Local working directory: segment staging and spill files.
+  std::string work_dir = "/var/tmp/walship";
+  // Group commit: a segment is made durable at this size or after this wait.
+  uint64_t segment_max_bytes = 64ull << 20;
+  absl::Duration segment_max_age = absl::Milliseconds(200);
+  // zstd level for segments (0: uncompressed).
+  int compression_level = 3;
+  // Memory one transaction may use before it spills to disk.
+  uint64_t transaction_memory_bytes = 8ull << 20;
+  // Stop once everything up to this LSN is durable and acknowledged.
+  Lsn until_lsn;
+  LogFormat log_format = LogFormat::kText;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// Checks the combination of settings (object stores present, sizes in range, slot and
+// publication names valid). kInvalidArgument naming the option.
+absl::Status ValidateAgentConfig(const AgentConfig& config);
+
+}  // namespace walship::agent
+
+#endif  // WALSHIP_AGENT_AGENT_CONFIG_H_
