@@ -1,0 +1,284 @@
+// Event application: position-based duplicate dropping, batching of source transactions,
+// one prepared statement per (table, statement shape).
+#include "replay/applier.h"
+
+#include <libpq-fe.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "agent/base/lsn.h"
+#include "agent/base/status_macros.h"
+#include "replay/sql_builder.h"
+
+namespace walship::replay {
+namespace {
+
+const char* OpName(v1::Operation op) {
+  switch (op) {
+    case v1::INSERT: return "INSERT";
+    case v1::UPDATE: return "UPDATE";
+    case v1::DELETE: return "DELETE";
+    case v1::TRUNCATE: return "TRUNCATE";
+    case v1::MESSAGE: return "MESSAGE";
+    default: return "unknown operation";
+  }
+}
+
+std::string Where(const v1::Event& event) {
+  return absl::StrFormat("at commit LSN %s (xid %u, event %u)",
+                         Lsn(event.commit_lsn()).ToString(), event.xid(), event.sequence());
+}
+
+std::string FirstLine(const char* text) {
+  std::string line = text ? text : "";
+  size_t nl = line.find('\n');
+  if (nl != std::string::npos) line.resize(nl);
+  return line;
+}
+
+bool IsFullIdentity(const v1::Relation& relation) {
+  if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) return true;
+  for (const v1::Column& column : relation.columns()) {
+    if (column.key()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
+    : conn_(conn), options_(options), tables_(conn, options.force) {}
+
+void Applier::BeginSegment() {
+  for (auto& [oid, state] : relations_) state->defined_in_segment = false;
+}
+
+absl::Status Applier::DefineRelation(const v1::Relation& relation) {
+  std::string serialized = relation.SerializeAsString();
+  std::unique_ptr<RelationState>& state = relations_[relation.oid()];
+  if (state == nullptr || state->serialized != serialized) {
+    state = std::make_unique<RelationState>();
+    state->relation = relation;
+    state->serialized = std::move(serialized);
+  }
+  state->defined_in_segment = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const v1::Relation*> Applier::Resolve(const v1::Relation& reference,
+                                                     const v1::Event& event) {
+  if (reference.columns_size() > 0) WALSHIP_RETURN_IF_ERROR(DefineRelation(reference));
+  auto it = relations_.find(reference.oid());
+  if (it == relations_.end() || !it->second->defined_in_segment) {
+    return absl::DataLossError(absl::StrFormat(
+        "event %s refers to relation oid %u, which no earlier record of its segment describes",
+        Where(event), reference.oid()));
+  }
+  RelationState& state = *it->second;
+  if (!state.prepared) {
+    WALSHIP_RETURN_IF_ERROR(tables_.Prepare(state.relation));
+    state.prepared = true;
+  }
+  return &state.relation;
+}
+
+absl::Status Applier::ExecControl(const char* sql) {
+  return conn_->Exec(sql, absl::StrCat("running ", sql, " in the target"));
+}
+
+absl::Status Applier::StartEvent(const v1::Event& event) {
+  if (in_batch_ && event.commit_lsn() == current_commit_lsn_) return absl::OkStatus();
+  // A new source transaction: the batch may end here, never inside a transaction.
+  if (in_batch_ && batch_events_ >= options_.batch_events) {
+    WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
+    in_batch_ = false;
+    stats_.committed_commit_lsn = current_commit_lsn_;
+  }
+  if (!in_batch_) {
+    WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
+    in_batch_ = true;
+    batch_events_ = 0;
+  }
+  current_commit_lsn_ = event.commit_lsn();
+  ++stats_.transactions;
+  return absl::OkStatus();
+}
+
+absl::Status Applier::Apply(const v1::Event& event) {
+  if (stats_.events + stats_.duplicates > 0 &&
+      std::make_pair(event.commit_lsn(), event.sequence()) <=
+          std::make_pair(stats_.last_commit_lsn, stats_.last_sequence)) {
+    ++stats_.duplicates;
+    return absl::OkStatus();
+  }
+  WALSHIP_RETURN_IF_ERROR(StartEvent(event));
+  switch (event.op()) {
+    case v1::INSERT: {
+      WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(event.relation(), event));
+      WALSHIP_RETURN_IF_ERROR(ApplyInsert(*relation, event));
+      break;
+    }
+    case v1::UPDATE:
+    case v1::DELETE: {
+      WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(event.relation(), event));
+      WALSHIP_RETURN_IF_ERROR(ApplyUpdateOrDelete(*relation, event));
+      break;
+    }
+    case v1::TRUNCATE:
+      WALSHIP_RETURN_IF_ERROR(ApplyTruncate(event));
+      break;
+    case v1::MESSAGE:
+      break;  // marks, DDL notes and heartbeats change no rows
+    default:
+      return absl::DataLossError(
+          absl::StrFormat("event %s has unknown operation %d", Where(event), event.op()));
+  }
+  ++stats_.events;
+  ++batch_events_;
+  stats_.last_commit_lsn = event.commit_lsn();
+  stats_.last_sequence = event.sequence();
+  stats_.last_commit_time_us = event.commit_time_us();
+  return absl::OkStatus();
+}
+
+absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event& event) {
+  const v1::Row& row = event.new_row();
+  if (row.values_size() != relation.columns_size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "INSERT %s into \"%s\" has %d values for %d columns", Where(event),
+        DisplayName(relation), row.values_size(), relation.columns_size()));
+  }
+  std::vector<std::string> columns;
+  std::vector<const std::string*> params;
+  for (int i = 0; i < relation.columns_size(); ++i) {
+    const v1::Value& value = row.values(i);
+    if (value.has_unchanged_toast()) continue;
+    columns.push_back(relation.columns(i).name());
+    params.push_back(value.has_text() ? &value.text() : nullptr);
+  }
+  std::string table = pg::QuoteQualified(relation.schema(), relation.table());
+  std::string what = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), Where(event));
+  return Run(BuildInsert(table, columns), params, what).status();
+}
+
+absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation,
+                                          const v1::Event& event) {
+  bool is_update = event.op() == v1::UPDATE;
+  std::string what = absl::StrFormat("%s of \"%s\" %s", OpName(event.op()),
+                                     DisplayName(relation), Where(event));
+  const int n = relation.columns_size();
+  bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
+  if ((is_update && event.new_row().values_size() != n) ||
+      (has_old && event.old_row().values_size() != n)) {
+    return absl::DataLossError(
+        absl::StrFormat("%s: row images do not match the %d columns", what, n));
+  }
+  if (!is_update && !has_old) {
+    return absl::DataLossError(absl::StrFormat("%s: the event has no old row", what));
+  }
+  std::vector<std::string> set_columns;
+  std::vector<const std::string*> params;
+  if (is_update) {
+    for (int i = 0; i < n; ++i) {
+      const v1::Value& value = event.new_row().values(i);
+      if (value.has_unchanged_toast()) continue;
+      set_columns.push_back(relation.columns(i).name());
+      params.push_back(value.has_text() ? &value.text() : nullptr);
+    }
+  }
+  bool full = IsFullIdentity(relation);
+  const v1::Row& match_row = has_old ? event.old_row() : event.new_row();
+  std::vector<std::string> match_columns;
+  for (int i = 0; i < n; ++i) {
+    const v1::Column& column = relation.columns(i);
+    const v1::Value& value = match_row.values(i);
+    if (full) {
+      if (value.has_unchanged_toast()) continue;
+    } else {
+      if (!column.key()) continue;
+      if (!value.has_text()) {
+        return absl::DataLossError(
+            absl::StrFormat("%s: key column \"%s\" has no value", what, column.name()));
+      }
+    }
+    match_columns.push_back(column.name());
+    params.push_back(value.has_text() ? &value.text() : nullptr);
+  }
+  std::string table = pg::QuoteQualified(relation.schema(), relation.table());
+  std::string sql;
+  if (is_update) {
+    sql = full ? BuildUpdateByRow(table, set_columns, match_columns)
+               : BuildUpdateByKey(table, set_columns, match_columns);
+  } else {
+    sql = full ? BuildDeleteByRow(table, match_columns) : BuildDeleteByKey(table, match_columns);
+  }
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t rows, Run(sql, params, what));
+  if (rows == 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: row not found in the target; the target does not match the stream", what));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::ApplyTruncate(const v1::Event& event) {
+  std::vector<v1::Relation> references(event.truncate().relations().begin(),
+                                       event.truncate().relations().end());
+  if (references.empty()) references.push_back(event.relation());
+  std::vector<std::string> tables;
+  for (const v1::Relation& reference : references) {
+    WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(reference, event));
+    tables.push_back(pg::QuoteQualified(relation->schema(), relation->table()));
+  }
+  std::string sql = absl::StrCat("TRUNCATE ONLY ", absl::StrJoin(tables, ", "),
+                                 event.truncate().restart_identity() ? " RESTART IDENTITY" : "",
+                                 event.truncate().cascade() ? " CASCADE" : "");
+  return conn_->Exec(sql, absl::StrFormat("TRUNCATE %s", Where(event)));
+}
+
+absl::StatusOr<uint64_t> Applier::Run(const std::string& sql,
+                                      const std::vector<const std::string*>& params,
+                                      const std::string& what) {
+  PGconn* conn = conn_->get();
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    std::string name = absl::StrCat("walship_", statements_.size() + 1);
+    pg::PgResultPtr prepared(
+        PQprepare(conn, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
+    if (prepared == nullptr || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      std::string message = FirstLine(prepared ? PQresultErrorMessage(prepared.get())
+                                               : PQerrorMessage(conn));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s: preparing the statement: %s", what, message));
+    }
+    it = statements_.emplace(sql, std::move(name)).first;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string* param : params) values.push_back(param ? param->c_str() : nullptr);
+  pg::PgResultPtr result(PQexecPrepared(conn, it->second.c_str(),
+                                        static_cast<int>(values.size()), values.data(), nullptr,
+                                        nullptr, 0));
+  if (result == nullptr || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    std::string message =
+        FirstLine(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn));
+    if (PQstatus(conn) != CONNECTION_OK) {
+      return absl::UnavailableError(absl::StrFormat("%s: connection lost: %s", what, message));
+    }
+    return absl::FailedPreconditionError(absl::StrFormat("%s: %s", what, message));
+  }
+  uint64_t rows = 0;
+  if (!absl::SimpleAtoi(PQcmdTuples(result.get()), &rows)) rows = 0;
+  return rows;
+}
+
+absl::Status Applier::Finish() {
+  if (!in_batch_) return absl::OkStatus();
+  WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
+  in_batch_ = false;
+  stats_.committed_commit_lsn = current_commit_lsn_;
+  return absl::OkStatus();
+}
+
+}  // namespace walship::replay

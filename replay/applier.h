@@ -1,0 +1,87 @@
+// Applies change events, in commit order, to a target database over one libpq connection
+// opened with walship's pinned session settings, so the stream's text values are read back
+// exactly as they were produced.
+#ifndef WALSHIP_REPLAY_APPLIER_H_
+#define WALSHIP_REPLAY_APPLIER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "agent/pg/pg_connection.h"
+#include "proto/walship.pb.h"
+#include "replay/target_tables.h"
+
+namespace walship::replay {
+
+struct ApplierOptions {
+  // Empty non-empty target tables on first sight instead of refusing.
+  bool force = false;
+  // Source transactions are grouped into one target transaction until it holds at least
+  // this many events (a source transaction is never split).
+  uint64_t batch_events = 10000;
+};
+
+struct ApplierStats {
+  uint64_t transactions = 0;     // source transactions with at least one applied event
+  uint64_t events = 0;           // events applied (messages included)
+  uint64_t duplicates = 0;       // events dropped because their position was not newer
+  uint64_t last_commit_lsn = 0;  // position of the last applied event
+  uint32_t last_sequence = 0;
+  int64_t last_commit_time_us = 0;
+  uint64_t committed_commit_lsn = 0;  // last source commit made durable in the target
+};
+
+// Usage: for each segment BeginSegment(), then DefineRelation() for each RelationDef and
+// Apply() for each Event in record order; Finish() commits the open batch. After an error
+// the open batch is left uncommitted (closing the connection rolls it back); earlier
+// batches stay committed. The connection must outlive the applier. Not thread-safe.
+class Applier {
+ public:
+  Applier(pg::PgConnection* conn, ApplierOptions options);
+
+  void BeginSegment();
+  absl::Status DefineRelation(const v1::Relation& relation);
+  absl::Status Apply(const v1::Event& event);
+  absl::Status Finish();
+
+  const ApplierStats& stats() const { return stats_; }
+
+ private:
+  struct RelationState {
+    v1::Relation relation;
+    std::string serialized;
+    bool defined_in_segment = false;
+    bool prepared = false;  // target checked against this description
+  };
+
+  absl::StatusOr<const v1::Relation*> Resolve(const v1::Relation& reference,
+                                              const v1::Event& event);
+  absl::Status StartEvent(const v1::Event& event);
+  absl::Status ApplyInsert(const v1::Relation& relation, const v1::Event& event);
+  absl::Status ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event);
+  absl::Status ApplyTruncate(const v1::Event& event);
+  // Prepares (once) and runs a statement; returns the affected row count.
+  absl::StatusOr<uint64_t> Run(const std::string& sql,
+                               const std::vector<const std::string*>& params,
+                               const std::string& what);
+  absl::Status ExecControl(const char* sql);
+
+  pg::PgConnection* conn_;
+  ApplierOptions options_;
+  TargetTables tables_;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
+  absl::flat_hash_map<std::string, std::string> statements_;  // SQL -> prepared name
+  ApplierStats stats_;
+  bool in_batch_ = false;
+  uint64_t batch_events_ = 0;
+  uint64_t current_commit_lsn_ = 0;
+};
+
+}  // namespace walship::replay
+
+#endif  // WALSHIP_REPLAY_APPLIER_H_

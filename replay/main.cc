@@ -1,0 +1,245 @@
+// walship-replay: list stored streams, restore a target database to a point in time, and
+// verify that two databases hold equal tables. Command-line parsing lives only here.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "agent/base/log.h"
+#include "agent/base/lsn.h"
+#include "agent/base/status_macros.h"
+#include "agent/pg/pg_connection.h"
+#include "replay/recovery_target.h"
+#include "replay/restore_planner.h"
+#include "replay/restorer.h"
+#include "replay/segment_catalog.h"
+#include "replay/stream_locator.h"
+#include "replay/stream_summary.h"
+#include "replay/verifier.h"
+#include "sinks/object_store/object_store.h"
+
+namespace walship::replay {
+namespace {
+
+// Everything the command line says, as parsed; validated into the typed values below.
+struct ReplayConfig {
+  std::string command;                     // list | restore | verify
+  std::vector<std::string> object_stores;  // URLs, tried in order
+  std::string system_id;                   // stream choice when the store holds several
+  std::string slot;
+  std::string target;                      // conninfo of the database to restore into
+  std::string source;                      // verify: the database to compare against
+  std::vector<std::string> tables;         // verify: tables to compare (default all)
+  std::string to_lsn, to_time, to_xid;     // at most one recovery target
+  bool exclusive = false;                  // --to-xid: stop just before the transaction
+  bool force = false;                      // empty non-empty target tables
+  uint64_t batch_events = 10000;           // events per target transaction (at least)
+  std::string log_format = "text";
+};
+
+absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
+  RecoveryTarget target;
+  if (!config.to_lsn.empty()) {
+    target.kind = RecoveryTarget::Kind::kLsn;
+    WALSHIP_ASSIGN_OR_RETURN(target.lsn, Lsn::Parse(config.to_lsn));
+  } else if (!config.to_time.empty()) {
+    target.kind = RecoveryTarget::Kind::kTime;
+    WALSHIP_ASSIGN_OR_RETURN(target.time,
+                             ParseTargetTime(config.to_time, absl::LocalTimeZone()));
+    LogInfo("--to-time \"%s\" resolves to %s UTC", config.to_time, FormatUtc(target.time));
+  } else if (!config.to_xid.empty()) {
+    target.kind = RecoveryTarget::Kind::kXid;
+    if (!absl::SimpleAtoi(config.to_xid, &target.xid)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("invalid --to-xid \"%s\": expected a transaction id", config.to_xid));
+    }
+    target.exclusive = config.exclusive;
+  }
+  return target;
+}
+
+void WarnOnPassword(absl::string_view option, const std::string& conninfo) {
+  if (!conninfo.empty() && pg::ConninfoHasPassword(conninfo)) {
+    LogWarning("%s holds password=, which other users can see in the process list; use "
+               "PGPASSWORD, ~/.pgpass or passfile= instead",
+               option);
+  }
+}
+
+// The first store that answers a listing.
+absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig& config) {
+  absl::Status last = absl::InvalidArgumentError("--object-store is required");
+  for (const std::string& url : config.object_stores) {
+    absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> store = sinks::OpenObjectStore(url);
+    if (!store.ok()) {
+      last = store.status();
+      if (config.object_stores.size() > 1) LogWarning("%s", last.message());
+      continue;
+    }
+    absl::StatusOr<std::vector<sinks::ObjectInfo>> probe = (*store)->List("");
+    if (probe.ok()) return store;
+    last = probe.status();
+    if (config.object_stores.size() > 1) LogWarning("%s", last.message());
+  }
+  return last;
+}
+
+absl::Status RunList(const ReplayConfig& config) {
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<sinks::StreamId> streams, FindStreams(store.get()));
+  if (streams.empty()) {
+    absl::PrintF("object store %s holds no streams\n", store->url());
+    return absl::OkStatus();
+  }
+  for (const sinks::StreamId& stream : streams) {
+    if (!config.system_id.empty() && stream.system_id != config.system_id) continue;
+    if (!config.slot.empty() && stream.slot != config.slot) continue;
+    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog,
+                             SegmentCatalog::Load(store.get(), stream));
+    absl::PrintF("%s", FormatSummary(Summarize(catalog)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunRestore(const ReplayConfig& config) {
+  WarnOnPassword("--target", config.target);
+  WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
+  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
+                           ResolveStream(store.get(), config.system_id, config.slot));
+  WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
+  WALSHIP_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(catalog, target));
+  LogInfo("restoring stream %s/%s (%s): %d segments", stream.system_id, stream.slot,
+          target.Describe(), plan.segments.size());
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
+                           pg::PgConnection::Connect(config.target, pg::ConnectionKind::kNormal));
+  RestoreOptions options;
+  options.applier.force = config.force;
+  options.applier.batch_events = config.batch_events;
+  options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
+  WALSHIP_ASSIGN_OR_RETURN(RestoreResult result,
+                           Restore(store.get(), std::move(plan), conn.get(), options));
+  absl::PrintF("restored %d transactions (%d events, %d duplicates dropped) up to commit LSN %s",
+               result.stats.transactions, result.stats.events, result.stats.duplicates,
+               Lsn(result.stats.last_commit_lsn).ToString());
+  if (result.stats.last_commit_time_us != 0) {
+    absl::PrintF(", committed %s", FormatUtcMicros(result.stats.last_commit_time_us));
+  }
+  absl::PrintF("\n");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RunVerify(const ReplayConfig& config) {
+  WarnOnPassword("--source", config.source);
+  WarnOnPassword("--target", config.target);
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> source,
+                           pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> target,
+                           pg::PgConnection::Connect(config.target, pg::ConnectionKind::kNormal));
+  VerifyOptions options;
+  options.tables = config.tables;
+  WALSHIP_ASSIGN_OR_RETURN(VerifyResult result, Verify(source.get(), target.get(), options));
+  if (result.equal()) {
+    absl::PrintF("equal (%d tables)\n", result.tables_compared);
+    return true;
+  }
+  for (const std::string& difference : result.differences) absl::PrintF("%s\n", difference);
+  return false;
+}
+
+void AddStoreOptions(CLI::App* command, ReplayConfig* config) {
+  command->add_option("--object-store", config->object_stores,
+                      "object store URL (file:///DIR, s3://BUCKET/PREFIX); repeatable, the "
+                      "first that answers is used")
+      ->required()
+      ->take_all();
+  command->add_option("--system-id", config->system_id,
+                      "the stream's PostgreSQL system identifier (when several are stored)");
+  command->add_option("--slot", config->slot, "the stream's slot name (when several are stored)");
+}
+
+int Main(int argc, char** argv) {
+  ReplayConfig config;
+  CLI::App app{"walship-replay: restore a PostgreSQL database to a point in time from the "
+               "changes walship stored",
+               "walship-replay"};
+  app.require_subcommand(1, 1);
+  app.add_option("--log-format", config.log_format, "log line format")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.set_config("--config", "", "read options from a file (same keys as the options)");
+
+  CLI::App* list = app.add_subcommand("list", "show the stored streams and what they cover");
+  AddStoreOptions(list, &config);
+
+  CLI::App* restore = app.add_subcommand("restore", "apply stored changes to a target database");
+  AddStoreOptions(restore, &config);
+  restore->add_option("--target", config.target, "conninfo of the database to restore into")
+      ->required();
+  CLI::Option* to_lsn =
+      restore->add_option("--to-lsn", config.to_lsn, "include transactions committed at or "
+                                                      "before this LSN (16/B374D848)");
+  CLI::Option* to_time = restore->add_option(
+      "--to-time", config.to_time,
+      "stop before the first transaction committed after this time (RFC 3339, or "
+      "\"YYYY-MM-DD HH:MM:SS\" in local time)");
+  CLI::Option* to_xid =
+      restore->add_option("--to-xid", config.to_xid, "stop after this transaction id");
+  to_lsn->excludes(to_time)->excludes(to_xid);
+  to_time->excludes(to_xid);
+  restore->add_flag("--exclusive", config.exclusive, "with --to-xid: stop just before it")
+      ->needs(to_xid);
+  restore->add_flag("--force", config.force, "empty target tables that hold rows");
+  restore->add_option("--batch-events", config.batch_events,
+                      "events per target transaction (a source transaction is never split)")
+      ->check(CLI::PositiveNumber);
+
+  CLI::App* verify =
+      app.add_subcommand("verify", "compare every table of two databases row by row as text");
+  verify->add_option("--source", config.source, "conninfo of the reference database")
+      ->required();
+  verify->add_option("--target", config.target, "conninfo of the restored database")
+      ->required();
+  verify->add_option("--tables", config.tables, "only these tables (schema.table)")->take_all();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "walship-replay: error: %s (see --help)\n", e.what());
+    return 2;
+  }
+  ConfigureLog(LogLevel::kInfo, config.log_format == "json" ? LogFormat::kJson : LogFormat::kText,
+               "replay");
+
+  absl::Status status;
+  int ok_code = 0;
+  if (list->parsed()) {
+    status = RunList(config);
+  } else if (restore->parsed()) {
+    status = RunRestore(config);
+  } else {
+    absl::StatusOr<bool> equal = RunVerify(config);
+    status = equal.status();
+    if (equal.ok() && !*equal) ok_code = 1;
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "walship-replay: error: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return ok_code;
+}
+
+}  // namespace
+}  // namespace walship::replay
+
+int main(int argc, char** argv) { return walship::replay::Main(argc, argv); }

@@ -1,0 +1,38 @@
+// Runs a planned restore: reads the plan's segments in order and hands their records to an
+// Applier until the recovery target is reached.
+#ifndef WALSHIP_REPLAY_RESTORER_H_
+#define WALSHIP_REPLAY_RESTORER_H_
+
+#include "absl/status/statusor.h"
+#include "agent/pg/pg_connection.h"
+#include "replay/applier.h"
+#include "replay/restore_planner.h"
+#include "sinks/object_store/object_store.h"
+
+namespace walship::replay {
+
+struct RestoreOptions {
+  ApplierOptions applier;
+  // Rewrite one progress line on stderr (a terminal) instead of logging progress.
+  bool progress_on_terminal = false;
+};
+
+struct RestoreResult {
+  ApplierStats stats;
+  // True when a transaction past the target was seen (the stream goes on after it).
+  bool stopped_at_target = false;
+};
+
+// For a kXid plan: finds the xid's commit LSN by reading only the candidate segments, and
+// bounds the plan there. Other plans are returned unchanged. An xid found in none of them
+// is kInvalidArgument.
+absl::StatusOr<RestorePlan> ResolveXidTarget(sinks::ObjectStore* store, RestorePlan plan);
+
+// Applies the plan to `target` (a kNormal connection). The store and connection must
+// outlive the call. kXid plans are resolved first.
+absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan plan,
+                                      pg::PgConnection* target, const RestoreOptions& options);
+
+}  // namespace walship::replay
+
+#endif  // WALSHIP_REPLAY_RESTORER_H_

@@ -1,0 +1,66 @@
+// SQL text construction for the applier.
+#include "replay/sql_builder.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/pg/pg_connection.h"
+
+namespace walship::replay {
+namespace {
+
+// "a" = $1, "b" = $2 ... joined by `separator`, numbering from `first`.
+std::string Assignments(const std::vector<std::string>& columns, int first,
+                        absl::string_view op, absl::string_view separator,
+                        bool as_text = false) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), as_text ? "::text" : "", " ", op,
+                                 " $", first + static_cast<int>(i)));
+  }
+  return absl::StrJoin(parts, separator);
+}
+
+// The (tableoid, ctid) of one row matching every column as text, for ctid-based changes.
+std::string OneRowLocator(absl::string_view table, const std::vector<std::string>& match,
+                          int first) {
+  std::string where = match.empty() ? "true"
+                                    : Assignments(match, first, "IS NOT DISTINCT FROM",
+                                                  " AND ", /*as_text=*/true);
+  return absl::StrCat("(tableoid, ctid) = (SELECT tableoid, ctid FROM ", table, " WHERE ",
+                      where, " LIMIT 1)");
+}
+
+}  // namespace
+
+std::string BuildInsert(absl::string_view table, const std::vector<std::string>& columns) {
+  std::vector<std::string> names, params;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    names.push_back(pg::QuoteIdent(columns[i]));
+    params.push_back(absl::StrCat("$", i + 1));
+  }
+  if (columns.empty()) return absl::StrCat("INSERT INTO ", table, " DEFAULT VALUES");
+  return absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(names, ", "), ") VALUES (",
+                      absl::StrJoin(params, ", "), ")");
+}
+
+std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::string>& set,
+                             const std::vector<std::string>& keys) {
+  return absl::StrCat("UPDATE ", table, " SET ", Assignments(set, 1, "=", ", "), " WHERE ",
+                      Assignments(keys, static_cast<int>(set.size()) + 1, "=", " AND "));
+}
+
+std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys) {
+  return absl::StrCat("DELETE FROM ", table, " WHERE ", Assignments(keys, 1, "=", " AND "));
+}
+
+std::string BuildUpdateByRow(absl::string_view table, const std::vector<std::string>& set,
+                             const std::vector<std::string>& match) {
+  return absl::StrCat("UPDATE ", table, " SET ", Assignments(set, 1, "=", ", "), " WHERE ",
+                      OneRowLocator(table, match, static_cast<int>(set.size()) + 1));
+}
+
+std::string BuildDeleteByRow(absl::string_view table, const std::vector<std::string>& match) {
+  return absl::StrCat("DELETE FROM ", table, " WHERE ", OneRowLocator(table, match, 1));
+}
+
+}  // namespace walship::replay

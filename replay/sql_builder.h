@@ -1,0 +1,29 @@
+// SQL text for applying one row change to a target table. Pure functions; parameters are
+// numbered $1.. in the order the column lists are given (SET columns, then WHERE columns).
+#ifndef WALSHIP_REPLAY_SQL_BUILDER_H_
+#define WALSHIP_REPLAY_SQL_BUILDER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace walship::replay {
+
+// `table` is already quoted ("\"public\".\"deals\"").
+std::string BuildInsert(absl::string_view table, const std::vector<std::string>& columns);
+
+// Matches rows by key columns with `=`: UPDATE ... SET a = $1 ... WHERE k = $n.
+std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::string>& set,
+                             const std::vector<std::string>& keys);
+std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys);
+
+// Matches exactly one row whose every listed column, as text, is not distinct from the
+// parameter (REPLICA IDENTITY FULL, or no key: rows may repeat, and json has no `=`).
+std::string BuildUpdateByRow(absl::string_view table, const std::vector<std::string>& set,
+                             const std::vector<std::string>& match);
+std::string BuildDeleteByRow(absl::string_view table, const std::vector<std::string>& match);
+
+}  // namespace walship::replay
+
+#endif  // WALSHIP_REPLAY_SQL_BUILDER_H_
