@@ -1,0 +1,515 @@
+// Tests for the object-store sink: segments, group commit, watermark, restart and failures.
+#include "sinks/object_store/object_store_sink.h"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "agent/base/status_macros.h"
+#include "proto/segment_reader.h"
+#include "sinks/object_store/local_dir_store.h"
+#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::sinks {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using ::walship::testing::StatusIs;
+using test_util::MakeRelation;
+using test_util::MakeTransaction;
+
+// Wraps a store: holds Put/PutFile of keys containing a pattern until released, and fails
+// writes on demand.
+class ControlledStore : public ObjectStore {
+ public:
+  explicit ControlledStore(ObjectStore* inner) : inner_(inner) {}
+
+  // Holds writes whose key contains `pattern` (none when empty); releases the others.
+  void Hold(std::string pattern) {
+    absl::MutexLock lock(&mu_);
+    held_pattern_ = std::move(pattern);
+  }
+  void FailWrites(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    failure_ = std::move(status);
+  }
+  // Waits until `n` writes have arrived (held or not).
+  bool AwaitAttempts(int n) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return attempts_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(10));
+  }
+  int attempts() const {
+    absl::MutexLock lock(&mu_);
+    return attempts_;
+  }
+
+  std::string url() const override { return inner_->url(); }
+  absl::Status Put(absl::string_view key, absl::string_view data) override {
+    WALSHIP_RETURN_IF_ERROR(Gate(key));
+    return inner_->Put(key, data);
+  }
+  absl::Status PutFile(absl::string_view key, const std::string& path) override {
+    WALSHIP_RETURN_IF_ERROR(Gate(key));
+    return inner_->PutFile(key, path);
+  }
+  absl::StatusOr<std::string> Get(absl::string_view key) override { return inner_->Get(key); }
+  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(
+      absl::string_view key) override {
+    return inner_->Open(key);
+  }
+  absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override {
+    return inner_->List(prefix);
+  }
+  absl::Status Delete(absl::string_view key) override { return inner_->Delete(key); }
+
+ private:
+  absl::Status Gate(absl::string_view key) {
+    absl::MutexLock lock(&mu_);
+    ++attempts_;
+    auto released = [this, key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return held_pattern_.empty() || !absl::StrContains(key, held_pattern_);
+    };
+    mu_.Await(absl::Condition(&released));
+    return failure_;
+  }
+
+  ObjectStore* inner_;
+  mutable absl::Mutex mu_;
+  std::string held_pattern_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+struct ReadSegment {
+  std::string key;
+  v1::SegmentHeader header;
+  v1::SegmentTrailer trailer;
+  std::vector<v1::Record> records;
+};
+
+class ObjectStoreSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(store_, LocalDirStore::OpenDir(dir_.Sub("store")));
+    options_.stream = StreamId{"7301234567890123456", "walship"};
+    options_.staging_dir = dir_.Sub("staging");
+    options_.segment_max_age = absl::Hours(1);
+    options_.header_template.set_system_id("7301234567890123456");
+    options_.header_template.set_slot("walship");
+    (*options_.header_template.mutable_session()->mutable_settings())["TimeZone"] = "UTC";
+  }
+
+  std::unique_ptr<Sink> Open(ObjectStore* store = nullptr) {
+    auto sink = OpenObjectStoreSink(store ? store : store_.get(), options_);
+    EXPECT_TRUE(sink.ok()) << sink.status();
+    return sink.ok() ? *std::move(sink) : nullptr;
+  }
+
+  std::vector<ObjectInfo> ListWal() {
+    auto objects = store_->List(options_.stream.Prefix() + "wal/");
+    EXPECT_TRUE(objects.ok()) << objects.status();
+    return objects.ok() ? *objects : std::vector<ObjectInfo>{};
+  }
+
+  std::vector<ReadSegment> ReadAllSegments() {
+    std::vector<ReadSegment> segments;
+    for (const ObjectInfo& object : ListWal()) {
+      ReadSegment segment;
+      segment.key = object.key;
+      auto source = store_->Open(object.key);
+      EXPECT_TRUE(source.ok()) << source.status();
+      if (!source.ok()) continue;
+      auto reader = proto::SegmentReader::Open(source->get());
+      EXPECT_TRUE(reader.ok()) << reader.status();
+      if (!reader.ok()) continue;
+      segment.header = (*reader)->header();
+      segment.trailer = (*reader)->trailer();
+      v1::Record record;
+      while (true) {
+        absl::StatusOr<bool> more = (*reader)->Next(&record);
+        EXPECT_TRUE(more.ok()) << more.status();
+        if (!more.ok() || !*more) break;
+        segment.records.push_back(record);
+      }
+      segments.push_back(std::move(segment));
+    }
+    return segments;
+  }
+
+  static Lsn End(const proto::Transaction& txn) { return txn.info().end_lsn; }
+
+  test_util::TempDir dir_;
+  std::unique_ptr<LocalDirStore> store_;
+  ObjectStoreSinkOptions options_;
+};
+
+bool SameRecord(const v1::Record& a, const v1::Record& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
+}
+
+void ExpectRecords(const std::vector<v1::Record>& actual,
+                   const std::vector<v1::Record>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_TRUE(SameRecord(actual[i], expected[i]))
+        << "record " << i << ":\n" << actual[i].DebugString() << "expected:\n"
+        << expected[i].DebugString();
+  }
+}
+
+TEST_F(ObjectStoreSinkTest, StoresTransactionsInOrderWithRelationDescribedOnce) {
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
+  EXPECT_EQ(sink->name(), store_->url());
+  v1::Relation deals = MakeRelation(16384, "deals");
+  v1::Relation contacts = MakeRelation(16390, "contacts", 3);
+  auto t1 = MakeTransaction(700, 0x1000, deals, 2);
+  auto t2 = MakeTransaction(701, 0x2000, contacts, 1);
+  auto t3 = MakeTransaction(702, 0x3000, deals, 3);
+  for (auto* txn : {&t1, &t2, &t3}) ASSERT_OK(sink->Write(*txn));
+  EXPECT_TRUE(sink->HasPending());
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_FALSE(sink->HasPending());
+  EXPECT_EQ(sink->DurableWatermark(), End(t3));
+
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(1));
+  EXPECT_EQ(segments[0].key, WalSegmentKey(options_.stream, Lsn(0x1000), End(t3)));
+  // t3's RelationDef for "deals" is identical to t1's, so the segment holds it once.
+  std::vector<v1::Record> expected = t1.records();
+  expected.insert(expected.end(), t2.records().begin(), t2.records().end());
+  expected.insert(expected.end(), t3.records().begin() + 1, t3.records().end());
+  ExpectRecords(segments[0].records, expected);
+
+  const v1::SegmentHeader& header = segments[0].header;
+  EXPECT_EQ(header.kind(), v1::CHANGE_SEGMENT);
+  EXPECT_EQ(header.codec(), v1::CODEC_ZSTD);
+  EXPECT_EQ(header.format_version(), 1u);
+  EXPECT_EQ(header.system_id(), "7301234567890123456");
+  EXPECT_EQ(header.session().settings().at("TimeZone"), "UTC");
+  EXPECT_GT(header.created_time_us(), 0);
+  const v1::SegmentTrailer& trailer = segments[0].trailer;
+  EXPECT_EQ(trailer.transaction_count(), 3u);
+  EXPECT_EQ(trailer.event_count(), 6u);
+  EXPECT_EQ(trailer.previous_end_lsn(), 0u);
+
+  // The index object describes the segment.
+  ASSERT_OK_AND_ASSIGN(std::string index_bytes,
+                       store_->Get(SegmentIndexKey(options_.stream, End(t3))));
+  v1::SegmentIndex index;
+  ASSERT_TRUE(index.ParseFromString(index_bytes));
+  EXPECT_EQ(index.segment_key(), segments[0].key);
+  EXPECT_EQ(index.segment_bytes(), ListWal()[0].size);
+  EXPECT_EQ(index.trailer().SerializeAsString(), trailer.SerializeAsString());
+  ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
+  // The staging area is left empty.
+  EXPECT_TRUE(std::filesystem::is_empty(options_.staging_dir));
+}
+
+TEST_F(ObjectStoreSinkTest, KeepsRelationDefThatChangedWithinASegment) {
+  options_.zstd_level = 0;
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  auto t1 = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals", 2), 1);
+  auto t2 = MakeTransaction(701, 0x2000, MakeRelation(16384, "deals", 3), 1);  // ADD COLUMN
+  auto t3 = MakeTransaction(702, 0x3000, MakeRelation(16384, "deals", 3), 1);
+  for (auto* txn : {&t1, &t2, &t3}) ASSERT_OK(sink->Write(*txn));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(1));
+  EXPECT_EQ(segments[0].header.codec(), v1::CODEC_NONE);
+  std::vector<v1::Record> expected = t1.records();
+  expected.insert(expected.end(), t2.records().begin(), t2.records().end());
+  expected.insert(expected.end(), t3.records().begin() + 1, t3.records().end());
+  ExpectRecords(segments[0].records, expected);
+}
+
+TEST_F(ObjectStoreSinkTest, CutsBySizeAndDescribesRelationsAgainInEachSegment) {
+  options_.segment_max_bytes = 1;  // every transaction closes its segment
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 2);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 2);
+  auto t3 = MakeTransaction(702, 0x3000, deals, 2);
+  for (auto* txn : {&t1, &t2, &t3}) ASSERT_OK(sink->Write(*txn));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(sink->DurableWatermark(), End(t3));
+
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(3));
+  const proto::InMemoryTransaction* txns[] = {&t1, &t2, &t3};
+  uint64_t previous_end = 0;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(segments[i].key,
+              WalSegmentKey(options_.stream, txns[i]->info().commit_lsn, End(*txns[i])));
+    ExpectRecords(segments[i].records, txns[i]->records());
+    ASSERT_TRUE(segments[i].records[0].has_relation_def());
+    EXPECT_EQ(segments[i].trailer.previous_end_lsn(), previous_end);
+    previous_end = End(*txns[i]).value();
+  }
+}
+
+TEST_F(ObjectStoreSinkTest, LargeTransactionIsNeverSplit) {
+  options_.segment_max_bytes = 2000;
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  auto big = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals"), 200, std::string(50, 'x'));
+  auto small = MakeTransaction(701, 0x9000, MakeRelation(16384, "deals"), 1);
+  ASSERT_OK(sink->Write(big));
+  ASSERT_OK(sink->Write(small));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(2));
+  ExpectRecords(segments[0].records, big.records());
+  ExpectRecords(segments[1].records, small.records());
+}
+
+TEST_F(ObjectStoreSinkTest, CutsByAgeWhenPolledPastTheDeadline) {
+  options_.segment_max_age = absl::Minutes(5);
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(sink->NextDeadline(), absl::InfiniteFuture());
+  absl::Time before = absl::Now();
+  auto t1 = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals"), 1);
+  ASSERT_OK(sink->Write(t1));
+  absl::Time deadline = sink->NextDeadline();
+  EXPECT_GE(deadline, before + absl::Minutes(5));
+  EXPECT_LE(deadline, absl::Now() + absl::Minutes(5));
+
+  ASSERT_OK(sink->Poll(deadline - absl::Seconds(1)));  // not yet due
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(ListWal().empty());
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
+  EXPECT_EQ(sink->NextDeadline(), deadline);
+
+  ASSERT_OK(sink->Poll(deadline));
+  EXPECT_EQ(sink->NextDeadline(), absl::InfiniteFuture());
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (sink->DurableWatermark() != End(t1) && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(sink->DurableWatermark(), End(t1));
+  EXPECT_THAT(ListWal(), SizeIs(1));
+}
+
+TEST_F(ObjectStoreSinkTest, WatermarkMovesOnlyOnceSegmentAndIndexAreStored) {
+  ControlledStore controlled(store_.get());
+  std::unique_ptr<Sink> sink = Open(&controlled);
+  ASSERT_NE(sink, nullptr);
+  auto t1 = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals"), 1);
+  controlled.Hold("/wal/");
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Poll(absl::Now() + absl::Hours(2)));  // cut: queued for upload
+  ASSERT_TRUE(controlled.AwaitAttempts(1));             // the segment is held
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
+  EXPECT_TRUE(sink->HasPending());
+  EXPECT_THAT(sink->Flush(absl::Now() + absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+
+  // The segment goes through, its index is held: not yet durable as a whole.
+  controlled.Hold("/index/");
+  ASSERT_TRUE(controlled.AwaitAttempts(2));
+  EXPECT_THAT(ListWal(), SizeIs(1));
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
+  EXPECT_TRUE(sink->HasPending());
+
+  controlled.Hold("");
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(sink->DurableWatermark(), End(t1));
+  EXPECT_FALSE(sink->HasPending());
+}
+
+TEST_F(ObjectStoreSinkTest, WriteBlocksWhileTooManySegmentsWait) {
+  options_.segment_max_bytes = 1;
+  options_.max_pending_segments = 1;
+  ControlledStore controlled(store_.get());
+  std::unique_ptr<Sink> sink = Open(&controlled);
+  ASSERT_NE(sink, nullptr);
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 1);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 1);
+  controlled.Hold("/");
+  ASSERT_OK(sink->Write(t1));  // queued; its upload is held
+  ASSERT_TRUE(controlled.AwaitAttempts(1));
+  std::atomic<bool> returned{false};
+  absl::Status second;
+  std::thread writer([&] {
+    second = sink->Write(t2);
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(returned.load());  // pushed back: one segment already waits
+  controlled.Hold("");
+  writer.join();
+  ASSERT_OK(second);
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(sink->DurableWatermark(), End(t2));
+  EXPECT_THAT(ListWal(), SizeIs(2));
+}
+
+TEST_F(ObjectStoreSinkTest, SkipsTransactionsAlreadyTaken) {
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 1);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 1);
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Write(t2));
+  ASSERT_OK(sink->Write(t1));  // resent after a reconnect
+  ASSERT_OK(sink->Write(t2));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(1));
+  EXPECT_EQ(segments[0].trailer.transaction_count(), 2u);
+}
+
+TEST_F(ObjectStoreSinkTest, RestartSkipsStoredTransactionsAndChainsSegments) {
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 1);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 2);
+  auto t3 = MakeTransaction(702, 0x3000, deals, 1);
+  {
+    std::unique_ptr<Sink> sink = Open();
+    ASSERT_NE(sink, nullptr);
+    ASSERT_OK(sink->Write(t1));
+    ASSERT_OK(sink->Write(t2));
+    ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
+  }
+  // A crash left a half-built segment in the staging area.
+  std::ofstream(options_.staging_dir + "/walship-segment-0000000000003000-0") << "partial";
+  std::ofstream(options_.staging_dir + "/unrelated.txt") << "keep";
+
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(options_.staging_dir +
+                                       "/walship-segment-0000000000003000-0"));
+  EXPECT_TRUE(std::filesystem::exists(options_.staging_dir + "/unrelated.txt"));
+  EXPECT_EQ(sink->DurableWatermark(), End(t2));
+  EXPECT_FALSE(sink->HasPending());
+  // PostgreSQL resends from an older confirmed position.
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Write(t2));
+  EXPECT_FALSE(sink->HasPending());
+  ASSERT_OK(sink->Write(t3));
+  ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
+
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(2));
+  EXPECT_EQ(segments[1].key, WalSegmentKey(options_.stream, Lsn(0x3000), End(t3)));
+  ExpectRecords(segments[1].records, t3.records());
+  EXPECT_EQ(segments[0].trailer.previous_end_lsn(), 0u);
+  EXPECT_EQ(segments[1].trailer.previous_end_lsn(), End(t2).value());
+}
+
+TEST_F(ObjectStoreSinkTest, RepairsAMissingIndexAtOpen) {
+  auto t1 = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals"), 3);
+  {
+    std::unique_ptr<Sink> sink = Open();
+    ASSERT_NE(sink, nullptr);
+    ASSERT_OK(sink->Write(t1));
+    ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
+  }
+  std::string index_key = SegmentIndexKey(options_.stream, End(t1));
+  ASSERT_OK_AND_ASSIGN(std::string original, store_->Get(index_key));
+  ASSERT_OK(store_->Delete(index_key));  // as if the agent died between segment and index
+
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(sink->DurableWatermark(), End(t1));
+  ASSERT_OK_AND_ASSIGN(std::string repaired, store_->Get(index_key));
+  v1::SegmentIndex a, b;
+  ASSERT_TRUE(a.ParseFromString(original));
+  ASSERT_TRUE(b.ParseFromString(repaired));
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+  EXPECT_EQ(b.trailer().event_count(), 3u);
+}
+
+TEST_F(ObjectStoreSinkTest, CorruptSegmentWithoutIndexFailsOpen) {
+  std::string key = WalSegmentKey(options_.stream, Lsn(0x1000), Lsn(0x1028));
+  ASSERT_OK(store_->Put(key, "not a segment"));
+  EXPECT_THAT(OpenObjectStoreSink(store_.get(), options_),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(key)));
+}
+
+TEST_F(ObjectStoreSinkTest, StoreFailureIsStickyAndStopsTheWatermark) {
+  ControlledStore controlled(store_.get());
+  std::unique_ptr<Sink> sink = Open(&controlled);
+  ASSERT_NE(sink, nullptr);
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 1);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 1);
+  auto t3 = MakeTransaction(702, 0x3000, deals, 1);
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(sink->DurableWatermark(), End(t1));
+
+  controlled.FailWrites(absl::UnavailableError("bucket unreachable"));
+  ASSERT_OK(sink->Write(t2));
+  absl::Status flushed = sink->Flush(absl::Now() + absl::Seconds(10));
+  EXPECT_THAT(flushed, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("bucket unreachable")));
+  EXPECT_THAT(flushed, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("storing segment")));
+  // The store recovering does not un-break the sink: nothing after a failure is confirmed.
+  controlled.FailWrites(absl::OkStatus());
+  EXPECT_THAT(sink->Write(t3), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(sink->Poll(absl::Now() + absl::Hours(2)), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(sink->Flush(absl::Now() + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(sink->DurableWatermark(), End(t1));
+  EXPECT_THAT(sink->Close(absl::Now() + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ListWal(), SizeIs(1));
+}
+
+TEST_F(ObjectStoreSinkTest, IndexFailureAlsoStopsTheWatermark) {
+  ControlledStore controlled(store_.get());
+  std::unique_ptr<Sink> sink = Open(&controlled);
+  ASSERT_NE(sink, nullptr);
+  auto t1 = MakeTransaction(700, 0x1000, MakeRelation(16384, "deals"), 1);
+  // The segment's PutFile passes; the index Put (second write) fails.
+  controlled.Hold("/index/");
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Poll(absl::Now() + absl::Hours(2)));
+  ASSERT_TRUE(controlled.AwaitAttempts(2));
+  controlled.FailWrites(absl::ResourceExhaustedError("disk full writing index"));
+  controlled.Hold("");
+  EXPECT_THAT(sink->Flush(absl::Now() + absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("storing index")));
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
+}
+
+TEST_F(ObjectStoreSinkTest, RefusesBadOptions) {
+  ObjectStoreSinkOptions bad = options_;
+  bad.staging_dir.clear();
+  EXPECT_THAT(OpenObjectStoreSink(store_.get(), bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  bad = options_;
+  bad.stream.slot = "../escape";
+  EXPECT_THAT(OpenObjectStoreSink(store_.get(), bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  bad = options_;
+  bad.max_pending_segments = 0;
+  EXPECT_THAT(OpenObjectStoreSink(store_.get(), bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  bad = options_;
+  bad.zstd_level = 99;
+  EXPECT_THAT(OpenObjectStoreSink(store_.get(), bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace walship::sinks

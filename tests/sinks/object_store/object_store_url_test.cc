@@ -1,0 +1,46 @@
+// Tests for OpenObjectStore(): URL schemes and their errors.
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sinks/object_store/object_store.h"
+#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::sinks {
+namespace {
+
+using ::testing::HasSubstr;
+using ::walship::testing::StatusIs;
+
+TEST(OpenObjectStore, OpensAndCreatesAbsoluteFileDirectory) {
+  test_util::TempDir dir;
+  std::string root = dir.Sub("store/nested");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> store,
+                       OpenObjectStore("file://" + root + "/"));
+  EXPECT_EQ(store->url(), "file://" + root);
+  ASSERT_OK(store->Put("k", "v"));
+  ASSERT_OK_AND_ASSIGN(std::string data, store->Get("k"));
+  EXPECT_EQ(data, "v");
+}
+
+TEST(OpenObjectStore, RefusesRelativeFileUrl) {
+  EXPECT_THAT(OpenObjectStore("file://relative/dir"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("absolute")));
+  EXPECT_THAT(OpenObjectStore("file://"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(OpenObjectStore, S3IsNotBuiltInYet) {
+  EXPECT_THAT(OpenObjectStore("s3://bucket/prefix"),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("s3://")));
+}
+
+TEST(OpenObjectStore, UnknownSchemeNamesSupportedOnes) {
+  EXPECT_THAT(OpenObjectStore("ftp://host/dir"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("file:///")));
+  EXPECT_THAT(OpenObjectStore("/var/lib/walship"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("s3://")));
+}
+
+}  // namespace
+}  // namespace walship::sinks
