@@ -2,7 +2,10 @@
 // verify that two databases hold equal tables. Command-line parsing lives only here.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "agent/base/log.h"
@@ -165,67 +169,113 @@ void AddStoreOptions(CLI::App* command, ReplayConfig* config) {
   command->add_option("--slot", config->slot, "the stream's slot name (when several are stored)");
 }
 
-int Main(int argc, char** argv) {
-  ReplayConfig config;
-  CLI::App app{"walship-replay: restore a PostgreSQL database to a point in time from the "
-               "changes walship stored",
-               "walship-replay"};
-  app.require_subcommand(1, 1);
-  app.add_option("--log-format", config.log_format, "log line format")
+void AddCommonOptions(CLI::App* app, ReplayConfig* config) {
+  app->add_option("--log-format", config->log_format, "log line format")
       ->check(CLI::IsMember({"text", "json"}));
-  app.set_config("--config", "", "read options from a file (same keys as the options)");
+  app->set_config("--config", "", "read options from a file (same keys as the options)");
+}
 
-  CLI::App* list = app.add_subcommand("list", "show the stored streams and what they cover");
-  AddStoreOptions(list, &config);
+// Adds the options of one command ("list", "restore", "verify") to `app`.
+void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* config) {
+  if (command == "list") {
+    AddStoreOptions(app, config);
+  } else if (command == "restore") {
+    AddStoreOptions(app, config);
+    app->add_option("--target", config->target, "conninfo of the database to restore into")
+        ->required();
+    CLI::Option* to_lsn =
+        app->add_option("--to-lsn", config->to_lsn,
+                        "include transactions committed at or before this LSN (16/B374D848)");
+    CLI::Option* to_time = app->add_option(
+        "--to-time", config->to_time,
+        "stop before the first transaction committed after this time (RFC 3339, or "
+        "\"YYYY-MM-DD HH:MM:SS\" in local time)");
+    CLI::Option* to_xid =
+        app->add_option("--to-xid", config->to_xid, "stop after this transaction id");
+    to_lsn->excludes(to_time)->excludes(to_xid);
+    to_time->excludes(to_xid);
+    app->add_flag("--exclusive", config->exclusive, "with --to-xid: stop just before it")
+        ->needs(to_xid);
+    app->add_flag("--force", config->force, "empty target tables that hold rows");
+    app->add_option("--batch-events", config->batch_events,
+                    "events per target transaction (a source transaction is never split)")
+        ->check(CLI::PositiveNumber);
+  } else if (command == "verify") {
+    app->add_option("--source", config->source, "conninfo of the reference database")
+        ->required();
+    app->add_option("--target", config->target, "conninfo of the restored database")
+        ->required();
+    app->add_option("--tables", config->tables, "only these tables (schema.table)")->take_all();
+  }
+}
 
-  CLI::App* restore = app.add_subcommand("restore", "apply stored changes to a target database");
-  AddStoreOptions(restore, &config);
-  restore->add_option("--target", config.target, "conninfo of the database to restore into")
-      ->required();
-  CLI::Option* to_lsn =
-      restore->add_option("--to-lsn", config.to_lsn, "include transactions committed at or "
-                                                      "before this LSN (16/B374D848)");
-  CLI::Option* to_time = restore->add_option(
-      "--to-time", config.to_time,
-      "stop before the first transaction committed after this time (RFC 3339, or "
-      "\"YYYY-MM-DD HH:MM:SS\" in local time)");
-  CLI::Option* to_xid =
-      restore->add_option("--to-xid", config.to_xid, "stop after this transaction id");
-  to_lsn->excludes(to_time)->excludes(to_xid);
-  to_time->excludes(to_xid);
-  restore->add_flag("--exclusive", config.exclusive, "with --to-xid: stop just before it")
-      ->needs(to_xid);
-  restore->add_flag("--force", config.force, "empty target tables that hold rows");
-  restore->add_option("--batch-events", config.batch_events,
-                      "events per target transaction (a source transaction is never split)")
-      ->check(CLI::PositiveNumber);
+constexpr const char* kDescription =
+    "walship-replay: restore a PostgreSQL database to a point in time from the changes "
+    "walship stored";
+const std::vector<std::pair<std::string, std::string>>& Commands() {
+  static const auto* commands = new std::vector<std::pair<std::string, std::string>>{
+      {"list", "show the stored streams and what they cover"},
+      {"restore", "apply stored changes to a target database"},
+      {"verify", "compare every table of two databases row by row as text"}};
+  return *commands;
+}
 
-  CLI::App* verify =
-      app.add_subcommand("verify", "compare every table of two databases row by row as text");
-  verify->add_option("--source", config.source, "conninfo of the reference database")
-      ->required();
-  verify->add_option("--target", config.target, "conninfo of the restored database")
-      ->required();
-  verify->add_option("--tables", config.tables, "only these tables (schema.table)")->take_all();
-
+// Parses the command line into `config`. The chosen command's options sit on the main
+// app, so a --config file holds the same flat keys as the options ("target = ...").
+// Returns an exit code when the process should stop (help: 0, usage error: 2).
+std::optional<int> ParseCommandLine(int argc, char** argv, ReplayConfig* config) {
+  bool known = argc >= 2 && std::any_of(Commands().begin(), Commands().end(),
+                                        [&](const auto& c) { return c.first == argv[1]; });
+  std::unique_ptr<CLI::App> app;
+  if (known) {
+    config->command = argv[1];
+    app = std::make_unique<CLI::App>(kDescription,
+                                     absl::StrCat("walship-replay ", config->command));
+    AddCommonOptions(app.get(), config);
+    DefineCommand(app.get(), config->command, config);
+  } else {
+    // No or unknown command: an overview app for --help and the usage error.
+    app = std::make_unique<CLI::App>(kDescription, "walship-replay");
+    AddCommonOptions(app.get(), config);
+    app->require_subcommand(1, 1);
+    for (const auto& [name, help] : Commands()) {
+      DefineCommand(app->add_subcommand(name, help), name, config);
+    }
+  }
   try {
-    app.parse(argc, argv);
+    if (known) {
+      app->parse(argc - 1, argv + 1);
+    } else {
+      app->parse(argc, argv);
+    }
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return app->exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return app->exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "walship-replay: error: %s (see --help)\n", e.what());
     return 2;
   }
+  if (!known) {
+    // Reached only through a top-level --config with [command] sections.
+    for (const auto& [name, help] : Commands()) {
+      if (app->got_subcommand(name)) config->command = name;
+    }
+  }
+  return std::nullopt;
+}
+
+int Main(int argc, char** argv) {
+  ReplayConfig config;
+  if (std::optional<int> exit_code = ParseCommandLine(argc, argv, &config)) return *exit_code;
   ConfigureLog(LogLevel::kInfo, config.log_format == "json" ? LogFormat::kJson : LogFormat::kText,
                "replay");
 
   absl::Status status;
   int ok_code = 0;
-  if (list->parsed()) {
+  if (config.command == "list") {
     status = RunList(config);
-  } else if (restore->parsed()) {
+  } else if (config.command == "restore") {
     status = RunRestore(config);
   } else {
     absl::StatusOr<bool> equal = RunVerify(config);
