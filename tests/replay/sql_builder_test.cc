@@ -1,0 +1,35 @@
+// Tests for the SQL text the applier prepares.
+#include "replay/sql_builder.h"
+
+#include "gtest/gtest.h"
+
+namespace walship::replay {
+namespace {
+
+constexpr char kTable[] = "\"public\".\"deals\"";
+
+TEST(SqlBuilder, InsertNamesEveryColumnWithNumberedParameters) {
+  EXPECT_EQ(BuildInsert(kTable, {"id", "Deal Name"}),
+            "INSERT INTO \"public\".\"deals\" (\"id\", \"Deal Name\") VALUES ($1, $2)");
+}
+
+TEST(SqlBuilder, KeyedUpdateAndDeleteUseEquality) {
+  EXPECT_EQ(BuildUpdateByKey(kTable, {"name", "amount"}, {"id"}),
+            "UPDATE \"public\".\"deals\" SET \"name\" = $1, \"amount\" = $2 WHERE \"id\" = $3");
+  EXPECT_EQ(BuildDeleteByKey(kTable, {"a", "b"}),
+            "DELETE FROM \"public\".\"deals\" WHERE \"a\" = $1 AND \"b\" = $2");
+}
+
+TEST(SqlBuilder, RowMatchingTouchesOneRowComparedAsText) {
+  EXPECT_EQ(BuildDeleteByRow(kTable, {"a", "j"}),
+            "DELETE FROM \"public\".\"deals\" WHERE (tableoid, ctid) = (SELECT tableoid, ctid "
+            "FROM \"public\".\"deals\" WHERE \"a\"::text IS NOT DISTINCT FROM $1 AND "
+            "\"j\"::text IS NOT DISTINCT FROM $2 LIMIT 1)");
+  EXPECT_EQ(BuildUpdateByRow(kTable, {"a"}, {"a"}),
+            "UPDATE \"public\".\"deals\" SET \"a\" = $1 WHERE (tableoid, ctid) = (SELECT "
+            "tableoid, ctid FROM \"public\".\"deals\" WHERE \"a\"::text IS NOT DISTINCT FROM $2 "
+            "LIMIT 1)");
+}
+
+}  // namespace
+}  // namespace walship::replay
