@@ -46,7 +46,9 @@ class StringByteSink : public ByteSink {
 };
 
 // A ByteSink that appends to an open file descriptor it does not own (no fsync: the
-// caller decides when to make the file durable).
+// caller decides when to make the file durable). Retries EINTR and short writes; errors
+// name the path and the errno text, and a full disk (ENOSPC, EDQUOT) is kResourceExhausted
+// saying "disk full".
 class FdByteSink : public ByteSink {
  public:
   explicit FdByteSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -61,7 +63,9 @@ class FdByteSink : public ByteSink {
 
 // Sources over memory and over a file.
 std::unique_ptr<RandomAccessSource> MakeStringSource(std::string name, std::string data);
-// Opens `path`; `name` is what errors call it (the object key).
+// Opens `path`; `name` is what errors call it (the object key). The source owns the file
+// descriptor (closed by its destructor) and reads with pread, so reads do not move a shared
+// offset. The size is taken at open.
 absl::StatusOr<std::unique_ptr<RandomAccessSource>> OpenFileSource(std::string name,
                                                                    const std::string& path);
 

@@ -16,6 +16,9 @@ namespace walship::proto {
 // and the byte offset ("segment \"wal/...seg\" is truncated at byte 1234: ..."). Records
 // are then decoded one frame at a time (bounded memory). The source must outlive the
 // reader. Not thread-safe.
+// A source's own failures other than kOutOfRange (an unreachable bucket: kUnavailable) keep
+// their code, annotated with the object and offset, so callers can retry them.
+// After an error, Next() returns the same error on every later call.
 class SegmentReader {
  public:
   static absl::StatusOr<std::unique_ptr<SegmentReader>> Open(const RandomAccessSource* source);

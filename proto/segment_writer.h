@@ -19,6 +19,10 @@ struct SegmentWriterOptions {
 // Usage: Create → Add(record)... → Finish(previous_end_lsn). The trailer's counts, LSN,
 // time and xid ranges and marks are computed from the events added. The sink must outlive
 // the writer. Not thread-safe.
+// Create() writes the header at once; the header's codec must be CODEC_NONE or CODEC_ZSTD
+// and a zero format_version is filled in (kInvalidArgument otherwise). The first sink error
+// is returned by that call and every later one: a failed segment must be abandoned.
+// Memory: one frame (kTargetFrameRawBytes) of raw records plus its compressed copy.
 class SegmentWriter {
  public:
   static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(
