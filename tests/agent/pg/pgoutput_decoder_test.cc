@@ -525,6 +525,25 @@ TEST(PgOutputDecoder, TrailingBytesAfterEveryFixtureAreDataLoss) {
   }
 }
 
+TEST(PgOutputDecoder, CorruptedBytesDecodeOrFailWithDataLoss) {
+  // Overwrites every byte of every fixture with values that hit length fields, markers
+  // and flags; the decoder must either accept the result or report kDataLoss.
+  for (const Fixture& f : AllFixtures()) {
+    for (size_t i = 0; i < f.bytes.size(); ++i) {
+      for (char value : {'\x00', '\x01', '\x7f', '\x80', '\xff', 'N', 't', 'K'}) {
+        std::string bytes = f.bytes;
+        bytes[i] = value;
+        PgOutputDecoder decoder = f.in_stream ? StreamingDecoder() : PgOutputDecoder();
+        auto result = decoder.Decode(bytes);
+        if (!result.ok()) {
+          EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss)
+              << f.name << " byte " << i << ": " << result.status();
+        }
+      }
+    }
+  }
+}
+
 TEST(PgOutputMessageTypeName, NamesEveryTypeAndNeverFails) {
   const std::vector<std::pair<char, std::string>> cases = {
       {'B', "BEGIN"},         {'C', "COMMIT"},         {'O', "ORIGIN"},
