@@ -40,7 +40,7 @@ std::string RowsSql(const TableName& name, bool checksum) {
         table, " AS walship_row");
   }
   return absl::StrCat("SELECT walship_row::text FROM ", table,
-                      " AS walship_row ORDER BY 1 COLLATE \"C\"");
+                      " AS walship_row ORDER BY walship_row::text COLLATE \"C\"");
 }
 
 // The first row (in byte order) present on one side only.
