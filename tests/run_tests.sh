@@ -28,7 +28,7 @@ done
 
 jobs=${WALSHIP_JOBS:-$(nproc)}
 start_all=$SECONDS
-elapsed() { local s=$(($SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 say() { printf '\n=== %s\n' "$*"; }
 
 # 1. Dependencies and test peers; the peers' paths become environment variables for the tests.

@@ -120,7 +120,7 @@ TEST(PgCluster, CreatesALogicalSlotOverAReplicationConnection) {
   ASSERT_OK_AND_ASSIGN(
       SubprocessResult created,
       Subprocess::Run({"psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
-                       pg->ConnInfo("crm") + " replication=database", "-c",
+                       pg->ReplicationConnInfo("crm"), "-c",
                        "CREATE_REPLICATION_SLOT walship LOGICAL pgoutput EXPORT_SNAPSHOT"}));
   ASSERT_TRUE(created.ok()) << created.stderr_text;
   EXPECT_THAT(created.stdout_text, StartsWith("walship|"));

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/base/status_macros.h"
+#include "tests/testing/binaries.h"
 
 namespace walship::testing {
 namespace {
@@ -18,12 +19,10 @@ constexpr absl::Duration kAnswerTimeout = absl::Seconds(20);
 
 absl::StatusOr<std::unique_ptr<KafkaMockCluster>> KafkaMockCluster::Start(
     int brokers, const std::vector<std::string>& topics, std::string binary) {
+  if (binary.empty()) binary = MockClusterBinary();
   if (binary.empty()) {
-#ifdef WALSHIP_MOCKCLUSTER_PATH
-    binary = WALSHIP_MOCKCLUSTER_PATH;
-#else
-    return absl::FailedPreconditionError("kafka mock: no walship_mockcluster path compiled in");
-#endif
+    return absl::FailedPreconditionError(
+        "kafka mock: no walship_mockcluster path (build it, or set WALSHIP_MOCKCLUSTER_BIN)");
   }
   std::vector<std::string> argv = {binary, absl::StrCat(brokers)};
   argv.insert(argv.end(), topics.begin(), topics.end());

@@ -26,7 +26,7 @@ namespace walship::testing {
 class KafkaMockCluster {
  public:
   // Starts `brokers` brokers with `topics` given as "name:partitions:replication".
-  // `binary` defaults to the walship_mockcluster built with the tests.
+  // `binary` defaults to MockClusterBinary() (tests/testing/binaries.h).
   static absl::StatusOr<std::unique_ptr<KafkaMockCluster>> Start(
       int brokers, const std::vector<std::string>& topics = {}, std::string binary = "");
 

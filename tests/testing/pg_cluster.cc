@@ -207,6 +207,10 @@ std::string PgCluster::ConnInfo(absl::string_view dbname) const {
   return absl::StrCat("host=", dir_, " port=", port_, " user=postgres dbname=", dbname);
 }
 
+std::string PgCluster::ReplicationConnInfo(absl::string_view dbname) const {
+  return absl::StrCat(ConnInfo(dbname), " replication=database");
+}
+
 absl::Status PgCluster::CreateDatabase(absl::string_view name) {
   if (name.empty() || absl::StrContains(name, "\"")) {
     return absl::InvalidArgumentError(absl::StrCat("pg cluster: bad database name \"", name, "\""));

@@ -54,6 +54,8 @@ class PgCluster {
   int port() const { return port_; }
   // "host=... port=... user=postgres dbname=...". Add " replication=database" for a walsender.
   std::string ConnInfo(absl::string_view dbname = "postgres") const;
+  // ConnInfo() plus " replication=database": a walsender connection for logical replication.
+  std::string ReplicationConnInfo(absl::string_view dbname) const;
   std::string DataDir() const { return dir_ + "/data"; }
   // The directory that holds everything (data, socket, server log); removed at destruction.
   const std::string& BaseDir() const { return dir_; }
