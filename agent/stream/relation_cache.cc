@@ -53,6 +53,11 @@ std::shared_ptr<const v1::Relation> RelationCache::Build(const RelationMessage& 
   return relation;
 }
 
+void RelationCache::Put(std::shared_ptr<const v1::Relation> relation) {
+  RelationOid oid = relation->oid();
+  relations_[oid] = std::move(relation);
+}
+
 std::shared_ptr<const v1::Relation> RelationCache::Find(RelationOid oid) const {
   auto it = relations_.find(oid);
   return it == relations_.end() ? nullptr : it->second;

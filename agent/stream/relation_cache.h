@@ -22,6 +22,8 @@ class RelationCache {
   std::shared_ptr<const v1::Relation> Build(const RelationMessage& relation) const;
   // Builds and stores the description; returns it.
   std::shared_ptr<const v1::Relation> AddRelation(const RelationMessage& relation);
+  // Stores a description built earlier (by Build()).
+  void Put(std::shared_ptr<const v1::Relation> relation);
   // nullptr when unknown.
   std::shared_ptr<const v1::Relation> Find(RelationOid oid) const;
   void Clear();

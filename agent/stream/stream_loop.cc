@@ -123,6 +123,10 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
 
 absl::Status StreamLoop::HandleXLogData(const pg::CopyMessage& message) {
   tracker_.OnReceived(message.wal_start);
+  if (LogEnabled(LogLevel::kDebug) && !message.payload.empty()) {
+    LogDebug("received %s at %s", PgOutputMessageTypeName(message.payload[0]),
+             message.wal_start.ToString());
+  }
   auto decoded = decoder_.Decode(message.payload);
   if (!decoded.ok()) {
     return Annotate(decoded.status(), absl::StrCat("decoding the message at ",

@@ -212,6 +212,9 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     }
     std::unique_ptr<Context> ctx = std::move(it->second);
     streams_.erase(it);
+    // pgoutput counts descriptions sent inside a committed stream as sent for every later
+    // transaction (cleanup_rel_sync_cache marks them), so they become the shared view.
+    for (auto& [oid, relation] : ctx->relations) cache_.Put(relation);
     proto::TransactionInfo info;
     info.xid = m->xid;
     info.commit_lsn = m->commit_lsn;

@@ -1,0 +1,181 @@
+// Integration test helpers.
+#include "tests/integration/harness.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "agent/base/status_macros.h"
+#include "sinks/object_store/layout.h"
+
+namespace walship::testing {
+
+std::string AgentPath() { return WALSHIP_AGENT_PATH; }
+std::string ReplayPath() { return WALSHIP_REPLAY_PATH; }
+
+absl::StatusOr<TableRows> CaptureTables(PgCluster& pg, absl::string_view db) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      std::string names,
+      pg.Psql(db, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
+                  "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                  "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"));
+  TableRows rows;
+  for (absl::string_view name : absl::StrSplit(names, '\n', absl::SkipEmpty())) {
+    WALSHIP_ASSIGN_OR_RETURN(
+        std::string text,
+        pg.Psql(db, absl::StrCat("COPY (SELECT t::text FROM ", name,
+                                 " t ORDER BY t::text COLLATE \"C\") TO STDOUT")));
+    std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+    rows[std::string(name)] = std::move(lines);
+  }
+  return rows;
+}
+
+std::string FirstDifference(const TableRows& expected, const TableRows& actual) {
+  for (const auto& [table, rows] : expected) {
+    auto it = actual.find(table);
+    if (it == actual.end()) return absl::StrCat("table ", table, " is missing");
+    const auto& got = it->second;
+    for (size_t i = 0; i < std::max(rows.size(), got.size()); ++i) {
+      std::string want = i < rows.size() ? rows[i] : "<none>";
+      std::string have = i < got.size() ? got[i] : "<none>";
+      if (want != have) {
+        return absl::StrFormat("%s (%d vs %d rows), row %d: expected %s, got %s", table,
+                               rows.size(), got.size(), i, want.substr(0, 300),
+                               have.substr(0, 300));
+      }
+    }
+  }
+  for (const auto& [table, rows] : actual) {
+    if (!expected.contains(table)) return absl::StrCat("unexpected table ", table);
+  }
+  return "";
+}
+
+absl::StatusOr<Lsn> CurrentLsn(PgCluster& pg, absl::string_view db) {
+  WALSHIP_ASSIGN_OR_RETURN(std::string text, pg.Query(db, "SELECT pg_current_wal_lsn()"));
+  return Lsn::Parse(text);
+}
+
+absl::StatusOr<Lsn> SlotConfirmed(PgCluster& pg, absl::string_view db, absl::string_view slot) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      std::string text,
+      pg.Query(db, absl::StrFormat("SELECT coalesce(confirmed_flush_lsn, '0/0') FROM "
+                                   "pg_replication_slots WHERE slot_name = '%s'",
+                                   slot)));
+  if (text.empty()) return Lsn();
+  return Lsn::Parse(text);
+}
+
+absl::Status WaitForSlot(PgCluster& pg, absl::string_view db, absl::string_view slot, Lsn lsn,
+                         absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  Lsn confirmed;
+  while (absl::Now() < deadline) {
+    WALSHIP_ASSIGN_OR_RETURN(confirmed, SlotConfirmed(pg, db, slot));
+    if (confirmed >= lsn) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrFormat(
+      "slot %s confirmed only %s, waited for %s", slot, confirmed.ToString(), lsn.ToString()));
+}
+
+absl::StatusOr<std::string> DumpSchema(PgCluster& pg, absl::string_view db) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      SubprocessResult result,
+      Subprocess::Run({"/usr/bin/pg_dump", "--schema-only", "--no-publications",
+                       "--no-subscriptions", "-h", pg.host(), "-p", std::to_string(pg.port()),
+                       "-U", "postgres", std::string(db)}));
+  if (!result.ok()) return absl::InternalError("pg_dump failed: " + result.stderr_text);
+  return result.stdout_text;
+}
+
+absl::Status CreateDatabaseWithSchema(PgCluster& pg, absl::string_view db,
+                                      absl::string_view schema_sql) {
+  WALSHIP_RETURN_IF_ERROR(pg.CreateDatabase(db));
+  WALSHIP_ASSIGN_OR_RETURN(
+      SubprocessResult result,
+      Subprocess::Run({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host(),
+                       "-p", std::to_string(pg.port()), "-U", "postgres", "-d", std::string(db)},
+                      absl::Seconds(60), {}, schema_sql));
+  if (!result.ok()) return absl::InternalError("loading schema failed: " + result.stderr_text);
+  return absl::OkStatus();
+}
+
+std::vector<std::string> StoredSegments(const std::string& store_dir) {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(store_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::string path = it->path().string();
+    if (it->is_regular_file() && sinks::ParseWalSegmentKey(path).has_value() &&
+        path.find("/wal/") != std::string::npos) {
+      paths.push_back(path);
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+Lsn MaxStoredEnd(const std::string& store_dir) {
+  Lsn max;
+  for (const std::string& path : StoredSegments(store_dir)) {
+    max = std::max(max, sinks::ParseWalSegmentKey(path)->last_end);
+  }
+  return max;
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,
+                                                       const std::string& log_path,
+                                                       std::map<std::string, std::string> env) {
+  std::vector<std::string> argv = {AgentPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SubprocessOptions options;
+  options.env = std::move(env);
+  options.stdout_mode = StreamMode::kFile;
+  options.stdout_path = log_path;
+  options.stderr_mode = StreamMode::kFile;
+  options.stderr_path = log_path;
+  return Subprocess::Start(argv, options);
+}
+
+absl::StatusOr<SubprocessResult> RunAgent(const std::vector<std::string>& args,
+                                          absl::Duration timeout,
+                                          std::map<std::string, std::string> env) {
+  std::vector<std::string> argv = {AgentPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SubprocessOptions options;
+  options.env = std::move(env);
+  return Subprocess::Run(argv, timeout, options);
+}
+
+absl::StatusOr<SubprocessResult> RunReplay(const std::vector<std::string>& args,
+                                           absl::Duration timeout) {
+  std::vector<std::string> argv = {ReplayPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Subprocess::Run(argv, timeout);
+}
+
+std::string MakeTempDir(absl::string_view tag) {
+  std::string pattern = absl::StrCat("/tmp/walship-", tag, "-XXXXXX");
+  char* dir = mkdtemp(pattern.data());
+  return dir ? std::string(dir) : std::string();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace walship::testing

@@ -1,0 +1,65 @@
+// Helpers shared by the integration tests that run the shipped walship-agent and
+// walship-replay binaries against a throw-away PostgreSQL cluster.
+#ifndef WALSHIP_TESTS_INTEGRATION_HARNESS_H_
+#define WALSHIP_TESTS_INTEGRATION_HARNESS_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "agent/base/lsn.h"
+#include "tests/testing/pg_cluster.h"
+#include "tests/testing/subprocess.h"
+
+namespace walship::testing {
+
+std::string AgentPath();
+std::string ReplayPath();
+
+// Every user table's rows as text (`row::text`, in "C" order), keyed "schema.table":
+// what a restore must reproduce byte for byte.
+using TableRows = std::map<std::string, std::vector<std::string>>;
+absl::StatusOr<TableRows> CaptureTables(PgCluster& pg, absl::string_view db);
+// A readable first difference between two captures, or "" when equal.
+std::string FirstDifference(const TableRows& expected, const TableRows& actual);
+
+absl::StatusOr<Lsn> CurrentLsn(PgCluster& pg, absl::string_view db);
+// The slot's confirmed_flush_lsn (Invalid when the slot does not exist).
+absl::StatusOr<Lsn> SlotConfirmed(PgCluster& pg, absl::string_view db, absl::string_view slot);
+// Waits until the slot's confirmed position reaches `lsn`.
+absl::Status WaitForSlot(PgCluster& pg, absl::string_view db, absl::string_view slot, Lsn lsn,
+                         absl::Duration timeout);
+
+// `pg_dump --schema-only` of `db`, as SQL text; and running SQL text in a new database.
+absl::StatusOr<std::string> DumpSchema(PgCluster& pg, absl::string_view db);
+absl::Status CreateDatabaseWithSchema(PgCluster& pg, absl::string_view db,
+                                      absl::string_view schema_sql);
+
+// The highest end LSN over the change segments stored in a local object store directory
+// (read from the object keys themselves).
+Lsn MaxStoredEnd(const std::string& store_dir);
+// Paths of the stored change segments, in key order.
+std::vector<std::string> StoredSegments(const std::string& store_dir);
+
+// Starts walship-agent with `args`; stderr goes to `log_path`.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,
+                                                       const std::string& log_path,
+                                                       std::map<std::string, std::string> env = {});
+// Runs walship-agent or walship-replay to completion.
+absl::StatusOr<SubprocessResult> RunAgent(const std::vector<std::string>& args,
+                                          absl::Duration timeout = absl::Seconds(120),
+                                          std::map<std::string, std::string> env = {});
+absl::StatusOr<SubprocessResult> RunReplay(const std::vector<std::string>& args,
+                                           absl::Duration timeout = absl::Seconds(300));
+
+// A fresh directory under /tmp, removed by the caller (or left for inspection on failure).
+std::string MakeTempDir(absl::string_view tag);
+std::string ReadFile(const std::string& path);
+
+}  // namespace walship::testing
+
+#endif  // WALSHIP_TESTS_INTEGRATION_HARNESS_H_
