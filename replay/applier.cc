@@ -17,18 +17,24 @@ namespace {
 
 const char* OpName(v1::Operation op) {
   switch (op) {
-    case v1::INSERT: return "INSERT";
-    case v1::UPDATE: return "UPDATE";
-    case v1::DELETE: return "DELETE";
-    case v1::TRUNCATE: return "TRUNCATE";
-    case v1::MESSAGE: return "MESSAGE";
-    default: return "unknown operation";
+    case v1::INSERT:
+      return "INSERT";
+    case v1::UPDATE:
+      return "UPDATE";
+    case v1::DELETE:
+      return "DELETE";
+    case v1::TRUNCATE:
+      return "TRUNCATE";
+    case v1::MESSAGE:
+      return "MESSAGE";
+    default:
+      return "unknown operation";
   }
 }
 
 std::string Where(const v1::Event& event) {
-  return absl::StrFormat("at commit LSN %s (xid %u, event %u)",
-                         Lsn(event.commit_lsn()).ToString(), event.xid(), event.sequence());
+  return absl::StrFormat("at commit LSN %s (xid %u, event %u)", Lsn(event.commit_lsn()).ToString(),
+                         event.xid(), event.sequence());
 }
 
 std::string FirstLine(const char* text) {
@@ -146,9 +152,9 @@ absl::Status Applier::Apply(const v1::Event& event) {
 absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event& event) {
   const v1::Row& row = event.new_row();
   if (row.values_size() != relation.columns_size()) {
-    return absl::DataLossError(absl::StrFormat(
-        "INSERT %s into \"%s\" has %d values for %d columns", Where(event),
-        DisplayName(relation), row.values_size(), relation.columns_size()));
+    return absl::DataLossError(absl::StrFormat("INSERT %s into \"%s\" has %d values for %d columns",
+                                               Where(event), DisplayName(relation),
+                                               row.values_size(), relation.columns_size()));
   }
   std::vector<std::string> columns;
   std::vector<const std::string*> params;
@@ -163,11 +169,10 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
   return Run(BuildInsert(table, columns), params, what).status();
 }
 
-absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation,
-                                          const v1::Event& event) {
+absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event) {
   bool is_update = event.op() == v1::UPDATE;
-  std::string what = absl::StrFormat("%s of \"%s\" %s", OpName(event.op()),
-                                     DisplayName(relation), Where(event));
+  std::string what =
+      absl::StrFormat("%s of \"%s\" %s", OpName(event.op()), DisplayName(relation), Where(event));
   const int n = relation.columns_size();
   bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
   if ((is_update && event.new_row().values_size() != n) ||
@@ -247,8 +252,8 @@ absl::StatusOr<uint64_t> Applier::Run(const std::string& sql,
     pg::PgResultPtr prepared(
         PQprepare(conn, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
     if (prepared == nullptr || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
-      std::string message = FirstLine(prepared ? PQresultErrorMessage(prepared.get())
-                                               : PQerrorMessage(conn));
+      std::string message =
+          FirstLine(prepared ? PQresultErrorMessage(prepared.get()) : PQerrorMessage(conn));
       return absl::FailedPreconditionError(
           absl::StrFormat("%s: preparing the statement: %s", what, message));
     }
@@ -257,9 +262,8 @@ absl::StatusOr<uint64_t> Applier::Run(const std::string& sql,
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string* param : params) values.push_back(param ? param->c_str() : nullptr);
-  pg::PgResultPtr result(PQexecPrepared(conn, it->second.c_str(),
-                                        static_cast<int>(values.size()), values.data(), nullptr,
-                                        nullptr, 0));
+  pg::PgResultPtr result(PQexecPrepared(conn, it->second.c_str(), static_cast<int>(values.size()),
+                                        values.data(), nullptr, nullptr, 0));
   if (result == nullptr || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
     std::string message =
         FirstLine(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn));

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <optional>
-#include <utility>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -38,13 +38,13 @@ struct ReplayConfig {
   std::vector<std::string> object_stores;  // URLs, tried in order
   std::string system_id;                   // stream choice when the store holds several
   std::string slot;
-  std::string target;                      // conninfo of the database to restore into
-  std::string source;                      // verify: the database to compare against
-  std::vector<std::string> tables;         // verify: tables to compare (default all)
-  std::string to_lsn, to_time, to_xid;     // at most one recovery target
-  bool exclusive = false;                  // --to-xid: stop just before the transaction
-  bool force = false;                      // empty non-empty target tables
-  uint64_t batch_events = 10000;           // events per target transaction (at least)
+  std::string target;                   // conninfo of the database to restore into
+  std::string source;                   // verify: the database to compare against
+  std::vector<std::string> tables;      // verify: tables to compare (default all)
+  std::string to_lsn, to_time, to_xid;  // at most one recovery target
+  bool exclusive = false;               // --to-xid: stop just before the transaction
+  bool force = false;                   // empty non-empty target tables
+  uint64_t batch_events = 10000;        // events per target transaction (at least)
   std::string log_format = "text";
 };
 
@@ -55,8 +55,7 @@ absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
     WALSHIP_ASSIGN_OR_RETURN(target.lsn, Lsn::Parse(config.to_lsn));
   } else if (!config.to_time.empty()) {
     target.kind = RecoveryTarget::Kind::kTime;
-    WALSHIP_ASSIGN_OR_RETURN(target.time,
-                             ParseTargetTime(config.to_time, absl::LocalTimeZone()));
+    WALSHIP_ASSIGN_OR_RETURN(target.time, ParseTargetTime(config.to_time, absl::LocalTimeZone()));
     LogInfo("--to-time \"%s\" resolves to %s UTC", config.to_time, FormatUtc(target.time));
   } else if (!config.to_xid.empty()) {
     target.kind = RecoveryTarget::Kind::kXid;
@@ -71,9 +70,10 @@ absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
 
 void WarnOnPassword(absl::string_view option, const std::string& conninfo) {
   if (!conninfo.empty() && pg::ConninfoHasPassword(conninfo)) {
-    LogWarning("%s holds password=, which other users can see in the process list; use "
-               "PGPASSWORD, ~/.pgpass or passfile= instead",
-               option);
+    LogWarning(
+        "%s holds password=, which other users can see in the process list; use "
+        "PGPASSWORD, ~/.pgpass or passfile= instead",
+        option);
   }
 }
 
@@ -105,8 +105,7 @@ absl::Status RunList(const ReplayConfig& config) {
   for (const sinks::StreamId& stream : streams) {
     if (!config.system_id.empty() && stream.system_id != config.system_id) continue;
     if (!config.slot.empty() && stream.slot != config.slot) continue;
-    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog,
-                             SegmentCatalog::Load(store.get(), stream));
+    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
     absl::PrintF("%s", FormatSummary(Summarize(catalog)));
   }
   return absl::OkStatus();
@@ -159,9 +158,10 @@ absl::StatusOr<bool> RunVerify(const ReplayConfig& config) {
 }
 
 void AddStoreOptions(CLI::App* command, ReplayConfig* config) {
-  command->add_option("--object-store", config->object_stores,
-                      "object store URL (file:///DIR, s3://BUCKET/PREFIX); repeatable, the "
-                      "first that answers is used")
+  command
+      ->add_option("--object-store", config->object_stores,
+                   "object store URL (file:///DIR, s3://BUCKET/PREFIX); repeatable, the "
+                   "first that answers is used")
       ->required()
       ->take_all();
   command->add_option("--system-id", config->system_id,
@@ -186,10 +186,10 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
     CLI::Option* to_lsn =
         app->add_option("--to-lsn", config->to_lsn,
                         "include transactions committed at or before this LSN (16/B374D848)");
-    CLI::Option* to_time = app->add_option(
-        "--to-time", config->to_time,
-        "stop before the first transaction committed after this time (RFC 3339, or "
-        "\"YYYY-MM-DD HH:MM:SS\" in local time)");
+    CLI::Option* to_time =
+        app->add_option("--to-time", config->to_time,
+                        "stop before the first transaction committed after this time (RFC 3339, or "
+                        "\"YYYY-MM-DD HH:MM:SS\" in local time)");
     CLI::Option* to_xid =
         app->add_option("--to-xid", config->to_xid, "stop after this transaction id");
     to_lsn->excludes(to_time)->excludes(to_xid);
@@ -201,10 +201,8 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
                     "events per target transaction (a source transaction is never split)")
         ->check(CLI::PositiveNumber);
   } else if (command == "verify") {
-    app->add_option("--source", config->source, "conninfo of the reference database")
-        ->required();
-    app->add_option("--target", config->target, "conninfo of the restored database")
-        ->required();
+    app->add_option("--source", config->source, "conninfo of the reference database")->required();
+    app->add_option("--target", config->target, "conninfo of the restored database")->required();
     app->add_option("--tables", config->tables, "only these tables (schema.table)")->take_all();
   }
 }
@@ -229,8 +227,8 @@ std::optional<int> ParseCommandLine(int argc, char** argv, ReplayConfig* config)
   std::unique_ptr<CLI::App> app;
   if (known) {
     config->command = argv[1];
-    app = std::make_unique<CLI::App>(kDescription,
-                                     absl::StrCat("walship-replay ", config->command));
+    app =
+        std::make_unique<CLI::App>(kDescription, absl::StrCat("walship-replay ", config->command));
     AddCommonOptions(app.get(), config);
     DefineCommand(app.get(), config->command, config);
   } else {

@@ -42,8 +42,7 @@ absl::StatusOr<absl::Time> ParseTargetTime(absl::string_view text, absl::TimeZon
     if ((sign == '+' || sign == '-') && absl::ascii_isdigit(zoned.back()) &&
         absl::ascii_isdigit(zoned[zoned.size() - 2])) {
       std::string padded = zoned + ":00";
-      if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*S%Ez", padded, absl::UTCTimeZone(), &time,
-                          &error)) {
+      if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*S%Ez", padded, absl::UTCTimeZone(), &time, &error)) {
         return time;
       }
     }

@@ -23,9 +23,9 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
                                         const RecoveryTarget& target) {
   const std::vector<CatalogSegment>& all = catalog.segments();
   if (all.empty()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "stream \"%s%s\" has no change segments", catalog.stream().system_id,
-        "/" + catalog.stream().slot));
+    return absl::FailedPreconditionError(absl::StrFormat("stream \"%s%s\" has no change segments",
+                                                         catalog.stream().system_id,
+                                                         "/" + catalog.stream().slot));
   }
   RestorePlan plan;
   plan.target = target;
@@ -37,9 +37,9 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
       break;
     case RecoveryTarget::Kind::kLsn: {
       if (target.lsn.value() < first.first_commit_lsn()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "target LSN %s is before the oldest stored transaction (commit LSN %s)",
-            target.lsn.ToString(), Lsn(first.first_commit_lsn()).ToString()));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("target LSN %s is before the oldest stored transaction (commit LSN %s)",
+                            target.lsn.ToString(), Lsn(first.first_commit_lsn()).ToString()));
       }
       count = 0;
       while (count < all.size() && all[count].trailer.first_commit_lsn() <= target.lsn.value()) {
@@ -51,9 +51,9 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
     case RecoveryTarget::Kind::kTime: {
       int64_t t = absl::ToUnixMicros(target.time);
       if (t < first.first_commit_time_us()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "target time %s is before the oldest stored transaction (committed %s)",
-            FormatUtc(target.time), FormatUtcMicros(first.first_commit_time_us())));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("target time %s is before the oldest stored transaction (committed %s)",
+                            FormatUtc(target.time), FormatUtcMicros(first.first_commit_time_us())));
       }
       count = 0;
       while (count < all.size() && all[count].trailer.first_commit_time_us() <= t) ++count;
@@ -75,9 +75,9 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
           lo = std::min(lo, s.trailer.min_xid());
           hi = std::max(hi, s.trailer.max_xid());
         }
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "xid %u is not in the stored recovery window (stored xids %u to %u)", target.xid,
-            lo, hi));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("xid %u is not in the stored recovery window (stored xids %u to %u)",
+                            target.xid, lo, hi));
       }
       count = plan.xid_candidates.back() + 1;
       break;
@@ -98,8 +98,7 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
 }
 
 RestorePlan BoundXidPlan(RestorePlan plan, Lsn xid_commit_lsn) {
-  plan.last_commit_lsn =
-      plan.target.exclusive ? Lsn(xid_commit_lsn.value() - 1) : xid_commit_lsn;
+  plan.last_commit_lsn = plan.target.exclusive ? Lsn(xid_commit_lsn.value() - 1) : xid_commit_lsn;
   size_t count = 0;
   while (count < plan.segments.size() &&
          plan.segments[count].trailer.first_commit_lsn() <= plan.last_commit_lsn.value()) {

@@ -47,8 +47,8 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
   for (const CatalogSegment& segment : plan.segments) {
     applier.BeginSegment();
     LogDebug("reading segment \"%s\"", segment.segment_key);
-    absl::StatusOr<bool> complete = ForEachSegmentRecord(
-        store, segment, [&](const v1::Record& record) -> absl::StatusOr<bool> {
+    absl::StatusOr<bool> complete =
+        ForEachSegmentRecord(store, segment, [&](const v1::Record& record) -> absl::StatusOr<bool> {
           if (record.has_relation_def()) {
             WALSHIP_RETURN_IF_ERROR(applier.DefineRelation(record.relation_def()));
             return true;

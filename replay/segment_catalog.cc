@@ -26,8 +26,8 @@ absl::StatusOr<SegmentCatalog> SegmentCatalog::Load(sinks::ObjectStore* store,
     }
     if (index.trailer().last_end_lsn() != end->value()) {
       return absl::DataLossError(absl::StrFormat(
-          "index object \"%s\" says its segment ends at %s, not at the LSN in its name",
-          object.key, Lsn(index.trailer().last_end_lsn()).ToString()));
+          "index object \"%s\" says its segment ends at %s, not at the LSN in its name", object.key,
+          Lsn(index.trailer().last_end_lsn()).ToString()));
     }
     CatalogSegment segment;
     segment.index_key = object.key;
@@ -47,13 +47,12 @@ absl::StatusOr<SegmentCatalog> SegmentCatalog::Load(sinks::ObjectStore* store,
 
 absl::StatusOr<SegmentCatalog> SegmentCatalog::Build(sinks::StreamId stream,
                                                      std::vector<CatalogSegment> segments) {
-  std::sort(segments.begin(), segments.end(),
-            [](const CatalogSegment& a, const CatalogSegment& b) {
-              if (a.trailer.first_commit_lsn() != b.trailer.first_commit_lsn()) {
-                return a.trailer.first_commit_lsn() < b.trailer.first_commit_lsn();
-              }
-              return a.trailer.last_end_lsn() < b.trailer.last_end_lsn();
-            });
+  std::sort(segments.begin(), segments.end(), [](const CatalogSegment& a, const CatalogSegment& b) {
+    if (a.trailer.first_commit_lsn() != b.trailer.first_commit_lsn()) {
+      return a.trailer.first_commit_lsn() < b.trailer.first_commit_lsn();
+    }
+    return a.trailer.last_end_lsn() < b.trailer.last_end_lsn();
+  });
   SegmentCatalog catalog;
   catalog.stream_ = std::move(stream);
   uint64_t chain_end = 0;  // 0: the start of the stream
@@ -61,8 +60,7 @@ absl::StatusOr<SegmentCatalog> SegmentCatalog::Build(sinks::StreamId stream,
     const v1::SegmentTrailer& trailer = segment.trailer;
     if (trailer.last_end_lsn() < trailer.first_commit_lsn()) {
       return absl::DataLossError(absl::StrFormat(
-          "index object \"%s\" has its end LSN before its first commit LSN",
-          segment.index_key));
+          "index object \"%s\" has its end LSN before its first commit LSN", segment.index_key));
     }
     if (!catalog.segments_.empty() && trailer.last_end_lsn() <= chain_end) {
       ++catalog.redundant_count_;

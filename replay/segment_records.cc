@@ -21,12 +21,12 @@ absl::StatusOr<bool> ForEachSegmentRecord(
   }
   if (reader->trailer().last_end_lsn() != segment.trailer.last_end_lsn() ||
       reader->trailer().first_commit_lsn() != segment.trailer.first_commit_lsn()) {
-    return absl::DataLossError(absl::StrFormat(
-        "segment \"%s\" covers %s to %s but its index object \"%s\" says %s to %s",
-        segment.segment_key, Lsn(reader->trailer().first_commit_lsn()).ToString(),
-        Lsn(reader->trailer().last_end_lsn()).ToString(), segment.index_key,
-        Lsn(segment.trailer.first_commit_lsn()).ToString(),
-        Lsn(segment.trailer.last_end_lsn()).ToString()));
+    return absl::DataLossError(
+        absl::StrFormat("segment \"%s\" covers %s to %s but its index object \"%s\" says %s to %s",
+                        segment.segment_key, Lsn(reader->trailer().first_commit_lsn()).ToString(),
+                        Lsn(reader->trailer().last_end_lsn()).ToString(), segment.index_key,
+                        Lsn(segment.trailer.first_commit_lsn()).ToString(),
+                        Lsn(segment.trailer.last_end_lsn()).ToString()));
   }
   v1::Record record;
   while (true) {

@@ -9,13 +9,12 @@ namespace walship::replay {
 namespace {
 
 // "a" = $1, "b" = $2 ... joined by `separator`, numbering from `first`.
-std::string Assignments(const std::vector<std::string>& columns, int first,
-                        absl::string_view op, absl::string_view separator,
-                        bool as_text = false) {
+std::string Assignments(const std::vector<std::string>& columns, int first, absl::string_view op,
+                        absl::string_view separator, bool as_text = false) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < columns.size(); ++i) {
-    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), as_text ? "::text" : "", " ", op,
-                                 " $", first + static_cast<int>(i)));
+    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), as_text ? "::text" : "", " ", op, " $",
+                                 first + static_cast<int>(i)));
   }
   return absl::StrJoin(parts, separator);
 }
@@ -23,11 +22,11 @@ std::string Assignments(const std::vector<std::string>& columns, int first,
 // The (tableoid, ctid) of one row matching every column as text, for ctid-based changes.
 std::string OneRowLocator(absl::string_view table, const std::vector<std::string>& match,
                           int first) {
-  std::string where = match.empty() ? "true"
-                                    : Assignments(match, first, "IS NOT DISTINCT FROM",
-                                                  " AND ", /*as_text=*/true);
-  return absl::StrCat("(tableoid, ctid) = (SELECT tableoid, ctid FROM ", table, " WHERE ",
-                      where, " LIMIT 1)");
+  std::string where =
+      match.empty() ? "true"
+                    : Assignments(match, first, "IS NOT DISTINCT FROM", " AND ", /*as_text=*/true);
+  return absl::StrCat("(tableoid, ctid) = (SELECT tableoid, ctid FROM ", table, " WHERE ", where,
+                      " LIMIT 1)");
 }
 
 }  // namespace

@@ -30,13 +30,11 @@ StreamSummary Summarize(const SegmentCatalog& catalog) {
 }
 
 std::string FormatSummary(const StreamSummary& s) {
-  std::string out =
-      absl::StrFormat("stream %s/%s\n", s.stream.system_id, s.stream.slot);
+  std::string out = absl::StrFormat("stream %s/%s\n", s.stream.system_id, s.stream.slot);
   if (s.segment_count == 0) return absl::StrCat(out, "  no change segments\n");
   absl::StrAppendFormat(&out, "  LSN range:    %s .. %s\n", Lsn(s.first_commit_lsn).ToString(),
                         Lsn(s.last_end_lsn).ToString());
-  absl::StrAppendFormat(&out, "  commit times: %s .. %s\n",
-                        FormatUtcMicros(s.first_commit_time_us),
+  absl::StrAppendFormat(&out, "  commit times: %s .. %s\n", FormatUtcMicros(s.first_commit_time_us),
                         FormatUtcMicros(s.last_commit_time_us));
   absl::StrAppendFormat(&out, "  segments: %d (%d bytes), transactions: %d, events: %d\n",
                         s.segment_count, s.total_bytes, s.transaction_count, s.event_count);
@@ -48,8 +46,8 @@ std::string FormatSummary(const StreamSummary& s) {
     absl::StrAppend(&out, "  gaps: none\n");
   }
   for (const StreamGap& gap : s.gaps) {
-    absl::StrAppendFormat(&out, "  gap: %s .. %s (after %s, before \"%s\")\n",
-                          gap.from.ToString(), gap.to.ToString(),
+    absl::StrAppendFormat(&out, "  gap: %s .. %s (after %s, before \"%s\")\n", gap.from.ToString(),
+                          gap.to.ToString(),
                           gap.previous_key.empty() ? std::string("the start of the stream")
                                                    : absl::StrCat("\"", gap.previous_key, "\""),
                           gap.next_key);

@@ -34,10 +34,10 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
                    {relation.schema(), relation.table()},
                    absl::StrFormat("looking up table \"%s\" in the target", name)));
   if (found.rows.empty() || !found.rows[0][0]) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "table \"%s\" does not exist in the target: create the schema first "
-        "(pg_dump --schema-only ... | psql ...)",
-        name));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("table \"%s\" does not exist in the target: create the schema first "
+                        "(pg_dump --schema-only ... | psql ...)",
+                        name));
   }
   if (!absl::SimpleAtoi(*found.rows[0][0], &state->target_oid)) {
     return absl::InternalError(absl::StrFormat("unexpected oid for table \"%s\"", name));
@@ -48,10 +48,9 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
                         absl::StrFormat("checking that table \"%s\" is empty", name)));
   if (has_rows && *has_rows == "t") {
     if (!force_) {
-      WALSHIP_ASSIGN_OR_RETURN(
-          std::optional<std::string> count,
-          conn_->QueryValue(absl::StrCat("SELECT count(*) FROM ", quoted), {},
-                            absl::StrFormat("counting rows of \"%s\"", name)));
+      WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> count,
+                               conn_->QueryValue(absl::StrCat("SELECT count(*) FROM ", quoted), {},
+                                                 absl::StrFormat("counting rows of \"%s\"", name)));
       return absl::FailedPreconditionError(absl::StrFormat(
           "table \"%s\" in the target is not empty (%s rows); use an empty database or --force",
           name, count.value_or("?")));
@@ -95,8 +94,8 @@ absl::Status TargetTables::AddMissingColumns(const v1::Relation& relation, Table
     wanted.insert(column.name());
     if (state->columns.count(column.name())) continue;
     WALSHIP_ASSIGN_OR_RETURN(std::string type, TypeText(column));
-    LogWarning("table \"%s\": adding column \"%s\" %s, which the stream's description has",
-               name, column.name(), type);
+    LogWarning("table \"%s\": adding column \"%s\" %s, which the stream's description has", name,
+               column.name(), type);
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(
         absl::StrCat("ALTER TABLE ", pg::QuoteQualified(relation.schema(), relation.table()),
                      " ADD COLUMN ", pg::QuoteIdent(column.name()), " ", type),
@@ -106,9 +105,10 @@ absl::Status TargetTables::AddMissingColumns(const v1::Relation& relation, Table
   for (const std::string& column : state->columns) {
     if (wanted.count(column) || state->warned.count(column)) continue;
     state->warned.insert(column);
-    LogWarning("table \"%s\": the target has column \"%s\", which the stream no longer has; "
-               "left in place",
-               name, column);
+    LogWarning(
+        "table \"%s\": the target has column \"%s\", which the stream no longer has; "
+        "left in place",
+        name, column);
   }
   return absl::OkStatus();
 }

@@ -90,9 +90,9 @@ absl::StatusOr<VerifyResult> Verify(pg::PgConnection* source, pg::PgConnection* 
   for (const TableName& name : wanted) {
     bool a = in_source.count(name) > 0, b = in_target.count(name) > 0;
     if (!a || !b) {
-      result.differences.push_back(absl::StrFormat(
-          "table \"%s\" is missing in the %s", Display(name),
-          !a && !b ? "source and the target" : (a ? "target" : "source")));
+      result.differences.push_back(
+          absl::StrFormat("table \"%s\" is missing in the %s", Display(name),
+                          !a && !b ? "source and the target" : (a ? "target" : "source")));
       continue;
     }
     ++result.tables_compared;

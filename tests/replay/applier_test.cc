@@ -70,16 +70,16 @@ TEST_F(ApplierTest, ValuesOfManyTypesComeBackAsTheirExactText) {
   b.Begin(700);
   b.Insert(16400, {"1", "1.10", "2024-05-01 14:05:00.123456+00", "{\"a\": [1, 2], \"b\": 2}",
                    "{ \"x\" : 1 }", "\\x00ff", "{1,2,NULL}", "", "long value"});
-  b.Insert(16400, {"2", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(),
-                   V::Null(), V::Null()});
+  b.Insert(16400, {"2", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(),
+                   V::Null()});
   b.Begin(701);
   // An UPDATE that did not touch the out-of-line value keeps it.
   b.Update(16400, {"1", "-0.50", "2024-05-01 14:05:00.123456+00", "{\"a\": [1, 2], \"b\": 2}",
                    "{ \"x\" : 1 }", "\\x00ff", "{1,2,NULL}", "changed", V::Toast()});
-  b.Update(16400, {"3", V::Null(), V::Null(), V::Null(), "[]", "\\x", "{}", "", V::Null()},
-           {"2", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(),
-            V::Null()},
-           /*old_is_key_only=*/true);
+  b.Update(
+      16400, {"3", V::Null(), V::Null(), V::Null(), "[]", "\\x", "{}", "", V::Null()},
+      {"2", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null()},
+      /*old_is_key_only=*/true);
   auto conn = Connect(db);
   ASSERT_OK(ApplyAll(conn.get(), b.Take()));
   EXPECT_THAT(Rows(db, "kinds"),
@@ -116,8 +116,9 @@ TEST_F(ApplierTest, MissingRowIsDataLoss) {
   StreamBuilder b;
   b.Define(Kinds());
   b.Begin(900);
-  b.Delete(16400, {"42", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(),
-                   V::Null(), V::Null()},
+  b.Delete(16400,
+           {"42", V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(), V::Null(),
+            V::Null()},
            /*old_is_key_only=*/true);
   auto conn = Connect(db);
   EXPECT_THAT(ApplyAll(conn.get(), b.Take()),
@@ -140,8 +141,9 @@ TEST_F(ApplierTest, NewColumnsInTheStreamAreAddedToTheTarget) {
   b.Insert(16420, {"2", "b", "3.50"});
   auto conn = Connect(db);
   ASSERT_OK(ApplyAll(conn.get(), b.Take()));
-  EXPECT_EQ(Value(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-                      "attrelid = 'grow'::regclass AND attname = 'score'"),
+  EXPECT_EQ(Value(db,
+                  "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                  "attrelid = 'grow'::regclass AND attname = 'score'"),
             "numeric(5,2)");
   EXPECT_THAT(Rows(db, "grow"), ElementsAre("(1,a,,)", "(2,b,,3.50)"));
 }

@@ -34,10 +34,11 @@ SubprocessResult RunReplay(std::vector<std::string> args) {
 
 TEST(ReplayCli, UsageErrorsExitTwo) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"frobnicate"}, {"restore", "--object-store", "file:///tmp/x"},
+           {},
+           {"frobnicate"},
+           {"restore", "--object-store", "file:///tmp/x"},
            {"list", "--object-store", "file:///tmp/x", "--no-such-flag"},
-           {"restore", "--object-store", "file:///tmp/x", "--target", "dbname=x",
-            "--exclusive"}}) {
+           {"restore", "--object-store", "file:///tmp/x", "--target", "dbname=x", "--exclusive"}}) {
     SubprocessResult r = RunReplay(args);
     EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
     EXPECT_THAT(r.stderr_text, StartsWith("walship-replay: error: "));
@@ -73,8 +74,7 @@ TEST_F(ReplayCliPgTest, ListRestoreAndVerifyEndToEnd) {
   std::string url = absl::StrCat("file://", dir_template);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<sinks::ObjectStore> store, sinks::OpenObjectStore(url));
   StreamBuilder b;
-  b.Define(MakeRelation(16430, "deals",
-                        {{"id", 23, "int4", true}, {"amount", 1700, "numeric"}}));
+  b.Define(MakeRelation(16430, "deals", {{"id", 23, "int4", true}, {"amount", 1700, "numeric"}}));
   b.Begin(10);
   b.Insert(16430, {"1", "1.50"});
   b.Insert(16430, {"2", "2.000"});
@@ -94,9 +94,8 @@ TEST_F(ReplayCliPgTest, ListRestoreAndVerifyEndToEnd) {
   Sql(source, ddl);
   Sql(target, ddl);
   Sql(source, "INSERT INTO deals VALUES (1, 1.50), (2, 7)");  // the state after xid 11
-  SubprocessResult restore =
-      RunReplay({"restore", "--object-store", url, "--target", ConnInfo(target), "--to-lsn",
-                 Lsn(second).ToString()});
+  SubprocessResult restore = RunReplay({"restore", "--object-store", url, "--target",
+                                        ConnInfo(target), "--to-lsn", Lsn(second).ToString()});
   ASSERT_EQ(restore.exit_code, 0) << restore.stderr_text;
   EXPECT_THAT(restore.stdout_text, HasSubstr("restored 2 transactions (3 events"));
 
@@ -110,8 +109,7 @@ TEST_F(ReplayCliPgTest, ListRestoreAndVerifyEndToEnd) {
   EXPECT_EQ(restore.exit_code, 1);
   EXPECT_THAT(restore.stderr_text, HasSubstr("is not empty (2 rows); use an empty database or "
                                              "--force"));
-  restore =
-      RunReplay({"restore", "--object-store", url, "--target", ConnInfo(target), "--force"});
+  restore = RunReplay({"restore", "--object-store", url, "--target", ConnInfo(target), "--force"});
   ASSERT_EQ(restore.exit_code, 0) << restore.stderr_text;
   verify = RunReplay({"verify", "--source", ConnInfo(source), "--target", ConnInfo(target)});
   EXPECT_EQ(verify.exit_code, 1);
@@ -122,8 +120,8 @@ TEST_F(ReplayCliPgTest, ListRestoreAndVerifyEndToEnd) {
 
 TEST_F(ReplayCliPgTest, PasswordOnTheCommandLineIsWarnedAbout) {
   std::string target = NewDatabase();
-  SubprocessResult r = RunReplay({"verify", "--source", ConnInfo(target) + " password=secret",
-                                  "--target", ConnInfo(target)});
+  SubprocessResult r = RunReplay(
+      {"verify", "--source", ConnInfo(target) + " password=secret", "--target", ConnInfo(target)});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("--source holds password="));
   EXPECT_THAT(r.stderr_text, ::testing::Not(HasSubstr("secret")));

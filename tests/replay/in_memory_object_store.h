@@ -41,8 +41,7 @@ class InMemoryObjectStore : public sinks::ObjectStore {
     ++reads_[it->first];
     return it->second;
   }
-  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(
-      absl::string_view key) override {
+  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(absl::string_view key) override {
     absl::StatusOr<std::string> data = Get(key);
     if (!data.ok()) return data.status();
     return proto::MakeStringSource(std::string(key), *std::move(data));

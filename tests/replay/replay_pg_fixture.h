@@ -25,7 +25,8 @@ class ReplayPgTest : public ::testing::Test {
       cluster_ = std::move(started).value().release();
     }
   }
-public:
+
+ public:
   // Stopped by the environment registered in replay_pg_fixture.cc when the binary ends.
   static void StopCluster() {
     delete cluster_;
@@ -33,7 +34,6 @@ public:
   }
 
  protected:
-
   // A new database with a unique name; returns its name.
   std::string NewDatabase() {
     std::string name = absl::StrCat("db", ++counter_);

@@ -28,10 +28,18 @@ inline const sinks::StreamId& TestStream() {
 struct V {
   enum Kind { kText, kNull, kToast } kind = kText;
   std::string text;
-  V(const char* t) : text(t) {}  // NOLINT: implicit on purpose, for readable tables
+  V(const char* t) : text(t) {}             // NOLINT: implicit on purpose, for readable tables
   V(std::string t) : text(std::move(t)) {}  // NOLINT
-  static V Null() { V v(""); v.kind = kNull; return v; }
-  static V Toast() { V v(""); v.kind = kToast; return v; }
+  static V Null() {
+    V v("");
+    v.kind = kNull;
+    return v;
+  }
+  static V Toast() {
+    V v("");
+    v.kind = kToast;
+    return v;
+  }
 };
 
 inline v1::Row MakeRow(const std::vector<V>& values) {
@@ -181,9 +189,9 @@ inline absl::StatusOr<v1::SegmentTrailer> StoreSegment(sinks::ObjectStore* store
   index.set_segment_key(key);
   index.set_segment_bytes(bytes);
   *index.mutable_trailer() = trailer;
-  WALSHIP_RETURN_IF_ERROR(store->Put(
-      sinks::SegmentIndexKey(TestStream(), Lsn(trailer.last_end_lsn())),
-      index.SerializeAsString()));
+  WALSHIP_RETURN_IF_ERROR(
+      store->Put(sinks::SegmentIndexKey(TestStream(), Lsn(trailer.last_end_lsn())),
+                 index.SerializeAsString()));
   return trailer;
 }
 

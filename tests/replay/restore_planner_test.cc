@@ -146,9 +146,8 @@ TEST_F(PlannerTest, GapIsRefusedWithItsRangeAndNeighbours) {
 
 TEST_F(PlannerTest, MissingStartOfStreamIsAGap) {
   Build(/*skip=*/0);
-  EXPECT_THAT(Plan(RecoveryTarget{}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("the start of the stream")));
+  EXPECT_THAT(Plan(RecoveryTarget{}), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                               HasSubstr("the start of the stream")));
 }
 
 TEST_F(PlannerTest, OverlappingSegmentIsKeptAndNotAGap) {
@@ -159,8 +158,8 @@ TEST_F(PlannerTest, OverlappingSegmentIsKeptAndNotAGap) {
   again.Define(MakeRelation(16384, "deals", {{"id", 20, "int8", true}}));
   again.Begin(102);
   again.Insert(16384, {"102"});
-  ASSERT_OK(StoreSegment(&store_, again.Take(), before.segments()[0].trailer.last_end_lsn())
-                .status());
+  ASSERT_OK(
+      StoreSegment(&store_, again.Take(), before.segments()[0].trailer.last_end_lsn()).status());
   ASSERT_OK_AND_ASSIGN(SegmentCatalog catalog, SegmentCatalog::Load(&store_, TestStream()));
   EXPECT_TRUE(catalog.gaps().empty());
   EXPECT_EQ(catalog.segments().size() + catalog.redundant_count(), 4u);

@@ -31,10 +31,12 @@ TEST_F(VerifierTest, EqualDatabasesAreEqualWhateverTheRowOrder) {
   std::string a = NewDatabase(), b = NewDatabase();
   Sql(a, kSchema);
   Sql(b, kSchema);
-  Sql(a, "INSERT INTO deals VALUES (1, 1.0, '{\"a\":1}'), (2, NULL, NULL);"
-         "INSERT INTO crm.notes VALUES ('x'), ('x'), ('')");
-  Sql(b, "INSERT INTO crm.notes VALUES (''), ('x'), ('x');"
-         "INSERT INTO deals VALUES (2, NULL, NULL), (1, 1.0, '{\"a\":1}')");
+  Sql(a,
+      "INSERT INTO deals VALUES (1, 1.0, '{\"a\":1}'), (2, NULL, NULL);"
+      "INSERT INTO crm.notes VALUES ('x'), ('x'), ('')");
+  Sql(b,
+      "INSERT INTO crm.notes VALUES (''), ('x'), ('x');"
+      "INSERT INTO deals VALUES (2, NULL, NULL), (1, 1.0, '{\"a\":1}')");
   ASSERT_OK_AND_ASSIGN(VerifyResult result, Compare(a, b));
   EXPECT_THAT(result.differences, IsEmpty());
   EXPECT_EQ(result.tables_compared, 2u);
@@ -44,10 +46,12 @@ TEST_F(VerifierTest, ReportsTheFirstDifferingRowAsText) {
   std::string a = NewDatabase(), b = NewDatabase();
   Sql(a, kSchema);
   Sql(b, kSchema);
-  Sql(a, "INSERT INTO deals VALUES (1, 1.0, NULL), (2, 5, NULL); INSERT INTO crm.notes "
-         "VALUES ('x'), ('x')");
-  Sql(b, "INSERT INTO deals VALUES (1, 1.00, NULL), (2, 5, NULL); INSERT INTO crm.notes "
-         "VALUES ('x')");
+  Sql(a,
+      "INSERT INTO deals VALUES (1, 1.0, NULL), (2, 5, NULL); INSERT INTO crm.notes "
+      "VALUES ('x'), ('x')");
+  Sql(b,
+      "INSERT INTO deals VALUES (1, 1.00, NULL), (2, 5, NULL); INSERT INTO crm.notes "
+      "VALUES ('x')");
   ASSERT_OK_AND_ASSIGN(VerifyResult result, Compare(a, b));
   EXPECT_THAT(result.differences,
               ElementsAre("table \"crm.notes\": row (x) is in the source but not in the target",
