@@ -18,6 +18,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "agent/base/status_macros.h"
 #include "tests/testing/subprocess.h"
@@ -73,7 +74,17 @@ absl::StatusOr<std::string> MakePrivateDir(const char* pattern) {
   return dir;
 }
 
-// The initdb'd data directory every cluster of this process copies. Removed at exit.
+// FNV-1a: a hash that is the same in every process (std::hash and absl::Hash need not be).
+uint64_t StableHash(absl::string_view text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+// The initdb'd data directory every cluster copies. ctest runs each test case in its own
+// process, so the template is shared between processes: it is built in a private directory
+// and renamed into place once complete, under a name keyed by the server version, bin
+// directory and user; a complete template is never modified. Kept between runs.
 class Template {
  public:
   static absl::StatusOr<std::string> DataDir() {
@@ -86,23 +97,36 @@ class Template {
           "pg cluster: no \"", BinDir(), "/initdb\" (install postgresql-15 or set "
           "WALSHIP_PG_BINDIR)"));
     }
-    WALSHIP_ASSIGN_OR_RETURN(std::string dir, MakePrivateDir("/tmp/wstpl.XXXXXX"));
-    std::string data = dir + "/data";
-    absl::Status initdb = CheckResult(
-        RunAsServerUser({BinDir() + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E",
-                         "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"}),
-        "initdb");
-    if (!initdb.ok()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-      return initdb;
+    auto version = Subprocess::Run({BinDir() + "/postgres", "-V"}, kCommandTimeout);
+    WALSHIP_RETURN_IF_ERROR(CheckResult(version, "postgres -V"));
+    std::string shared = absl::StrCat(
+        "/tmp/walship-pgtpl-",
+        absl::Hex(StableHash(absl::StrCat(BinDir(), "|", version->stdout_text, "|", geteuid())),
+                  absl::kZeroPad16));
+    std::string shared_data = shared + "/data";
+    if (access((shared_data + "/PG_VERSION").c_str(), R_OK) == 0) {
+      data_dir = new std::string(shared_data);
+      return *data_dir;
     }
-    data_dir = new std::string(data);
-    static std::string* template_root = new std::string(dir);
-    atexit([] {
-      std::error_code ignored;
-      std::filesystem::remove_all(*template_root, ignored);
-    });
+    WALSHIP_ASSIGN_OR_RETURN(std::string dir, MakePrivateDir("/tmp/wstpl.XXXXXX"));
+    absl::Status initdb = CheckResult(
+        RunAsServerUser({BinDir() + "/initdb", "-D", dir + "/data", "-A", "trust", "-U",
+                         "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+                         "--no-instructions"}),
+        "initdb");
+    if (initdb.ok() && rename(dir.c_str(), shared.c_str()) == 0) {
+      data_dir = new std::string(shared_data);
+      return *data_dir;
+    }
+    // initdb failed, or another process installed its template first: use that one.
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    if (!initdb.ok()) return initdb;
+    if (access((shared_data + "/PG_VERSION").c_str(), R_OK) != 0) {
+      return absl::InternalError(absl::StrCat("pg cluster: cannot install the template \"",
+                                              shared, "\" (remove it if it is stale)"));
+    }
+    data_dir = new std::string(shared_data);
     return *data_dir;
   }
 };

@@ -6,8 +6,9 @@
 //   ASSERT_OK_AND_ASSIGN(std::string out, pg->Psql("crm", "SELECT 1"));   // "1\n"
 //   PGconn* conn = PQconnectdb(pg->ConnInfo("crm").c_str());
 //
-// The first cluster of a process runs initdb into a template directory (about 1 s); later
-// clusters copy it (`cp -a`), so a fresh cluster costs about 0.3 s. When the process runs as
+// initdb runs once into a template directory shared by all test processes
+// (/tmp/walship-pgtpl-*, kept between runs; about 1 s); every cluster copies it (`cp -a`), so
+// a fresh cluster costs about 0.3 s. When the process runs as
 // root the server runs as the unprivileged `postgres` user (it refuses root).
 // The destructor stops the server (immediate) and removes its directory. Not thread-safe:
 // use one PgCluster from one thread; separate clusters may live side by side.
