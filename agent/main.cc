@@ -48,6 +48,12 @@ absl::Status RunAgent(const AgentConfig& config) {
     LogWarning("--source holds a password, which other users can read from the process "
                "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
   }
+  // Every object store is opened first: a bad URL must not leave a slot behind.
+  std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
+  for (const std::string& url : config.object_stores) {
+    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
+    stores.push_back(std::move(store));
+  }
   WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
   SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
   WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
@@ -71,11 +77,10 @@ absl::Status RunAgent(const AgentConfig& config) {
   header.set_database(source.identity.database);
   header.set_slot(config.slot);
 
-  std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
   std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
   std::vector<sinks::Sink*> sink_ptrs;
-  for (size_t i = 0; i < config.object_stores.size(); ++i) {
-    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(config.object_stores[i]));
+  for (size_t i = 0; i < stores.size(); ++i) {
+    sinks::ObjectStore* store = stores[i].get();
     sinks::ObjectStoreSinkOptions options;
     options.stream = sinks::StreamId{source.identity.system_id, config.slot};
     options.header_template = header;
@@ -83,11 +88,10 @@ absl::Status RunAgent(const AgentConfig& config) {
     options.segment_max_age = config.segment_max_age;
     options.staging_dir = absl::StrCat(work, "/staging-", i);
     options.zstd_level = config.compression_level;
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store.get(), options));
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store, options));
     LogInfo("object store %s: stored up to %s", store->url(),
             sink->DurableWatermark().ToString());
     sink_ptrs.push_back(sink.get());
-    stores.push_back(std::move(store));
     owned_sinks.push_back(std::move(sink));
   }
 
@@ -148,7 +152,8 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   config.segment_max_age = absl::Milliseconds(segment_max_ms);
   config.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;

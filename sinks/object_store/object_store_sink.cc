@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/base/failpoint.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "proto/segment_format.h"
@@ -217,6 +218,7 @@ class ObjectStoreSink : public Sink {
         error_.Update(status);
         return;  // the watermark stops here for good
       }
+      CrashPoint("index-stored");
       watermark_ = segment.last_end;
       queue_.pop_front();
     }
@@ -225,8 +227,10 @@ class ObjectStoreSink : public Sink {
   absl::Status Upload(const FinishedSegment& segment) {
     std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
+    CrashPoint("segment-written");
     WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
     WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(key, segment.path), context));
+    CrashPoint("segment-stored");
     v1::SegmentIndex index;
     index.set_segment_key(key);
     index.set_segment_bytes(segment.bytes);
