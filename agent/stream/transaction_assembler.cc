@@ -195,6 +195,10 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     return nullptr;
   }
   if (auto* m = std::get_if<StreamAbortMessage>(&message)) {
+    // Outside a block only: erasing the open block's context would leave it dangling.
+    if (open_stream_ != nullptr) {
+      return absl::DataLossError("pgoutput sent STREAM ABORT inside a stream block");
+    }
     auto it = streams_.find(m->xid);
     if (it == streams_.end()) return nullptr;  // nothing of it reached us
     if (m->subxid == m->xid) {
@@ -205,6 +209,9 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     return nullptr;
   }
   if (auto* m = std::get_if<StreamCommitMessage>(&message)) {
+    if (open_stream_ != nullptr) {
+      return absl::DataLossError("pgoutput sent STREAM COMMIT inside a stream block");
+    }
     auto it = streams_.find(m->xid);
     if (it == streams_.end()) {
       return absl::DataLossError(absl::StrFormat(

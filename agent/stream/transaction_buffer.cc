@@ -55,7 +55,8 @@ TransactionBuffer::~TransactionBuffer() = default;
 absl::Status TransactionBuffer::Append(Xid subxid, v1::Record record) {
   if (record.has_event()) ++event_count_;
   if (spill_ != nullptr) return spill_->Append(subxid, record);
-  memory_bytes_ += record.ByteSizeLong() + 64;
+  // What the parsed record occupies: several times its wire size for rows of short values.
+  memory_bytes_ += record.SpaceUsedLong() + 64;
   records_.emplace_back(subxid, std::move(record));
   if (memory_bytes_ > memory_limit_) return SpillAll();
   return absl::OkStatus();

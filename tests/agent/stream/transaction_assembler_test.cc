@@ -1,0 +1,509 @@
+// TransactionAssembler: decoded pgoutput messages in, whole committed transactions out.
+#include "agent/stream/transaction_assembler.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/agent/stream/stream_test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::walship::testing::IsOk;
+using ::walship::testing::StatusIs;
+using namespace ::walship::agent::testing;  // NOLINT: message builders
+
+constexpr RelationOid kAccounts = 16384;
+constexpr RelationOid kOrders = 16390;
+constexpr int64_t kTime = 1700000000123456;
+
+class TransactionAssemblerTest : public ::testing::Test {
+ protected:
+  explicit TransactionAssemblerTest(uint64_t memory_limit = 8ull << 20)
+      : assembler_(AssemblerOptions{dir_.path(), memory_limit}) {}
+
+  // Feeds a message that must not complete a transaction.
+  void Feed(PgOutputMessage message) {
+    auto result = assembler_.Feed(std::move(message));
+    ASSERT_THAT(result, IsOk());
+    ASSERT_EQ(*result, nullptr);
+  }
+  // Feeds the message that must complete a transaction.
+  std::unique_ptr<proto::Transaction> Complete(PgOutputMessage message) {
+    auto result = assembler_.Feed(std::move(message));
+    EXPECT_THAT(result, IsOk());
+    if (!result.ok()) return nullptr;
+    EXPECT_NE(*result, nullptr);
+    return std::move(*result);
+  }
+
+  TempDir dir_;
+  TransactionAssembler assembler_;
+};
+
+TEST_F(TransactionAssemblerTest, PlainTransactionGivesRelationDefThenStampedEvents) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_TRUE(assembler_.InTransaction());
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Insert(kAccounts, {Text("1"), Text("alice")}));
+  UpdateMessage update{std::nullopt, kAccounts, 'K', {Text("1"), TupleValue{}},
+                       {Text("2"), TupleValue{TupleValue::Kind::kUnchangedToast, ""}}};
+  Feed(update);
+  Feed(DeleteMessage{std::nullopt, kAccounts, 'K', {Text("2"), TupleValue{}}});
+  Feed(TruncateMessage{std::nullopt, true, false, {kAccounts}});
+  Feed(LogicalMessage{std::nullopt, true, Lsn(0xff0), "mark:", "before-delete"});
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_FALSE(assembler_.InTransaction());
+
+  EXPECT_EQ(txn->info().xid, 700u);
+  EXPECT_EQ(txn->info().commit_lsn, Lsn(0x1000));
+  EXPECT_EQ(txn->info().end_lsn, Lsn(0x1040));
+  EXPECT_EQ(txn->info().commit_time_us, kTime);
+  EXPECT_EQ(txn->info().event_count, 5u);
+
+  std::vector<v1::Record> records = Records(*txn);
+  EXPECT_THAT(Shape(records), ElementsAre("R16384", "I1", "U2", "D3", "T4", "M5"));
+  ASSERT_EQ(records.size(), 6u);
+
+  const v1::Relation& def = records[0].relation_def();
+  EXPECT_EQ(def.schema(), "public");
+  EXPECT_EQ(def.table(), "accounts");
+  EXPECT_EQ(def.replica_identity(), v1::REPLICA_IDENTITY_DEFAULT);
+  ASSERT_EQ(def.columns_size(), 2);
+  EXPECT_EQ(def.columns(0).name(), "id");
+  EXPECT_EQ(def.columns(0).type_name(), "int4");
+  EXPECT_TRUE(def.columns(0).key());
+  EXPECT_EQ(def.columns(1).type_name(), "text");
+  EXPECT_FALSE(def.columns(1).key());
+
+  for (size_t i = 1; i < records.size(); ++i) {
+    const v1::Event& event = records[i].event();
+    EXPECT_EQ(event.xid(), 700u) << i;
+    EXPECT_EQ(event.commit_lsn(), 0x1000u) << i;
+    EXPECT_EQ(event.end_lsn(), 0x1040u) << i;
+    EXPECT_EQ(event.commit_time_us(), kTime) << i;
+    EXPECT_EQ(event.sequence(), i) << i;
+  }
+  const v1::Event& insert = records[1].event();
+  EXPECT_EQ(insert.relation().oid(), kAccounts);
+  ASSERT_EQ(insert.new_row().values_size(), 2);
+  EXPECT_EQ(insert.new_row().values(1).text(), "alice");
+
+  const v1::Event& upd = records[2].event();
+  EXPECT_TRUE(upd.old_is_key_only());
+  EXPECT_EQ(upd.old_row().values(0).text(), "1");
+  EXPECT_TRUE(upd.old_row().values(1).null());
+  EXPECT_TRUE(upd.new_row().values(1).unchanged_toast());
+
+  const v1::Event& del = records[3].event();
+  EXPECT_EQ(del.op(), v1::DELETE);
+  EXPECT_TRUE(del.old_is_key_only());
+  EXPECT_EQ(del.old_row().values(0).text(), "2");
+
+  const v1::Event& truncate = records[4].event();
+  EXPECT_TRUE(truncate.truncate().cascade());
+  EXPECT_FALSE(truncate.truncate().restart_identity());
+  ASSERT_EQ(truncate.truncate().relations_size(), 1);
+  EXPECT_EQ(truncate.truncate().relations(0).oid(), kAccounts);
+
+  const v1::Event& message = records[5].event();
+  EXPECT_EQ(message.message().prefix(), "mark:");
+  EXPECT_EQ(message.message().content(), "before-delete");
+  EXPECT_EQ(message.message().lsn(), 0xff0u);
+}
+
+TEST_F(TransactionAssemblerTest, UpdateWithoutOldRowHasNoOldRow) {
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(UpdateMessage{std::nullopt, kAccounts, std::nullopt, {}, {Text("1"), Text("bob")}});
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  std::vector<v1::Record> records = Records(*txn);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[1].event().has_old_row());
+  EXPECT_EQ(records[1].event().new_row().values(1).text(), "bob");
+}
+
+TEST_F(TransactionAssemblerTest, UserTypesAreNamedFromTypeMessages) {
+  Feed(TypeMessage{std::nullopt, 70000, "crm", "mood"});
+  RelationMessage relation = Relation(kAccounts, "accounts");
+  relation.columns.push_back(RelationColumn{false, "feeling", 70000, -1});
+  relation.columns.push_back(RelationColumn{false, "other", 70001, -1});
+  Feed(relation);
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Insert(kAccounts, {Text("1"), Text("a"), Text("happy"), Text("x")}));
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  std::vector<v1::Record> records = Records(*txn);
+  ASSERT_FALSE(records.empty());
+  const v1::Relation& def = records[0].relation_def();
+  ASSERT_EQ(def.columns_size(), 4);
+  EXPECT_EQ(def.columns(2).type_name(), "crm.mood");
+  EXPECT_EQ(def.columns(3).type_name(), "oid:70001");
+}
+
+TEST_F(TransactionAssemblerTest, RelationChangedMidTransactionIsDescribedAgain) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}));
+  Feed(Insert(kAccounts, {Text("2"), Text("b")}));
+  Feed(Relation(kAccounts, "accounts", {"name", "email"}));
+  Feed(Insert(kAccounts, {Text("3"), Text("c"), Text("c@example.com")}));
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  std::vector<v1::Record> records = Records(*txn);
+  EXPECT_THAT(Shape(records), ElementsAre("R16384", "I1", "I2", "R16384", "I3"));
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[0].relation_def().columns_size(), 2);
+  EXPECT_EQ(records[3].relation_def().columns_size(), 3);
+  EXPECT_EQ(records[3].relation_def().columns(2).name(), "email");
+}
+
+TEST_F(TransactionAssemblerTest, EveryTransactionDescribesTheRelationsItUses) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Relation(kOrders, "orders"));
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}));
+  ASSERT_NE(Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime)), nullptr);
+
+  // No Relation message this time: the cached description is repeated in the transaction,
+  // and only for the relations it uses, before their first event.
+  Feed(Begin(701, Lsn(0x2000), kTime + 1));
+  Feed(Insert(kOrders, {Text("9"), Text("o")}));
+  Feed(Insert(kAccounts, {Text("2"), Text("b")}));
+  Feed(Insert(kOrders, {Text("10"), Text("p")}));
+  auto txn = Complete(Commit(Lsn(0x2000), Lsn(0x2040), kTime + 1));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_THAT(Shape(Records(*txn)), ElementsAre("R16390", "I1", "R16384", "I2", "I3"));
+}
+
+TEST_F(TransactionAssemblerTest, NonTransactionalMessageGivesNothing) {
+  Feed(LogicalMessage{std::nullopt, false, Lsn(0x500), "heartbeat", "x"});
+  EXPECT_FALSE(assembler_.InTransaction());
+
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(LogicalMessage{std::nullopt, false, Lsn(0x900), "heartbeat", "y"});
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}));
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 1u);
+  EXPECT_THAT(Shape(Records(*txn)), ElementsAre("R16384", "I1"));
+}
+
+TEST_F(TransactionAssemblerTest, OriginMessageIsIgnored) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(OriginMessage{Lsn(0x1000), "upstream"});
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 0u);
+}
+
+TEST_F(TransactionAssemblerTest, EmptyTransactionHasNoEvents) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 0u);
+  EXPECT_EQ(txn->info().end_lsn, Lsn(0x1040));
+  EXPECT_THAT(Records(*txn), IsEmpty());
+}
+
+TEST_F(TransactionAssemblerTest, ChangeForUnknownRelationIsDataLoss) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_THAT(assembler_.Feed(Insert(kAccounts, {Text("1")})),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("16384")));
+}
+
+TEST_F(TransactionAssemblerTest, TruncateOfUnknownRelationIsDataLoss) {
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_THAT(assembler_.Feed(TruncateMessage{std::nullopt, false, false, {kAccounts, kOrders}}),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("16390")));
+}
+
+TEST_F(TransactionAssemblerTest, CommitLsnMismatchIsDataLoss) {
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_THAT(assembler_.Feed(Commit(Lsn(0x1008), Lsn(0x1040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(TransactionAssemblerTest, ProtocolViolationsAreDataLoss) {
+  Feed(Relation(kAccounts, "accounts"));
+  EXPECT_THAT(assembler_.Feed(Insert(kAccounts, {Text("1"), Text("a")})),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("outside a transaction")));
+  EXPECT_THAT(assembler_.Feed(Commit(Lsn(0x1000), Lsn(0x1040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(assembler_.Feed(StreamStopMessage{}), StatusIs(absl::StatusCode::kDataLoss));
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_THAT(assembler_.Feed(Begin(701, Lsn(0x2000), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(TransactionAssemblerTest, InterleavedStreamedTransactions) {
+  constexpr Xid kA = 900, kB = 901;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));
+  Feed(Insert(kAccounts, {Text("1"), Text("a1")}, kA));
+  Feed(StreamStopMessage{});
+  Feed(StreamStartMessage{kB, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kB));
+  Feed(Insert(kAccounts, {Text("2"), Text("b1")}, kB));
+  Feed(StreamStopMessage{});
+  Feed(StreamStartMessage{kA, false});
+  Feed(Insert(kAccounts, {Text("3"), Text("a2")}, kA));
+  Feed(StreamStopMessage{});
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 2u);
+  // Streamed transactions never count as "in a transaction" for keepalives.
+  EXPECT_FALSE(assembler_.InTransaction());
+
+  auto b = Complete(StreamCommit(kB, Lsn(0x3000), Lsn(0x3040), kTime + 2));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->info().xid, kB);
+  EXPECT_EQ(b->info().event_count, 1u);
+  std::vector<v1::Record> b_records = Records(*b);
+  EXPECT_THAT(Shape(b_records), ElementsAre("R16384", "I1"));
+  ASSERT_EQ(b_records.size(), 2u);
+  EXPECT_EQ(b_records[1].event().new_row().values(1).text(), "b1");
+  EXPECT_EQ(b_records[1].event().xid(), kB);
+  EXPECT_EQ(b_records[1].event().commit_lsn(), 0x3000u);
+  EXPECT_EQ(b_records[1].event().end_lsn(), 0x3040u);
+  EXPECT_EQ(b_records[1].event().commit_time_us(), kTime + 2);
+
+  auto a = Complete(StreamCommit(kA, Lsn(0x4000), Lsn(0x4040), kTime + 3));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->info().xid, kA);
+  EXPECT_EQ(a->info().event_count, 2u);
+  std::vector<v1::Record> a_records = Records(*a);
+  EXPECT_THAT(Shape(a_records), ElementsAre("R16384", "I1", "I2"));
+  ASSERT_EQ(a_records.size(), 3u);
+  EXPECT_EQ(a_records[1].event().new_row().values(1).text(), "a1");
+  EXPECT_EQ(a_records[2].event().new_row().values(1).text(), "a2");
+  for (size_t i = 1; i < a_records.size(); ++i) {
+    EXPECT_EQ(a_records[i].event().xid(), kA);
+    EXPECT_EQ(a_records[i].event().commit_lsn(), 0x4000u);
+    EXPECT_EQ(a_records[i].event().end_lsn(), 0x4040u);
+    EXPECT_EQ(a_records[i].event().commit_time_us(), kTime + 3);
+  }
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
+}
+
+TEST_F(TransactionAssemblerTest, StreamedRelationIsPrivateUntilStreamCommit) {
+  constexpr Xid kA = 900;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kOrders, "orders", {"item"}, kA));
+  Feed(Insert(kOrders, {Text("1"), Text("x")}, kA));
+  Feed(StreamStopMessage{});
+
+  // A plain transaction in between does not see the streamed transaction's description.
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  EXPECT_THAT(assembler_.Feed(Insert(kOrders, {Text("2"), Text("y")})),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(TransactionAssemblerTest, StreamedRelationVersionIsSharedAfterStreamCommit) {
+  constexpr Xid kA = 900;
+  Feed(Relation(kAccounts, "accounts", {"name"}));  // the shared view: 2 columns
+
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name", "email"}, kA));  // A's view: 3 columns
+  Feed(Relation(kOrders, "orders", {"item"}, kA));
+  Feed(Insert(kAccounts, {Text("1"), Text("a"), Text("a@x")}, kA));
+  Feed(Insert(kOrders, {Text("1"), Text("pen")}, kA));
+  Feed(StreamStopMessage{});
+
+  // While A is open a plain transaction still uses the shared (old) description.
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Insert(kAccounts, {Text("2"), Text("b")}));
+  auto plain = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
+  ASSERT_NE(plain, nullptr);
+  std::vector<v1::Record> plain_records = Records(*plain);
+  ASSERT_EQ(plain_records.size(), 2u);
+  EXPECT_EQ(plain_records[0].relation_def().columns_size(), 2);
+
+  auto a = Complete(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime + 1));
+  ASSERT_NE(a, nullptr);
+  std::vector<v1::Record> a_records = Records(*a);
+  EXPECT_THAT(Shape(a_records), ElementsAre("R16384", "I1", "R16390", "I2"));
+  ASSERT_EQ(a_records.size(), 4u);
+  EXPECT_EQ(a_records[0].relation_def().columns_size(), 3);
+
+  // pgoutput now counts both descriptions as sent: a plain transaction uses them without
+  // a new Relation message.
+  Feed(Begin(701, Lsn(0x3000), kTime + 2));
+  Feed(Insert(kOrders, {Text("2"), Text("ink")}));
+  Feed(Insert(kAccounts, {Text("3"), Text("c"), Text("c@x")}));
+  auto after = Complete(Commit(Lsn(0x3000), Lsn(0x3040), kTime + 2));
+  ASSERT_NE(after, nullptr);
+  std::vector<v1::Record> after_records = Records(*after);
+  EXPECT_THAT(Shape(after_records), ElementsAre("R16390", "I1", "R16384", "I2"));
+  ASSERT_EQ(after_records.size(), 4u);
+  EXPECT_EQ(after_records[2].relation_def().columns_size(), 3);
+  EXPECT_EQ(after_records[2].relation_def().columns(2).name(), "email");
+}
+
+TEST_F(TransactionAssemblerTest, StreamAbortOfSubtransactionDropsExactlyItsEvents) {
+  constexpr Xid kA = 900, kSub1 = 950, kSub2 = 951;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));
+  // The relation is first used by the subtransaction that will abort: its description
+  // must survive the abort.
+  Feed(Insert(kAccounts, {Text("1"), Text("sub1")}, kSub1));
+  Feed(Insert(kAccounts, {Text("2"), Text("top")}, kA));
+  Feed(StreamStopMessage{});
+  Feed(StreamStartMessage{kA, false});
+  Feed(Insert(kAccounts, {Text("3"), Text("sub2")}, kSub2));
+  Feed(Insert(kAccounts, {Text("4"), Text("sub1 again")}, kSub1));
+  Feed(StreamStopMessage{});
+  Feed(StreamAbortMessage{kA, kSub1});
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 1u);
+
+  auto txn = Complete(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 2u);
+  std::vector<v1::Record> records = Records(*txn);
+  // Sequences keep their arrival numbers; the aborted ones leave gaps.
+  EXPECT_THAT(Shape(records), ElementsAre("R16384", "I2", "I3"));
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[1].event().new_row().values(1).text(), "top");
+  EXPECT_EQ(records[2].event().new_row().values(1).text(), "sub2");
+  // Every event carries the top-level xid.
+  EXPECT_EQ(records[2].event().xid(), kA);
+}
+
+TEST_F(TransactionAssemblerTest, StreamAbortOfWholeTransactionDropsIt) {
+  constexpr Xid kA = 900;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}, kA));
+  Feed(StreamStopMessage{});
+  Feed(StreamAbortMessage{kA, kA});
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
+  EXPECT_THAT(assembler_.Feed(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // The aborted transaction's description never became shared.
+  Feed(Begin(700, Lsn(0x3000), kTime));
+  EXPECT_THAT(assembler_.Feed(Insert(kAccounts, {Text("2"), Text("b")})),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(TransactionAssemblerTest, StreamAbortOfUnknownTransactionIsIgnored) {
+  Feed(StreamAbortMessage{123, 124});
+  Feed(StreamAbortMessage{123, 123});
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
+}
+
+TEST_F(TransactionAssemblerTest, StreamCommitOfUnknownTransactionIsDataLoss) {
+  EXPECT_THAT(assembler_.Feed(StreamCommit(42, Lsn(0x2000), Lsn(0x2040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("42")));
+}
+
+TEST_F(TransactionAssemblerTest, StreamCommitOrAbortInsideOpenBlockIsDataLoss) {
+  constexpr Xid kA = 900;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}, kA));
+  EXPECT_THAT(assembler_.Feed(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(assembler_.Feed(StreamAbortMessage{kA, kA}),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(assembler_.Feed(StreamStartMessage{kA, false}),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // The block is still intact: it can be closed and committed.
+  Feed(Insert(kAccounts, {Text("2"), Text("b")}, kA));
+  Feed(StreamStopMessage{});
+  auto txn = Complete(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 2u);
+}
+
+TEST_F(TransactionAssemblerTest, ResetForgetsEverything) {
+  Feed(Relation(kAccounts, "accounts"));
+  Feed(StreamStartMessage{900, true});
+  Feed(Relation(kOrders, "orders", {"item"}, 900));
+  Feed(Insert(kOrders, {Text("1"), Text("x")}, 900));
+  Feed(StreamStopMessage{});
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}));
+  EXPECT_TRUE(assembler_.InTransaction());
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 1u);
+
+  assembler_.Reset();
+  EXPECT_FALSE(assembler_.InTransaction());
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
+  EXPECT_THAT(assembler_.Feed(StreamCommit(900, Lsn(0x2000), Lsn(0x2040), kTime)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // A Begin is accepted again, and the cached relation is gone.
+  Feed(Begin(701, Lsn(0x3000), kTime));
+  EXPECT_THAT(assembler_.Feed(Insert(kAccounts, {Text("2"), Text("b")})),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(TransactionAssemblerTest, ResetInsideStreamBlockClosesIt) {
+  Feed(StreamStartMessage{900, true});
+  assembler_.Reset();
+  // Not inside a block any more: a second Stream Start is fine, Stream Stop closes it.
+  Feed(StreamStartMessage{901, true});
+  Feed(StreamStopMessage{});
+  EXPECT_EQ(assembler_.open_streamed_transactions(), 1u);
+}
+
+class SpillingAssemblerTest : public TransactionAssemblerTest {
+ protected:
+  SpillingAssemblerTest() : TransactionAssemblerTest(/*memory_limit=*/1024) {}
+};
+
+TEST_F(SpillingAssemblerTest, LargeStreamedTransactionSpillsAndIsStamped) {
+  constexpr Xid kA = 900, kSub = 950;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));
+  for (int i = 1; i <= 200; ++i) {
+    Feed(Insert(kAccounts, {Text(std::to_string(i)), Text(std::string(100, 'x'))},
+                i % 10 == 0 ? kSub : kA));
+  }
+  Feed(StreamStopMessage{});
+  EXPECT_EQ(dir_.SpillFiles().size(), 1u);
+  Feed(StreamAbortMessage{kA, kSub});
+  auto txn = Complete(StreamCommit(kA, Lsn(0x9000), Lsn(0x9040), kTime));
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->info().event_count, 180u);
+  std::vector<v1::Record> records = Records(*txn);
+  ASSERT_EQ(records.size(), 181u);
+  EXPECT_TRUE(records[0].has_relation_def());
+  uint32_t previous = 0;
+  for (size_t i = 1; i < records.size(); ++i) {
+    const v1::Event& event = records[i].event();
+    EXPECT_EQ(event.xid(), kA);
+    EXPECT_EQ(event.commit_lsn(), 0x9000u);
+    EXPECT_EQ(event.end_lsn(), 0x9040u);
+    EXPECT_EQ(event.commit_time_us(), kTime);
+    EXPECT_NE(event.sequence() % 10, 0u);
+    EXPECT_GT(event.sequence(), previous);
+    previous = event.sequence();
+  }
+  txn.reset();
+  EXPECT_THAT(dir_.SpillFiles(), IsEmpty());
+}
+
+TEST(TransactionAssembler, MissingSpillDirectoryIsAnErrorNotACrash) {
+  TransactionAssembler assembler(AssemblerOptions{"/nonexistent/walship-spill", 1024});
+  ASSERT_THAT(assembler.Feed(Relation(kAccounts, "accounts")), IsOk());
+  ASSERT_THAT(assembler.Feed(Begin(700, Lsn(0x1000), kTime)), IsOk());
+  absl::Status first_error;
+  for (int i = 0; i < 100 && first_error.ok(); ++i) {
+    first_error = assembler.Feed(Insert(kAccounts, {Text("1"), Text(std::string(100, 'x'))}))
+                      .status();
+  }
+  EXPECT_FALSE(first_error.ok());
+  EXPECT_THAT(std::string(first_error.message()), HasSubstr("/nonexistent/walship-spill"));
+}
+
+}  // namespace
+}  // namespace walship::agent
