@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark: how fast walship-agent drains a slot compared with pg_recvlogical (the
+# baseline: pgoutput straight to /dev/null, no decoding, no durability) over the same WAL.
+# Both slots exist before the workload, so both decode exactly the same changes. walship runs
+# with its defaults (fsync on, default group commit) into a local-directory object store.
+#   bash tests/bench/agent_throughput.sh [ROW_CHANGES]     (default 1000000)
+# Prints both times and the rate ratio (pg_recvlogical time / walship time; higher is better).
+source "$(dirname "$0")/lib.sh"
+changes=${1:-1000000}
+dir=${BENCH_DIR:-/tmp/walship-bench-throughput}
+[[ -x $agent_bin ]] || { echo "build first: no $agent_bin" >&2; exit 1; }
+
+start_cluster "$dir"
+psql_bench postgres -c "CREATE DATABASE crm"
+psql_bench crm <<'SQL'
+CREATE TABLE events (id bigint PRIMARY KEY, customer text, amount numeric(12,2),
+                     at timestamptz, payload jsonb, note text);
+CREATE PUBLICATION walship FOR ALL TABLES;
+SELECT 'slot' FROM pg_create_logical_replication_slot('baseline', 'pgoutput');
+SELECT 'slot' FROM pg_create_logical_replication_slot('walship', 'pgoutput');
+SQL
+
+# Workload: half inserts, a third updates, the rest deletes, in transactions of 10k rows.
+inserts=$((changes / 2)); updates=$((changes * 3 / 10)); deletes=$((changes - inserts - updates))
+echo "workload: $inserts inserts, $updates updates, $deletes deletes"
+t0=$(now_s)
+for ((lo = 1; lo <= inserts; lo += 10000)); do
+  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+  echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
+        jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
+done | psql_bench crm
+for ((lo = 1; lo <= updates; lo += 10000)); do
+  hi=$((lo + 9999 < updates ? lo + 9999 : updates))
+  echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
+done | psql_bench crm
+for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
+  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+  echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
+done | psql_bench crm
+end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+wal_bytes=$(psql_bench crm -c "SELECT pg_wal_lsn_diff('$end_lsn', restart_lsn) FROM pg_replication_slots WHERE slot_name = 'walship'")
+echo "generated in $(elapsed "$t0" "$(now_s)") s; WAL to decode: $((wal_bytes / 1048576)) MiB, end LSN $end_lsn"
+
+t0=$(now_s)
+timed_rss "$dir/recv.rss" pg_recvlogical -d "$bench_conn dbname=crm" -S baseline --start --no-loop \
+  --endpos="$end_lsn" -o proto_version=2 -o publication_names=walship -o streaming=on \
+  -o messages=on -f /dev/null
+t_recv=$(elapsed "$t0" "$(now_s)")
+
+rm -rf "$dir/store" "$dir/work"
+t0=$(now_s)
+timed_rss "$dir/agent.rss" "$agent_bin" --source "$bench_conn dbname=crm" --slot walship \
+  --publication walship --object-store "file://$dir/store" --work-dir "$dir/work" \
+  --until-lsn "$end_lsn" --log-level warning
+t_agent=$(elapsed "$t0" "$(now_s)")
+store_bytes=$(du -sb "$dir/store" | cut -f1)
+events=$("$replay_bin" list --object-store "file://$dir/store" | sed -n 's/.*events: \([0-9]*\).*/\1/p')
+
+echo
+echo "row changes:          $changes (walship stored $events events, $((store_bytes / 1048576)) MiB)"
+echo "pg_recvlogical:       $t_recv s  (peak RSS $(( $(cat "$dir/recv.rss") / 1024 )) MiB)"
+echo "walship-agent:        $t_agent s  (peak RSS $(( $(cat "$dir/agent.rss") / 1024 )) MiB)"
+awk -v a="$t_recv" -v b="$t_agent" -v n="$changes" 'BEGIN {
+  printf "walship rate:         %.0f changes/s\n", n / b
+  printf "ratio (recv/walship): %.2f  (goal >= 0.9)\n", a / b }'

@@ -1,0 +1,40 @@
+# Shared helpers for the benchmark scripts: a throw-away PostgreSQL 15 cluster on a Unix
+# socket (run as the unprivileged postgres user when we are root), timing, figures.
+# Source it; it defines start_cluster, stop_cluster, psql_bench, now_s.
+set -euo pipefail
+
+bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=${WALSHIP_BUILD_DIR:-$bench_repo/build}
+agent_bin=$build_dir/agent/walship-agent
+replay_bin=$build_dir/replay/walship-replay
+pgbin=${WALSHIP_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+bench_port=${BENCH_PORT:-55432}
+
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# start_cluster DIR [extra -c settings...]
+start_cluster() {
+  bench_dir=$1; shift
+  rm -rf "$bench_dir"; mkdir -p "$bench_dir/pg"; chmod 755 "$bench_dir" "$bench_dir/pg"
+  [[ $(id -u) == 0 ]] && chown postgres: "$bench_dir/pg"
+  as_pg "$pgbin/initdb" -D "$bench_dir/pg/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
+    --no-sync --no-instructions >/dev/null
+  local opts="-c listen_addresses='' -c unix_socket_directories=$bench_dir/pg -c port=$bench_port"
+  opts+=" -c wal_level=logical -c max_wal_size=4GB -c shared_buffers=256MB"
+  for s in "$@"; do opts+=" -c $s"; done
+  as_pg "$pgbin/pg_ctl" -D "$bench_dir/pg/data" -l "$bench_dir/pg/server.log" -w -t 60 -o "$opts" start >/dev/null
+  bench_conn="host=$bench_dir/pg port=$bench_port user=postgres"
+  trap stop_cluster EXIT
+}
+
+stop_cluster() {
+  [[ -n ${bench_dir:-} && -d $bench_dir/pg/data ]] &&
+    as_pg "$pgbin/pg_ctl" -D "$bench_dir/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+psql_bench() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -At "$bench_conn dbname=$db" "$@"; }
+
+# Peak resident memory of a command, in MiB, from GNU time (written to $1).
+timed_rss() { local out=$1; shift; /usr/bin/time -f '%M' -o "$out" "$@"; }
