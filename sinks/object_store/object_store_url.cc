@@ -5,6 +5,7 @@
 #include "absl/strings/strip.h"
 #include "sinks/object_store/local_dir_store.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/s3/s3_store.h"
 
 namespace walship::sinks {
 
@@ -26,7 +27,7 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(absl::string_view u
     return std::unique_ptr<ObjectStore>(std::move(store).value());
   }
   if (absl::StartsWith(url, "s3://")) {
-    return absl::UnimplementedError("s3:// object stores are not built in yet");
+    return s3::OpenS3Store(url);
   }
   return absl::InvalidArgumentError(absl::StrFormat(
       "object store URL \"%s\" has an unsupported scheme; supported: file:///DIR, "
