@@ -29,6 +29,8 @@ void TransactionAssembler::Reset() {
   streams_.clear();
   open_stream_ = nullptr;
   cache_.Clear();
+  relations_received_ = 0;
+  shared_received_at_.clear();
 }
 
 absl::StatusOr<TransactionAssembler::Context*> TransactionAssembler::ChangeContext(
@@ -160,11 +162,14 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     return TransactionBuffer::Finish(std::move(ctx->buffer), info);
   }
   if (auto* m = std::get_if<RelationMessage>(&message)) {
+    ++relations_received_;
     if (open_stream_ != nullptr) {
       // Inside a streamed block the description is that transaction's own view.
       open_stream_->relations[m->oid] = cache_.Build(*m);
+      open_stream_->received_at[m->oid] = relations_received_;
     } else {
       cache_.AddRelation(*m);
+      shared_received_at_[m->oid] = relations_received_;
     }
     return nullptr;
   }
@@ -220,8 +225,17 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     std::unique_ptr<Context> ctx = std::move(it->second);
     streams_.erase(it);
     // pgoutput counts descriptions sent inside a committed stream as sent for every later
-    // transaction (cleanup_rel_sync_cache marks them), so they become the shared view.
-    for (auto& [oid, relation] : ctx->relations) cache_.Put(relation);
+    // transaction (cleanup_rel_sync_cache marks them), so they become the shared view --
+    // unless a newer description arrived since: a relcache invalidation (DDL committed while
+    // this stream was open) unmarks the stream, and later transactions were sent the new
+    // schema, which must not be overwritten with this stream's older one.
+    for (auto& [oid, relation] : ctx->relations) {
+      uint64_t received_at = ctx->received_at[oid];
+      uint64_t& shared_at = shared_received_at_[oid];
+      if (received_at <= shared_at) continue;
+      cache_.Put(relation);
+      shared_at = received_at;
+    }
     proto::TransactionInfo info;
     info.xid = m->xid;
     info.commit_lsn = m->commit_lsn;

@@ -49,8 +49,10 @@ class TransactionAssembler {
     std::unique_ptr<TransactionBuffer> buffer;
     // Relation versions this transaction already described.
     absl::flat_hash_map<RelationOid, std::shared_ptr<const v1::Relation>> described;
-    // Streamed transactions: relation descriptions sent inside their blocks.
+    // Streamed transactions: relation descriptions sent inside their blocks, and when
+    // each arrived (see relations_received_).
     absl::flat_hash_map<RelationOid, std::shared_ptr<const v1::Relation>> relations;
+    absl::flat_hash_map<RelationOid, uint64_t> received_at;
     Lsn final_lsn;  // from Begin
   };
 
@@ -70,6 +72,10 @@ class TransactionAssembler {
   std::unique_ptr<Context> current_;
   absl::flat_hash_map<Xid, std::unique_ptr<Context>> streams_;
   Context* open_stream_ = nullptr;  // inside Stream Start ... Stream Stop
+  // Relation messages numbered in arrival order, and the number of the description each
+  // shared cache entry holds: a committed stream's description replaces only older ones.
+  uint64_t relations_received_ = 0;
+  absl::flat_hash_map<RelationOid, uint64_t> shared_received_at_;
 };
 
 }  // namespace walship::agent

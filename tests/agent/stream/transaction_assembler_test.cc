@@ -349,6 +349,66 @@ TEST_F(TransactionAssemblerTest, StreamedRelationVersionIsSharedAfterStreamCommi
   EXPECT_EQ(after_records[2].relation_def().columns(2).name(), "email");
 }
 
+// A stream described R, then DDL (committed while the stream was open, possible once the
+// subtransaction that touched R aborted and released its lock) invalidated pgoutput's
+// cache, and a plain transaction was sent the new schema. The stream's commit must not
+// bring the old description back: pgoutput does not resend R to later transactions.
+TEST_F(TransactionAssemblerTest, OlderStreamedDescriptionDoesNotReplaceNewerShared) {
+  constexpr Xid kA = 900;
+  Feed(StreamStartMessage{kA, true});
+  Feed(Relation(kAccounts, "accounts", {"name"}, kA));  // v1: 2 columns
+  Feed(Insert(kAccounts, {Text("1"), Text("a")}, 950));
+  Feed(StreamStopMessage{});
+  Feed(StreamAbortMessage{kA, 950});
+
+  Feed(Begin(700, Lsn(0x1000), kTime));
+  Feed(Relation(kAccounts, "accounts", {"name", "email"}));  // v2: 3 columns
+  Feed(Insert(kAccounts, {Text("2"), Text("b"), Text("b@x")}));
+  ASSERT_NE(Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime)), nullptr);
+
+  auto a = Complete(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime + 1));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->info().event_count, 0u);
+
+  Feed(Begin(701, Lsn(0x3000), kTime + 2));
+  Feed(Insert(kAccounts, {Text("3"), Text("c"), Text("c@x")}));
+  auto after = Complete(Commit(Lsn(0x3000), Lsn(0x3040), kTime + 2));
+  ASSERT_NE(after, nullptr);
+  std::vector<v1::Record> records = Records(*after);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].relation_def().columns_size(), 3);
+}
+
+// Two streams described R before and after a schema change; whichever commits last, the
+// shared view ends as the newer description.
+TEST_F(TransactionAssemblerTest, NewestStreamedDescriptionWinsWhateverTheCommitOrder) {
+  for (bool newer_commits_first : {false, true}) {
+    SCOPED_TRACE(newer_commits_first ? "newer commits first" : "older commits first");
+    assembler_.Reset();
+    constexpr Xid kOld = 900, kNew = 901;
+    Feed(StreamStartMessage{kOld, true});
+    Feed(Relation(kAccounts, "accounts", {"name"}, kOld));
+    Feed(Insert(kAccounts, {Text("1"), Text("a")}, kOld));
+    Feed(StreamStopMessage{});
+    Feed(StreamStartMessage{kNew, true});
+    Feed(Relation(kAccounts, "accounts", {"name", "email"}, kNew));
+    Feed(Insert(kAccounts, {Text("2"), Text("b"), Text("b@x")}, kNew));
+    Feed(StreamStopMessage{});
+    Xid first = newer_commits_first ? kNew : kOld;
+    Xid second = newer_commits_first ? kOld : kNew;
+    ASSERT_NE(Complete(StreamCommit(first, Lsn(0x2000), Lsn(0x2040), kTime)), nullptr);
+    ASSERT_NE(Complete(StreamCommit(second, Lsn(0x3000), Lsn(0x3040), kTime)), nullptr);
+
+    Feed(Begin(700, Lsn(0x4000), kTime));
+    Feed(Insert(kAccounts, {Text("3"), Text("c"), Text("c@x")}));
+    auto after = Complete(Commit(Lsn(0x4000), Lsn(0x4040), kTime));
+    ASSERT_NE(after, nullptr);
+    std::vector<v1::Record> records = Records(*after);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].relation_def().columns_size(), 3);
+  }
+}
+
 TEST_F(TransactionAssemblerTest, StreamAbortOfSubtransactionDropsExactlyItsEvents) {
   constexpr Xid kA = 900, kSub1 = 950, kSub2 = 951;
   Feed(StreamStartMessage{kA, true});
