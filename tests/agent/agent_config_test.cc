@@ -2,6 +2,7 @@
 #include "agent/agent_config.h"
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -48,6 +49,8 @@ struct InvalidCase {
   std::function<void(AgentConfig&)> change;
   std::string option;  // must appear in the message
 };
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.name; }
 
 class InvalidSettingTest : public ::testing::TestWithParam<InvalidCase> {};
 
