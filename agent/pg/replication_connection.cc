@@ -116,6 +116,23 @@ absl::StatusOr<Lsn> ReplicationConnection::CreateSlot(absl::string_view slot) {
   return Lsn::Parse(*result.rows[0][1]);
 }
 
+absl::StatusOr<ReplicationConnection::ExportedSnapshot>
+ReplicationConnection::CreateTemporarySlotWithSnapshot(absl::string_view slot) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      QueryResult result,
+      conn_->Query(absl::StrCat("CREATE_REPLICATION_SLOT ", QuoteIdent(slot),
+                                " TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export')"),
+                   {}, absl::StrFormat("creating temporary replication slot \"%s\"", slot)));
+  if (result.rows.empty() || result.rows[0].size() < 3 || !result.rows[0][1] ||
+      !result.rows[0][2]) {
+    return absl::DataLossError("CREATE_REPLICATION_SLOT returned an unexpected result");
+  }
+  ExportedSnapshot exported;
+  WALSHIP_ASSIGN_OR_RETURN(exported.consistent_point, Lsn::Parse(*result.rows[0][1]));
+  exported.snapshot_name = *result.rows[0][2];
+  return exported;
+}
+
 absl::StatusOr<bool> ReplicationConnection::PublicationExists(absl::string_view publication) {
   WALSHIP_ASSIGN_OR_RETURN(
       QueryResult result,

@@ -59,6 +59,14 @@ class ReplicationConnection {
   absl::StatusOr<SlotInfo> GetSlot(absl::string_view slot);
   // Creates a pgoutput slot; returns its consistent point.
   absl::StatusOr<Lsn> CreateSlot(absl::string_view slot);
+  // Creates a TEMPORARY pgoutput slot `slot` with an exported snapshot (dropped when this
+  // connection closes). The snapshot stays importable (SET TRANSACTION SNAPSHOT) only while
+  // this connection runs no other command: keep it idle until every importer has begun.
+  struct ExportedSnapshot {
+    Lsn consistent_point;
+    std::string snapshot_name;
+  };
+  absl::StatusOr<ExportedSnapshot> CreateTemporarySlotWithSnapshot(absl::string_view slot);
   absl::StatusOr<bool> PublicationExists(absl::string_view publication);
   // FOR ALL TABLES when `tables` is empty, else FOR TABLE t1, t2 ("schema.table" or "table").
   absl::Status CreatePublication(absl::string_view publication,

@@ -1,7 +1,10 @@
 // Object key construction and parsing.
 #include "sinks/object_store/layout.h"
 
+#include <vector>
+
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -75,6 +78,101 @@ absl::Status ValidateObjectKey(absl::string_view key) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string BaseDirKey(const StreamId& stream, Lsn snapshot_lsn) {
+  return absl::StrCat(stream.Prefix(), "base/", snapshot_lsn.ToKey(), "/");
+}
+
+std::string BaseManifestKey(const StreamId& stream, Lsn snapshot_lsn) {
+  return absl::StrCat(BaseDirKey(stream, snapshot_lsn), "manifest.pb");
+}
+
+std::string EncodeKeyName(absl::string_view name) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : name) {
+    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '_';
+    if (plain) {
+      out.push_back(c);
+    } else {
+      unsigned char byte = static_cast<unsigned char>(c);
+      out.push_back('-');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> DecodeKeyName(absl::string_view encoded) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    char c = encoded[i];
+    if (c != '-') {
+      bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                   (c >= '0' && c <= '9') || c == '_';
+      if (!plain) return std::nullopt;
+      out.push_back(c);
+      continue;
+    }
+    if (i + 2 >= encoded.size()) return std::nullopt;
+    int high = hex(encoded[i + 1]);
+    int low = hex(encoded[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
+std::string BaseSegmentKey(const StreamId& stream, Lsn snapshot_lsn, absl::string_view schema,
+                           absl::string_view table, uint32_t n) {
+  return absl::StrCat(BaseDirKey(stream, snapshot_lsn), EncodeKeyName(schema), ".",
+                      EncodeKeyName(table), ".", n, ".seg");
+}
+
+std::optional<ParsedBaseKey> ParseBaseKey(absl::string_view key) {
+  // Find ".../base/<lsn16>/<file>" with <file> non-empty.
+  size_t pos = 0;
+  while (true) {
+    size_t found = key.find("base/", pos);
+    if (found == absl::string_view::npos) return std::nullopt;
+    bool at_segment_start = found == 0 || key[found - 1] == '/';
+    absl::string_view rest = key.substr(found + 5);
+    if (at_segment_start && rest.size() > 17 && rest[16] == '/') {
+      auto lsn = ParseKeyLsn(rest.substr(0, 16));
+      absl::string_view file = rest.substr(17);
+      if (lsn && file.find('/') == absl::string_view::npos) {
+        return ParsedBaseKey{*lsn, std::string(file)};
+      }
+    }
+    pos = found + 1;
+  }
+}
+
+std::optional<ParsedBaseSegmentKey> ParseBaseSegmentKey(absl::string_view key) {
+  absl::string_view name = BaseName(key);
+  if (!absl::ConsumeSuffix(&name, ".seg")) return std::nullopt;
+  std::vector<absl::string_view> parts = absl::StrSplit(name, '.');
+  if (parts.size() != 3 || parts[2].empty() || parts[2].size() > 9) return std::nullopt;
+  ParsedBaseSegmentKey parsed;
+  for (char c : parts[2]) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  if (!absl::SimpleAtoi(parts[2], &parsed.n)) return std::nullopt;
+  auto schema = DecodeKeyName(parts[0]);
+  auto table = DecodeKeyName(parts[1]);
+  if (!schema || !table || schema->empty() || table->empty()) return std::nullopt;
+  parsed.schema = *std::move(schema);
+  parsed.table = *std::move(table);
+  return parsed;
 }
 
 }  // namespace walship::sinks

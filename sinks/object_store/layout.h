@@ -7,6 +7,7 @@
 #ifndef WALSHIP_SINKS_OBJECT_STORE_LAYOUT_H_
 #define WALSHIP_SINKS_OBJECT_STORE_LAYOUT_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,38 @@ std::optional<Lsn> ParseSegmentIndexKey(absl::string_view key);
 // Checks an object key: '/'-separated, non-empty segments of [A-Za-z0-9._-], none of them
 // "." or "..", no leading or trailing '/'. Anything else is kInvalidArgument naming it.
 absl::Status ValidateObjectKey(absl::string_view key);
+
+// Base snapshots (walship.proto "Base snapshots"):
+//   <system-id>/<slot>/base/<snapshot-lsn16>/                 BaseDirKey (ends with '/')
+//   <system-id>/<slot>/base/<snapshot-lsn16>/manifest.pb      BaseManifestKey
+//   <system-id>/<slot>/base/<snapshot-lsn16>/<schema>.<table>.<n>.seg
+// In the segment name, every byte of the schema and table names outside [A-Za-z0-9_] (also
+// '.', '-' and non-ASCII bytes) is written as '-' plus two upper-case hex digits, so that
+// any PostgreSQL name gives a valid key and the name splits at its dots unambiguously:
+// "Deal Stage" → "Deal-20Stage". The manifest lists every key, so readers never need to
+// rebuild one.
+std::string BaseDirKey(const StreamId& stream, Lsn snapshot_lsn);
+std::string BaseManifestKey(const StreamId& stream, Lsn snapshot_lsn);
+std::string BaseSegmentKey(const StreamId& stream, Lsn snapshot_lsn, absl::string_view schema,
+                           absl::string_view table, uint32_t n);
+// The name encoding above and its inverse (nullopt for a malformed encoding).
+std::string EncodeKeyName(absl::string_view name);
+std::optional<std::string> DecodeKeyName(absl::string_view encoded);
+
+// Any key under some "base/<lsn16>/": the snapshot LSN and the rest of the key after that
+// directory ("manifest.pb", "public.deals.0.seg"); nullopt for anything else.
+struct ParsedBaseKey {
+  Lsn snapshot_lsn;
+  std::string file;
+};
+std::optional<ParsedBaseKey> ParseBaseKey(absl::string_view key);
+// "<schema>.<table>.<n>.seg" (the file part, or a whole key) → decoded names and n.
+struct ParsedBaseSegmentKey {
+  std::string schema;
+  std::string table;
+  uint32_t n = 0;
+};
+std::optional<ParsedBaseSegmentKey> ParseBaseSegmentKey(absl::string_view key);
 
 }  // namespace walship::sinks
 
