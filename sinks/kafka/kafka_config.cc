@@ -73,9 +73,9 @@ absl::StatusOr<std::vector<Setting>> ParseProperties(absl::string_view text,
     if (trimmed.empty() || trimmed[0] == '#' || trimmed[0] == '!') continue;
     auto setting = SplitSetting(trimmed);
     if (!setting.ok()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "kafka: %s, line %d: %s; expected key=value", source, line_number,
-          setting.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("kafka: %s, line %d: %s; expected key=value", source, line_number,
+                          setting.status().message()));
     }
     out.push_back(*std::move(setting));
   }
@@ -104,9 +104,9 @@ absl::StatusOr<std::vector<Setting>> ParseCommandLineSettings(
     auto setting = SplitSetting(text);
     if (!setting.ok()) {
       // Without '=' we cannot tell a key from a value: do not echo it.
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "kafka: setting %d on the command line: %s; expected key=value",
-          static_cast<int>(out.size()) + 1, setting.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("kafka: setting %d on the command line: %s; expected key=value",
+                          static_cast<int>(out.size()) + 1, setting.status().message()));
     }
     if (IsSecretSetting(setting->first)) {
       return absl::InvalidArgumentError(absl::StrFormat(

@@ -38,12 +38,12 @@ absl::Status DeliveryError(rd_kafka_resp_err_t err, absl::string_view topic) {
           absl::StrCat(what, "; check the topic prefix and the cluster's settings"));
     case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
-      return absl::UnavailableError(absl::StrCat(
-          what, "; brokers were unreachable or partitions leaderless for longer than "
-                "message.timeout.ms"));
-    default:
       return absl::UnavailableError(
-          absl::StrCat(what, "; restart from the last durable position"));
+          absl::StrCat(what,
+                       "; brokers were unreachable or partitions leaderless for longer than "
+                       "message.timeout.ms"));
+    default:
+      return absl::UnavailableError(absl::StrCat(what, "; restart from the last durable position"));
   }
 }
 

@@ -21,8 +21,7 @@ inline constexpr absl::string_view kOpHeader = "walship.op";
 std::string SanitizeTopicPart(absl::string_view part);
 
 // "<prefix>.<schema>.<table>", each part sanitized.
-std::string TableTopic(absl::string_view prefix, absl::string_view schema,
-                       absl::string_view table);
+std::string TableTopic(absl::string_view prefix, absl::string_view schema, absl::string_view table);
 // "<prefix>.messages": logical messages (marks, DDL).
 std::string MessagesTopic(absl::string_view prefix);
 // "<prefix>.transactions": BEGIN and END markers.

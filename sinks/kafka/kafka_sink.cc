@@ -9,15 +9,14 @@
 // destroy the producer; the tracker outlives it.
 #include "sinks/kafka/kafka_sink.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
-
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -57,8 +56,8 @@ std::string SerializeDeterministic(const google::protobuf::MessageLite& message)
 HeadersPtr MakeHeaders(uint64_t commit_lsn, uint32_t sequence, Xid xid, absl::string_view op) {
   HeadersPtr headers(rd_kafka_headers_new(3));
   auto add = [&](absl::string_view name, const std::string& value) {
-    rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()),
-                        value.data(), static_cast<ssize_t>(value.size()));
+    rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                        static_cast<ssize_t>(value.size()));
   };
   add(kafka::kPositionHeader, kafka::PositionHeader(commit_lsn, sequence));
   add(kafka::kXidHeader, absl::StrCat(xid));
@@ -120,8 +119,8 @@ class KafkaSink : public Sink {
             "kafka: %d messages not delivered by the flush deadline; brokers unreachable?",
             tracker_.outstanding()));
       }
-      rd_kafka_flush(rk_.get(), static_cast<int>(std::clamp<int64_t>(
-                                    ToMillis(left), 1, kBlockingPollMs)));
+      rd_kafka_flush(rk_.get(),
+                     static_cast<int>(std::clamp<int64_t>(ToMillis(left), 1, kBlockingPollMs)));
       if (!error_.ok()) return error_;
     }
     return absl::OkStatus();
@@ -142,8 +141,8 @@ class KafkaSink : public Sink {
     auto* self = static_cast<KafkaSink*>(opaque);
     uint64_t bytes = message->len + message->key_len;
     self->buffered_bytes_ -= std::min(bytes, self->buffered_bytes_);
-    auto ticket = static_cast<DeliveryTracker::Ticket>(
-        reinterpret_cast<uintptr_t>(message->_private));
+    auto ticket =
+        static_cast<DeliveryTracker::Ticket>(reinterpret_cast<uintptr_t>(message->_private));
     bool ok = message->err == RD_KAFKA_RESP_ERR_NO_ERROR;
     self->tracker_.Delivered(ticket, ok);
     if (!ok && !self->closing_) {
@@ -167,9 +166,9 @@ class KafkaSink : public Sink {
   }
 
   static void OnLog(const rd_kafka_t*, int level, const char* facility, const char* message) {
-    if (level <= 3) {
-      LogError("kafka: librdkafka %s: %s", facility, message);
-    } else if (level == 4) {
+    // librdkafka logs transient broker failures at LOG_ERR; they are retried, so they
+    // are warnings here. The sink's own failures are logged as errors by Fail().
+    if (level <= 4) {
       LogWarning("kafka: librdkafka %s: %s", facility, message);
     } else if (level <= 6) {
       LogInfo("kafka: librdkafka %s: %s", facility, message);
@@ -221,8 +220,7 @@ class KafkaSink : public Sink {
       case v1::INSERT:
       case v1::UPDATE:
       case v1::DELETE: {
-        WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation,
-                                 Describe(event.relation(), event));
+        WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Describe(event.relation(), event));
         v1::Event out = event;
         *out.mutable_relation() = *relation;
         std::string topic = Topic(*relation);
@@ -240,8 +238,7 @@ class KafkaSink : public Sink {
         v1::Event out = event;
         std::vector<const v1::Relation*> truncated;
         if (event.truncate().relations().empty()) {
-          WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation,
-                                   Describe(event.relation(), event));
+          WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Describe(event.relation(), event));
           *out.mutable_truncate()->add_relations() = *relation;
         }
         for (v1::Relation& relation : *out.mutable_truncate()->mutable_relations()) {
@@ -260,8 +257,7 @@ class KafkaSink : public Sink {
       }
       case v1::MESSAGE: {
         std::string topic = kafka::MessagesTopic(options_.topic_prefix);
-        WALSHIP_RETURN_IF_ERROR(Produce(topic, event.message().prefix(),
-                                        event.SerializeAsString(),
+        WALSHIP_RETURN_IF_ERROR(Produce(topic, event.message().prefix(), event.SerializeAsString(),
                                         EventHeaders(event, "MESSAGE"), t));
         ++t.per_topic[topic];
         return absl::OkStatus();
@@ -289,11 +285,10 @@ class KafkaSink : public Sink {
       }
     }
     uint32_t sequence = begin ? 0 : static_cast<uint32_t>(t.events + 1);
-    return Produce(kafka::TransactionsTopic(options_.topic_prefix), absl::StrCat(info.xid),
-                   SerializeDeterministic(marker),
-                   MakeHeaders(info.commit_lsn.value(), sequence, info.xid,
-                               begin ? "BEGIN" : "END"),
-                   t);
+    return Produce(
+        kafka::TransactionsTopic(options_.topic_prefix), absl::StrCat(info.xid),
+        SerializeDeterministic(marker),
+        MakeHeaders(info.commit_lsn.value(), sequence, info.xid, begin ? "BEGIN" : "END"), t);
   }
 
   // Hands one message to librdkafka (copied). Blocks, polling, while more than
@@ -313,10 +308,9 @@ class KafkaSink : public Sink {
     size_t value_size = value ? value->size() : 0;
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-          RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers.get()),
-          RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
+          rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key_data, key_size),
+          RD_KAFKA_V_VALUE(value_data, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         headers.release();  // the message owns them now
         tracker_.AddMessage(t.ticket);
@@ -394,8 +388,8 @@ absl::StatusOr<std::unique_ptr<Sink>> OpenKafkaSink(KafkaSinkOptions options) {
 
   if (options.connect_timeout > absl::ZeroDuration()) {
     const rd_kafka_metadata_t* raw = nullptr;
-    rd_kafka_resp_err_t rc = rd_kafka_metadata(sink->producer(), /*all_topics=*/0, nullptr,
-                                               &raw, static_cast<int>(ToMillis(options.connect_timeout)));
+    rd_kafka_resp_err_t rc = rd_kafka_metadata(sink->producer(), /*all_topics=*/0, nullptr, &raw,
+                                               static_cast<int>(ToMillis(options.connect_timeout)));
     kafka::MetadataPtr metadata(raw);
     if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return absl::UnavailableError(absl::StrFormat(

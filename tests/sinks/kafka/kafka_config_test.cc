@@ -69,7 +69,8 @@ TEST(KafkaConfig, ReadsPropertiesFile) {
   auto parsed = ReadPropertiesFile(path);
   unlink(path);
   ASSERT_OK(parsed.status());
-  EXPECT_THAT(*parsed, ElementsAre(Pair("sasl.username", "alice"), Pair("sasl.password", "s3cret")));
+  EXPECT_THAT(*parsed,
+              ElementsAre(Pair("sasl.username", "alice"), Pair("sasl.password", "s3cret")));
   EXPECT_THAT(ReadPropertiesFile("/nonexistent/walship.properties").status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -93,9 +94,9 @@ TEST(KafkaConfig, CommandLineSettingWithoutEqualsIsRejected) {
 }
 
 TEST(KafkaConfig, LaterLayersWinAndFixedSettingsAreApplied) {
-  auto conf = BuildProducerConf({{"linger.ms", "5"}, {"client.id", "walship"}},
-                                {{"linger.ms", "7"}, {"sasl.username", "alice"}},
-                                {{"linger.ms", "9"}});
+  auto conf =
+      BuildProducerConf({{"linger.ms", "5"}, {"client.id", "walship"}},
+                        {{"linger.ms", "7"}, {"sasl.username", "alice"}}, {{"linger.ms", "9"}});
   ASSERT_OK(conf.status());
   EXPECT_EQ(ConfValue(conf->get(), "linger.ms"), "9");
   EXPECT_EQ(ConfValue(conf->get(), "client.id"), "walship");

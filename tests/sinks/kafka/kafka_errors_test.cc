@@ -28,7 +28,8 @@ TEST(KafkaErrors, CodesFollowWhatTheCallerMustDo) {
 }
 
 TEST(KafkaErrors, MessageNamesTopicAndLibrdkafkaReason) {
-  absl::Status status = DeliveryError(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "crm.public.deals");
+  absl::Status status =
+      DeliveryError(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "crm.public.deals");
   EXPECT_THAT(status.message(), HasSubstr("\"crm.public.deals\""));
   EXPECT_THAT(status.message(), HasSubstr("TOPIC_AUTHORIZATION_FAILED"));
   EXPECT_THAT(status.message(),

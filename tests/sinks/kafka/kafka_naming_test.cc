@@ -38,8 +38,8 @@ TEST(KafkaNaming, CharactersOutsideTheTopicAlphabetBecomeUnderscores) {
     const char* in;
     const char* out;
   } cases[] = {
-      {"plain", "plain"},        {"with space", "with_space"}, {"ça/va", "__a_va"},
-      {"a.b-c_D9", "a.b-c_D9"},  {"\"Quoted\"", "_Quoted_"},   {"", ""},
+      {"plain", "plain"},       {"with space", "with_space"}, {"ça/va", "__a_va"},
+      {"a.b-c_D9", "a.b-c_D9"}, {"\"Quoted\"", "_Quoted_"},   {"", ""},
   };
   for (const Case& c : cases) EXPECT_EQ(SanitizeTopicPart(c.in), c.out) << c.in;
   EXPECT_EQ(TableTopic("my db", "Sales Dept", "Order$Lines"), "my_db.Sales_Dept.Order_Lines");
