@@ -81,11 +81,10 @@ absl::Duration S3Client::Backoff(int attempt) const {
   return cap * uniform(rng);
 }
 
-absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request, absl::string_view what,
-                                            bool* ambiguous) const {
+absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request,
+                                            absl::string_view what) const {
   int attempts = location_.max_attempts > 0 ? location_.max_attempts : options_.max_attempts;
   attempts = std::max(attempts, 1);
-  if (ambiguous != nullptr) *ambiguous = false;
   std::string last_error;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
@@ -97,13 +96,10 @@ absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request, absl::stri
     absl::StatusOr<HttpResponse> response = SendOnce(request);
     if (!response.ok()) {
       last_error = std::string(response.status().message());
-      if (ambiguous != nullptr) *ambiguous = true;
       continue;
     }
     if (!Retryable(*response)) return response;
     last_error = Describe(*response);
-    // A 5xx may come after the server acted on the request.
-    if (ambiguous != nullptr && response->status >= 500) *ambiguous = true;
   }
   return absl::UnavailableError(absl::StrFormat("%s in %s failed after %d attempts: %s", what,
                                                 url(), attempts, last_error));

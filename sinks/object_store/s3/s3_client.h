@@ -47,10 +47,10 @@ class S3Client {
 
   // Sends `request` until a response that is not worth retrying arrives (any status: the
   // caller interprets it) or the attempts run out (kUnavailable with the last error).
-  // `what` describes the request for messages ("writing object \"k\""). `*ambiguous` (when
-  // given) is set if an earlier attempt may have taken effect without us hearing back.
-  absl::StatusOr<HttpResponse> Send(const S3Request& request, absl::string_view what,
-                                    bool* ambiguous = nullptr) const;
+  // `what` describes the request for messages ("writing object \"k\""). An answer may
+  // belong to a resent request whose first copy took effect unheard (libcurl itself resends
+  // on a reused connection that died), so callers must treat conflicts accordingly.
+  absl::StatusOr<HttpResponse> Send(const S3Request& request, absl::string_view what) const;
 
   // The error for an unsuccessful response: 403 kPermissionDenied, NoSuchBucket
   // kFailedPrecondition, 404 kNotFound, other 4xx kFailedPrecondition, else kUnavailable.

@@ -66,7 +66,7 @@ bool S3Store::ObjectHasEtag(const std::string& full_key, absl::string_view etag)
   S3Request head;
   head.method = "HEAD";
   head.full_key = full_key;
-  absl::StatusOr<HttpResponse> response = client_->Send(head, "checking an ambiguous write");
+  absl::StatusOr<HttpResponse> response = client_->Send(head, "checking the existing object");
   return response.ok() && response->status == 200 &&
          Unquote(response->Header("etag")) == etag;
 }
@@ -82,12 +82,12 @@ absl::Status S3Store::Put(absl::string_view key, absl::string_view data) {
   request.body = data;
   request.max_response_bytes = 1 << 20;
   std::string what = absl::StrFormat("writing object \"%s\"", key);
-  bool ambiguous = false;
-  WALSHIP_ASSIGN_OR_RETURN(HttpResponse response, client_->Send(request, what, &ambiguous));
+  WALSHIP_ASSIGN_OR_RETURN(HttpResponse response, client_->Send(request, what));
   if (Success(response)) return absl::OkStatus();
   if (response.status == 412) {
-    // A lost response to an earlier attempt of ours also ends here: same bytes, same ETag.
-    if (ambiguous && ObjectHasEtag(full_key, HexEncode(md5))) return absl::OkStatus();
+    // A resent attempt whose first copy was stored unheard also ends here: same bytes,
+    // same ETag.
+    if (ObjectHasEtag(full_key, HexEncode(md5))) return absl::OkStatus();
     return AlreadyExists(key);
   }
   return client_->ErrorFor(response, what);
@@ -191,14 +191,12 @@ absl::Status S3Store::PutMultipart(absl::string_view key, const std::string& pat
   complete.max_response_bytes = 1 << 20;
   std::string expected_etag =
       absl::StrCat(HexEncode(Md5Digest(part_md5s)), "-", etags.size());
-  bool ambiguous = false;
-  WALSHIP_ASSIGN_OR_RETURN(HttpResponse done, client_->Send(complete, what, &ambiguous));
+  WALSHIP_ASSIGN_OR_RETURN(HttpResponse done, client_->Send(complete, what));
   if (Success(done) && ParseS3Error(done.body).code.empty()) {
     completed = true;
     return absl::OkStatus();
   }
-  if (ambiguous && (done.status == 412 || done.status == 404) &&
-      ObjectHasEtag(full_key, expected_etag)) {
+  if ((done.status == 412 || done.status == 404) && ObjectHasEtag(full_key, expected_etag)) {
     completed = true;  // an earlier attempt completed it
     return absl::OkStatus();
   }

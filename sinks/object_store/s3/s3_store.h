@@ -21,6 +21,10 @@
 
 namespace walship::sinks::s3 {
 
+// A write that finds the key taken by an object with the same bytes (same ETag) succeeds:
+// a request resent after its answer was lost cannot be told from a repeated write, and
+// both leave the bucket as the caller wants it.
+//
 // Thread-safe. Errors: bad key kInvalidArgument; existing key kAlreadyExists; missing key
 // kNotFound; wrong credentials kPermissionDenied; missing bucket kFailedPrecondition; the
 // bucket unreachable after every retry kUnavailable.
@@ -41,8 +45,8 @@ class S3Store : public ObjectStore {
 
  private:
   absl::Status PutMultipart(absl::string_view key, const std::string& path, uint64_t size);
-  // After an ambiguous write that now meets 412 (or a vanished upload): whether the object
-  // there is the one we wrote, judged by its ETag.
+  // After a write meets 412 (or its upload vanished): whether the object there is the one
+  // we wrote, judged by its ETag.
   bool ObjectHasEtag(const std::string& full_key, absl::string_view etag);
   absl::Status AlreadyExists(absl::string_view key) const;
 

@@ -9,16 +9,21 @@ Listens on 127.0.0.1 (random port unless --port) and prints "LISTENING <port>" o
 Fault injection, for retry tests: POST /_fault?mode=M&count=N[&op=OP][&stall=SECONDS] makes
 the next N matching requests fail. Modes: 500 (InternalError), 503 (SlowDown), drop (close
 the connection without an answer, after reading the body), drop_mid (close after reading
-half of the body), stall (sleep, then answer normally). OP: put, part, create, complete,
-abort, get, head, list, delete or any (default). GET /_stats returns JSON counters;
-POST /_reset clears faults and counters. Control paths are not signed.
+half of the body), drop_after (carry the request out, then close without an answer), stall
+(sleep, then answer normally). &after=K lets K matching requests through first. OP: put,
+part, create, complete, abort, get, head, list, delete or any (default).
+POST /_expect_other_secret?ops=part,abort checks those request types against a secret the
+client does not have (so each type's rejection can be shown). GET /_stats returns JSON
+counters; POST /_reset clears all of that. Control paths are not signed.
 """
 
 import argparse
 import base64
 import hashlib
 import hmac
+import io
 import json
+import re
 import socket
 import sys
 import threading
@@ -26,7 +31,7 @@ import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -43,7 +48,8 @@ class State:
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
-        self.faults = []  # [{"mode", "count", "op", "stall"}]
+        self.faults = []  # [{"mode", "count", "op", "stall", "after"}]
+        self.other_secret_ops = set()  # ops checked against a different secret
         self.stats = {}
 
     def count(self, name):
@@ -54,6 +60,9 @@ class State:
         with self.lock:
             for fault in self.faults:
                 if fault["count"] > 0 and fault["op"] in ("any", op):
+                    if fault["after"] > 0:
+                        fault["after"] -= 1
+                        continue
                     fault["count"] -= 1
                     self.stats["faults"] = self.stats.get("faults", 0) + 1
                     return dict(fault)
@@ -107,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     # ---- signature ------------------------------------------------------------------
-    def check_signature(self, body):
+    def check_signature(self, body, op):
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("AWS4-HMAC-SHA256 "):
             return "AccessDenied", "missing SigV4 Authorization header"
@@ -139,7 +148,10 @@ class Handler(BaseHTTPRequestHandler):
         url = "http://%s%s" % (self.headers.get("Host", ""), self.path)
         request = AWSRequest(method=self.command, url=url, headers=headers, data=body)
         request.context["timestamp"] = amz_date
-        credentials = Credentials(self.state.access_key, self.state.secret_key,
+        secret = self.state.secret_key
+        if op in self.state.other_secret_ops:
+            secret = "a-secret-the-client-does-not-have"
+        credentials = Credentials(self.state.access_key, secret,
                                   self.headers.get("x-amz-security-token"))
         signer = S3SigV4Auth(credentials, "s3", self.state.region)
         canonical = signer.canonical_request(request)
@@ -207,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.fail(503, "SlowDown", "Please reduce your request rate.")
             if mode == "stall":
                 time.sleep(fault["stall"])
-        problem = self.check_signature(body)
+        problem = self.check_signature(body, op)
         if problem:
             self.state.count("auth_failures")
             return self.fail(403, problem[0], problem[1])
@@ -220,6 +232,12 @@ class Handler(BaseHTTPRequestHandler):
         if handler is None:
             return self.fail(501, "NotImplemented", "not implemented by the fake")
         self.state.count("ok_" + op)
+        if fault and fault["mode"] == "drop_after":
+            # The request takes effect but its answer is lost.
+            real_wfile, self.wfile = self.wfile, io.BytesIO()
+            handler(bucket, key, query, body)
+            self.wfile = real_wfile
+            return self.drop()
         return handler(bucket, key, query, body)
 
     def control(self, path, query):
@@ -228,8 +246,13 @@ class Handler(BaseHTTPRequestHandler):
                 stats = dict(self.state.stats)
                 stats["uploads_in_progress"] = len(self.state.uploads)
             return self.send(200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
+        if path == "/_expect_other_secret":
+            with self.state.lock:
+                self.state.other_secret_ops.update(query.get("ops", "").split(","))
+            return self.send(204)
         if path == "/_reset":
             with self.state.lock:
+                self.state.other_secret_ops = set()
                 self.state.faults = []
                 self.state.stats = {}
             return self.send(204)
@@ -240,6 +263,7 @@ class Handler(BaseHTTPRequestHandler):
                     "count": int(query.get("count", "1")),
                     "op": query.get("op", "any"),
                     "stall": float(query.get("stall", "5")),
+                    "after": int(query.get("after", "0")),
                 })
             return self.send(204)
         return self.send(404)
@@ -343,9 +367,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, b"", {"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
 
     def op_complete(self, bucket, key, query, body):
-        import re
         numbers = [int(n) for n in re.findall(rb"<PartNumber>(\d+)</PartNumber>", body)]
-        etags = [e.decode().strip('"') for e in re.findall(rb"<ETag>([^<]*)</ETag>", body)]
+        etags = [unescape(e.decode(), {"&quot;": '"', "&apos;": "'"}).strip('"')
+                 for e in re.findall(rb"<ETag>([^<]*)</ETag>", body)]
         with self.state.lock:
             upload = self.upload(bucket, key, query)
             if upload is None:
