@@ -55,7 +55,9 @@ bool IsFullIdentity(const v1::Relation& relation) {
 }  // namespace
 
 Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
-    : conn_(conn), options_(options), tables_(conn, options.force) {}
+    : conn_(conn), options_(options), tables_(conn, options.force) {
+  tables_.set_after_base(options.after_base);
+}
 
 void Applier::BeginSegment() {
   for (auto& [oid, state] : relations_) state->defined_in_segment = false;

@@ -24,6 +24,8 @@ struct ApplierOptions {
   // Source transactions are grouped into one target transaction until it holds at least
   // this many events (a source transaction is never split).
   uint64_t batch_events = 10000;
+  // The target's tables were filled from a base snapshot (see TargetTables::set_after_base).
+  bool after_base = false;
 };
 
 struct ApplierStats {

@@ -17,6 +17,8 @@ std::string RecoveryTarget::Describe() const {
       return absl::StrCat("commit time <= ", FormatUtc(time));
     case Kind::kXid:
       return absl::StrFormat("xid %u (%s)", xid, exclusive ? "exclusive" : "inclusive");
+    case Kind::kMark:
+      return absl::StrFormat("mark \"%s\"", mark);
   }
   return "everything";
 }

@@ -13,7 +13,7 @@
 namespace walship::replay {
 
 struct RecoveryTarget {
-  enum class Kind { kEverything, kLsn, kTime, kXid };
+  enum class Kind { kEverything, kLsn, kTime, kXid, kMark };
   Kind kind = Kind::kEverything;
   // kLsn: include transactions whose commit LSN is <= lsn.
   Lsn lsn;
@@ -22,6 +22,8 @@ struct RecoveryTarget {
   // kXid: include the transaction (or, with `exclusive`, stop just before it).
   Xid xid = 0;
   bool exclusive = false;
+  // kMark: stop right after the transaction that wrote 'mark:NAME'.
+  std::string mark;
 
   // "everything", "commit LSN <= 0/16B3748", "commit time <= 2024-05-01T14:05:00Z",
   // "xid 1234 (inclusive)".

@@ -82,6 +82,9 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
       count = plan.xid_candidates.back() + 1;
       break;
     }
+    case RecoveryTarget::Kind::kMark:
+      return absl::InvalidArgumentError(
+          absl::StrFormat("mark \"%s\" must be resolved to an LSN first", target.mark));
   }
   for (const StreamGap& gap : catalog.gaps()) {
     if (gap.next < count) return GapError(gap);

@@ -21,6 +21,9 @@ struct RestorePlan {
   // commit_time_us <= last_commit_time_us; the first one past either ends the restore.
   Lsn last_commit_lsn = Lsn::Max();
   int64_t last_commit_time_us = INT64_MAX;
+  // Transactions committed before this LSN are skipped (they are in the base snapshot the
+  // restore started from); 0 applies everything.
+  uint64_t first_commit_lsn = 0;
   // kXid targets only: indexes into `segments` whose xid range holds the xid, in order.
   // The xid's commit LSN must be found in them (ResolveXidTarget) before applying.
   std::vector<size_t> xid_candidates;

@@ -48,7 +48,18 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
     applier.BeginSegment();
     LogDebug("reading segment \"%s\"", segment.segment_key);
     absl::StatusOr<bool> complete =
-        ForEachSegmentRecord(store, segment, [&](const v1::Record& record) -> absl::StatusOr<bool> {
+        ForEachSegmentRecord(store, segment, [&](const v1::Record& stored) -> absl::StatusOr<bool> {
+          if (stored.has_event() && stored.event().commit_lsn() < plan.first_commit_lsn) {
+            return true;  // in the base snapshot already
+          }
+          const v1::Record* current = &stored;
+          v1::Record rewritten;
+          if (options.filter) {
+            rewritten = stored;
+            if (!options.filter(&rewritten)) return true;
+            current = &rewritten;
+          }
+          const v1::Record& record = *current;
           if (record.has_relation_def()) {
             WALSHIP_RETURN_IF_ERROR(applier.DefineRelation(record.relation_def()));
             return true;

@@ -3,6 +3,8 @@
 #ifndef WALSHIP_REPLAY_RESTORER_H_
 #define WALSHIP_REPLAY_RESTORER_H_
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/applier.h"
@@ -15,6 +17,9 @@ struct RestoreOptions {
   ApplierOptions applier;
   // Rewrite one progress line on stderr (a terminal) instead of logging progress.
   bool progress_on_terminal = false;
+  // When set, sees every record (RelationDef or Event) before the applier, may rewrite it
+  // (e.g. move a table to another schema) and returns false to drop it.
+  std::function<bool(v1::Record*)> filter;
 };
 
 struct RestoreResult {

@@ -16,10 +16,14 @@ absl::StatusOr<std::vector<sinks::StreamId>> FindStreams(sinks::ObjectStore* sto
   std::set<std::pair<std::string, std::string>> found;
   for (const sinks::ObjectInfo& object : objects) {
     std::vector<absl::string_view> parts = absl::StrSplit(object.key, '/');
-    if (parts.size() != 4) continue;
-    bool is_index = parts[2] == "index" && sinks::ParseSegmentIndexKey(parts[3]).has_value();
-    bool is_wal = parts[2] == "wal" && sinks::ParseWalSegmentKey(parts[3]).has_value();
-    if (!is_index && !is_wal) continue;
+    if (parts.size() != 4 && parts.size() != 5) continue;
+    bool is_index = parts.size() == 4 && parts[2] == "index" &&
+                    sinks::ParseSegmentIndexKey(parts[3]).has_value();
+    bool is_wal = parts.size() == 4 && parts[2] == "wal" &&
+                  sinks::ParseWalSegmentKey(parts[3]).has_value();
+    // A complete base snapshot (its manifest) also makes a stream.
+    bool is_base = parts.size() == 5 && parts[2] == "base" && parts[4] == "manifest.pb";
+    if (!is_index && !is_wal && !is_base) continue;
     found.emplace(std::string(parts[0]), std::string(parts[1]));
   }
   std::vector<sinks::StreamId> streams;

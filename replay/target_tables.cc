@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 
@@ -33,6 +34,14 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
                    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
                    {relation.schema(), relation.table()},
                    absl::StrFormat("looking up table \"%s\" in the target", name)));
+  if ((found.rows.empty() || !found.rows[0][0]) && after_base_) {
+    LogWarning(
+        "table \"%s\" is not in the target (created at the source after the base, without a "
+        "walship.ddl message): creating it from the stream's description",
+        name);
+    WALSHIP_RETURN_IF_ERROR(CreateFromRelation(relation, relation.schema()));
+    return CheckNew(relation, state);
+  }
   if (found.rows.empty() || !found.rows[0][0]) {
     return absl::FailedPreconditionError(
         absl::StrFormat("table \"%s\" does not exist in the target: create the schema first "
@@ -46,7 +55,7 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
       std::optional<std::string> has_rows,
       conn_->QueryValue(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", quoted, ")"), {},
                         absl::StrFormat("checking that table \"%s\" is empty", name)));
-  if (has_rows && *has_rows == "t") {
+  if (has_rows && *has_rows == "t" && !after_base_) {
     if (!force_) {
       WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> count,
                                conn_->QueryValue(absl::StrCat("SELECT count(*) FROM ", quoted), {},
@@ -85,6 +94,27 @@ absl::StatusOr<std::string> TargetTables::TypeText(const v1::Column& column) {
   size_t dot = type.find('.');
   if (dot == std::string::npos) return pg::QuoteIdent(type);
   return pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1));
+}
+
+absl::Status TargetTables::CreateFromRelation(const v1::Relation& relation,
+                                              const std::string& schema) {
+  std::vector<std::string> columns;
+  std::vector<std::string> keys;
+  for (const v1::Column& column : relation.columns()) {
+    WALSHIP_ASSIGN_OR_RETURN(std::string type, TypeText(column));
+    columns.push_back(absl::StrCat(pg::QuoteIdent(column.name()), " ", type));
+    if (column.key()) keys.push_back(pg::QuoteIdent(column.name()));
+  }
+  if (!keys.empty() && relation.replica_identity() != v1::REPLICA_IDENTITY_FULL) {
+    columns.push_back(absl::StrCat("PRIMARY KEY (", absl::StrJoin(keys, ", "), ")"));
+  }
+  std::string quoted = pg::QuoteQualified(schema, relation.table());
+  std::string sql = absl::StrCat("CREATE TABLE ", quoted, " (", absl::StrJoin(columns, ", "), ")");
+  if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) {
+    absl::StrAppend(&sql, "; ALTER TABLE ", quoted, " REPLICA IDENTITY FULL");
+  }
+  return conn_->Exec(sql, absl::StrFormat("creating table \"%s.%s\" in the target", schema,
+                                          relation.table()));
 }
 
 absl::Status TargetTables::AddMissingColumns(const v1::Relation& relation, TableState* state) {

@@ -24,6 +24,19 @@ class TargetTables {
  public:
   TargetTables(pg::PgConnection* conn, bool force) : conn_(conn), force_(force) {}
 
+  // After a base snapshot was loaded: tables hold the base's rows (no emptiness check), and
+  // a table the stream names that the target lacks (created at the source after the base,
+  // with no DDL message) is created from the stream's description, with a warning.
+  void set_after_base(bool after_base) { after_base_ = after_base; }
+
+  // CREATE TABLE `schema`.<relation's table> with the relation's columns (types by OID for
+  // built-in types, by name otherwise) and, unless REPLICA IDENTITY FULL, a primary key on
+  // its key columns.
+  absl::Status CreateFromRelation(const v1::Relation& relation, const std::string& schema);
+
+  // Forgets what is known about a table (after DDL changed it behind this object).
+  void Forget(const std::string& display_name) { tables_.erase(display_name); }
+
   // Prepares the relation's table for changes. Errors: the table is missing or not empty
   // without --force (kFailedPrecondition, with the fix), or a query failed.
   absl::Status Prepare(const v1::Relation& relation);
@@ -43,6 +56,7 @@ class TargetTables {
 
   pg::PgConnection* conn_;
   bool force_;
+  bool after_base_ = false;
   absl::flat_hash_map<std::string, TableState> tables_;  // by DisplayName
 };
 

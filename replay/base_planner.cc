@@ -1,0 +1,191 @@
+// Base choice and window checks.
+#include "replay/base_planner.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "agent/base/status_macros.h"
+#include "replay/restorer.h"
+
+namespace walship::replay {
+namespace {
+
+std::string Short(int64_t unix_us) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMicros(unix_us), absl::UTCTimeZone());
+}
+
+absl::Status OutsideWindow(const std::string& what, const RecoveryWindow& window) {
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s is outside the recovery window %s (LSN %s .. %s); choose a target inside it", what,
+      window.DescribeTimes(), window.earliest_lsn.ToString(), window.latest_lsn.ToString()));
+}
+
+absl::Status GapError(const StreamGap& gap, const CatalogBase& base) {
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "cannot restore from base %s across a gap in the stream: no stored changes between %s and "
+      "%s (before segment \"%s\"); choose a target before the gap or a later base",
+      base.snapshot_lsn().ToString(), gap.from.ToString(), gap.to.ToString(), gap.next_key));
+}
+
+}  // namespace
+
+std::string RecoveryWindow::DescribeTimes() const {
+  if (empty) return "(empty: no complete base snapshot)";
+  return absl::StrCat(Short(earliest_time_us), " .. ", Short(latest_time_us), " UTC");
+}
+
+RecoveryWindow ComputeWindow(const BaseCatalog& bases, const SegmentCatalog& changes) {
+  RecoveryWindow window;
+  if (bases.bases().empty()) return window;
+  window.empty = false;
+  const v1::BaseManifest& oldest = bases.bases().front().manifest;
+  const v1::BaseManifest& newest = bases.bases().back().manifest;
+  window.earliest_lsn = Lsn(oldest.snapshot_lsn());
+  window.earliest_time_us = oldest.snapshot_time_us();
+  window.latest_lsn = Lsn(newest.snapshot_lsn());
+  window.latest_time_us = newest.snapshot_time_us();
+  if (!changes.segments().empty()) {
+    const v1::SegmentTrailer& last = changes.segments().back().trailer;
+    if (last.last_end_lsn() > window.latest_lsn.value()) {
+      window.latest_lsn = Lsn(last.last_end_lsn());
+      window.latest_time_us = std::max(window.latest_time_us, last.last_commit_time_us());
+    }
+  }
+  return window;
+}
+
+std::vector<MarkInfo> CollectMarks(const SegmentCatalog& changes) {
+  std::vector<MarkInfo> marks;
+  for (const CatalogSegment& segment : changes.segments()) {
+    for (const v1::Mark& mark : segment.trailer.marks()) {
+      marks.push_back(
+          MarkInfo{mark.name(), Lsn(mark.commit_lsn()), mark.commit_time_us(), mark.xid()});
+    }
+  }
+  return marks;
+}
+
+absl::StatusOr<RecoveryTarget> ResolveMarkTarget(const SegmentCatalog& changes,
+                                                 RecoveryTarget target) {
+  if (target.kind != RecoveryTarget::Kind::kMark) return target;
+  std::vector<MarkInfo> all = CollectMarks(changes);
+  std::vector<MarkInfo> found;
+  for (const MarkInfo& mark : all) {
+    // A segment written twice after a crash repeats its marks: same LSN is one mark.
+    if (mark.name != target.mark) continue;
+    if (!found.empty() && found.back().commit_lsn == mark.commit_lsn) continue;
+    found.push_back(mark);
+  }
+  auto describe = [](const MarkInfo& mark) {
+    return absl::StrFormat("\"%s\" at %s (%s, xid %u)", mark.name, mark.commit_lsn.ToString(),
+                           FormatUtcMicros(mark.commit_time_us), mark.xid);
+  };
+  if (found.empty()) {
+    std::vector<std::string> names;
+    for (const MarkInfo& mark : all) names.push_back(describe(mark));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mark \"%s\" is not in the stored changes; stored marks: %s", target.mark,
+        names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
+  }
+  if (found.size() > 1) {
+    std::vector<std::string> candidates;
+    for (const MarkInfo& mark : found) candidates.push_back(describe(mark));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mark \"%s\" was written %d times: %s; restore with --to-lsn to pick one", target.mark,
+        found.size(), absl::StrJoin(candidates, ", ")));
+  }
+  RecoveryTarget resolved;
+  resolved.kind = RecoveryTarget::Kind::kLsn;
+  resolved.lsn = found.front().commit_lsn;
+  return resolved;
+}
+
+absl::StatusOr<RecoveryTarget> ResolveToLsnTarget(sinks::ObjectStore* store,
+                                                  const SegmentCatalog& changes,
+                                                  RecoveryTarget target) {
+  if (target.kind == RecoveryTarget::Kind::kMark) return ResolveMarkTarget(changes, target);
+  if (target.kind != RecoveryTarget::Kind::kXid) return target;
+  WALSHIP_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(changes, target));
+  WALSHIP_ASSIGN_OR_RETURN(plan, ResolveXidTarget(store, std::move(plan)));
+  RecoveryTarget resolved;
+  resolved.kind = RecoveryTarget::Kind::kLsn;
+  resolved.lsn = plan.last_commit_lsn;
+  return resolved;
+}
+
+absl::StatusOr<BaseRestorePlan> PlanBaseRestore(const BaseCatalog& bases,
+                                                const SegmentCatalog& changes,
+                                                const RecoveryTarget& target) {
+  if (bases.bases().empty()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "stream %s/%s has no complete base snapshot to restore from%s", changes.stream().system_id,
+        changes.stream().slot,
+        bases.incomplete().empty()
+            ? std::string("")
+            : absl::StrFormat(" (%d incomplete, without manifest)", bases.incomplete().size())));
+  }
+  RecoveryWindow window = ComputeWindow(bases, changes);
+  const std::vector<CatalogBase>& all = bases.bases();
+  const CatalogBase* chosen = nullptr;
+  RestorePlan plan;
+  plan.target = target;
+  switch (target.kind) {
+    case RecoveryTarget::Kind::kEverything:
+      chosen = &all.back();
+      break;
+    case RecoveryTarget::Kind::kLsn:
+      if (target.lsn < window.earliest_lsn || target.lsn > window.latest_lsn) {
+        return OutsideWindow(absl::StrCat("target LSN ", target.lsn.ToString()), window);
+      }
+      for (const CatalogBase& base : all) {
+        if (base.snapshot_lsn() <= target.lsn) chosen = &base;
+      }
+      plan.last_commit_lsn = target.lsn;
+      break;
+    case RecoveryTarget::Kind::kTime: {
+      int64_t t = absl::ToUnixMicros(target.time);
+      if (t < window.earliest_time_us || t > window.latest_time_us) {
+        return OutsideWindow(absl::StrCat("target ", Short(t), " UTC"), window);
+      }
+      for (const CatalogBase& base : all) {
+        if (base.manifest.snapshot_time_us() <= t) chosen = &base;
+      }
+      plan.last_commit_time_us = t;
+      break;
+    }
+    case RecoveryTarget::Kind::kXid:
+    case RecoveryTarget::Kind::kMark:
+      return absl::InternalError("xid and mark targets must be resolved to an LSN first");
+  }
+  if (chosen == nullptr) chosen = &all.front();
+  const uint64_t snapshot = chosen->snapshot_lsn().value();
+  plan.first_commit_lsn = snapshot;
+  const std::vector<CatalogSegment>& segments = changes.segments();
+  size_t begin = 0;
+  while (begin < segments.size() && segments[begin].trailer.last_end_lsn() <= snapshot) ++begin;
+  size_t end = begin;
+  while (end < segments.size()) {
+    const v1::SegmentTrailer& trailer = segments[end].trailer;
+    if (trailer.first_commit_lsn() > plan.last_commit_lsn.value()) break;
+    if (trailer.first_commit_time_us() > plan.last_commit_time_us) break;
+    ++end;
+  }
+  for (const StreamGap& gap : changes.gaps()) {
+    if (gap.to.value() <= snapshot) continue;  // before the base: not needed
+    if (gap.next >= begin && gap.next < end) return GapError(gap, *chosen);
+    // A target inside the gap.
+    if (gap.next == end && end < segments.size()) {
+      if (target.kind == RecoveryTarget::Kind::kLsn && target.lsn >= gap.from) {
+        return GapError(gap, *chosen);
+      }
+      if (target.kind == RecoveryTarget::Kind::kTime) return GapError(gap, *chosen);
+    }
+  }
+  plan.segments.assign(segments.begin() + begin, segments.begin() + end);
+  return BaseRestorePlan{*chosen, std::move(plan)};
+}
+
+}  // namespace walship::replay

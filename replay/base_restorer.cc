@@ -1,0 +1,282 @@
+// Restore orchestration on top of a base snapshot.
+#include "replay/base_restorer.h"
+
+#include <memory>
+#include <set>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "agent/base/log.h"
+#include "agent/base/status_macros.h"
+#include "agent/pg/pg_connection.h"
+#include "replay/sql_script.h"
+#include "replay/target_tables.h"
+
+namespace walship::replay {
+namespace {
+
+std::string FirstLine(absl::string_view text) {
+  size_t nl = text.find('\n');
+  return std::string(nl == absl::string_view::npos ? text : text.substr(0, nl));
+}
+
+absl::Status RunStatements(pg::PgConnection* conn, const std::vector<std::string>& statements,
+                           absl::string_view part) {
+  for (const std::string& statement : statements) {
+    WALSHIP_RETURN_IF_ERROR(conn->Exec(
+        statement, absl::StrFormat("running %s statement \"%s\"", part, FirstLine(statement))));
+  }
+  return absl::OkStatus();
+}
+
+// The manifest tables the restore covers.
+absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(const v1::BaseManifest& manifest,
+                                                               const std::vector<std::string>& names) {
+  std::vector<const v1::BaseTable*> selected;
+  if (names.empty()) {
+    for (const v1::BaseTable& table : manifest.tables()) selected.push_back(&table);
+    return selected;
+  }
+  for (const std::string& name : names) {
+    std::string qualified = name.find('.') == std::string::npos ? absl::StrCat("public.", name) : name;
+    const v1::BaseTable* found = nullptr;
+    for (const v1::BaseTable& table : manifest.tables()) {
+      if (DisplayName(table.relation()) == qualified) found = &table;
+    }
+    if (found == nullptr) {
+      std::vector<std::string> available;
+      for (const v1::BaseTable& table : manifest.tables()) {
+        available.push_back(DisplayName(table.relation()));
+      }
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "table \"%s\" is not in the base snapshot; its tables are: %s", name,
+          absl::StrJoin(available, ", ")));
+    }
+    selected.push_back(found);
+  }
+  return selected;
+}
+
+// Moves a record's tables into `schema` and drops records of other tables (and DDL
+// messages, which describe the source's schema, not the side-by-side copy).
+bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& schema,
+                 v1::Record* record) {
+  if (record->has_relation_def()) {
+    if (!oids.contains(record->relation_def().oid())) return false;
+    record->mutable_relation_def()->set_schema(schema);
+    return true;
+  }
+  if (!record->has_event()) return true;
+  v1::Event* event = record->mutable_event();
+  switch (event->op()) {
+    case v1::MESSAGE:
+      return event->message().prefix() != "walship.ddl";
+    case v1::TRUNCATE: {
+      google::protobuf::RepeatedPtrField<v1::Relation> kept;
+      for (const v1::Relation& relation : event->truncate().relations()) {
+        if (oids.contains(relation.oid())) {
+          v1::Relation* moved = kept.Add();
+          *moved = relation;
+          if (!moved->schema().empty()) moved->set_schema(schema);
+        }
+      }
+      if (event->truncate().relations_size() == 0) {
+        if (!oids.contains(event->relation().oid())) return false;
+      } else {
+        if (kept.empty()) return false;
+        event->mutable_truncate()->mutable_relations()->Swap(&kept);
+        *event->mutable_relation() = event->truncate().relations(0);
+      }
+      if (!event->relation().schema().empty()) event->mutable_relation()->set_schema(schema);
+      return true;
+    }
+    default:
+      if (!oids.contains(event->relation().oid())) return false;
+      if (!event->relation().schema().empty()) event->mutable_relation()->set_schema(schema);
+      return true;
+  }
+}
+
+absl::StatusOr<bool> TableExists(pg::PgConnection* conn, const std::string& schema,
+                                 const std::string& table) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult found,
+      conn->Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+                  {schema, table}, absl::StrFormat("looking up \"%s.%s\" in the target", schema, table)));
+  return !found.rows.empty();
+}
+
+absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manifest,
+                          size_t* count) {
+  for (const v1::SequenceValue& sequence : manifest.sequences()) {
+    std::string seq = pg::QuoteQualified(sequence.schema(), sequence.name());
+    std::string column_max = "NULL::bigint";
+    if (!sequence.owned_by_table().empty() && !sequence.owned_by_column().empty()) {
+      size_t dot = sequence.owned_by_table().find('.');
+      std::string table = dot == std::string::npos
+                              ? pg::QuoteIdent(sequence.owned_by_table())
+                              : pg::QuoteQualified(sequence.owned_by_table().substr(0, dot),
+                                                   sequence.owned_by_table().substr(dot + 1));
+      column_max = absl::StrCat("(SELECT max(", pg::QuoteIdent(sequence.owned_by_column()),
+                                ")::bigint FROM ", table, ")");
+    }
+    // At least the base's value; past the largest value of the owned column.
+    std::string sql = absl::StrCat(
+        "SELECT CASE WHEN m IS NOT NULL AND m > $1::bigint THEN setval('", seq,
+        "'::regclass, m, true) ELSE setval('", seq, "'::regclass, $1::bigint, $2::boolean) END "
+        "FROM (SELECT ", column_max, " AS m) s");
+    WALSHIP_RETURN_IF_ERROR(
+        conn->Query(sql,
+                    {absl::StrCat(sequence.last_value()), sequence.is_called() ? "true" : "false"},
+                    absl::StrFormat("setting sequence \"%s.%s\"", sequence.schema(), sequence.name()))
+            .status());
+    ++*count;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
+                                                  const sinks::StreamId& stream,
+                                                  const BaseRestorePlan& plan,
+                                                  const std::string& conninfo,
+                                                  const BaseRestoreOptions& options) {
+  const v1::BaseManifest& manifest = plan.base.manifest;
+  const bool table_level = !options.into_schema.empty();
+  if (table_level && options.tables.empty()) {
+    return absl::InvalidArgumentError("--into-schema needs --tables (the tables to restore)");
+  }
+  BaseRestoreResult result;
+  absl::Time start = absl::Now();
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
+                           pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("SET synchronous_commit = off", "tuning the target session"));
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseTable*> tables,
+                           SelectTables(manifest, options.tables));
+  std::vector<TableLoadJob> work;
+  for (const v1::BaseTable* table : tables) {
+    work.push_back(TableLoadJob{table,
+                                table_level ? options.into_schema : table->relation().schema(),
+                                table->relation().table()});
+  }
+  LogInfo("restoring from base %s (snapshot %s, %d tables, %d rows)",
+          plan.base.snapshot_lsn().ToString(), FormatUtcMicros(manifest.snapshot_time_us()),
+          work.size(), plan.base.row_count());
+
+  // 1. Schema with keys.
+  PostDataParts post = SplitPostData(manifest.post_data_sql());
+  bool run_post_data = false;
+  TargetTables target_tables(conn.get(), options.force);
+  if (table_level) {
+    WALSHIP_RETURN_IF_ERROR(conn->Exec(
+        absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
+        absl::StrFormat("creating schema \"%s\"", options.into_schema)));
+    for (const TableLoadJob& job : work) {
+      WALSHIP_ASSIGN_OR_RETURN(bool exists, TableExists(conn.get(), job.target_schema, job.target_table));
+      if (exists) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "table \"%s.%s\" already exists in the target; choose another --into-schema",
+            job.target_schema, job.target_table));
+      }
+      WALSHIP_RETURN_IF_ERROR(
+          target_tables.CreateFromRelation(job.table->relation(), job.target_schema));
+    }
+  } else {
+    std::vector<std::string> existing, missing;
+    for (const TableLoadJob& job : work) {
+      WALSHIP_ASSIGN_OR_RETURN(bool exists, TableExists(conn.get(), job.target_schema, job.target_table));
+      (exists ? existing : missing).push_back(absl::StrCat(job.target_schema, ".", job.target_table));
+    }
+    if (!existing.empty() && !missing.empty()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the target has some of the base's tables (%s) but not others (%s); restore into an "
+          "empty database or one with the whole schema",
+          absl::StrJoin(existing, ", "), absl::StrJoin(missing, ", ")));
+    }
+    if (existing.empty()) {
+      WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()),
+                                            "pre-data schema"));
+      WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), post.keys, "primary key"));
+      run_post_data = true;
+    } else {
+      for (const TableLoadJob& job : work) {
+        std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
+        WALSHIP_ASSIGN_OR_RETURN(
+            std::optional<std::string> has_rows,
+            conn->QueryValue(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", quoted, ")"), {},
+                             absl::StrFormat("checking that \"%s\" is empty", quoted)));
+        if (has_rows && *has_rows == "t") {
+          if (!options.force) {
+            return absl::FailedPreconditionError(absl::StrFormat(
+                "table \"%s.%s\" in the target is not empty; use an empty database or --force "
+                "(which empties it)",
+                job.target_schema, job.target_table));
+          }
+          LogWarning("emptying table \"%s.%s\" in the target (--force)", job.target_schema,
+                     job.target_table);
+          WALSHIP_RETURN_IF_ERROR(conn->Exec(absl::StrCat("TRUNCATE ONLY ", quoted, " CASCADE"),
+                                             absl::StrFormat("emptying \"%s\"", quoted)));
+        }
+      }
+      LogInfo("the target already has the schema: base schema statements are not run");
+    }
+  }
+  absl::Time schema_done = absl::Now();
+  result.schema_time = schema_done - start;
+
+  // 2. Base rows.
+  WALSHIP_ASSIGN_OR_RETURN(result.tables,
+                           LoadBaseTables(store, stream, conninfo, work, options.jobs));
+  if (options.check_base) {
+    for (const TableLoadJob& job : work) {
+      std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
+      WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> sum,
+                               conn->QueryValue(TableChecksumSql(quoted), {},
+                                                absl::StrFormat("checksumming \"%s\"", quoted)));
+      if (sum.value_or("") != job.table->checksum()) {
+        return absl::DataLossError(absl::StrFormat(
+            "table \"%s\" loaded from base %s has checksum %s but the manifest \"%s\" says %s; "
+            "the base is corrupt",
+            DisplayName(job.table->relation()), plan.base.snapshot_lsn().ToString(),
+            sum.value_or("?"), plan.base.manifest_key, job.table->checksum()));
+      }
+    }
+  }
+  absl::Time copy_done = absl::Now();
+  result.copy_time = copy_done - schema_done;
+
+  // 3. Changes after the snapshot.
+  RestoreOptions restore_options;
+  restore_options.applier.force = false;
+  restore_options.applier.after_base = true;
+  restore_options.applier.batch_events = options.batch_events;
+  restore_options.progress_on_terminal = options.progress_on_terminal;
+  if (table_level) {
+    absl::flat_hash_set<uint32_t> oids;
+    for (const TableLoadJob& job : work) oids.insert(job.table->relation().oid());
+    std::string schema = options.into_schema;
+    restore_options.filter = [oids, schema](v1::Record* record) {
+      return KeepAndMove(oids, schema, record);
+    };
+  }
+  WALSHIP_ASSIGN_OR_RETURN(result.changes,
+                           Restore(store, plan.changes, conn.get(), restore_options));
+  absl::Time changes_done = absl::Now();
+  result.change_time = changes_done - copy_done;
+
+  // 4. The rest of the schema, then sequences.
+  if (run_post_data) {
+    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), post.rest, "post-data schema"));
+  }
+  if (!table_level) {
+    WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));
+  }
+  result.finish_time = absl::Now() - changes_done;
+  return result;
+}
+
+}  // namespace walship::replay

@@ -1,0 +1,51 @@
+// A restore from a base snapshot (ARCHITECTURE.md "Restore semantics"): schema with keys,
+// base rows by parallel COPY, changes from the snapshot LSN to the target, then the rest of
+// the post-data schema and the sequences. Also the table-level restore into a new schema.
+#ifndef WALSHIP_REPLAY_BASE_RESTORER_H_
+#define WALSHIP_REPLAY_BASE_RESTORER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "replay/base_loader.h"
+#include "replay/base_planner.h"
+#include "replay/restorer.h"
+#include "sinks/object_store/object_store.h"
+
+namespace walship::replay {
+
+struct BaseRestoreOptions {
+  bool force = false;  // empty target tables that hold rows
+  uint64_t batch_events = 10000;
+  int jobs = 4;  // parallel COPY connections
+  // Only these tables ("schema.table", or "table" for public); empty: all in the base.
+  std::vector<std::string> tables;
+  // With `tables`: create them in this new schema and touch nothing else.
+  std::string into_schema;
+  // After loading the base, compare each table with the manifest's checksum.
+  bool check_base = false;
+  bool progress_on_terminal = false;
+};
+
+struct BaseRestoreResult {
+  std::vector<TableLoadResult> tables;  // base rows loaded
+  RestoreResult changes;
+  size_t sequences_set = 0;
+  absl::Duration schema_time, copy_time, change_time, finish_time;
+};
+
+// Restores `plan` into the database at `conninfo`. Target checks: tables that all exist and
+// are empty are filled (holding rows: refused unless force, which empties them); tables
+// that do not exist are created from the base's schema; some existing and some not is
+// refused. The store must outlive the call.
+absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
+                                                  const sinks::StreamId& stream,
+                                                  const BaseRestorePlan& plan,
+                                                  const std::string& conninfo,
+                                                  const BaseRestoreOptions& options);
+
+}  // namespace walship::replay
+
+#endif  // WALSHIP_REPLAY_BASE_RESTORER_H_
