@@ -280,6 +280,10 @@ HealthSnapshot AgentMetrics::Snapshot() const {
   return s;
 }
 
+HealthVerdict AgentMetrics::Health(absl::Duration stall_threshold) const {
+  return EvaluateHealth(Snapshot(), clock_(), stall_threshold);
+}
+
 void AgentMetrics::SetState(AgentState state) {
   absl::MutexLock lock(&mu_);
   if (state == state_value_) return;

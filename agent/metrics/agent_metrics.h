@@ -100,6 +100,8 @@ class AgentMetrics {
   Values Compute() const;
   // Inputs for EvaluateHealth() as of the agent's clock now.
   HealthSnapshot Snapshot() const;
+  // EvaluateHealth(Snapshot(), agent's clock now, stall_threshold): what /healthz answers.
+  HealthVerdict Health(absl::Duration stall_threshold = kDefaultStallThreshold) const;
 
  private:
   struct PendingGroup {  // one or several consecutive transactions not yet acknowledged

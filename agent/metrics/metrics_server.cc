@@ -53,7 +53,7 @@ class HealthHandler : public CivetHandler {
   HealthHandler(AgentMetrics* metrics, absl::Duration threshold)
       : metrics_(metrics), threshold_(threshold) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    HealthVerdict verdict = EvaluateHealth(metrics_->Snapshot(), absl::Now(), threshold_);
+    HealthVerdict verdict = metrics_->Health(threshold_);
     if (verdict.healthy) {
       Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
     } else {

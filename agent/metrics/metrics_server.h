@@ -42,7 +42,7 @@ struct MetricsServerOptions {
 };
 
 // Owns the listening socket and its threads. `registry` and `metrics` must outlive it;
-// handler threads call metrics->Refresh()/Snapshot() and registry.Collect() concurrently
+// handler threads call metrics->Refresh()/Health() and registry.Collect() concurrently
 // with the agent's loop (both are thread-safe). Destruction stops the server and waits for
 // in-flight requests.
 class MetricsServer {
