@@ -20,6 +20,10 @@
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
+#include "replay/base_catalog.h"
+#include "replay/base_commands.h"
+#include "replay/base_planner.h"
+#include "replay/base_restorer.h"
 #include "replay/recovery_target.h"
 #include "replay/restore_planner.h"
 #include "replay/restorer.h"
@@ -46,6 +50,12 @@ struct ReplayConfig {
   bool force = false;                   // empty non-empty target tables
   uint64_t batch_events = 10000;        // events per target transaction (at least)
   std::string log_format = "text";
+  // Restores from base snapshots.
+  std::string to_mark;      // stop right after the transaction that wrote mark:NAME
+  int jobs = 4;             // parallel COPY connections
+  std::string into_schema;  // with --tables: restore them into this new schema
+  bool check_base = false;  // compare loaded base tables with the manifest checksums
+  std::string scratch;      // drill: conninfo of an empty scratch database
 };
 
 absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
@@ -64,6 +74,9 @@ absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
           absl::StrFormat("invalid --to-xid \"%s\": expected a transaction id", config.to_xid));
     }
     target.exclusive = config.exclusive;
+  } else if (!config.to_mark.empty()) {
+    target.kind = RecoveryTarget::Kind::kMark;
+    target.mark = config.to_mark;
   }
   return target;
 }
@@ -106,9 +119,66 @@ absl::Status RunList(const ReplayConfig& config) {
     if (!config.system_id.empty() && stream.system_id != config.system_id) continue;
     if (!config.slot.empty() && stream.slot != config.slot) continue;
     WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
-    absl::PrintF("%s", FormatSummary(Summarize(catalog)));
+    WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
+    if (bases.bases().empty() && bases.incomplete().empty()) {
+      absl::PrintF("%s", FormatSummary(Summarize(catalog)));
+    } else {
+      absl::PrintF("%s", FormatBaseListing(bases, catalog));
+    }
   }
   return absl::OkStatus();
+}
+
+absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* store,
+                            const sinks::StreamId& stream, const BaseCatalog& bases,
+                            const SegmentCatalog& catalog) {
+  WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
+  WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget resolved, ResolveToLsnTarget(store, catalog, target));
+  WALSHIP_ASSIGN_OR_RETURN(BaseRestorePlan plan, PlanBaseRestore(bases, catalog, resolved));
+  LogInfo("restoring stream %s/%s (%s) from base %s and %d change segments", stream.system_id,
+          stream.slot, target.Describe(), plan.base.snapshot_lsn().ToString(),
+          plan.changes.segments.size());
+  BaseRestoreOptions options;
+  options.force = config.force;
+  options.batch_events = config.batch_events;
+  options.jobs = config.jobs;
+  options.tables = config.tables;
+  options.into_schema = config.into_schema;
+  options.check_base = config.check_base;
+  options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
+  absl::Time start = absl::Now();
+  WALSHIP_ASSIGN_OR_RETURN(BaseRestoreResult result,
+                           RestoreFromBase(store, stream, plan, config.target, options));
+  uint64_t rows = 0;
+  for (const TableLoadResult& table : result.tables) rows += table.rows;
+  absl::PrintF(
+      "restored base %s (%d tables, %d rows) and %d transactions (%d events) up to commit LSN "
+      "%s in %.1fs (schema %.1fs, copy %.1fs, changes %.1fs, indexes and sequences %.1fs)\n",
+      plan.base.snapshot_lsn().ToString(), result.tables.size(), rows,
+      result.changes.stats.transactions, result.changes.stats.events,
+      Lsn(std::max(result.changes.stats.last_commit_lsn, plan.base.snapshot_lsn().value()))
+          .ToString(),
+      absl::ToDoubleSeconds(absl::Now() - start), absl::ToDoubleSeconds(result.schema_time),
+      absl::ToDoubleSeconds(result.copy_time), absl::ToDoubleSeconds(result.change_time),
+      absl::ToDoubleSeconds(result.finish_time));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RunDrillCommand(const ReplayConfig& config) {
+  WarnOnPassword("--scratch", config.scratch);
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
+  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
+                           ResolveStream(store.get(), config.system_id, config.slot));
+  DrillOptions options;
+  options.jobs = config.jobs;
+  if (!config.to_time.empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(options.to_time,
+                             ParseTargetTime(config.to_time, absl::LocalTimeZone()));
+  }
+  WALSHIP_ASSIGN_OR_RETURN(DrillReport report,
+                           RunDrill(store.get(), stream, config.scratch, options));
+  for (const std::string& line : report.lines) absl::PrintF("%s\n", line);
+  return report.equal;
 }
 
 absl::Status RunRestore(const ReplayConfig& config) {
@@ -118,6 +188,12 @@ absl::Status RunRestore(const ReplayConfig& config) {
   WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
                            ResolveStream(store.get(), config.system_id, config.slot));
   WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
+  WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
+  if (!bases.bases().empty()) return RunBaseRestore(config, store.get(), stream, bases, catalog);
+  if (!config.into_schema.empty()) {
+    return absl::FailedPreconditionError("--into-schema needs a base snapshot; none is stored");
+  }
+  WALSHIP_ASSIGN_OR_RETURN(target, ResolveMarkTarget(catalog, target));
   WALSHIP_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(catalog, target));
   LogInfo("restoring stream %s/%s (%s): %d segments", stream.system_id, stream.slot,
           target.Describe(), plan.segments.size());
@@ -192,14 +268,36 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
                         "\"YYYY-MM-DD HH:MM:SS\" in local time)");
     CLI::Option* to_xid =
         app->add_option("--to-xid", config->to_xid, "stop after this transaction id");
-    to_lsn->excludes(to_time)->excludes(to_xid);
-    to_time->excludes(to_xid);
+    CLI::Option* to_mark = app->add_option(
+        "--to-mark", config->to_mark,
+        "stop right after the transaction that wrote pg_logical_emit_message(true, 'walship', "
+        "'mark:NAME')");
+    to_lsn->excludes(to_time)->excludes(to_xid)->excludes(to_mark);
+    to_time->excludes(to_xid)->excludes(to_mark);
+    to_xid->excludes(to_mark);
+    app->add_option("--jobs", config->jobs, "parallel COPY connections for base rows")
+        ->check(CLI::Range(1, 64));
+    CLI::Option* tables =
+        app->add_option("--tables", config->tables, "only these tables (schema.table or table)")
+            ->delimiter(',');
+    app->add_option("--into-schema", config->into_schema,
+                    "with --tables: restore them into this new schema, touching nothing else")
+        ->needs(tables);
+    app->add_flag("--check-base", config->check_base,
+                  "compare each table loaded from the base with the manifest's checksum");
     app->add_flag("--exclusive", config->exclusive, "with --to-xid: stop just before it")
         ->needs(to_xid);
     app->add_flag("--force", config->force, "empty target tables that hold rows");
     app->add_option("--batch-events", config->batch_events,
                     "events per target transaction (a source transaction is never split)")
         ->check(CLI::PositiveNumber);
+  } else if (command == "drill") {
+    AddStoreOptions(app, config);
+    app->add_option("--scratch", config->scratch, "conninfo of an empty scratch database")
+        ->required();
+    app->add_option("--to-time", config->to_time, "also restore to this time and report rows");
+    app->add_option("--jobs", config->jobs, "parallel COPY connections for base rows")
+        ->check(CLI::Range(1, 64));
   } else if (command == "verify") {
     app->add_option("--source", config->source, "conninfo of the reference database")->required();
     app->add_option("--target", config->target, "conninfo of the restored database")->required();
@@ -214,7 +312,8 @@ const std::vector<std::pair<std::string, std::string>>& Commands() {
   static const auto* commands = new std::vector<std::pair<std::string, std::string>>{
       {"list", "show the stored streams and what they cover"},
       {"restore", "apply stored changes to a target database"},
-      {"verify", "compare every table of two databases row by row as text"}};
+      {"verify", "compare every table of two databases row by row as text"},
+      {"drill", "restore the previous base and changes into a scratch database and compare"}};
   return *commands;
 }
 
@@ -275,6 +374,10 @@ int Main(int argc, char** argv) {
     status = RunList(config);
   } else if (config.command == "restore") {
     status = RunRestore(config);
+  } else if (config.command == "drill") {
+    absl::StatusOr<bool> equal = RunDrillCommand(config);
+    status = equal.status();
+    if (equal.ok() && !*equal) ok_code = 1;
   } else {
     absl::StatusOr<bool> equal = RunVerify(config);
     status = equal.status();
