@@ -1,0 +1,130 @@
+// The event-trigger SQL. JSON keys and their order follow walship.proto's DDL contract.
+#include "agent/snapshot/ddl_capture.h"
+
+#include "absl/strings/str_cat.h"
+#include "agent/base/status_macros.h"
+
+namespace walship::snapshot {
+namespace {
+
+// walship.describe_table(oid, dropped, schema, table): one element of "tables".
+constexpr char kDescribeFunction[] = R"sql(
+CREATE OR REPLACE FUNCTION walship.describe_table(rel oid, is_dropped boolean,
+                                                  schema_name text, table_name text)
+RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+  SELECT json_build_object(
+    'oid', rel,
+    'schema', coalesce(n.nspname, schema_name),
+    'table', coalesce(c.relname, table_name),
+    'dropped', is_dropped,
+    'columns', CASE WHEN is_dropped THEN '[]'::json ELSE coalesce((
+        SELECT json_agg(json_build_object(
+                 'attnum', a.attnum,
+                 'name', a.attname,
+                 'type', format_type(a.atttypid, a.atttypmod),
+                 'not_null', a.attnotnull,
+                 'default', pg_get_expr(d.adbin, d.adrelid))
+               ORDER BY a.attnum)
+        FROM pg_attribute a
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped), '[]'::json) END,
+    'primary_key', CASE WHEN is_dropped THEN '[]'::json ELSE coalesce((
+        SELECT json_agg(a.attname ORDER BY k.ord)
+        FROM pg_index i
+        CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE i.indrelid = rel AND i.indisprimary), '[]'::json) END,
+    'replica_identity', coalesce(c.relreplident::text, 'd'))
+  FROM (SELECT rel) AS r
+  LEFT JOIN pg_class c ON c.oid = r.rel AND NOT is_dropped
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+$fn$;
+)sql";
+
+constexpr char kCaptureFunction[] = R"sql(
+CREATE OR REPLACE FUNCTION walship.capture_ddl() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+  described json;
+BEGIN
+  IF tg_tag NOT IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TABLE AS', 'SELECT INTO') THEN
+    RETURN;
+  END IF;
+  SELECT json_agg(walship.describe_table(t.objid, false, NULL, NULL) ORDER BY t.first)
+    INTO described
+  FROM (SELECT cmd.objid, min(cmd.ord) AS first
+        FROM pg_event_trigger_ddl_commands() WITH ORDINALITY AS cmd(classid, objid, objsubid,
+             command_tag, object_type, schema_name, object_identity, in_extension, command, ord)
+        JOIN pg_class c ON c.oid = cmd.objid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE cmd.classid = 'pg_class'::regclass
+          AND c.relkind IN ('r', 'p')
+          AND c.relpersistence <> 't'
+          AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema', 'walship')
+        GROUP BY cmd.objid) AS t;
+  IF described IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM pg_logical_emit_message(true, 'walship.ddl',
+    json_build_object('tag', tg_tag, 'query', current_query(), 'tables', described)::text);
+END
+$fn$;
+)sql";
+
+constexpr char kDropFunction[] = R"sql(
+CREATE OR REPLACE FUNCTION walship.capture_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+  described json;
+BEGIN
+  SELECT json_agg(walship.describe_table(d.objid, true, d.schema_name, d.object_name)
+                  ORDER BY d.ord)
+    INTO described
+  FROM pg_event_trigger_dropped_objects() WITH ORDINALITY AS d(classid, objid, objsubid,
+       original, normal, is_temporary, object_type, schema_name, object_name,
+       object_identity, address_names, address_args, ord)
+  WHERE d.object_type = 'table' AND NOT d.is_temporary
+    AND d.schema_name NOT IN ('pg_catalog', 'pg_toast', 'information_schema', 'walship');
+  IF described IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM pg_logical_emit_message(true, 'walship.ddl',
+    json_build_object('tag', tg_tag, 'query', current_query(), 'tables', described)::text);
+END
+$fn$;
+)sql";
+
+constexpr char kTriggers[] = R"sql(
+DROP EVENT TRIGGER IF EXISTS walship_ddl_capture;
+DROP EVENT TRIGGER IF EXISTS walship_ddl_drop;
+CREATE EVENT TRIGGER walship_ddl_capture ON ddl_command_end
+  EXECUTE FUNCTION walship.capture_ddl();
+CREATE EVENT TRIGGER walship_ddl_drop ON sql_drop
+  EXECUTE FUNCTION walship.capture_drop();
+)sql";
+
+}  // namespace
+
+absl::Status InstallDdlCapture(pg::PgConnection& conn) {
+  std::string sql = absl::StrCat("BEGIN;\nCREATE SCHEMA IF NOT EXISTS walship;\n",
+                                 kDescribeFunction, kCaptureFunction, kDropFunction, kTriggers,
+                                 "COMMIT;");
+  absl::Status status = conn.Exec(sql, "installing the DDL-capturing event triggers");
+  if (!status.ok()) {
+    (void)conn.Exec("ROLLBACK", "rolling back");
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoveDdlCapture(pg::PgConnection& conn) {
+  return conn.Exec(
+      "DROP EVENT TRIGGER IF EXISTS walship_ddl_capture;"
+      "DROP EVENT TRIGGER IF EXISTS walship_ddl_drop;"
+      "DROP FUNCTION IF EXISTS walship.capture_ddl();"
+      "DROP FUNCTION IF EXISTS walship.capture_drop();"
+      "DROP FUNCTION IF EXISTS walship.describe_table(oid, boolean, text, text);",
+      "removing the DDL-capturing event triggers");
+}
+
+}  // namespace walship::snapshot

@@ -1,0 +1,28 @@
+// Runs pg_dump --schema-only inside an exported snapshot and returns one section's SQL.
+#ifndef WALSHIP_AGENT_SNAPSHOT_SCHEMA_DUMP_H_
+#define WALSHIP_AGENT_SNAPSHOT_SCHEMA_DUMP_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace walship::snapshot {
+
+// The pg_dump to run: /usr/lib/postgresql/15/bin/pg_dump when it exists, else "pg_dump"
+// (looked up in PATH).
+std::string DefaultPgDumpPath();
+
+// `pg_dump --schema-only --no-owner --no-privileges --snapshot=<snapshot>
+// --section=<section> -d <conninfo>`; `section` is "pre-data" or "post-data". A password in
+// `conninfo` is removed from the command line and passed in PGPASSWORD instead. pg_dump's
+// own failures are kFailedPrecondition (missing binary) or kUnavailable with its stderr.
+// Thread-safe (spawns a child; no shared state).
+absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
+                                              absl::string_view conninfo,
+                                              absl::string_view snapshot,
+                                              absl::string_view section);
+
+}  // namespace walship::snapshot
+
+#endif  // WALSHIP_AGENT_SNAPSHOT_SCHEMA_DUMP_H_

@@ -1,0 +1,197 @@
+// Catalog queries for base snapshots.
+#include "agent/snapshot/snapshot_catalog.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/base/status_macros.h"
+
+namespace walship::snapshot {
+namespace {
+
+absl::StatusOr<uint64_t> ParseUint(const std::optional<std::string>& text, absl::string_view what) {
+  uint64_t value = 0;
+  if (!text || !absl::SimpleAtoi(*text, &value)) {
+    return absl::DataLossError(absl::StrCat("unexpected ", what, " in a catalog query"));
+  }
+  return value;
+}
+
+v1::ReplicaIdentity IdentityFromChar(absl::string_view c) {
+  if (c == "d") return v1::REPLICA_IDENTITY_DEFAULT;
+  if (c == "n") return v1::REPLICA_IDENTITY_NOTHING;
+  if (c == "f") return v1::REPLICA_IDENTITY_FULL;
+  if (c == "i") return v1::REPLICA_IDENTITY_INDEX;
+  return v1::REPLICA_IDENTITY_UNSPECIFIED;
+}
+
+constexpr char kTablesSql[] = R"sql(
+SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, greatest(c.reltuples, 0)
+FROM pg_catalog.pg_publication_tables pt
+JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname
+JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+WHERE pt.pubname = $1
+ORDER BY n.nspname, c.relname)sql";
+
+// Type names as pgoutput's Relation/Type messages give them: the bare typname for built-in
+// types (OID below 10000), "schema.typname" for the others.
+constexpr char kColumnsSql[] = R"sql(
+SELECT c.oid, a.attname, a.atttypid,
+       CASE WHEN t.oid < 10000 THEN t.typname::text ELSE tn.nspname || '.' || t.typname END,
+       a.atttypmod,
+       coalesce(CASE c.relreplident
+         WHEN 'f' THEN true
+         WHEN 'n' THEN false
+         WHEN 'i' THEN a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i
+                                        WHERE i.indrelid = c.oid AND i.indisreplident
+                                        LIMIT 1)::int2[])
+         ELSE a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i
+                               WHERE i.indrelid = c.oid AND i.indisprimary LIMIT 1)::int2[])
+       END, false)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.oid, a.attnum)sql";
+
+constexpr char kSequencesSql[] = R"sql(
+SELECT n.nspname, c.relname, dn.nspname || '.' || dc.relname, a.attname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass
+     AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
+     AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_catalog.pg_class dc ON dc.oid = d.refobjid
+LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE c.relkind = 'S'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'walship')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+ORDER BY n.nspname, c.relname)sql";
+
+}  // namespace
+
+absl::Status ImportSnapshot(pg::PgConnection& conn, absl::string_view snapshot_name) {
+  absl::Status status = conn.Exec(
+      absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT ",
+                   pg::QuoteLiteral(snapshot_name)),
+      "importing the base snapshot");
+  if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat(
+        status.message(), " (the exported snapshot is gone: its replication connection ended)"));
+  }
+  return status;
+}
+
+std::string TableSource(const PublishedTable& table) {
+  std::string name = pg::QuoteQualified(table.relation.schema(), table.relation.table());
+  return table.partitioned ? name : absl::StrCat("ONLY ", name);
+}
+
+absl::StatusOr<std::vector<PublishedTable>> ReadPublishedTables(pg::PgConnection& conn,
+                                                                absl::string_view publication) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      auto exists, conn.Query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1",
+                              {std::string(publication)}, "looking up the publication"));
+  if (exists.rows.empty()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "publication \"%s\" does not exist at the source (create it, or start the agent "
+        "with --create)",
+        publication));
+  }
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult tables,
+                           conn.Query(kTablesSql, {std::string(publication)},
+                                      "listing the publication's tables"));
+  std::vector<PublishedTable> out;
+  std::map<uint32_t, size_t> by_oid;
+  std::string oids = "{";
+  for (const auto& row : tables.rows) {
+    PublishedTable table;
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t oid, ParseUint(row[0], "table oid"));
+    table.relation.set_oid(static_cast<uint32_t>(oid));
+    table.relation.set_schema(row[1].value_or(""));
+    table.relation.set_table(row[2].value_or(""));
+    table.relation.set_replica_identity(IdentityFromChar(row[3].value_or("")));
+    table.partitioned = row[4].value_or("") == "p";
+    double rows = 0;
+    if (row[5] && absl::SimpleAtod(*row[5], &rows)) table.estimated_rows = rows;
+    if (out.size() > 0) oids += ",";
+    absl::StrAppend(&oids, oid);
+    by_oid[table.relation.oid()] = out.size();
+    out.push_back(std::move(table));
+  }
+  oids += "}";
+  if (out.empty()) return out;
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult columns,
+                           conn.Query(kColumnsSql, {oids}, "reading the tables' columns"));
+  for (const auto& row : columns.rows) {
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t oid, ParseUint(row[0], "table oid"));
+    auto it = by_oid.find(static_cast<uint32_t>(oid));
+    if (it == by_oid.end()) continue;
+    v1::Column* column = out[it->second].relation.add_columns();
+    column->set_name(row[1].value_or(""));
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t type_oid, ParseUint(row[2], "type oid"));
+    column->set_type_oid(static_cast<uint32_t>(type_oid));
+    column->set_type_name(row[3].value_or(""));
+    int32_t typmod = -1;
+    if (!row[4] || !absl::SimpleAtoi(*row[4], &typmod)) {
+      return absl::DataLossError("unexpected type modifier in a catalog query");
+    }
+    column->set_type_modifier(typmod);
+    column->set_key(row[5].value_or("f") == "t");
+  }
+  return out;
+}
+
+absl::StatusOr<TableChecksum> ComputeTableChecksum(pg::PgConnection& conn,
+                                                   const PublishedTable& table) {
+  std::string sql = absl::StrCat(
+      "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "
+      "\"C\"), '')) FROM ",
+      TableSource(table), " t");
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult result,
+      conn.Query(sql, {},
+                 absl::StrFormat("computing the checksum of \"%s.%s\"", table.relation.schema(),
+                                 table.relation.table())));
+  if (result.rows.size() != 1 || !result.rows[0][1]) {
+    return absl::DataLossError("unexpected checksum query result");
+  }
+  TableChecksum checksum;
+  WALSHIP_ASSIGN_OR_RETURN(checksum.row_count, ParseUint(result.rows[0][0], "row count"));
+  checksum.md5 = *result.rows[0][1];
+  return checksum;
+}
+
+absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& conn) {
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult result,
+                           conn.Query(kSequencesSql, {}, "listing sequences"));
+  std::vector<v1::SequenceValue> out;
+  for (const auto& row : result.rows) {
+    v1::SequenceValue sequence;
+    sequence.set_schema(row[0].value_or(""));
+    sequence.set_name(row[1].value_or(""));
+    sequence.set_owned_by_table(row[2].value_or(""));
+    sequence.set_owned_by_column(row[3].value_or(""));
+    WALSHIP_ASSIGN_OR_RETURN(
+        pg::QueryResult value,
+        conn.Query(absl::StrCat("SELECT last_value, is_called FROM ",
+                                pg::QuoteQualified(sequence.schema(), sequence.name())),
+                   {}, absl::StrFormat("reading sequence \"%s.%s\"", sequence.schema(),
+                                       sequence.name())));
+    if (value.rows.size() != 1) return absl::DataLossError("unexpected sequence query result");
+    int64_t last_value = 0;
+    if (!value.rows[0][0] || !absl::SimpleAtoi(*value.rows[0][0], &last_value)) {
+      return absl::DataLossError("unexpected sequence value");
+    }
+    sequence.set_last_value(last_value);
+    sequence.set_is_called(value.rows[0][1].value_or("f") == "t");
+    out.push_back(std::move(sequence));
+  }
+  return out;
+}
+
+}  // namespace walship::snapshot

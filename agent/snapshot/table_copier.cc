@@ -1,0 +1,159 @@
+// COPY TO STDOUT → CopyRows records → base segment objects.
+#include "agent/snapshot/table_copier.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/base/failpoint.h"
+#include "agent/base/status_macros.h"
+#include "agent/pg/pg_handles.h"
+#include "proto/segment_writer.h"
+
+namespace walship::snapshot {
+namespace {
+
+// One base segment being built in memory.
+class SegmentInProgress {
+ public:
+  static absl::StatusOr<std::unique_ptr<SegmentInProgress>> Start(const CopyTarget& target,
+                                                                   const v1::Relation& relation) {
+    auto segment = std::unique_ptr<SegmentInProgress>(new SegmentInProgress());
+    proto::SegmentWriterOptions options;
+    options.zstd_level = target.zstd_level;
+    WALSHIP_ASSIGN_OR_RETURN(segment->writer_,
+                             proto::SegmentWriter::Create(&segment->sink_, *target.header, options));
+    v1::Record record;
+    *record.mutable_relation_def() = relation;
+    WALSHIP_RETURN_IF_ERROR(segment->writer_->Add(record));
+    return segment;
+  }
+
+  absl::Status Add(const v1::Record& record) { return writer_->Add(record); }
+  uint64_t raw_bytes() const { return writer_->raw_bytes(); }
+
+  // Finishes the segment and stores it under `key` in every store; returns its size.
+  absl::StatusOr<uint64_t> Store(const CopyTarget& target, const std::string& key) {
+    WALSHIP_RETURN_IF_ERROR(writer_->Finish(/*previous_end_lsn=*/0));
+    std::string data = sink_.Release();
+    for (sinks::ObjectStore* store : target.stores) {
+      absl::Status status = store->Put(key, data);
+      if (!status.ok()) {
+        return absl::Status(status.code(), absl::StrFormat("writing base object \"%s\" to %s: %s",
+                                                           key, store->url(), status.message()));
+      }
+    }
+    CrashPoint("base_segment_stored");
+    return data.size();
+  }
+
+ private:
+  SegmentInProgress() = default;
+  proto::StringByteSink sink_;
+  std::unique_ptr<proto::SegmentWriter> writer_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::BaseTable> CopyTable(
+    pg::PgConnection& conn, const PublishedTable& table, const CopyTarget& target,
+    const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
+    const std::atomic<bool>* cancel) {
+  const v1::Relation& relation = table.relation;
+  std::string name = absl::StrFormat("\"%s.%s\"", relation.schema(), relation.table());
+  v1::BaseTable result;
+  *result.mutable_relation() = relation;
+
+  std::string sql = absl::StrCat("COPY (SELECT * FROM ", TableSource(table), ") TO STDOUT");
+  PGconn* pg = conn.get();
+  {
+    pg::PgResultPtr started(PQexec(pg, sql.c_str()));
+    if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
+      std::string message = PQerrorMessage(pg);
+      return absl::UnavailableError(
+          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), message));
+    }
+  }
+
+  uint32_t object_number = 0;
+  uint64_t total_rows = 0;
+  uint64_t segment_rows = 0;  // rows in the current (unstored) object
+  WALSHIP_ASSIGN_OR_RETURN(auto segment, SegmentInProgress::Start(target, relation));
+  v1::Record batch;
+  v1::CopyRows* rows = batch.mutable_copy_rows();
+  rows->set_relation_oid(relation.oid());
+
+  auto store_segment = [&]() -> absl::Status {
+    std::string key = sinks::BaseSegmentKey(*target.stream, target.snapshot_lsn, relation.schema(),
+                                            relation.table(), object_number++);
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t size, segment->Store(target, key));
+    result.add_object_keys(key);
+    result.set_bytes(result.bytes() + size);
+    return absl::OkStatus();
+  };
+  auto flush_batch = [&]() -> absl::Status {
+    if (rows->row_count() == 0) return absl::OkStatus();
+    WALSHIP_RETURN_IF_ERROR(segment->Add(batch));
+    segment_rows += rows->row_count();
+    rows->set_row_count(0);
+    rows->clear_data();
+    if (segment->raw_bytes() >= target.object_bytes) {
+      WALSHIP_RETURN_IF_ERROR(store_segment());
+      segment_rows = 0;
+      WALSHIP_ASSIGN_OR_RETURN(segment, SegmentInProgress::Start(target, relation));
+    }
+    return absl::OkStatus();
+  };
+
+  uint64_t pending_rows = 0, pending_bytes = 0;
+  while (true) {
+    char* raw = nullptr;
+    int len = PQgetCopyData(pg, &raw, /*async=*/0);
+    if (len == -1) break;  // end of COPY
+    if (len < 0) {
+      return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
+                                                    conn.Describe(), PQerrorMessage(pg)));
+    }
+    pg::PgBufferPtr buffer(raw);
+    rows->mutable_data()->append(raw, static_cast<size_t>(len));
+    rows->set_row_count(rows->row_count() + 1);
+    ++total_rows;
+    ++pending_rows;
+    pending_bytes += static_cast<uint64_t>(len);
+    if (rows->data().size() >= target.batch_bytes) {
+      if (cancel != nullptr && cancel->load()) {
+        return absl::CancelledError(absl::StrCat("base snapshot cancelled while copying ", name));
+      }
+      WALSHIP_RETURN_IF_ERROR(flush_batch());
+      if (on_progress) on_progress(pending_rows, pending_bytes);
+      pending_rows = pending_bytes = 0;
+    }
+  }
+  {
+    pg::PgResultPtr end(PQgetResult(pg));
+    if (end == nullptr || PQresultStatus(end.get()) != PGRES_COMMAND_OK) {
+      return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
+                                                    conn.Describe(), PQerrorMessage(pg)));
+    }
+    while (pg::PgResultPtr(PQgetResult(pg)) != nullptr) {
+    }
+  }
+  WALSHIP_RETURN_IF_ERROR(flush_batch());
+  if (on_progress) on_progress(pending_rows, pending_bytes);
+  // The last object: always at least one per table (it carries the RelationDef).
+  if (object_number == 0 || segment_rows > 0) {
+    WALSHIP_RETURN_IF_ERROR(store_segment());
+  }
+  WALSHIP_ASSIGN_OR_RETURN(TableChecksum checksum, ComputeTableChecksum(conn, table));
+  if (checksum.row_count != total_rows) {
+    return absl::InternalError(absl::StrFormat(
+        "copying %s: COPY returned %d rows but the snapshot holds %d", name, total_rows,
+        checksum.row_count));
+  }
+  result.set_row_count(total_rows);
+  result.set_checksum(checksum.md5);
+  return result;
+}
+
+}  // namespace walship::snapshot
