@@ -42,7 +42,11 @@ class EncryptedSource : public proto::RandomAccessSource {
     absl::MutexLock lock(&mu_);
     while (n > 0) {
       uint64_t index = offset / layout_.chunk_size;
-      WALSHIP_RETURN_IF_ERROR(LoadChunk(index));
+      absl::Status loaded = LoadChunk(index);
+      if (!loaded.ok()) {
+        out->clear();  // nothing of a failed read is handed out
+        return loaded;
+      }
       size_t within = static_cast<size_t>(offset - index * layout_.chunk_size);
       size_t take = std::min(n, cached_plain_.size() - within);
       out->append(cached_plain_, within, take);
