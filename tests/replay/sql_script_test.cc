@@ -1,0 +1,70 @@
+// pg_dump script splitting and the post-data split into keys and the rest.
+#include "replay/sql_script.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace walship::replay {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(SplitSqlScriptTest, SplitsOnSemicolonsOutsideQuotesAndComments) {
+  std::vector<std::string> statements = SplitSqlScript(
+      "SET a = 1;\n\n-- a comment; with a semicolon\nCREATE TABLE \"x;y\" (v text DEFAULT 'a;b''c');\n"
+      "/* block ; /* nested ; */ still */ SELECT E'it\\'s;';\n");
+  EXPECT_THAT(statements, ElementsAre("SET a = 1", "CREATE TABLE \"x;y\" (v text DEFAULT 'a;b''c')",
+                                      "/* block ; /* nested ; */ still */ SELECT E'it\\'s;'"));
+}
+
+TEST(SplitSqlScriptTest, KeepsDollarQuotedBodiesWhole) {
+  std::string function =
+      "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $fn$\nBEGIN\n  PERFORM 1;\n"
+      "  RETURN $$x;y$$;\nEND;\n$fn$";
+  std::vector<std::string> statements =
+      SplitSqlScript(function + ";\n\nCREATE TRIGGER t AFTER INSERT ON x EXECUTE FUNCTION f();\n");
+  ASSERT_EQ(statements.size(), 2u);
+  EXPECT_EQ(statements[0], function);
+  EXPECT_EQ(statements[1], "CREATE TRIGGER t AFTER INSERT ON x EXECUTE FUNCTION f()");
+}
+
+TEST(SplitSqlScriptTest, SkipsPsqlMetaCommandsAndEmptyStatements) {
+  std::vector<std::string> statements =
+      SplitSqlScript("\\restrict abc123\n;;\n-- only a comment\nSELECT 1;\n\\unrestrict abc123\n");
+  EXPECT_THAT(statements, ElementsAre("SELECT 1"));
+}
+
+TEST(SplitSqlScriptTest, ParameterLikeDollarIsNotAQuote) {
+  EXPECT_THAT(SplitSqlScript("PREPARE p AS SELECT $1; SELECT 2;"),
+              ElementsAre("PREPARE p AS SELECT $1", "SELECT 2"));
+}
+
+TEST(SplitPostDataTest, KeysFirstEverythingElseLater) {
+  PostDataParts parts = SplitPostData(
+      "SET search_path = '';\n\n"
+      "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_pkey PRIMARY KEY (id);\n\n"
+      "ALTER TABLE ONLY public.tags\n    ADD CONSTRAINT tags_name_key UNIQUE (name);\n\n"
+      "CREATE UNIQUE INDEX notes_ident ON public.notes USING btree (a, b);\n\n"
+      "CREATE UNIQUE INDEX other_unique ON public.notes USING btree (c);\n\n"
+      "CREATE INDEX deals_stage ON public.deals USING btree (stage);\n\n"
+      "ALTER TABLE ONLY public.notes REPLICA IDENTITY USING INDEX notes_ident;\n\n"
+      "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_customer_fkey FOREIGN KEY "
+      "(customer_id) REFERENCES public.customers(id);\n\n"
+      "CREATE TRIGGER audit AFTER UPDATE ON public.deals FOR EACH ROW EXECUTE FUNCTION "
+      "public.audit();\n");
+  ASSERT_EQ(parts.keys.size(), 5u);
+  EXPECT_EQ(parts.keys[0], "SET search_path = ''");
+  EXPECT_THAT(parts.keys[1], ::testing::HasSubstr("deals_pkey PRIMARY KEY"));
+  EXPECT_THAT(parts.keys[2], ::testing::HasSubstr("tags_name_key UNIQUE"));
+  EXPECT_THAT(parts.keys[3], ::testing::HasSubstr("notes_ident ON"));
+  EXPECT_THAT(parts.keys[4], ::testing::HasSubstr("REPLICA IDENTITY USING INDEX"));
+  ASSERT_EQ(parts.rest.size(), 5u);
+  EXPECT_EQ(parts.rest[0], "SET search_path = ''");
+  EXPECT_THAT(parts.rest[1], ::testing::HasSubstr("other_unique"));
+  EXPECT_THAT(parts.rest[2], ::testing::HasSubstr("deals_stage"));
+  EXPECT_THAT(parts.rest[3], ::testing::HasSubstr("FOREIGN KEY"));
+  EXPECT_THAT(parts.rest[4], ::testing::HasSubstr("CREATE TRIGGER"));
+}
+
+}  // namespace
+}  // namespace walship::replay
