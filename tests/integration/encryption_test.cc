@@ -27,11 +27,11 @@
 namespace walship::sinks {
 namespace {
 
+using test_util::Ring;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
-using test_util::Ring;
 
 constexpr char kCanary[] = "PLAINTEXT-CANARY-7f3a";
 
@@ -174,12 +174,11 @@ TEST_F(EncryptionIntegrationTest, WrongOrMissingKeyFailsClearlyAndYieldsNoRows) 
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("is encrypted with key \"k2024\", which is not in the key ring")));
   EXPECT_THAT(ReadSegment(EncryptedOver(Ring({{"k2024", 2}})).get(), key),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("object \"" + key + "\" failed authentication with key "
-                                 "\"k2024\"")));
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("object \"" + key +
+                                                              "\" failed authentication with key "
+                                                              "\"k2024\"")));
   // After rotation the old key still reads.
-  EXPECT_THAT(ReadSegment(EncryptedOver(Ring({{"k2025", 2}, {"k2024", 1}})).get(), key),
-              IsOk());
+  EXPECT_THAT(ReadSegment(EncryptedOver(Ring({{"k2025", 2}, {"k2024", 1}})).get(), key), IsOk());
 }
 
 TEST_F(EncryptionIntegrationTest, TamperedOrCopiedFilesOnDiskAreRefused) {
@@ -204,7 +203,9 @@ TEST_F(EncryptionIntegrationTest, TamperedOrCopiedFilesOnDiskAreRefused) {
 
   // Cut short at a chunk boundary.
   size_t boundary = 26 + 5 + (64 * 1024 + 16);  // header with key id "k2024", one chunk
-  { std::ofstream(PathOf(key), std::ios::binary | std::ios::trunc) << original.substr(0, boundary); }
+  {
+    std::ofstream(PathOf(key), std::ios::binary | std::ios::trunc) << original.substr(0, boundary);
+  }
   EXPECT_THAT(ReadSegment(encrypted_.get(), key),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated")));
 
@@ -252,7 +253,8 @@ TEST_F(EncryptionIntegrationTest, ObjectStoreSinkWritesOnlyCiphertext) {
 
   uint64_t canary_values = 0;
   for (const ObjectInfo& object : wal) {
-    ASSERT_OK_AND_ASSIGN(std::vector<v1::Record> records, ReadSegment(encrypted_.get(), object.key));
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Record> records,
+                         ReadSegment(encrypted_.get(), object.key));
     for (const v1::Record& record : records) {
       if (record.has_event() && record.event().new_row().values_size() > 1 &&
           record.event().new_row().values(1).text().find(kCanary) == 0) {

@@ -40,20 +40,18 @@ absl::Status ChunkCipher::Seal(uint64_t index, bool final, absl::string_view pla
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
   if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
-                          nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) !=
+          1 ||
       EVP_EncryptInit_ex(ctx, nullptr, nullptr, key_->bytes.data(), nonce.data()) != 1 ||
-      EVP_EncryptUpdate(ctx, nullptr, &length, Bytes(aad_), static_cast<int>(aad_.size())) !=
-          1) {
+      EVP_EncryptUpdate(ctx, nullptr, &length, Bytes(aad_), static_cast<int>(aad_.size())) != 1) {
     return OpenSslError("starting a chunk");
   }
   size_t start = out->size();
   out->resize(start + plaintext.size() + envelope::kTagBytes);
   unsigned char* dest = reinterpret_cast<unsigned char*>(out->data() + start);
   int written = 0;
-  if (!plaintext.empty() &&
-      EVP_EncryptUpdate(ctx, dest, &written, Bytes(plaintext),
-                        static_cast<int>(plaintext.size())) != 1) {
+  if (!plaintext.empty() && EVP_EncryptUpdate(ctx, dest, &written, Bytes(plaintext),
+                                              static_cast<int>(plaintext.size())) != 1) {
     return OpenSslError("encrypting a chunk");
   }
   if (EVP_EncryptFinal_ex(ctx, dest + written, &length) != 1 ||
@@ -75,19 +73,17 @@ absl::StatusOr<bool> ChunkCipher::Open(uint64_t index, bool final, absl::string_
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
   if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
-                          nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) !=
+          1 ||
       EVP_DecryptInit_ex(ctx, nullptr, nullptr, key_->bytes.data(), nonce.data()) != 1 ||
-      EVP_DecryptUpdate(ctx, nullptr, &length, Bytes(aad_), static_cast<int>(aad_.size())) !=
-          1) {
+      EVP_DecryptUpdate(ctx, nullptr, &length, Bytes(aad_), static_cast<int>(aad_.size())) != 1) {
     return OpenSslError("starting a chunk");
   }
   plaintext->resize(cipher_bytes);
   unsigned char* dest = reinterpret_cast<unsigned char*>(plaintext->data());
   int written = 0;
   if (cipher_bytes > 0 &&
-      EVP_DecryptUpdate(ctx, dest, &written, Bytes(sealed),
-                        static_cast<int>(cipher_bytes)) != 1) {
+      EVP_DecryptUpdate(ctx, dest, &written, Bytes(sealed), static_cast<int>(cipher_bytes)) != 1) {
     return OpenSslError("decrypting a chunk");
   }
   // The tag is set before Final, which compares it in constant time.

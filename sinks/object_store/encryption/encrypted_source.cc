@@ -34,9 +34,9 @@ class EncryptedSource : public proto::RandomAccessSource {
   absl::Status ReadAt(uint64_t offset, size_t n, std::string* out) const override {
     out->clear();
     if (offset > size() || n > size() - offset) {
-      return absl::OutOfRangeError(absl::StrFormat(
-          "reading %d bytes at offset %d of object \"%s\", which holds %d bytes", n, offset,
-          object_key_, size()));
+      return absl::OutOfRangeError(
+          absl::StrFormat("reading %d bytes at offset %d of object \"%s\", which holds %d bytes", n,
+                          offset, object_key_, size()));
     }
     out->reserve(n);
     absl::MutexLock lock(&mu_);
@@ -64,13 +64,12 @@ class EncryptedSource : public proto::RandomAccessSource {
     size_t length = static_cast<size_t>(layout_.PlainChunkSize(index) + envelope::kTagBytes);
     absl::Status read = stored_->ReadAt(offset, length, &sealed_);
     if (absl::IsOutOfRange(read)) {
-      return absl::DataLossError(absl::StrFormat(
-          "encrypted object \"%s\" is truncated: chunk %d at byte %d is missing", object_key_,
-          index, offset));
+      return absl::DataLossError(
+          absl::StrFormat("encrypted object \"%s\" is truncated: chunk %d at byte %d is missing",
+                          object_key_, index, offset));
     }
-    WALSHIP_RETURN_IF_ERROR(
-        Annotate(read, absl::StrFormat("reading encrypted object \"%s\" at byte %d",
-                                       object_key_, offset)));
+    WALSHIP_RETURN_IF_ERROR(Annotate(
+        read, absl::StrFormat("reading encrypted object \"%s\" at byte %d", object_key_, offset)));
     bool final = index + 1 == layout_.chunk_count;
     WALSHIP_ASSIGN_OR_RETURN(bool authentic, cipher_.Open(index, final, sealed_, &cached_plain_));
     if (!authentic) {
@@ -126,17 +125,17 @@ absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> OpenEncryptedSource(
   WALSHIP_ASSIGN_OR_RETURN(envelope::Header header, envelope::ParseHeader(object_key, head));
   const EncryptionKey* key = ring->Find(header.key_id);
   if (key == nullptr) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "object \"%s\" is encrypted with key \"%s\", which is not in the key ring "
-        "(--encryption-key-file)",
-        object_key, header.key_id));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("object \"%s\" is encrypted with key \"%s\", which is not in the key ring "
+                        "(--encryption-key-file)",
+                        object_key, header.key_id));
   }
   WALSHIP_ASSIGN_OR_RETURN(envelope::Layout layout,
                            envelope::LayoutFromStoredSize(object_key, header, stored_size));
   std::string header_bytes = head.substr(0, header.EncodedSize());
-  auto source = std::make_unique<EncryptedSource>(std::string(object_key), std::move(stored),
-                                                  std::move(ring), key, std::move(header),
-                                                  std::move(header_bytes), layout);
+  auto source =
+      std::make_unique<EncryptedSource>(std::string(object_key), std::move(stored), std::move(ring),
+                                        key, std::move(header), std::move(header_bytes), layout);
   WALSHIP_RETURN_IF_ERROR(source->LoadLastChunk());
   return std::unique_ptr<proto::RandomAccessSource>(std::move(source));
 }

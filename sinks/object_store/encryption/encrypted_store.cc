@@ -60,8 +60,8 @@ absl::Status EncryptedObjectStore::PutFile(absl::string_view key, const std::str
       return fileutil::ErrnoStatus(errno, absl::StrFormat("reading \"%s\"", path));
     }
     if (got == 0) break;
-    WALSHIP_RETURN_IF_ERROR(Annotate(
-        sink->Append(absl::string_view(buffer.data(), static_cast<size_t>(got))), what));
+    WALSHIP_RETURN_IF_ERROR(
+        Annotate(sink->Append(absl::string_view(buffer.data(), static_cast<size_t>(got))), what));
   }
   WALSHIP_RETURN_IF_ERROR(Annotate(sink->Finish(), what));
   out_open = false;
@@ -94,8 +94,7 @@ absl::StatusOr<std::vector<ObjectInfo>> EncryptedObjectStore::List(absl::string_
 
 absl::Status EncryptedObjectStore::Delete(absl::string_view key) { return inner_->Delete(key); }
 
-absl::StatusOr<std::shared_ptr<const KeyRing>> LoadConfiguredKeyRing(
-    const std::string& key_file) {
+absl::StatusOr<std::shared_ptr<const KeyRing>> LoadConfiguredKeyRing(const std::string& key_file) {
   const char* env = std::getenv(kEncryptionKeyEnvVar);
   bool env_set = env != nullptr && env[0] != '\0';
   if (!key_file.empty() && env_set) {
@@ -105,8 +104,7 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> LoadConfiguredKeyRing(
   }
   if (!key_file.empty()) return KeyRing::FromFile(key_file);
   if (env_set) {
-    return KeyRing::FromText(env,
-                             absl::StrFormat("environment variable %s", kEncryptionKeyEnvVar));
+    return KeyRing::FromText(env, absl::StrFormat("environment variable %s", kEncryptionKeyEnvVar));
   }
   return std::shared_ptr<const KeyRing>();
 }

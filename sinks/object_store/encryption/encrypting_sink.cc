@@ -9,13 +9,13 @@
 
 namespace walship::sinks {
 
-absl::StatusOr<std::unique_ptr<EncryptingSink>> EncryptingSink::Create(
-    proto::ByteSink* out, absl::string_view object_key, const KeyRing& ring,
-    uint32_t chunk_size) {
+absl::StatusOr<std::unique_ptr<EncryptingSink>> EncryptingSink::Create(proto::ByteSink* out,
+                                                                       absl::string_view object_key,
+                                                                       const KeyRing& ring,
+                                                                       uint32_t chunk_size) {
   if (chunk_size == 0 || chunk_size > envelope::kMaxChunkSize) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("encryption chunk size %d is outside 1..%d", chunk_size,
-                        envelope::kMaxChunkSize));
+    return absl::InvalidArgumentError(absl::StrFormat("encryption chunk size %d is outside 1..%d",
+                                                      chunk_size, envelope::kMaxChunkSize));
   }
   const EncryptionKey& key = ring.write_key();
   envelope::Header header;

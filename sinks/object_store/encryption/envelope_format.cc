@@ -64,8 +64,8 @@ absl::StatusOr<Header> ParseHeader(absl::string_view object_key, absl::string_vi
   }
   if (header.chunk_size == 0 || header.chunk_size > kMaxChunkSize) {
     return absl::DataLossError(absl::StrFormat(
-        "encrypted object \"%s\" has a corrupt header: chunk size %d is outside 1..%d",
-        object_key, header.chunk_size, kMaxChunkSize));
+        "encrypted object \"%s\" has a corrupt header: chunk size %d is outside 1..%d", object_key,
+        header.chunk_size, kMaxChunkSize));
   }
   return header;
 }

@@ -63,7 +63,7 @@ Nonce ChunkNonce(const Nonce& base, uint64_t index, bool final);
 struct Layout {
   uint64_t header_bytes = 0;
   uint32_t chunk_size = 0;
-  uint64_t chunk_count = 0;     // at least 1
+  uint64_t chunk_count = 0;  // at least 1
   uint64_t plaintext_size = 0;
 
   uint64_t StoredChunkOffset(uint64_t index) const {

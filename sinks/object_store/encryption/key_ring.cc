@@ -36,8 +36,7 @@ absl::Status ReadAllFd(int fd, size_t size, const std::string& path, std::string
       if (errno == EINTR) continue;
       int err = errno;
       OPENSSL_cleanse(buffer, sizeof(buffer));
-      return absl::ErrnoToStatus(err,
-                                 absl::StrFormat("reading encryption key file \"%s\"", path));
+      return absl::ErrnoToStatus(err, absl::StrFormat("reading encryption key file \"%s\"", path));
     }
     if (got == 0) break;
     out->append(buffer, static_cast<size_t>(got));
@@ -57,8 +56,9 @@ bool KeyRing::IsValidKeyId(absl::string_view id) {
 
 absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::FromText(absl::string_view text,
                                                                  absl::string_view origin) {
-  size_t max_keys = 1 + static_cast<size_t>(std::count_if(
-                            text.begin(), text.end(), [](char c) { return c == '\n' || c == ';'; }));
+  size_t max_keys = 1 + static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+                      return c == '\n' || c == ';';
+                    }));
   std::vector<EncryptionKey> keys;
   keys.reserve(max_keys);  // no reallocation: no unwiped copies of key bytes
   absl::Cleanup wipe_keys = [&keys] {
@@ -95,8 +95,8 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::FromText(absl::string_vi
     }
     Wipe(&decoded);
     if (encoded.empty() || !absl::Base64Unescape(encoded, &decoded)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s, line %d: key \"%s\" is not valid base64", origin, line_number, id));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s, line %d: key \"%s\" is not valid base64", origin, line_number, id));
     }
     if (decoded.size() != EncryptionKey::kBytes) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -119,24 +119,22 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::FromText(absl::string_vi
 absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::FromFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrFormat("opening encryption key file \"%s\"", path));
+    return absl::ErrnoToStatus(errno, absl::StrFormat("opening encryption key file \"%s\"", path));
   }
   absl::Cleanup close_fd = [fd] { ::close(fd); };
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrFormat("checking encryption key file \"%s\"", path));
+    return absl::ErrnoToStatus(errno, absl::StrFormat("checking encryption key file \"%s\"", path));
   }
   if (!S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("encryption key file \"%s\" is not a regular file", path));
   }
   if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "encryption key file \"%s\" is accessible by group or others (mode %04o); "
-        "run \"chmod 600 %s\"",
-        path, st.st_mode & 07777, path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("encryption key file \"%s\" is accessible by group or others (mode %04o); "
+                        "run \"chmod 600 %s\"",
+                        path, st.st_mode & 07777, path));
   }
   std::string text;
   absl::Cleanup wipe_text = [&text] { Wipe(&text); };

@@ -23,14 +23,14 @@
 namespace walship::sinks {
 namespace {
 
+using test_util::MemoryStore;
+using test_util::Payload;
+using test_util::Ring;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
-using test_util::MemoryStore;
-using test_util::Payload;
-using test_util::Ring;
 
 constexpr uint64_t kChunk = envelope::kDefaultChunkSize;
 constexpr char kKey[] = "7123/walship/wal/0000000001000000-0000000002000000.seg";
@@ -50,8 +50,8 @@ class EncryptedStoreTest : public ::testing::Test {
 };
 
 TEST_F(EncryptedStoreTest, RoundTripsEverySizeAroundChunkBoundaries) {
-  for (uint64_t size : {uint64_t{0}, uint64_t{1}, kChunk - 1, kChunk, kChunk + 1,
-                        uint64_t{5} << 20}) {
+  for (uint64_t size :
+       {uint64_t{0}, uint64_t{1}, kChunk - 1, kChunk, kChunk + 1, uint64_t{5} << 20}) {
     std::string key = absl::StrCat("obj/", size);
     std::string data = Payload(size);
     ASSERT_OK(store_->Put(key, data));
@@ -87,8 +87,12 @@ TEST_F(EncryptedStoreTest, RandomAccessReadsAcrossChunkBoundaries) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<proto::RandomAccessSource> source, store_->Open(kKey));
   ASSERT_EQ(source->size(), size);
   EXPECT_EQ(source->name(), kKey);
-  std::vector<uint64_t> offsets = {0, 1, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk - 1,
-                                   2 * kChunk, 3 * kChunk - 1, 3 * kChunk, size - 1, size};
+  std::vector<uint64_t> offsets = {0,          1,
+                                   kChunk - 1, kChunk,
+                                   kChunk + 1, 2 * kChunk - 1,
+                                   2 * kChunk, 3 * kChunk - 1,
+                                   3 * kChunk, size - 1,
+                                   size};
   std::vector<uint64_t> lengths = {0, 1, 2, 17, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk + 5};
   for (uint64_t offset : offsets) {
     for (uint64_t n : lengths) {
@@ -158,7 +162,9 @@ TEST_F(EncryptedStoreTest, RotationReadsOldKeysAndWritesWithTheFirst) {
   ASSERT_OK_AND_ASSIGN(std::string old, rotated->Get("old"));
   EXPECT_EQ(old, "written with A");
   ASSERT_OK(rotated->Put("new", "written with B"));
-  EXPECT_EQ(Stored("new").substr(9, 2), std::string("\x01" "B", 2));
+  EXPECT_EQ(Stored("new").substr(9, 2), std::string("\x01"
+                                                    "B",
+                                                    2));
   EXPECT_THAT(StoreWith(Ring({{"B", 2}}))->Get("new"), IsOk());
   EXPECT_THAT(store_->Get("new"), StatusIs(absl::StatusCode::kFailedPrecondition,
                                            HasSubstr("key \"B\", which is not in the key ring")));
@@ -291,8 +297,7 @@ TEST_F(EncryptedStoreTest, TruncationAnywhereIsDataLoss) {
     PutRaw(kKey, full.substr(0, h + chunk * stored_chunk));
     EXPECT_THAT(store_->Get(kKey),
                 StatusIs(absl::StatusCode::kDataLoss,
-                         HasSubstr("truncated: it ends after chunk " +
-                                   std::to_string(chunk - 1))));
+                         HasSubstr("truncated: it ends after chunk " + std::to_string(chunk - 1))));
   }
   PutRaw(kKey, full);
   ASSERT_OK_AND_ASSIGN(std::string got, store_->Get(kKey));
@@ -340,8 +345,8 @@ class EncryptedLocalDirTest : public ::testing::Test {
 };
 
 TEST_F(EncryptedLocalDirTest, PutFileEncryptsConsumesAndCleansUp) {
-  for (uint64_t size : {uint64_t{0}, uint64_t{1}, kChunk - 1, kChunk, kChunk + 1,
-                        uint64_t{5} << 20}) {
+  for (uint64_t size :
+       {uint64_t{0}, uint64_t{1}, kChunk - 1, kChunk, kChunk + 1, uint64_t{5} << 20}) {
     std::string data = Payload(size);
     std::string key = absl::StrCat("7123/walship/wal/", size, ".seg");
     std::string path = WriteSpool("segment", data);

@@ -83,8 +83,7 @@ class MemoryStore : public ObjectStore {
     if (it == state_->objects.end()) return absl::NotFoundError("no such object");
     return it->second;
   }
-  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(
-      absl::string_view key) override {
+  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(absl::string_view key) override {
     absl::StatusOr<std::string> data = Get(key);
     if (!data.ok()) return data.status();
     return proto::MakeStringSource(std::string(key), *std::move(data));

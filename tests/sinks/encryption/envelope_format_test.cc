@@ -23,7 +23,10 @@ Header MakeHeader(const std::string& key_id = "key-1", uint32_t chunk_size = kDe
 
 TEST(EnvelopeFormat, HeaderBytesAreAsDocumented) {
   std::string bytes = MakeHeader("ab", 0x00010000).Encode();
-  std::string want("WSHPENC\x01\x01\x02" "ab", 12);
+  std::string want(
+      "WSHPENC\x01\x01\x02"
+      "ab",
+      12);
   for (size_t i = 0; i < kNonceBytes; ++i) want.push_back(static_cast<char>(0xA0 + i));
   want.append(std::string("\x00\x01\x00\x00", 4));
   EXPECT_EQ(bytes, want);
@@ -44,8 +47,8 @@ TEST(EnvelopeFormat, RejectsPlainObjectsAndCorruptHeaders) {
   EXPECT_THAT(ParseHeader("a/b.seg", "WSHPSEG1 plain segment"),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("object \"a/b.seg\" is not an encrypted object")));
-  EXPECT_THAT(ParseHeader("k", ""), StatusIs(absl::StatusCode::kDataLoss,
-                                             HasSubstr("not an encrypted object")));
+  EXPECT_THAT(ParseHeader("k", ""),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not an encrypted object")));
   std::string good = MakeHeader().Encode();
   EXPECT_THAT(ParseHeader("k", good.substr(0, 5)),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated")));

@@ -18,13 +18,13 @@
 namespace walship::sinks {
 namespace {
 
+using test_util::KeyBase64;
+using test_util::KeyLine;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
-using test_util::KeyBase64;
-using test_util::KeyLine;
 
 std::string WriteKeyFile(const test_util::TempDir& dir, const std::string& text,
                          mode_t mode = 0600) {
@@ -36,9 +36,8 @@ std::string WriteKeyFile(const test_util::TempDir& dir, const std::string& text,
 
 TEST(KeyRing, LoadsKeysInFileOrderWithCommentsAndBlankLines) {
   test_util::TempDir dir;
-  std::string path = WriteKeyFile(
-      dir, "# current key first\n\n" + KeyLine("key-2024_b", 2) + "\r\n  # old\n" +
-               KeyLine("A", 1) + "\n");
+  std::string path = WriteKeyFile(dir, "# current key first\n\n" + KeyLine("key-2024_b", 2) +
+                                           "\r\n  # old\n" + KeyLine("A", 1) + "\n");
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<const KeyRing> ring, KeyRing::FromFile(path));
   EXPECT_EQ(ring->write_key().id, "key-2024_b");
   EXPECT_THAT(ring->ids(), ElementsAre("key-2024_b", "A"));
@@ -59,8 +58,7 @@ TEST(KeyRing, RefusesKeyFileReadableByGroupOrOthers) {
   for (mode_t mode : {0640, 0604, 0660, 0644, 0700 | 0004}) {
     std::string path = WriteKeyFile(dir, KeyLine("A", 1) + "\n", mode);
     EXPECT_THAT(KeyRing::FromFile(path),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
-                         HasSubstr("chmod 600 " + path)))
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("chmod 600 " + path)))
         << std::oct << mode;
   }
   std::string path = WriteKeyFile(dir, KeyLine("A", 1) + "\n", 0400);
@@ -97,10 +95,8 @@ TEST(KeyRing, RefusesMalformedLinesWithoutEchoingKeyBytes) {
   };
   for (const MalformedCase& c : cases) {
     absl::StatusOr<std::shared_ptr<const KeyRing>> ring = KeyRing::FromText(c.text, "test keys");
-    EXPECT_THAT(ring, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)))
-        << c.name;
-    EXPECT_THAT(std::string(ring.status().message()), Not(HasSubstr(good.substr(0, 12))))
-        << c.name;
+    EXPECT_THAT(ring, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message))) << c.name;
+    EXPECT_THAT(std::string(ring.status().message()), Not(HasSubstr(good.substr(0, 12)))) << c.name;
   }
 }
 
