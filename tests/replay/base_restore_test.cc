@@ -1,0 +1,283 @@
+// Restores from base snapshots against real PostgreSQL: full restore with changes after the
+// snapshot, table-level restore beside live data, target checks, the drill, and corrupt,
+// missing or tampered objects.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/base_catalog.h"
+#include "replay/base_commands.h"
+#include "replay/base_planner.h"
+#include "replay/base_restorer.h"
+#include "tests/replay/base_test_util.h"
+#include "tests/replay/in_memory_object_store.h"
+#include "tests/replay/replay_pg_fixture.h"
+#include "tests/replay/replay_test_util.h"
+
+namespace walship::replay::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kFirstLsn = 0x1000000;
+constexpr uint64_t kBase1Lsn = kFirstLsn + 0x80;   // after transaction 1
+constexpr uint64_t kBase2Lsn = kFirstLsn + 0x280;  // after transactions 2 and 3
+
+class BaseRestoreTest : public ReplayPgTest {
+ protected:
+  // The source: an enum, two tables with serial keys, a foreign key and an index. Writes
+  // base 1 after transaction 1, the stream (transactions 1..3, same as the SQL run on the
+  // source) and base 2 after transaction 3.
+  void SetUpSource(bool with_base2 = true) {
+    source_ = NewDatabase();
+    Sql(source_,
+        "CREATE TYPE tier AS ENUM ('free', 'pro');"
+        "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, tier tier);"
+        "CREATE TABLE deals (id bigserial PRIMARY KEY, customer_id int REFERENCES customers(id), "
+        "amount numeric(12,2), note text, tags text[]);"
+        "CREATE INDEX deals_amount ON deals (amount);"
+        "INSERT INTO customers (name, tier) SELECT 'c' || g, 'free' FROM generate_series(1, 50) g;"
+        "INSERT INTO deals (customer_id, amount, note, tags) SELECT 1 + g % 50, g * 1.5, "
+        "CASE WHEN g % 7 = 0 THEN NULL ELSE E'n\\t' || g END, ARRAY['a', 'b c'] "
+        "FROM generate_series(1, 1000) g;");
+    // Transaction 1 (before base 1): in the base, so replay must skip it.
+    Sql(source_, "INSERT INTO customers (id, name, tier) VALUES (51, 'early', 'pro')");
+    Sql(source_, "SELECT setval('customers_id_seq', 51)");
+    ASSERT_OK_AND_ASSIGN(base1_, WriteBase(&store_, ConnInfo(source_), kBase1Lsn,
+                                           builder_.TimeOf(kBase1Lsn)));
+    customers_ = base1_.tables(0).relation();
+    deals_ = base1_.tables(1).relation();
+    ASSERT_EQ(customers_.table(), "customers");
+    builder_.Begin(100);
+    builder_.Define(customers_);
+    builder_.Define(deals_);
+    builder_.Insert(customers_.oid(), {"51", "early", "pro"});
+    // Transaction 2: a new customer and a deal update.
+    builder_.Begin(101);
+    builder_.Insert(customers_.oid(), {"52", "late", "pro"});
+    builder_.Update(deals_.oid(), {"3", "52", "99.00", V::Null(), "{x}"});
+    Sql(source_,
+        "INSERT INTO customers (id, name, tier) VALUES (52, 'late', 'pro');"
+        "UPDATE deals SET customer_id = 52, amount = 99.00, note = NULL, tags = '{x}' WHERE id = 3");
+    // Transaction 3: the bad DELETE.
+    builder_.Begin(102);
+    builder_.Delete(deals_.oid(), {"10", V::Null(), V::Null(), V::Null(), V::Null()}, true);
+    builder_.Delete(deals_.oid(), {"11", V::Null(), V::Null(), V::Null(), V::Null()}, true);
+    Sql(source_, "DELETE FROM deals WHERE id IN (10, 11)");
+    ASSERT_OK(StoreSegment(&store_, builder_.Take(), 0).status());
+    if (with_base2) {
+      ASSERT_OK_AND_ASSIGN(base2_, WriteBase(&store_, ConnInfo(source_), kBase2Lsn,
+                                             builder_.TimeOf(kBase2Lsn)));
+    }
+  }
+
+  absl::StatusOr<BaseRestoreResult> RestoreTo(const RecoveryTarget& target,
+                                              const std::string& db,
+                                              BaseRestoreOptions options = {}) {
+    WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(&store_, TestStream()));
+    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog changes, SegmentCatalog::Load(&store_, TestStream()));
+    WALSHIP_ASSIGN_OR_RETURN(BaseRestorePlan plan, PlanBaseRestore(bases, changes, target));
+    options.jobs = 2;
+    return RestoreFromBase(&store_, TestStream(), plan, ConnInfo(db), options);
+  }
+
+  static RecoveryTarget LsnTarget(uint64_t lsn) {
+    RecoveryTarget target;
+    target.kind = RecoveryTarget::Kind::kLsn;
+    target.lsn = Lsn(lsn);
+    return target;
+  }
+
+  // Replaces a stored object with `edit` applied to its bytes.
+  void Tamper(const std::string& key, size_t offset) {
+    ASSERT_OK_AND_ASSIGN(std::string data, store_.Get(key));
+    ASSERT_LT(offset, data.size());
+    data[offset] ^= 0x5a;
+    ASSERT_OK(store_.Delete(key));
+    ASSERT_OK(store_.Put(key, data));
+  }
+
+  InMemoryObjectStore store_;
+  StreamBuilder builder_{kFirstLsn};
+  std::string source_;
+  v1::BaseManifest base1_, base2_;
+  v1::Relation customers_, deals_;
+};
+
+TEST_F(BaseRestoreTest, RestoresBaseAndLaterChangesIntoAnEmptyDatabase) {
+  SetUpSource(/*with_base2=*/false);
+  std::string target = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult result, RestoreTo(RecoveryTarget(), target));
+  ASSERT_EQ(result.tables.size(), 2u);
+  EXPECT_EQ(result.changes.stats.transactions, 2u);  // transaction 1 is in the base
+  EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));
+  EXPECT_EQ(Rows(target, "deals"), Rows(source_, "deals"));
+  // Secondary index and foreign key came from post-data; sequences moved past the rows.
+  EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'deals_amount'"), "1");
+  EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "1");
+  EXPECT_EQ(Value(target, "SELECT nextval('customers_id_seq')"), "53");
+}
+
+TEST_F(BaseRestoreTest, StopsAtTheTargetBeforeTheBadDelete) {
+  SetUpSource(/*with_base2=*/false);
+  std::string target = NewDatabase();
+  ASSERT_OK(RestoreTo(LsnTarget(kFirstLsn + 0x100), target).status());
+  EXPECT_EQ(Value(target, "SELECT count(*) FROM deals WHERE id IN (10, 11)"), "2");
+  EXPECT_EQ(Value(target, "SELECT amount FROM deals WHERE id = 3"), "99.00");
+}
+
+TEST_F(BaseRestoreTest, RefusesANonEmptyTargetUnlessForced) {
+  SetUpSource(/*with_base2=*/false);
+  std::string target = NewDatabase();
+  ASSERT_OK(RestoreTo(RecoveryTarget(), target).status());
+  Sql(target, "INSERT INTO customers (id, name) VALUES (999, 'stray')");
+  absl::StatusOr<BaseRestoreResult> again = RestoreTo(RecoveryTarget(), target);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(), HasSubstr("is not empty"));
+  EXPECT_THAT(again.status().message(), HasSubstr("--force"));
+  BaseRestoreOptions force;
+  force.force = true;
+  ASSERT_OK(RestoreTo(RecoveryTarget(), target, force).status());
+  EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));
+  EXPECT_EQ(Rows(target, "deals"), Rows(source_, "deals"));
+}
+
+TEST_F(BaseRestoreTest, TableLevelRestoreTouchesNothingElse) {
+  SetUpSource(/*with_base2=*/false);
+  std::string live = NewDatabase();
+  ASSERT_OK(RestoreTo(RecoveryTarget(), live).status());
+  Sql(live, "DELETE FROM deals WHERE id > 500");  // the bad DELETE at the live side
+  std::vector<std::string> customers_before = Rows(live, "customers");
+  std::vector<std::string> deals_before = Rows(live, "deals");
+  std::string catalog_before = Value(live, "SELECT count(*) FROM pg_class");
+  BaseRestoreOptions options;
+  options.tables = {"deals"};
+  options.into_schema = "restored";
+  ASSERT_OK(RestoreTo(LsnTarget(kFirstLsn + 0x100), live, options).status());
+  EXPECT_EQ(Rows(live, "customers"), customers_before);
+  EXPECT_EQ(Rows(live, "deals"), deals_before);
+  EXPECT_EQ(Value(live, "SELECT count(*) FROM restored.deals"), "1000");
+  EXPECT_EQ(Value(live, "SELECT amount FROM restored.deals WHERE id = 3"), "99.00");
+  EXPECT_EQ(Value(live, "SELECT count(*) FROM pg_tables WHERE schemaname = 'restored'"), "1");
+  // Only the new table (and its key index and toast objects) were added.
+  EXPECT_NE(Value(live, "SELECT count(*) FROM pg_class"), catalog_before);
+}
+
+TEST_F(BaseRestoreTest, DrillRestoresThePreviousBaseAndMatchesTheLatest) {
+  SetUpSource();
+  std::string scratch = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(DrillReport report, RunDrill(&store_, TestStream(), ConnInfo(scratch), {}));
+  EXPECT_TRUE(report.equal) << absl::StrJoin(report.lines, "");
+  std::string text = absl::StrJoin(report.lines, "");
+  EXPECT_THAT(text, HasSubstr("public.deals"));
+  EXPECT_THAT(text, HasSubstr("998 rows  equal"));
+}
+
+TEST_F(BaseRestoreTest, DrillWithOneBaseSaysSo) {
+  SetUpSource(/*with_base2=*/false);
+  std::string scratch = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(DrillReport report, RunDrill(&store_, TestStream(), ConnInfo(scratch), {}));
+  EXPECT_TRUE(report.equal);
+  EXPECT_THAT(report.lines[0], HasSubstr("only one base snapshot"));
+}
+
+TEST_F(BaseRestoreTest, DrillRefusesANonEmptyScratchDatabase) {
+  SetUpSource();
+  absl::StatusOr<DrillReport> report = RunDrill(&store_, TestStream(), ConnInfo(source_), {});
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(report.status().message(), HasSubstr("not empty"));
+}
+
+TEST_F(BaseRestoreTest, DrillFailsWhenTheChangesDoNotReachTheLatestChecksums) {
+  SetUpSource();
+  // Base 2 as the source saw it, but one table's checksum differs.
+  std::string key = sinks::BaseManifestKey(TestStream(), Lsn(kBase2Lsn));
+  v1::BaseManifest changed = base2_;
+  changed.mutable_tables(1)->set_checksum("00000000000000000000000000000000");
+  ASSERT_OK(store_.Delete(key));
+  ASSERT_OK(store_.Put(key, changed.SerializeAsString()));
+  std::string scratch = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(DrillReport report, RunDrill(&store_, TestStream(), ConnInfo(scratch), {}));
+  EXPECT_FALSE(report.equal);
+  EXPECT_THAT(absl::StrJoin(report.lines, ""), HasSubstr("public.deals"));
+  EXPECT_THAT(absl::StrJoin(report.lines, ""), HasSubstr("DIFFERENT"));
+}
+
+TEST_F(BaseRestoreTest, DrillNamesATamperedChangeSegment) {
+  SetUpSource();
+  ASSERT_OK_AND_ASSIGN(std::vector<sinks::ObjectInfo> wal,
+                       store_.List(absl::StrCat(TestStream().Prefix(), "wal/")));
+  ASSERT_EQ(wal.size(), 1u);
+  Tamper(wal[0].key, wal[0].size / 2);
+  std::string scratch = NewDatabase();
+  absl::StatusOr<DrillReport> report = RunDrill(&store_, TestStream(), ConnInfo(scratch), {});
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss) << report.status();
+  EXPECT_THAT(report.status().message(), HasSubstr(wal[0].key));
+}
+
+TEST_F(BaseRestoreTest, DrillNamesATamperedBaseSegment) {
+  SetUpSource();
+  const std::string& key = base1_.tables(1).object_keys(1);
+  ASSERT_OK_AND_ASSIGN(std::string data, store_.Get(key));
+  Tamper(key, data.size() / 2);
+  std::string scratch = NewDatabase();
+  absl::StatusOr<DrillReport> report = RunDrill(&store_, TestStream(), ConnInfo(scratch), {});
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss) << report.status();
+  EXPECT_THAT(report.status().message(), HasSubstr(key));
+}
+
+TEST_F(BaseRestoreTest, MissingBaseObjectIsNamed) {
+  SetUpSource(/*with_base2=*/false);
+  const std::string& key = base1_.tables(1).object_keys(2);
+  ASSERT_OK(store_.Delete(key));
+  std::string target = NewDatabase();
+  absl::StatusOr<BaseRestoreResult> result = RestoreTo(RecoveryTarget(), target);
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr(key));
+}
+
+TEST_F(BaseRestoreTest, CorruptManifestIsNamed) {
+  SetUpSource(/*with_base2=*/false);
+  std::string key = sinks::BaseManifestKey(TestStream(), Lsn(kBase1Lsn));
+  ASSERT_OK(store_.Delete(key));
+  ASSERT_OK(store_.Put(key, "\xff\xff\xff not a manifest"));
+  absl::StatusOr<BaseCatalog> bases = BaseCatalog::Load(&store_, TestStream());
+  EXPECT_EQ(bases.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(bases.status().message(), HasSubstr(key));
+}
+
+TEST_F(BaseRestoreTest, ManifestChecksumMismatchIsRefusedWithCheckBase) {
+  SetUpSource(/*with_base2=*/false);
+  std::string key = sinks::BaseManifestKey(TestStream(), Lsn(kBase1Lsn));
+  v1::BaseManifest changed = base1_;
+  changed.mutable_tables(0)->set_checksum("ffffffffffffffffffffffffffffffff");
+  ASSERT_OK(store_.Delete(key));
+  ASSERT_OK(store_.Put(key, changed.SerializeAsString()));
+  BaseRestoreOptions options;
+  options.check_base = true;
+  std::string target = NewDatabase();
+  absl::StatusOr<BaseRestoreResult> result = RestoreTo(RecoveryTarget(), target, options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(result.status().message(), HasSubstr("public.customers"));
+  EXPECT_THAT(result.status().message(), HasSubstr(key));
+}
+
+TEST_F(BaseRestoreTest, IncompleteBaseIsIgnoredAndListed) {
+  SetUpSource(/*with_base2=*/false);
+  ASSERT_OK(store_.Put(
+      sinks::BaseSegmentKey(TestStream(), Lsn(kBase2Lsn), "public", "customers", 0), "partial"));
+  ASSERT_OK_AND_ASSIGN(BaseCatalog bases, BaseCatalog::Load(&store_, TestStream()));
+  ASSERT_EQ(bases.bases().size(), 1u);
+  ASSERT_EQ(bases.incomplete().size(), 1u);
+  ASSERT_OK_AND_ASSIGN(SegmentCatalog changes, SegmentCatalog::Load(&store_, TestStream()));
+  std::string listing = FormatBaseListing(bases, changes);
+  EXPECT_THAT(listing, HasSubstr("no manifest"));
+  EXPECT_THAT(listing, HasSubstr("tables 2  rows 1051"));
+  EXPECT_THAT(listing, HasSubstr("earliest:"));
+}
+
+}  // namespace
+}  // namespace walship::replay::testing
