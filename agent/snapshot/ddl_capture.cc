@@ -106,7 +106,8 @@ CREATE EVENT TRIGGER walship_ddl_drop ON sql_drop
 }  // namespace
 
 absl::Status InstallDdlCapture(pg::PgConnection& conn) {
-  std::string sql = absl::StrCat("BEGIN;\nCREATE SCHEMA IF NOT EXISTS walship;\n",
+  std::string sql = absl::StrCat(
+      "BEGIN;\nSET LOCAL client_min_messages = warning;\nCREATE SCHEMA IF NOT EXISTS walship;\n",
                                  kDescribeFunction, kCaptureFunction, kDropFunction, kTriggers,
                                  "COMMIT;");
   absl::Status status = conn.Exec(sql, "installing the DDL-capturing event triggers");

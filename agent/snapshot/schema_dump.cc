@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/pg/pg_handles.h"
 
@@ -56,6 +57,20 @@ absl::Status SplitPassword(absl::string_view conninfo, std::string* without,
 
 }  // namespace
 
+std::string StripPsqlMetaCommands(absl::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  for (absl::string_view line : absl::StrSplit(sql, '\n')) {
+    if (absl::StartsWith(line, "\\restrict ") || absl::StartsWith(line, "\\unrestrict ")) {
+      continue;
+    }
+    out.append(line.data(), line.size());
+    out.push_back('\n');
+  }
+  if (!out.empty()) out.pop_back();  // StrSplit yields one more piece than there are '\n's
+  return out;
+}
+
 std::string DefaultPgDumpPath() {
   constexpr char kDebianPath[] = "/usr/lib/postgresql/15/bin/pg_dump";
   if (access(kDebianPath, X_OK) == 0) return kDebianPath;
@@ -74,6 +89,8 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                                    "--schema-only",
                                    "--no-owner",
                                    "--no-privileges",
+                                   "--no-publications",
+                                   "--no-subscriptions",
                                    absl::StrCat("--snapshot=", snapshot),
                                    absl::StrCat("--section=", section),
                                    "-d",
@@ -149,7 +166,7 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                            : std::string("killed by a signal"),
         absl::StripAsciiWhitespace(err)));
   }
-  return out;
+  return StripPsqlMetaCommands(out);
 }
 
 }  // namespace walship::snapshot
