@@ -174,6 +174,17 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
     if (status.ok()) {
       status = (*conn)->Exec("SET synchronous_commit = off", "tuning the loading session");
     }
+    if (status.ok()) {
+      // Like a logical replication apply worker: foreign keys and user triggers of a target
+      // that already had the schema do not fire while tables load in parallel, in any
+      // order. Needs superuser; without it, tables with foreign keys may fail to load.
+      absl::Status replica = (*conn)->Exec("SET session_replication_role = replica");
+      if (!replica.ok()) {
+        LogWarning("cannot disable foreign keys and triggers while loading (%s); load order "
+                   "may violate foreign keys of an existing schema",
+                   replica.message());
+      }
+    }
     while (status.ok() && !failed.load()) {
       size_t i = next.fetch_add(1);
       if (i >= order.size()) break;
