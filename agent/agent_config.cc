@@ -46,6 +46,17 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (!config.tables.empty() && !config.create) {
     return absl::InvalidArgumentError("--tables only applies together with --create");
   }
+  if (config.transaction_memory_bytes < (64 << 10) ||
+      config.transaction_memory_bytes > (16ull << 30)) {
+    return absl::InvalidArgumentError(
+        "--transaction-memory-bytes must be between 64 KiB and 16 GiB");
+  }
+  if (config.kafka_bootstrap.empty() &&
+      (!config.topic_prefix.empty() || !config.kafka_settings.empty() ||
+       !config.kafka_config_file.empty() || config.kafka_tombstones)) {
+    return absl::InvalidArgumentError(
+        "--topic-prefix, --kafka-config, --kafka-config-file and --kafka-tombstones need --kafka");
+  }
   if (config.work_dir.empty()) return absl::InvalidArgumentError("--work-dir must not be empty");
   return absl::OkStatus();
 }

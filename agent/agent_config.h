@@ -36,6 +36,14 @@ struct AgentConfig {
   int compression_level = 3;
   // Memory one transaction may use before it spills to disk.
   uint64_t transaction_memory_bytes = 8ull << 20;
+  // Kafka: bootstrap servers (empty: no Kafka sink), topic prefix (default: the source
+  // database's name), librdkafka settings (key=value, no secrets) and a properties file
+  // (where TLS/SASL secrets belong), and whether a DELETE is followed by a tombstone.
+  std::string kafka_bootstrap;
+  std::string topic_prefix;
+  std::vector<std::string> kafka_settings;
+  std::string kafka_config_file;
+  bool kafka_tombstones = false;
   // Stop once everything up to this LSN is durable and acknowledged.
   Lsn until_lsn;
   LogFormat log_format = LogFormat::kText;

@@ -23,6 +23,7 @@
 #include "agent/stream/source_setup.h"
 #include "agent/stream/spill_file.h"
 #include "agent/stream/stream_loop.h"
+#include "sinks/kafka/kafka_sink.h"
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
 
@@ -95,6 +96,20 @@ absl::Status RunAgent(const AgentConfig& config) {
     owned_sinks.push_back(std::move(sink));
   }
 
+  if (!config.kafka_bootstrap.empty()) {
+    sinks::KafkaSinkOptions kafka;
+    kafka.bootstrap_servers = config.kafka_bootstrap;
+    kafka.topic_prefix =
+        config.topic_prefix.empty() ? source.identity.database : config.topic_prefix;
+    kafka.settings = config.kafka_settings;
+    kafka.properties_file = config.kafka_config_file;
+    kafka.tombstones_on_delete = config.kafka_tombstones;
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenKafkaSink(kafka));
+    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
+    sink_ptrs.push_back(sink.get());
+    owned_sinks.push_back(std::move(sink));
+  }
+
   StreamOptions stream;
   stream.conninfo = config.source;
   stream.slot = config.slot;
@@ -143,6 +158,16 @@ int Main(int argc, char** argv) {
   app.add_option("--compression-level", config.compression_level, "zstd level, 0 = none");
   app.add_option("--transaction-memory-bytes", config.transaction_memory_bytes,
                  "Memory per transaction before it spills to the work directory");
+  app.add_option("--kafka", config.kafka_bootstrap,
+                 "Also stream to Kafka: bootstrap servers (host:port,...)");
+  app.add_option("--topic-prefix", config.topic_prefix,
+                 "Kafka topic prefix (default: the source database name)");
+  app.add_option("--kafka-config", config.kafka_settings,
+                 "librdkafka setting key=value, repeatable (secrets only in --kafka-config-file)");
+  app.add_option("--kafka-config-file", config.kafka_config_file,
+                 "librdkafka properties file (key=value lines; TLS and SASL secrets go here)");
+  app.add_flag("--kafka-tombstones", config.kafka_tombstones,
+               "Follow each DELETE with a tombstone (for compacted topics)");
   app.add_option("--until-lsn", until_lsn,
                  "Exit once everything up to this LSN is durable and acknowledged");
   app.add_option("--log-format", log_format, "text or json")
