@@ -28,6 +28,7 @@
 #include "replay/restore_planner.h"
 #include "replay/restorer.h"
 #include "replay/segment_catalog.h"
+#include "replay/status_command.h"
 #include "replay/stream_locator.h"
 #include "replay/stream_summary.h"
 #include "replay/verifier.h"
@@ -181,6 +182,14 @@ absl::StatusOr<bool> RunDrillCommand(const ReplayConfig& config) {
   return report.equal;
 }
 
+absl::Status RunStatus(const ReplayConfig& config) {
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
+  WALSHIP_ASSIGN_OR_RETURN(StoreStatus status,
+                           CollectStatus(store.get(), config.system_id, config.slot));
+  absl::PrintF("%s", FormatStatus(status, absl::Now()));
+  return absl::OkStatus();
+}
+
 absl::Status RunRestore(const ReplayConfig& config) {
   WarnOnPassword("--target", config.target);
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
@@ -253,7 +262,7 @@ void AddCommonOptions(CLI::App* app, ReplayConfig* config) {
 
 // Adds the options of one command ("list", "restore", "verify") to `app`.
 void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* config) {
-  if (command == "list") {
+  if (command == "list" || command == "status") {
     AddStoreOptions(app, config);
   } else if (command == "restore") {
     AddStoreOptions(app, config);
@@ -311,6 +320,7 @@ constexpr const char* kDescription =
 const std::vector<std::pair<std::string, std::string>>& Commands() {
   static const auto* commands = new std::vector<std::pair<std::string, std::string>>{
       {"list", "show the stored streams and what they cover"},
+      {"status", "one-screen view of the store: last durable position, heartbeat, window, base"},
       {"restore", "apply stored changes to a target database"},
       {"verify", "compare every table of two databases row by row as text"},
       {"drill", "restore the previous base and changes into a scratch database and compare"}};
@@ -372,6 +382,8 @@ int Main(int argc, char** argv) {
   int ok_code = 0;
   if (config.command == "list") {
     status = RunList(config);
+  } else if (config.command == "status") {
+    status = RunStatus(config);
   } else if (config.command == "restore") {
     status = RunRestore(config);
   } else if (config.command == "drill") {
