@@ -174,8 +174,8 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
           exported.snapshot_name, exported.consistent_point.ToString(), temporary_slot);
 
   // 2. The catalog, read inside the snapshot.
-  WALSHIP_ASSIGN_OR_RETURN(auto catalog,
-                           pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(
+      auto catalog, pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal));
   WALSHIP_RETURN_IF_ERROR(ImportSnapshot(*catalog, exported.snapshot_name));
   if (options.on_exported) {
     options.on_exported(exported.snapshot_name, exported.consistent_point.value());

@@ -22,8 +22,8 @@ class SegmentInProgress {
     auto segment = std::unique_ptr<SegmentInProgress>(new SegmentInProgress());
     proto::SegmentWriterOptions options;
     options.zstd_level = target.zstd_level;
-    WALSHIP_ASSIGN_OR_RETURN(segment->writer_,
-                             proto::SegmentWriter::Create(&segment->sink_, *target.header, options));
+    WALSHIP_ASSIGN_OR_RETURN(
+        segment->writer_, proto::SegmentWriter::Create(&segment->sink_, *target.header, options));
     v1::Record record;
     *record.mutable_relation_def() = relation;
     WALSHIP_RETURN_IF_ERROR(segment->writer_->Add(record));

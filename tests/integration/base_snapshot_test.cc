@@ -515,8 +515,8 @@ std::vector<std::string> DdlMessages(PgCluster& pg, const std::string& slot) {
 }
 
 TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
-  ASSERT_OK_AND_ASSIGN(auto conn,
-                       pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
+  ASSERT_OK_AND_ASSIGN(
+      auto conn, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
   ASSERT_OK(InstallDdlCapture(*conn));
   ASSERT_OK(InstallDdlCapture(*conn));  // idempotent
   ASSERT_OK(pg_->Psql("crm", "SELECT pg_create_logical_replication_slot('ddl', "
