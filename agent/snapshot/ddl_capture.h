@@ -20,6 +20,9 @@ inline constexpr char kDdlMessagePrefix[] = "walship.ddl";
 // objects in schemas pg_catalog, pg_toast, information_schema and walship, and on temporary
 // tables, are skipped. Needs a superuser connection (event triggers); kPermissionDenied
 // otherwise. The functions run SECURITY DEFINER, so ordinary roles' DDL is captured too.
+// They run with search_path = pg_catalog, so `type` and `default` name every non-catalog
+// object schema-qualified, as pg_dump does: "nextval('public.deals_id_seq'::regclass)",
+// "public.deal_stage".
 absl::Status InstallDdlCapture(pg::PgConnection& conn);
 
 // Drops the triggers and functions (schema "walship" is kept). Idempotent.

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,7 +80,9 @@ absl::Status ImportSnapshot(pg::PgConnection& conn, absl::string_view snapshot_n
       absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT ",
                    pg::QuoteLiteral(snapshot_name)),
       "importing the base snapshot");
-  if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
+  // SQLSTATE 22023 "invalid snapshot identifier": the exporting connection ended, which a
+  // new snapshot fixes; everything else keeps the code the connection chose.
+  if (!status.ok() && absl::StrContains(status.message(), "invalid snapshot identifier")) {
     return absl::UnavailableError(absl::StrCat(
         status.message(), " (the exported snapshot is gone: its replication connection ended)"));
   }

@@ -23,9 +23,11 @@
 #include "absl/time/clock.h"
 #include "agent/base/lsn.h"
 #include "agent/pg/pg_connection.h"
+#include "agent/pg/replication_connection.h"
 #include "agent/snapshot/base_snapshotter.h"
 #include "agent/snapshot/ddl_capture.h"
 #include "agent/snapshot/retention.h"
+#include "agent/snapshot/snapshot_catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/segment_reader.h"
@@ -496,6 +498,29 @@ TEST_F(BaseSnapshotTest, BadOptionsAndMissingPublication) {
   EXPECT_THAT(TakeBaseSnapshot(options, {store}, {}).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(Keys(store, "manifest.pb").empty());
+}
+
+TEST_F(BaseSnapshotTest, ASnapshotDiesWithItsReplicationConnection) {
+  std::string name;
+  {
+    ASSERT_OK_AND_ASSIGN(auto repl, pg::ReplicationConnection::Connect(pg_->ConnInfo("crm")));
+    ASSERT_OK_AND_ASSIGN(auto exported, repl->CreateTemporarySlotWithSnapshot("gone_test"));
+    EXPECT_TRUE(exported.consistent_point.valid());
+    name = exported.snapshot_name;
+    ASSERT_OK_AND_ASSIGN(
+        auto reader, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
+    ASSERT_OK(ImportSnapshot(*reader, name));
+    ASSERT_OK_AND_ASSIGN(std::string slots,
+                         pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots WHERE "
+                                           "slot_name = 'gone_test' AND temporary"));
+    EXPECT_EQ(slots, "1");
+  }
+  ASSERT_OK_AND_ASSIGN(
+      auto late, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
+  EXPECT_THAT(ImportSnapshot(*late, name), StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK_AND_ASSIGN(std::string slots,
+                       pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots"));
+  EXPECT_EQ(slots, "0");
 }
 
 // The JSON of every walship.ddl message in slot `slot`, in order, as jsonb text, with the
