@@ -132,6 +132,15 @@ absl::Status ApplyRetention(sinks::ObjectStore& store, const RetentionPlan& plan
   return absl::OkStatus();
 }
 
+absl::StatusOr<RetentionPlan> RunRetention(sinks::ObjectStore& store,
+                                           const sinks::StreamId& stream,
+                                           const RetentionPolicy& policy, absl::Time now) {
+  WALSHIP_ASSIGN_OR_RETURN(StoreContents contents, ListStoreContents(store, stream));
+  RetentionPlan plan = PlanRetention(contents, policy, now);
+  WALSHIP_RETURN_IF_ERROR(ApplyRetention(store, plan));
+  return plan;
+}
+
 absl::StatusOr<int> CleanIncompleteBases(sinks::ObjectStore& store,
                                          const sinks::StreamId& stream) {
   WALSHIP_ASSIGN_OR_RETURN(std::vector<sinks::ObjectInfo> objects,

@@ -71,6 +71,12 @@ absl::StatusOr<StoreContents> ListStoreContents(sinks::ObjectStore& store,
 // Deletes the plan's keys in order; stops at the first error (a later run redoes the rest).
 absl::Status ApplyRetention(sinks::ObjectStore& store, const RetentionPlan& plan);
 
+// ListStoreContents + PlanRetention + ApplyRetention on one store: what the agent runs after
+// each successful base (and on each store it writes to). Returns the plan it applied.
+absl::StatusOr<RetentionPlan> RunRetention(sinks::ObjectStore& store,
+                                           const sinks::StreamId& stream,
+                                           const RetentionPolicy& policy, absl::Time now);
+
 // Deletes every object of each base directory that has no manifest.pb (a base snapshot that
 // was interrupted). Call only while no base snapshot of this stream is being taken (at
 // start, before TakeBaseSnapshot). Returns the number of objects deleted.

@@ -236,5 +236,25 @@ TEST_F(StoreRetentionTest, ListsAndAppliesAPlan) {
                           "7300000000000000001/walship/wal/not-a-segment.seg"));
 }
 
+TEST_F(StoreRetentionTest, RunRetentionKeepsTheNewestBasesByCount) {
+  PutBase(100, absl::Hours(72), true);
+  PutBase(200, absl::Hours(48), true);
+  PutBase(300, absl::Hours(24), true);
+  ASSERT_OK(store_->Put(sinks::WalSegmentKey(kStream, Lsn(150), Lsn(190)), "w"));
+  ASSERT_OK(store_->Put(sinks::WalSegmentKey(kStream, Lsn(195), Lsn(210)), "w"));
+  RetentionPolicy policy;
+  policy.retain_base = 2;
+  ASSERT_OK_AND_ASSIGN(RetentionPlan plan, RunRetention(*store_, kStream, policy, kNow));
+  EXPECT_THAT(plan.deleted_bases, ElementsAre(Lsn(100)));
+  ASSERT_OK_AND_ASSIGN(StoreContents after, ListStoreContents(*store_, kStream));
+  ASSERT_EQ(after.bases.size(), 2u);
+  EXPECT_EQ(after.bases[0].snapshot_lsn, Lsn(200));
+  ASSERT_EQ(after.segments.size(), 1u);
+  EXPECT_EQ(after.segments[0].last_end, Lsn(210));
+  // Running it again deletes nothing more.
+  ASSERT_OK_AND_ASSIGN(plan, RunRetention(*store_, kStream, policy, kNow));
+  EXPECT_THAT(plan.delete_keys, IsEmpty());
+}
+
 }  // namespace
 }  // namespace walship::snapshot
