@@ -55,8 +55,11 @@ bool IsFullIdentity(const v1::Relation& relation) {
 }  // namespace
 
 Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
-    : conn_(conn), options_(options), tables_(conn, options.force) {
+    : conn_(conn), options_(options), tables_(conn, options.force), ddl_(conn) {
   tables_.set_after_base(options.after_base);
+  for (const v1::Relation& relation : options_.base_relations) {
+    ddl_.Seed(relation.oid(), relation.schema(), relation.table());
+  }
 }
 
 void Applier::BeginSegment() {
@@ -138,7 +141,11 @@ absl::Status Applier::Apply(const v1::Event& event) {
       WALSHIP_RETURN_IF_ERROR(ApplyTruncate(event));
       break;
     case v1::MESSAGE:
-      break;  // marks, DDL notes and heartbeats change no rows
+      // Marks and heartbeats change no rows; DDL messages change the schema.
+      if (options_.apply_ddl && event.message().prefix() == kDdlMessagePrefix) {
+        WALSHIP_RETURN_IF_ERROR(ApplyDdl(event));
+      }
+      break;
     default:
       return absl::DataLossError(
           absl::StrFormat("event %s has unknown operation %d", Where(event), event.op()));
@@ -226,6 +233,20 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
     return absl::DataLossError(absl::StrFormat(
         "%s: row not found in the target; the target does not match the stream", what));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::ApplyDdl(const v1::Event& event) {
+  absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
+  if (!message.ok()) return Annotate(message.status(), Where(event));
+  absl::StatusOr<std::vector<std::string>> changed = ddl_.Apply(*message);
+  if (!changed.ok()) {
+    return Annotate(changed.status(),
+                    absl::StrFormat("%s \"%s\" %s", message->tag, message->query, Where(event)));
+  }
+  // The target's tables changed behind the cached checks: check again on next use.
+  for (const std::string& name : *changed) tables_.Forget(name);
+  for (auto& [oid, state] : relations_) state->prepared = false;
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
+#include "replay/ddl_applier.h"
 #include "replay/target_tables.h"
 
 namespace walship::replay {
@@ -26,6 +27,10 @@ struct ApplierOptions {
   uint64_t batch_events = 10000;
   // The target's tables were filled from a base snapshot (see TargetTables::set_after_base).
   bool after_base = false;
+  // Apply "walship.ddl" messages at their place (see DdlApplier).
+  bool apply_ddl = true;
+  // The tables as the base snapshot left them: where each source oid is in the target.
+  std::vector<v1::Relation> base_relations;
 };
 
 struct ApplierStats {
@@ -67,6 +72,7 @@ class Applier {
   absl::Status ApplyInsert(const v1::Relation& relation, const v1::Event& event);
   absl::Status ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event);
   absl::Status ApplyTruncate(const v1::Event& event);
+  absl::Status ApplyDdl(const v1::Event& event);
   // Prepares (once) and runs a statement; returns the affected row count.
   absl::StatusOr<uint64_t> Run(const std::string& sql,
                                const std::vector<const std::string*>& params,
@@ -76,6 +82,7 @@ class Applier {
   pg::PgConnection* conn_;
   ApplierOptions options_;
   TargetTables tables_;
+  DdlApplier ddl_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
   absl::flat_hash_map<std::string, std::string> statements_;  // SQL -> prepared name
   ApplierStats stats_;

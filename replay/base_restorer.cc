@@ -254,6 +254,11 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   restore_options.applier.force = false;
   restore_options.applier.after_base = true;
   restore_options.applier.batch_events = options.batch_events;
+  if (!table_level) {
+    for (const v1::BaseTable& table : manifest.tables()) {
+      restore_options.applier.base_relations.push_back(table.relation());
+    }
+  }
   restore_options.progress_on_terminal = options.progress_on_terminal;
   if (table_level) {
     absl::flat_hash_set<uint32_t> oids;

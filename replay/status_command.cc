@@ -107,8 +107,8 @@ absl::StatusOr<StoreStatus> CollectStatus(sinks::ObjectStore* store, const std::
       if (heartbeat.ok()) {
         s.heartbeat = *heartbeat;
       } else {
-        s.heartbeat_error = absl::StrFormat("\"%s\": %s", found.newest_heartbeat,
-                                            heartbeat.status().message());
+        s.heartbeat_error =
+            absl::StrFormat("\"%s\": %s", found.newest_heartbeat, heartbeat.status().message());
       }
     }
     s.base_snapshot_count = found.manifests.size();
@@ -144,8 +144,7 @@ std::string FormatStatus(const StoreStatus& status, absl::Time now) {
       absl::StrAppend(&out, "  last durable:   no change segments yet\n");
     } else {
       absl::StrAppendFormat(&out, "  last durable:   %s, committed %s\n",
-                            Lsn(m.last_end_lsn).ToString(),
-                            Commit(m.last_commit_time_us, now));
+                            Lsn(m.last_end_lsn).ToString(), Commit(m.last_commit_time_us, now));
     }
     if (s.heartbeat) {
       absl::StrAppendFormat(&out, "  last heartbeat: %s (%s ago), acknowledged %s, server WAL %s\n",

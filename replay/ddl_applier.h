@@ -1,0 +1,76 @@
+// Applies the "walship.ddl" logical messages (walship.proto, end of file) at their place in
+// the stream: brings each described table of the target to the described state (create,
+// rename, add/drop/retype columns, defaults, NOT NULL, drop table).
+#ifndef WALSHIP_REPLAY_DDL_APPLIER_H_
+#define WALSHIP_REPLAY_DDL_APPLIER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "agent/pg/pg_connection.h"
+
+namespace walship::replay {
+
+inline constexpr absl::string_view kDdlMessagePrefix = "walship.ddl";
+
+struct DdlColumn {
+  int attnum = 0;
+  std::string name;
+  std::string type;  // format_type() text at the source
+  bool not_null = false;
+  std::optional<std::string> default_expr;
+};
+
+struct DdlTable {
+  uint32_t oid = 0;
+  std::string schema;
+  std::string table;
+  bool dropped = false;
+  std::vector<DdlColumn> columns;
+  std::vector<std::string> primary_key;
+  std::string replica_identity;  // "d", "f", "i", "n"
+};
+
+struct DdlMessage {
+  std::string tag;
+  std::string query;
+  std::vector<DdlTable> tables;
+};
+
+// Parses the message content. Malformed JSON or missing fields: kDataLoss.
+absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json);
+
+// Keeps the map source oid -> target table. Runs on the caller's connection inside the
+// caller's transaction. Not thread-safe.
+class DdlApplier {
+ public:
+  explicit DdlApplier(pg::PgConnection* conn) : conn_(conn) {}
+
+  // The table a source oid is in at the target (from the base manifest).
+  void Seed(uint32_t oid, std::string schema, std::string table) {
+    names_[oid] = {std::move(schema), std::move(table)};
+  }
+
+  // Applies every table description; returns the "schema.table" names it changed (before
+  // and after renames) so callers can forget cached target state.
+  absl::StatusOr<std::vector<std::string>> Apply(const DdlMessage& message);
+
+ private:
+  absl::Status ApplyTable(const DdlTable& table, std::vector<std::string>* changed);
+
+  pg::PgConnection* conn_;
+  absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> names_;
+  // Source (oid, attnum) -> column name at the target, from earlier descriptions.
+  std::map<std::pair<uint32_t, int>, std::string> column_names_;
+};
+
+}  // namespace walship::replay
+
+#endif  // WALSHIP_REPLAY_DDL_APPLIER_H_
