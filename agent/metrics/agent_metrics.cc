@@ -156,8 +156,7 @@ AgentMetrics::SinkState& AgentMetrics::Sink(absl::string_view name) {
   return s;
 }
 
-void AgentMetrics::OnServerMessage(Lsn received, Lsn server_wal_end,
-                                   absl::Time server_send_time) {
+void AgentMetrics::OnServerMessage(Lsn received, Lsn server_wal_end, absl::Time server_send_time) {
   absl::MutexLock lock(&mu_);
   received_ = std::max(received_, received);
   server_wal_end_ = std::max(server_wal_end_, server_wal_end);

@@ -149,8 +149,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   unsigned char buf[sizeof(in6_addr)];
   std::string host_str(host);
   if (inet_pton(out.ipv6 ? AF_INET6 : AF_INET, host_str.c_str(), buf) != 1) {
-    return invalid(absl::StrFormat("\"%s\" is not a numeric %s address", host,
-                                   out.ipv6 ? "IPv6" : "IPv4"));
+    return invalid(
+        absl::StrFormat("\"%s\" is not a numeric %s address", host, out.ipv6 ? "IPv6" : "IPv4"));
   }
   int port_value = -1;
   if (port.empty() || port.find_first_not_of("0123456789") != absl::string_view::npos ||
@@ -176,8 +176,9 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   // civetweb would print its own errors to stderr; ours come back as a status instead.
   callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
   std::vector<std::string> civet_options = {
-      "listening_ports", address->ToString(), "num_threads",
-      absl::StrCat(options.threads > 0 ? options.threads : 2), "request_timeout_ms", "10000"};
+      "listening_ports",    address->ToString(),
+      "num_threads",        absl::StrCat(options.threads > 0 ? options.threads : 2),
+      "request_timeout_ms", "10000"};
   try {
     server->server_ = std::make_unique<CivetServer>(civet_options, &callbacks);
   } catch (const std::exception& e) {

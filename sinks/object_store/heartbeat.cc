@@ -39,8 +39,7 @@ std::optional<std::string> FieldValue(absl::string_view json, absl::string_view 
 std::string HeartbeatPrefix(const StreamId& stream) { return absl::StrCat(stream.Prefix(), kDir); }
 
 std::string HeartbeatKey(const StreamId& stream, absl::Time time) {
-  return absl::StrFormat("%s%010d%s", HeartbeatPrefix(stream), absl::ToUnixSeconds(time),
-                         kSuffix);
+  return absl::StrFormat("%s%010d%s", HeartbeatPrefix(stream), absl::ToUnixSeconds(time), kSuffix);
 }
 
 std::optional<absl::Time> ParseHeartbeatKey(absl::string_view key) {

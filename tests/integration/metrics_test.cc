@@ -35,9 +35,9 @@ struct HttpReply {
 
 // GET with the curl command-line client: an independent HTTP implementation.
 HttpReply Get(int port, absl::string_view path) {
-  absl::StatusOr<SubprocessResult> r = Subprocess::Run(
-      {"curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
-       absl::StrFormat("http://127.0.0.1:%d%s", port, path)});
+  absl::StatusOr<SubprocessResult> r =
+      Subprocess::Run({"curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
+                       absl::StrFormat("http://127.0.0.1:%d%s", port, path)});
   EXPECT_TRUE(r.ok()) << r.status();
   HttpReply reply;
   if (!r.ok()) return reply;
@@ -166,11 +166,11 @@ TEST_F(MetricsServerTest, AddressInUseIsAClearError) {
   options.listen = absl::StrCat("127.0.0.1:", server_->port());
   absl::StatusOr<std::unique_ptr<MetricsServer>> second =
       MetricsServer::Start(options, registry_, &metrics_);
-  EXPECT_THAT(second.status(),
-              walship::testing::StatusIs(
-                  absl::StatusCode::kFailedPrecondition,
-                  HasSubstr(absl::StrCat("address 127.0.0.1:", server_->port(),
-                                         " is already in use"))));
+  EXPECT_THAT(
+      second.status(),
+      walship::testing::StatusIs(
+          absl::StatusCode::kFailedPrecondition,
+          HasSubstr(absl::StrCat("address 127.0.0.1:", server_->port(), " is already in use"))));
   // The first server still answers.
   EXPECT_EQ(Get(server_->port(), "/metrics").code, 200);
 }
@@ -191,9 +191,8 @@ TEST_F(MetricsServerTest, PortHeldByAnotherSocketIsAClearError) {
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
       MetricsServer::Start(options, registry_, &metrics_);
   close(fd);
-  EXPECT_THAT(server.status(),
-              walship::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
-                                         HasSubstr("is already in use")));
+  EXPECT_THAT(server.status(), walship::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                          HasSubstr("is already in use")));
 }
 
 TEST(ParseListenAddress, AcceptsNumericAddresses) {

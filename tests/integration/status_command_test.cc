@@ -34,15 +34,17 @@ TEST(Heartbeat, KeyListsInTimeOrderAndParsesBack) {
 TEST(Heartbeat, ContentRoundTripsAndRejectsGarbage) {
   sinks::Heartbeat h{kT0 + absl::Microseconds(5), Lsn(0x16B3748), Lsn(0x16B3800)};
   std::string text = sinks::EncodeHeartbeat(h);
-  EXPECT_EQ(text,
-            R"({"time_us":1714572000000005,"acknowledged_lsn":"0/16B3748","server_wal_lsn":"0/16B3800"})");
+  EXPECT_EQ(
+      text,
+      R"({"time_us":1714572000000005,"acknowledged_lsn":"0/16B3748","server_wal_lsn":"0/16B3800"})");
   absl::StatusOr<sinks::Heartbeat> back = sinks::DecodeHeartbeat(text);
   ASSERT_OK(back.status());
   EXPECT_EQ(back->time, h.time);
   EXPECT_EQ(back->acknowledged, h.acknowledged);
   EXPECT_EQ(back->server_wal, h.server_wal);
-  for (const char* bad : {"", "{}", R"({"time_us":"x","acknowledged_lsn":"0/1","server_wal_lsn":"0/1"})",
-                          R"({"time_us":1,"acknowledged_lsn":"zz","server_wal_lsn":"0/1"})"}) {
+  for (const char* bad :
+       {"", "{}", R"({"time_us":"x","acknowledged_lsn":"0/1","server_wal_lsn":"0/1"})",
+        R"({"time_us":1,"acknowledged_lsn":"zz","server_wal_lsn":"0/1"})"}) {
     EXPECT_THAT(sinks::DecodeHeartbeat(bad).status(),
                 walship::testing::StatusIs(absl::StatusCode::kDataLoss))
         << bad;
@@ -83,8 +85,8 @@ class StatusCommandTest : public ::testing::Test {
     t->set_last_commit_time_us(absl::ToUnixMicros(last_time));
     t->set_transaction_count(2);
     t->set_event_count(10);
-    ASSERT_OK(store_->Put(sinks::SegmentIndexKey(kStream, Lsn(last_end)),
-                          index.SerializeAsString()));
+    ASSERT_OK(
+        store_->Put(sinks::SegmentIndexKey(kStream, Lsn(last_end)), index.SerializeAsString()));
   }
   void AddBase(uint64_t lsn, absl::Time when) {
     v1::BaseManifest manifest;
@@ -104,10 +106,12 @@ TEST_F(StatusCommandTest, ShowsDurablePositionHeartbeatWindowAndBase) {
   AddBase(0x1000, kT0);
   AddSegment(0x1100, 0x2000, 0, kT0 + absl::Minutes(1), kT0 + absl::Minutes(2));
   AddSegment(0x2100, 0x3000, 0x2000, kT0 + absl::Minutes(3), kT0 + absl::Minutes(4));
-  ASSERT_OK(store_->Put(sinks::HeartbeatKey(kStream, kT0 + absl::Minutes(5)),
-                        sinks::EncodeHeartbeat({kT0 + absl::Minutes(5), Lsn(0x3000), Lsn(0x3100)})));
-  ASSERT_OK(store_->Put(sinks::HeartbeatKey(kStream, kT0 + absl::Minutes(6)),
-                        sinks::EncodeHeartbeat({kT0 + absl::Minutes(6), Lsn(0x3000), Lsn(0x3200)})));
+  ASSERT_OK(
+      store_->Put(sinks::HeartbeatKey(kStream, kT0 + absl::Minutes(5)),
+                  sinks::EncodeHeartbeat({kT0 + absl::Minutes(5), Lsn(0x3000), Lsn(0x3100)})));
+  ASSERT_OK(
+      store_->Put(sinks::HeartbeatKey(kStream, kT0 + absl::Minutes(6)),
+                  sinks::EncodeHeartbeat({kT0 + absl::Minutes(6), Lsn(0x3000), Lsn(0x3200)})));
   ASSERT_OK(store_->Put("unrelated.txt", "hello"));
 
   ASSERT_OK_AND_ASSIGN(StoreStatus status, CollectStatus(store_.get(), "", ""));
@@ -164,9 +168,9 @@ TEST_F(StatusCommandTest, HeartbeatOnlyStreamIsShownAsIdle) {
 TEST_F(StatusCommandTest, BinaryPrintsTheScreen) {
   AddSegment(0x1100, 0x2000, 0, kT0, kT0 + absl::Minutes(1));
   ASSERT_OK(store_->Put(sinks::HeartbeatKey(kStream, kT0), "not json"));
-  ASSERT_OK_AND_ASSIGN(walship::testing::SubprocessResult r,
-                       walship::testing::Subprocess::Run(
-                           {WALSHIP_REPLAY_PATH, "status", "--object-store", url_}));
+  ASSERT_OK_AND_ASSIGN(
+      walship::testing::SubprocessResult r,
+      walship::testing::Subprocess::Run({WALSHIP_REPLAY_PATH, "status", "--object-store", url_}));
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("last durable:   0/2000"));
   EXPECT_THAT(r.stdout_text, HasSubstr("last heartbeat: unreadable"));

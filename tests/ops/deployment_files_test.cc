@@ -73,10 +73,10 @@ TEST(DeploymentFiles, DashboardQueriesUseOnlyExportedMetricNames) {
   std::set<std::string> used = MetricNamesIn(all_exprs);
   EXPECT_THAT(used, IsSubsetOf(AgentMetrics::MetricNames()));
   // The dashboard shows lag, RPO, throughput, errors and snapshot age.
-  for (const char* name : {"walship_replication_lag_seconds", "walship_replication_lag_bytes",
-                           "walship_rpo_seconds", "walship_sink_events_total",
-                           "walship_errors_total",
-                           "walship_base_snapshot_last_success_timestamp_seconds"}) {
+  for (const char* name :
+       {"walship_replication_lag_seconds", "walship_replication_lag_bytes", "walship_rpo_seconds",
+        "walship_sink_events_total", "walship_errors_total",
+        "walship_base_snapshot_last_success_timestamp_seconds"}) {
     EXPECT_TRUE(used.count(name)) << name;
   }
 }
@@ -103,9 +103,9 @@ TEST(DeploymentFiles, EveryAlertRuleHasFiringAndQuietTests) {
 TEST(DeploymentFiles, DockerfileBuildsLikeTheQuickStart) {
   std::string dockerfile = ReadDockerFile("Dockerfile");
   std::string quickstart = ReadDockerFile("quickstart.sh");
-  for (const char* step : {"docker/install_deps.sh", "-DCMAKE_BUILD_TYPE=Release",
-                           "-DWALSHIP_BUILD_TESTS=OFF",
-                           "agent/walship-agent replay/walship-replay"}) {
+  for (const char* step :
+       {"docker/install_deps.sh", "-DCMAKE_BUILD_TYPE=Release", "-DWALSHIP_BUILD_TESTS=OFF",
+        "agent/walship-agent replay/walship-replay"}) {
     EXPECT_TRUE(absl::StrContains(dockerfile, step)) << step;
     EXPECT_TRUE(absl::StrContains(quickstart, step)) << step;
   }
