@@ -60,8 +60,23 @@ absl::Status SplitPassword(absl::string_view conninfo, std::string* without,
 std::string StripPsqlMetaCommands(absl::string_view sql) {
   std::string out;
   out.reserve(sql.size());
+  bool skipping_trigger = false;
   for (absl::string_view line : absl::StrSplit(sql, '\n')) {
     if (absl::StartsWith(line, "\\restrict ") || absl::StartsWith(line, "\\unrestrict ")) {
+      continue;
+    }
+    // Our own DDL-capturing event triggers (their functions live in the excluded schema
+    // "walship"): a restore target must not get them. pg_dump writes each as
+    // "CREATE EVENT TRIGGER name ON event\n   EXECUTE FUNCTION walship.f();".
+    if (skipping_trigger) {
+      if (absl::EndsWith(line, ";")) skipping_trigger = false;
+      continue;
+    }
+    if (absl::StartsWith(line, "CREATE EVENT TRIGGER walship_ddl_capture ") ||
+        absl::StartsWith(line, "CREATE EVENT TRIGGER walship_ddl_drop ") ||
+        absl::StartsWith(line, "ALTER EVENT TRIGGER walship_ddl_capture ") ||
+        absl::StartsWith(line, "ALTER EVENT TRIGGER walship_ddl_drop ")) {
+      skipping_trigger = !absl::EndsWith(line, ";");
       continue;
     }
     out.append(line.data(), line.size());
@@ -91,6 +106,7 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                                    "--no-privileges",
                                    "--no-publications",
                                    "--no-subscriptions",
+                                   "--exclude-schema=walship",
                                    absl::StrCat("--snapshot=", snapshot),
                                    absl::StrCat("--section=", section),
                                    "-d",

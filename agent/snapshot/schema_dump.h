@@ -14,14 +14,15 @@ namespace walship::snapshot {
 std::string DefaultPgDumpPath();
 
 // `pg_dump --schema-only --no-owner --no-privileges --no-publications --no-subscriptions
-// --snapshot=<snapshot> --section=<section> -d <conninfo>`; `section` is "pre-data" or
+// --exclude-schema=walship --snapshot=<snapshot> --section=<section> -d <conninfo>`; `section` is "pre-data" or
 // "post-data". The result is plain SQL that libpq can run: psql's \restrict/\unrestrict
 // lines (pg_dump 15.14 and later) are removed (StripPsqlMetaCommands). A password in
 // `conninfo` is removed from the command line and passed in PGPASSWORD instead. pg_dump's
 // own failures are kFailedPrecondition (missing binary) or kUnavailable with its stderr.
 // Thread-safe (spawns a child; no shared state).
 // Removes the lines "\restrict KEY" and "\unrestrict KEY" that recent pg_dump versions
-// write around a plain-format dump for psql; nothing else changes.
+// write around a plain-format dump for psql, and the CREATE/ALTER EVENT TRIGGER statements
+// of walship's own DDL-capturing triggers (ddl_capture.h); nothing else changes.
 std::string StripPsqlMetaCommands(absl::string_view sql);
 
 absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,

@@ -389,6 +389,10 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
 TEST_F(BaseSnapshotTest, OneJobAndFourJobsGiveTheSameBaseAndChecksumsMatchTheSource) {
   sinks::ObjectStore* one_store = NewStore();
   sinks::ObjectStore* four_store = NewStore();
+  // With the DDL capture installed: its schema and triggers stay out of the dumped schema.
+  ASSERT_OK_AND_ASSIGN(
+      auto admin, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
+  ASSERT_OK(InstallDdlCapture(*admin));
   ASSERT_OK_AND_ASSIGN(v1::BaseManifest one, TakeBaseSnapshot(Options(1), {one_store}, {}));
   ASSERT_OK_AND_ASSIGN(v1::BaseManifest four, TakeBaseSnapshot(Options(4), {four_store}, {}));
   ASSERT_EQ(one.tables_size(), four.tables_size());
@@ -419,6 +423,9 @@ TEST_F(BaseSnapshotTest, OneJobAndFourJobsGiveTheSameBaseAndChecksumsMatchTheSou
   // The schema is plain SQL that recreates the tables on an empty database.
   EXPECT_THAT(one.pre_data_sql(), ::testing::Not(HasSubstr("\\restrict")));
   EXPECT_THAT(one.post_data_sql(), ::testing::Not(HasSubstr("CREATE PUBLICATION")));
+  for (const char* ours : {"CREATE EVENT TRIGGER", "walship.", "SCHEMA walship"}) {
+    EXPECT_THAT(one.pre_data_sql() + one.post_data_sql(), ::testing::Not(HasSubstr(ours)));
+  }
   ASSERT_OK(pg_->CreateDatabase("target"));
   ASSERT_OK(pg_->Psql("target", one.pre_data_sql()).status());
   ASSERT_OK(pg_->Psql("target", one.post_data_sql()).status());

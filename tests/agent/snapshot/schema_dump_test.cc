@@ -15,5 +15,17 @@ TEST(SchemaDumpTest, StripsRestrictLinesOnly) {
   EXPECT_EQ(StripPsqlMetaCommands(""), "");
 }
 
+TEST(SchemaDumpTest, StripsWalshipEventTriggers) {
+  EXPECT_EQ(StripPsqlMetaCommands(
+                "--\n\nCREATE EVENT TRIGGER walship_ddl_capture ON ddl_command_end\n"
+                "   EXECUTE FUNCTION walship.capture_ddl();\n\n"
+                "CREATE EVENT TRIGGER walship_ddl_drop ON sql_drop\n"
+                "   EXECUTE FUNCTION walship.capture_drop();\n\n"
+                "CREATE EVENT TRIGGER audit ON ddl_command_end\n"
+                "   EXECUTE FUNCTION public.audit();\n"),
+            "--\n\n\n\nCREATE EVENT TRIGGER audit ON ddl_command_end\n"
+            "   EXECUTE FUNCTION public.audit();\n");
+}
+
 }  // namespace
 }  // namespace walship::snapshot
