@@ -70,6 +70,8 @@ absl::Status Applier::DefineRelation(const v1::Relation& relation) {
   std::string serialized = relation.SerializeAsString();
   std::unique_ptr<RelationState>& state = relations_[relation.oid()];
   if (state == nullptr || state->serialized != serialized) {
+    // Rows batched under the old description go first.
+    if (copy_.rows > 0 && copy_.oid == relation.oid()) WALSHIP_RETURN_IF_ERROR(FlushCopy());
     state = std::make_unique<RelationState>();
     state->relation = relation;
     state->serialized = std::move(serialized);
@@ -103,6 +105,7 @@ absl::Status Applier::StartEvent(const v1::Event& event) {
   if (in_batch_ && event.commit_lsn() == current_commit_lsn_) return absl::OkStatus();
   // A new source transaction: the batch may end here, never inside a transaction.
   if (in_batch_ && batch_events_ >= options_.batch_events) {
+    WALSHIP_RETURN_IF_ERROR(FlushCopy());
     WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
     in_batch_ = false;
     stats_.committed_commit_lsn = current_commit_lsn_;
@@ -125,6 +128,7 @@ absl::Status Applier::Apply(const v1::Event& event) {
     return absl::OkStatus();
   }
   WALSHIP_RETURN_IF_ERROR(StartEvent(event));
+  if (event.op() != v1::INSERT) WALSHIP_RETURN_IF_ERROR(FlushCopy());
   switch (event.op()) {
     case v1::INSERT: {
       WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(event.relation(), event));
@@ -165,6 +169,43 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
                                                Where(event), DisplayName(relation),
                                                row.values_size(), relation.columns_size()));
   }
+  bool plain = options_.copy_batch_rows > 0;
+  for (const v1::Value& value : row.values()) plain = plain && !value.has_unchanged_toast();
+  if (plain) {
+    if (copy_.rows > 0 && (copy_.oid != relation.oid() || copy_.rows >= options_.copy_batch_rows)) {
+      WALSHIP_RETURN_IF_ERROR(FlushCopy());
+    }
+    if (copy_.rows == 0) {
+      std::vector<std::string> names;
+      for (const v1::Column& column : relation.columns()) names.push_back(pg::QuoteIdent(column.name()));
+      copy_.oid = relation.oid();
+      copy_.copy_sql = absl::StrCat("COPY ", pg::QuoteQualified(relation.schema(), relation.table()),
+                                    " (", absl::StrJoin(names, ", "), ") FROM STDIN");
+      copy_.first = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), Where(event));
+      copy_.data.clear();
+    }
+    for (int i = 0; i < row.values_size(); ++i) {
+      if (i > 0) copy_.data.push_back('\t');
+      const v1::Value& value = row.values(i);
+      if (!value.has_text()) {
+        copy_.data.append("\\N");
+        continue;
+      }
+      for (char c : value.text()) {
+        switch (c) {
+          case '\\': copy_.data.append("\\\\"); break;
+          case '\t': copy_.data.append("\\t"); break;
+          case '\n': copy_.data.append("\\n"); break;
+          case '\r': copy_.data.append("\\r"); break;
+          default: copy_.data.push_back(c);
+        }
+      }
+    }
+    copy_.data.push_back('\n');
+    ++copy_.rows;
+    return absl::OkStatus();
+  }
+  WALSHIP_RETURN_IF_ERROR(FlushCopy());
   std::vector<std::string> columns;
   std::vector<const std::string*> params;
   for (int i = 0; i < relation.columns_size(); ++i) {
@@ -236,6 +277,32 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   return absl::OkStatus();
 }
 
+absl::Status Applier::FlushCopy() {
+  if (copy_.rows == 0) return absl::OkStatus();
+  PGconn* conn = conn_->get();
+  std::string what = absl::StrFormat("%s (COPY of %d rows starting there)", copy_.first, copy_.rows);
+  copy_.rows = 0;
+  pg::PgResultPtr started(PQexec(conn, copy_.copy_sql.c_str()));
+  if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: %s", what,
+        FirstLine(started ? PQresultErrorMessage(started.get()) : PQerrorMessage(conn))));
+  }
+  if (PQputCopyData(conn, copy_.data.data(), static_cast<int>(copy_.data.size())) != 1 ||
+      PQputCopyEnd(conn, nullptr) != 1) {
+    return absl::UnavailableError(
+        absl::StrFormat("%s: connection lost: %s", what, FirstLine(PQerrorMessage(conn))));
+  }
+  pg::PgResultPtr done(PQgetResult(conn));
+  while (PGresult* extra = PQgetResult(conn)) PQclear(extra);
+  if (done == nullptr || PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: %s", what, FirstLine(done ? PQresultErrorMessage(done.get()) : PQerrorMessage(conn))));
+  }
+  copy_.data.clear();
+  return absl::OkStatus();
+}
+
 absl::Status Applier::ApplyDdl(const v1::Event& event) {
   absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
   if (!message.ok()) return Annotate(message.status(), Where(event));
@@ -302,6 +369,7 @@ absl::StatusOr<uint64_t> Applier::Run(const std::string& sql,
 
 absl::Status Applier::Finish() {
   if (!in_batch_) return absl::OkStatus();
+  WALSHIP_RETURN_IF_ERROR(FlushCopy());
   WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
   in_batch_ = false;
   stats_.committed_commit_lsn = current_commit_lsn_;

@@ -27,6 +27,9 @@ struct ApplierOptions {
   uint64_t batch_events = 10000;
   // The target's tables were filled from a base snapshot (see TargetTables::set_after_base).
   bool after_base = false;
+  // Consecutive INSERTs into one table (no unchanged-TOAST values) are sent as one COPY of
+  // up to this many rows; 0 sends each INSERT as a statement.
+  uint64_t copy_batch_rows = 5000;
   // Apply "walship.ddl" messages at their place (see DdlApplier).
   bool apply_ddl = true;
   // The tables as the base snapshot left them: where each source oid is in the target.
@@ -73,6 +76,8 @@ class Applier {
   absl::Status ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event);
   absl::Status ApplyTruncate(const v1::Event& event);
   absl::Status ApplyDdl(const v1::Event& event);
+  // Sends the pending COPY batch, if any.
+  absl::Status FlushCopy();
   // Prepares (once) and runs a statement; returns the affected row count.
   absl::StatusOr<uint64_t> Run(const std::string& sql,
                                const std::vector<const std::string*>& params,
@@ -83,6 +88,14 @@ class Applier {
   ApplierOptions options_;
   TargetTables tables_;
   DdlApplier ddl_;
+  struct CopyBatch {
+    uint32_t oid = 0;
+    std::string copy_sql;  // COPY table (columns) FROM STDIN
+    std::string data;      // COPY text rows
+    uint64_t rows = 0;
+    std::string first;     // position of the first row, for errors
+  };
+  CopyBatch copy_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
   absl::flat_hash_map<std::string, std::string> statements_;  // SQL -> prepared name
   ApplierStats stats_;
