@@ -370,6 +370,11 @@ absl::StatusOr<std::unique_ptr<Sink>> OpenKafkaSink(KafkaSinkOptions options) {
       {"compression.codec", "zstd"},
       {"linger.ms", "5"},
       {"message.timeout.ms", absl::StrCat(ToMillis(options.delivery_timeout))},
+      // Keys hash exactly as with librdkafka's default (CRC32), but null keys (TRUNCATE,
+      // tables without key columns) go to one fixed partition instead of a random one:
+      // a null-keyed message re-sent after a crash lands where its first copy did, so a
+      // per-partition duplicate filter drops it, and key-less rows keep their order.
+      {"partitioner", "consistent"},
   };
   WALSHIP_ASSIGN_OR_RETURN(kafka::ConfPtr conf, kafka::BuildProducerConf(defaults, file, cli));
 

@@ -14,8 +14,9 @@
 // Headers on every message: walship.position ("<16 hex commit LSN>:<sequence>"; BEGIN is
 // sequence 0, END is event_count + 1), walship.xid (decimal), walship.op (INSERT, UPDATE,
 // DELETE, TRUNCATE, MESSAGE, TOMBSTONE, BEGIN, END). Names are sanitized: characters outside
-// [A-Za-z0-9._-] become '_'. Per-key order holds: the default partitioner hashes the key and
-// the idempotent producer keeps order within a partition across retries.
+// [A-Za-z0-9._-] become '_'. Per-key order holds: the partitioner hashes the key (CRC32,
+// librdkafka's "consistent"; null keys all go to one partition) and the idempotent producer
+// keeps order within a partition across retries.
 #ifndef WALSHIP_SINKS_KAFKA_KAFKA_SINK_H_
 #define WALSHIP_SINKS_KAFKA_KAFKA_SINK_H_
 

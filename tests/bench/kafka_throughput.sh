@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Benchmark: what streaming to Kafka costs. walship-agent drains the same WAL twice in one
+# run: into a local-directory object store alone, then into a local object store plus the
+# mock Kafka cluster (librdkafka's mock brokers in their own process, 3 brokers on loopback
+# TCP; production producer settings: idempotent, acks=all, zstd). Both slots exist before the
+# workload, so both runs decode exactly the same changes.
+#   bash tests/bench/kafka_throughput.sh [ROW_CHANGES]     (default 1000000)
+# Prints both rates in events/s and their ratio (Kafka run rate / store-only rate).
+# The mock keeps at most 5 MiB per partition (older batches are dropped); this measures the
+# producer path, not broker storage.
+source "$(dirname "$0")/lib.sh"
+changes=${1:-1000000}
+dir=${BENCH_DIR:-/tmp/walship-bench-kafka}
+mock_bin=${WALSHIP_MOCKCLUSTER_BIN:-$build_dir/tests/tools/mockcluster/walship_mockcluster}
+[[ -x $agent_bin ]] || { echo "build first: no $agent_bin" >&2; exit 1; }
+[[ -x $mock_bin ]] || { echo "build first: no $mock_bin (target walship_mockcluster)" >&2; exit 1; }
+
+start_cluster "$dir"
+mock_pid= holder_pid=
+cleanup() {
+  [[ -n $mock_pid ]] && kill -KILL "$mock_pid" 2>/dev/null || true
+  [[ -n $holder_pid ]] && kill "$holder_pid" 2>/dev/null || true
+  stop_cluster
+}
+trap cleanup EXIT
+
+psql_bench postgres -c "CREATE DATABASE crm"
+psql_bench crm <<'SQL'
+CREATE TABLE events (id bigint PRIMARY KEY, customer text, amount numeric(12,2),
+                     at timestamptz, payload jsonb, note text);
+CREATE PUBLICATION walship FOR ALL TABLES;
+SELECT 'slot' FROM pg_create_logical_replication_slot('store_only', 'pgoutput');
+SELECT 'slot' FROM pg_create_logical_replication_slot('with_kafka', 'pgoutput');
+SQL
+
+# Workload (as agent_throughput.sh): half inserts, a third updates, the rest deletes, in
+# transactions of 10k rows.
+inserts=$((changes / 2)); updates=$((changes * 3 / 10)); deletes=$((changes - inserts - updates))
+echo "workload: $inserts inserts, $updates updates, $deletes deletes"
+t0=$(now_s)
+for ((lo = 1; lo <= inserts; lo += 10000)); do
+  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+  echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
+        jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
+done | psql_bench crm
+for ((lo = 1; lo <= updates; lo += 10000)); do
+  hi=$((lo + 9999 < updates ? lo + 9999 : updates))
+  echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
+done | psql_bench crm
+for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
+  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+  echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
+done | psql_bench crm
+end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+echo "generated in $(elapsed "$t0" "$(now_s)") s; end LSN $end_lsn"
+
+# The mock cluster: its stdin is a FIFO held open by a sleeping writer.
+rm -f "$dir/mock.ctl"; mkfifo "$dir/mock.ctl"
+"$mock_bin" 3 < "$dir/mock.ctl" > "$dir/mock.out" 2> "$dir/mock.err" &
+mock_pid=$!
+sleep 1000000 > "$dir/mock.ctl" &
+holder_pid=$!
+bootstrap=
+for _ in $(seq 100); do
+  bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$dir/mock.out")
+  [[ -n $bootstrap ]] && break
+  sleep 0.1
+done
+[[ -n $bootstrap ]] || { echo "mock cluster did not start: $(cat "$dir/mock.err")" >&2; exit 1; }
+echo "mock Kafka cluster: $bootstrap"
+
+# run_agent NAME SLOT [extra agent options...]: prints the elapsed seconds.
+run_agent() {
+  local name=$1 slot=$2; shift 2
+  rm -rf "$dir/store-$name" "$dir/work-$name"
+  local t0; t0=$(now_s)
+  timed_rss "$dir/$name.rss" "$agent_bin" --source "$bench_conn dbname=crm" --slot "$slot" \
+    --publication walship --object-store "file://$dir/store-$name" --work-dir "$dir/work-$name" \
+    --until-lsn "$end_lsn" --log-level warning "$@" 2> "$dir/$name.log" ||
+    { echo "walship-agent ($name) failed:" >&2; tail -20 "$dir/$name.log" >&2; exit 1; }
+  elapsed "$t0" "$(now_s)"
+}
+stored_events() {
+  "$replay_bin" list --object-store "file://$dir/store-$1" | sed -n 's/.*events: \([0-9]*\).*/\1/p' | head -1
+}
+
+t_store=$(run_agent store store_only)
+t_kafka=$(run_agent kafka with_kafka --kafka "$bootstrap")
+events_store=$(stored_events store)
+events_kafka=$(stored_events kafka)
+
+echo
+echo "row changes:               $changes"
+echo "object store alone:        $t_store s, $events_store events (peak RSS $(( $(cat "$dir/store.rss") / 1024 )) MiB)"
+echo "object store + Kafka mock: $t_kafka s, $events_kafka events (peak RSS $(( $(cat "$dir/kafka.rss") / 1024 )) MiB)"
+awk -v a="$t_store" -v b="$t_kafka" -v n="$events_store" -v m="$events_kafka" 'BEGIN {
+  ra = n / a; rb = m / b
+  printf "store alone rate:          %.0f events/s\n", ra
+  printf "store + Kafka rate:        %.0f events/s\n", rb
+  printf "ratio (kafka/store alone): %.2f\n", rb / ra }'
