@@ -176,6 +176,22 @@ TEST_F(BaseRestoreTest, DrillRestoresThePreviousBaseAndMatchesTheLatest) {
   EXPECT_THAT(text, HasSubstr("998 rows  equal"));
 }
 
+TEST_F(BaseRestoreTest, DrillAlsoRestoresToATimeAndReportsRows) {
+  SetUpSource();
+  std::string scratch = NewDatabase();
+  DrillOptions options;
+  options.to_time = absl::FromUnixMicros(builder_.TimeOf(kFirstLsn + 0x100));
+  ASSERT_OK_AND_ASSIGN(DrillReport report,
+                       RunDrill(&store_, TestStream(), ConnInfo(scratch), options));
+  EXPECT_TRUE(report.equal);
+  std::string text = absl::StrJoin(report.lines, "\n");
+  EXPECT_THAT(text, HasSubstr("restored to "));
+  EXPECT_THAT(text, HasSubstr("(1 transactions after it)"));
+  // Before the bad DELETE: all 1000 deals.
+  EXPECT_EQ(Value(scratch, "SELECT count(*) FROM deals"), "1000");
+  EXPECT_EQ(Value(scratch, "SELECT count(*) FROM customers"), "52");
+}
+
 TEST_F(BaseRestoreTest, DrillWithOneBaseSaysSo) {
   SetUpSource(/*with_base2=*/false);
   std::string scratch = NewDatabase();
