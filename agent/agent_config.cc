@@ -57,6 +57,21 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
     return absl::InvalidArgumentError(
         "--topic-prefix, --kafka-config, --kafka-config-file and --kafka-tombstones need --kafka");
   }
+  if (config.snapshot_jobs < 1 || config.snapshot_jobs > 64) {
+    return absl::InvalidArgumentError("--snapshot-jobs must be between 1 and 64");
+  }
+  if (config.retain_base < 0 || config.retain_days < 0) {
+    return absl::InvalidArgumentError("--retain-base and --retain-days must not be negative");
+  }
+  if (config.no_base && (config.base_every > absl::ZeroDuration() || !config.base_at.empty() ||
+                         config.retain_base > 0 || config.retain_days > 0)) {
+    return absl::InvalidArgumentError(
+        "--no-base conflicts with --base-every, --base-at, --retain-base and --retain-days");
+  }
+  if (config.base_every < absl::ZeroDuration() ||
+      (config.base_every > absl::ZeroDuration() && config.base_every < absl::Minutes(1))) {
+    return absl::InvalidArgumentError("--base-every must be at least 1m (e.g. 24h)");
+  }
   if (config.work_dir.empty()) return absl::InvalidArgumentError("--work-dir must not be empty");
   return absl::OkStatus();
 }

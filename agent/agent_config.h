@@ -44,6 +44,22 @@ struct AgentConfig {
   std::vector<std::string> kafka_settings;
   std::string kafka_config_file;
   bool kafka_tombstones = false;
+  // Key file for encryption at rest ("KEYID:BASE64" lines); empty: WALSHIP_ENCRYPTION_KEY or
+  // no encryption.
+  std::string encryption_key_file;
+  // Base snapshots: never (stream changes only), parallel table copies, the periodic
+  // policy (every this long and/or at this local time of day, "02:00" or
+  // "02:00 Europe/Berlin"), and retention (newest N bases and/or D days restorable).
+  bool no_base = false;
+  int snapshot_jobs = 4;
+  absl::Duration base_every = absl::ZeroDuration();
+  std::string base_at;
+  int retain_base = 0;
+  int retain_days = 0;
+  // Prometheus metrics and /healthz on ADDR:PORT (empty: off).
+  std::string metrics_listen;
+  // Emit a heartbeat logical message this often when idle (0: never).
+  absl::Duration heartbeat_interval = absl::ZeroDuration();
   // Stop once everything up to this LSN is durable and acknowledged.
   Lsn until_lsn;
   LogFormat log_format = LogFormat::kText;

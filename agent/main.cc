@@ -13,19 +13,12 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/agent_config.h"
 #include "agent/base/log.h"
-#include "agent/base/status_macros.h"
-#include "agent/pg/pg_connection.h"
-#include "agent/pg/replication_connection.h"
-#include "agent/stream/source_setup.h"
-#include "agent/stream/spill_file.h"
-#include "agent/stream/stream_loop.h"
-#include "sinks/kafka/kafka_sink.h"
-#include "sinks/object_store/object_store.h"
-#include "sinks/object_store/object_store_sink.h"
+#include "agent/agent_runner.h"
 
 namespace walship::agent {
 namespace {
@@ -33,100 +26,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true); }
-
-absl::Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("cannot create directory \"%s\": %s (set --work-dir)", path, ec.message()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RunAgent(const AgentConfig& config) {
-  if (pg::ConninfoHasPassword(config.source)) {
-    LogWarning("--source holds a password, which other users can read from the process "
-               "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
-  }
-  // Every object store is opened first: a bad URL must not leave a slot behind.
-  std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
-  for (const std::string& url : config.object_stores) {
-    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
-    stores.push_back(std::move(store));
-  }
-  WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
-  SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
-  WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
-  LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
-          conn->Describe(), source.identity.system_id, source.identity.timeline,
-          source.identity.database, config.slot, source.slot.confirmed_flush.ToString());
-
-  std::string work = absl::StrCat(config.work_dir, "/", config.slot);
-  std::string spill_dir = work + "/spill";
-  WALSHIP_RETURN_IF_ERROR(MakeDirs(spill_dir));
-  RemoveStaleSpillFiles(spill_dir);
-
-  v1::SegmentHeader header;
-  for (const auto& [name, value] : pg::PinnedSessionSettings()) {
-    (*header.mutable_session()->mutable_settings())[name] = value;
-  }
-  header.mutable_session()->set_server_version(source.server_version);
-  header.mutable_session()->set_server_encoding(source.server_encoding);
-  header.set_system_id(source.identity.system_id);
-  header.set_timeline(source.identity.timeline);
-  header.set_database(source.identity.database);
-  header.set_slot(config.slot);
-
-  std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
-  std::vector<sinks::Sink*> sink_ptrs;
-  for (size_t i = 0; i < stores.size(); ++i) {
-    sinks::ObjectStore* store = stores[i].get();
-    sinks::ObjectStoreSinkOptions options;
-    options.stream = sinks::StreamId{source.identity.system_id, config.slot};
-    options.header_template = header;
-    options.segment_max_bytes = config.segment_max_bytes;
-    options.segment_max_age = config.segment_max_age;
-    options.staging_dir = absl::StrCat(work, "/staging-", i);
-    options.zstd_level = config.compression_level;
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store, options));
-    LogInfo("object store %s: stored up to %s", store->url(),
-            sink->DurableWatermark().ToString());
-    sink_ptrs.push_back(sink.get());
-    owned_sinks.push_back(std::move(sink));
-  }
-
-  if (!config.kafka_bootstrap.empty()) {
-    sinks::KafkaSinkOptions kafka;
-    kafka.bootstrap_servers = config.kafka_bootstrap;
-    kafka.topic_prefix =
-        config.topic_prefix.empty() ? source.identity.database : config.topic_prefix;
-    kafka.settings = config.kafka_settings;
-    kafka.properties_file = config.kafka_config_file;
-    kafka.tombstones_on_delete = config.kafka_tombstones;
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenKafkaSink(kafka));
-    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
-    sink_ptrs.push_back(sink.get());
-    owned_sinks.push_back(std::move(sink));
-  }
-
-  StreamOptions stream;
-  stream.conninfo = config.source;
-  stream.slot = config.slot;
-  stream.publication = config.publication;
-  stream.system_id = source.identity.system_id;
-  stream.until_lsn = config.until_lsn;
-  stream.spill_dir = spill_dir;
-  stream.memory_limit_per_transaction = config.transaction_memory_bytes;
-  StreamLoop loop(stream, sink_ptrs, source.slot.confirmed_flush, &g_stop);
-  absl::Status status = loop.Run(std::move(conn));
-  // Sinks are closed (drained) before the stores they write to are destroyed.
-  for (auto& sink : owned_sinks) {
-    absl::Status closed = sink->Close(absl::Now() + absl::Seconds(60));
-    if (status.ok()) status = closed;
-  }
-  return status;
-}
 
 int Main(int argc, char** argv) {
   CLI::App app{"walship-agent: streams committed changes of a PostgreSQL database to object "
@@ -136,6 +35,8 @@ int Main(int argc, char** argv) {
   AgentConfig config;
   std::string until_lsn, log_format = "text", log_level = "info";
   int64_t segment_max_ms = absl::ToInt64Milliseconds(config.segment_max_age);
+  double heartbeat_seconds = 0;
+  std::string base_every;
   app.add_option("--source", config.source,
                  "Source connection string (libpq conninfo or URI; password via PGPASSWORD "
                  "or ~/.pgpass, never here)")
@@ -168,6 +69,28 @@ int Main(int argc, char** argv) {
                  "librdkafka properties file (key=value lines; TLS and SASL secrets go here)");
   app.add_flag("--kafka-tombstones", config.kafka_tombstones,
                "Follow each DELETE with a tombstone (for compacted topics)");
+  app.add_option("--encryption-key-file", config.encryption_key_file,
+                 "Encrypt every object (AES-256-GCM) with the first key of this file "
+                 "(KEYID:BASE64 lines, mode 600); or set WALSHIP_ENCRYPTION_KEY");
+  app.add_flag("--no-base", config.no_base,
+               "Stream changes only: never take base snapshots (restore targets then need "
+               "the schema and rows from before the slot)");
+  app.add_option("--snapshot-jobs", config.snapshot_jobs, "Tables copied in parallel by a base");
+  app.add_option("--base-every", base_every,
+                 "Take a base snapshot this often while streaming (e.g. 24h, 7d)");
+  app.add_option("--base-at", config.base_at,
+                 "Take base snapshots at this time of day (\"02:00\" local, or "
+                 "\"02:00 Europe/Berlin\")");
+  app.add_option("--retain-base", config.retain_base,
+                 "Keep the newest N base snapshots (and the changes they need)");
+  app.add_option("--retain-days", config.retain_days,
+                 "Keep every point of the last D days restorable");
+  app.add_option("--metrics-listen", config.metrics_listen,
+                 "Serve Prometheus /metrics and /healthz on ADDR:PORT (e.g. 127.0.0.1:9187)");
+  app.add_option("--heartbeat-interval", heartbeat_seconds,
+                 "Seconds between heartbeat messages while idle, so the slot keeps moving when "
+                 "other databases write (0: off)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--until-lsn", until_lsn,
                  "Exit once everything up to this LSN is durable and acknowledged");
   app.add_option("--log-format", log_format, "text or json")
@@ -181,6 +104,20 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   config.segment_max_age = absl::Milliseconds(segment_max_ms);
+  config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
+  if (!base_every.empty()) {
+    std::string text = base_every;
+    // absl durations have no day unit: "7d" means 168h.
+    if (text.back() == 'd') {
+      int64_t days = 0;
+      if (absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) text = absl::StrCat(days * 24, "h");
+    }
+    if (!absl::ParseDuration(text, &config.base_every)) {
+      std::fprintf(stderr, "walship-agent: error: --base-every \"%s\" is not a duration (e.g. 24h, 7d, 90m)\n",
+                   base_every.c_str());
+      return 2;
+    }
+  }
   config.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
   config.log_level = log_level == "debug"     ? LogLevel::kDebug
                      : log_level == "warning" ? LogLevel::kWarning
@@ -208,7 +145,7 @@ int Main(int argc, char** argv) {
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  absl::Status status = RunAgent(config);
+  absl::Status status = RunAgent(config, &g_stop);
   if (!status.ok()) {
     LogError("%s", status.message());
     return 1;

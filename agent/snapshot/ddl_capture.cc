@@ -13,7 +13,7 @@ CREATE OR REPLACE FUNCTION walship.describe_table(rel oid, is_dropped boolean,
                                                   schema_name text, table_name text)
 RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
   SELECT json_build_object(
-    'oid', rel,
+    'oid', rel::bigint,
     'schema', coalesce(n.nspname, schema_name),
     'table', coalesce(c.relname, table_name),
     'dropped', is_dropped,

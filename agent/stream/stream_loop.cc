@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/base/failpoint.h"
@@ -14,12 +15,13 @@
 namespace walship::agent {
 
 StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, Lsn confirmed,
-                       const std::atomic<bool>* stop)
+                       const std::atomic<bool>* stop, AgentMetrics* metrics)
     : options_(std::move(options)),
       sinks_(std::move(sinks)),
       stop_(stop),
       tracker_(confirmed, options_.status_interval),
-      assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}) {}
+      assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}),
+      metrics_(metrics) {}
 
 absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
   absl::Duration backoff = options_.reconnect_min;
@@ -32,6 +34,10 @@ absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
       return status;
     }
     conn.reset();
+    if (metrics_ != nullptr) {
+      metrics_->SetState(AgentState::kReconnecting);
+      metrics_->OnError("source", "connection");
+    }
     LogWarning("%s; reconnecting (acknowledged up to %s)", status.message(),
                tracker_.flushed().ToString());
     while (conn == nullptr) {
@@ -77,8 +83,13 @@ absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
 absl::Status StreamLoop::ServeSinks(absl::Time now) {
   Lsn durable = Lsn::Max();
   for (sinks::Sink* sink : sinks_) {
-    WALSHIP_RETURN_IF_ERROR(Annotate(sink->Poll(now), absl::StrCat("sink ", sink->name())));
+    absl::Status polled = sink->Poll(now);
+    if (!polled.ok()) {
+      if (metrics_ != nullptr) metrics_->OnError(sink->name(), absl::StatusCodeToString(polled.code()));
+      return Annotate(polled, absl::StrCat("sink ", sink->name()));
+    }
     durable = std::min(durable, sink->DurableWatermark());
+    if (metrics_ != nullptr) metrics_->OnSinkDurable(sink->name(), sink->DurableWatermark());
   }
   if (!sinks_.empty()) tracker_.OnDurable(durable);
   return absl::OkStatus();
@@ -88,11 +99,13 @@ absl::Status StreamLoop::SendStatus(pg::ReplicationConnection& conn, absl::Time 
   CrashPoint("before-ack");
   WALSHIP_RETURN_IF_ERROR(conn.SendStatus(tracker_.written(), tracker_.flushed(), reply));
   tracker_.OnStatusSent(now);
+  if (metrics_ != nullptr) metrics_->OnAcknowledged(tracker_.flushed());
   CrashPoint("after-ack");
   return absl::OkStatus();
 }
 
 absl::Status StreamLoop::FinishStream(pg::ReplicationConnection& conn) {
+  if (metrics_ != nullptr) metrics_->SetState(AgentState::kStopping);
   absl::Time deadline = absl::Now() + options_.shutdown_flush_timeout;
   for (sinks::Sink* sink : sinks_) {
     WALSHIP_RETURN_IF_ERROR(Annotate(sink->Flush(deadline), absl::StrCat("sink ", sink->name())));
@@ -105,6 +118,55 @@ absl::Status StreamLoop::FinishStream(pg::ReplicationConnection& conn) {
   return absl::OkStatus();
 }
 
+pg::PgConnection* StreamLoop::SideConnection() {
+  if (side_conn_ == nullptr) {
+    auto conn = pg::PgConnection::Connect(options_.conninfo, pg::ConnectionKind::kNormal);
+    if (!conn.ok()) {
+      LogWarning("side connection: %s", conn.status().message());
+      return nullptr;
+    }
+    side_conn_ = std::move(*conn);
+  }
+  return side_conn_.get();
+}
+
+void StreamLoop::SideWork(absl::Time now) {
+  bool idle = !tracker_.HasInFlight() && !assembler_.InTransaction();
+  if (options_.heartbeat_interval > absl::ZeroDuration() && now >= next_heartbeat_) {
+    next_heartbeat_ = now + options_.heartbeat_interval;
+    pg::PgConnection* conn = idle ? SideConnection() : nullptr;
+    if (conn != nullptr) {
+      absl::Status status = conn->Exec(
+          "SELECT pg_logical_emit_message(false, 'walship.heartbeat', now()::text)", "heartbeat");
+      if (!status.ok()) {
+        LogWarning("%s", status.message());
+        side_conn_.reset();
+      }
+    }
+  }
+  if (metrics_ != nullptr && now >= next_slot_stats_) {
+    next_slot_stats_ = now + options_.slot_stats_interval;
+    if (pg::PgConnection* conn = SideConnection()) {
+      auto retained = conn->QueryValue(
+          "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint "
+          "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+          {options_.slot}, "reading the slot's retained WAL");
+      int64_t bytes = 0;
+      if (retained.ok() && retained->has_value() && absl::SimpleAtoi(**retained, &bytes)) {
+        metrics_->SetSlotRetainedWalBytes(static_cast<uint64_t>(std::max<int64_t>(bytes, 0)));
+      } else if (!retained.ok()) {
+        LogWarning("%s", retained.status().message());
+        side_conn_.reset();
+      }
+    }
+  }
+  if (options_.on_idle && idle && now >= next_idle_report_) {
+    next_idle_report_ = now + options_.idle_report_interval;
+    options_.on_idle(now, tracker_.flushed(), server_wal_end_);
+    if (metrics_ != nullptr) metrics_->OnHeartbeat(now);
+  }
+}
+
 absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
   const proto::TransactionInfo& info = txn->info();
   if (info.end_lsn <= tracker_.last_handed()) return absl::OkStatus();  // resent after reconnect
@@ -113,9 +175,16 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
     return absl::OkStatus();
   }
   for (sinks::Sink* sink : sinks_) {
-    WALSHIP_RETURN_IF_ERROR(Annotate(
-        sink->Write(*txn), absl::StrFormat("sink %s, transaction %u at %s", sink->name(),
-                                           info.xid, info.commit_lsn.ToString())));
+    absl::Status written = sink->Write(*txn);
+    if (!written.ok()) {
+      if (metrics_ != nullptr) metrics_->OnError(sink->name(), absl::StatusCodeToString(written.code()));
+      return Annotate(written, absl::StrFormat("sink %s, transaction %u at %s", sink->name(),
+                                               info.xid, info.commit_lsn.ToString()));
+    }
+    if (metrics_ != nullptr) {
+      metrics_->OnHandedOff(sink->name(), info.end_lsn, absl::FromUnixMicros(info.commit_time_us),
+                            info.event_count, 0);
+    }
   }
   tracker_.OnTransaction(info.end_lsn, /*empty=*/false);
   return absl::OkStatus();
@@ -123,6 +192,11 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
 
 absl::Status StreamLoop::HandleXLogData(const pg::CopyMessage& message) {
   tracker_.OnReceived(message.wal_start);
+  server_wal_end_ = std::max(server_wal_end_, message.wal_end);
+  if (metrics_ != nullptr) {
+    metrics_->OnServerMessage(tracker_.written(), message.wal_end,
+                              absl::FromUnixMicros(message.send_time_us));
+  }
   if (LogEnabled(LogLevel::kDebug) && !message.payload.empty()) {
     LogDebug("received %s at %s", PgOutputMessageTypeName(message.payload[0]),
              message.wal_start.ToString());
@@ -147,6 +221,7 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
   WALSHIP_RETURN_IF_ERROR(conn.StartReplication(options_.slot, options_.publication, Lsn()));
   LogInfo("streaming from slot \"%s\" (publication \"%s\") at %s", options_.slot,
           options_.publication, tracker_.flushed().ToString());
+  if (metrics_ != nullptr) metrics_->SetState(AgentState::kStreaming);
   while (true) {
     absl::Time now = absl::Now();
     WALSHIP_RETURN_IF_ERROR(ServeSinks(now));
@@ -159,6 +234,7 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
       return FinishStream(conn);
     }
     if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
+    SideWork(now);
 
     absl::Time deadline = std::min(tracker_.NextStatusDeadline(), now + absl::Milliseconds(200));
     for (sinks::Sink* sink : sinks_) deadline = std::min(deadline, sink->NextDeadline());
@@ -166,6 +242,11 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
     if (!message.has_value()) continue;
     if (message->kind == pg::CopyMessage::Kind::kKeepalive) {
       tracker_.OnKeepalive(message->wal_end, assembler_.InTransaction());
+      server_wal_end_ = std::max(server_wal_end_, message->wal_end);
+      if (metrics_ != nullptr) {
+        metrics_->OnServerMessage(tracker_.written(), message->wal_end,
+                                  absl::FromUnixMicros(message->send_time_us));
+      }
       if (message->reply_requested) {
         WALSHIP_RETURN_IF_ERROR(ServeSinks(absl::Now()));
         WALSHIP_RETURN_IF_ERROR(SendStatus(conn, absl::Now(), false));

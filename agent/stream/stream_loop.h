@@ -10,6 +10,7 @@
 #define WALSHIP_AGENT_STREAM_STREAM_LOOP_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/base/lsn.h"
+#include "agent/metrics/agent_metrics.h"
 #include "agent/pg/pgoutput_decoder.h"
 #include "agent/pg/replication_connection.h"
 #include "agent/stream/feedback_tracker.h"
@@ -38,13 +40,24 @@ struct StreamOptions {
   absl::Duration reconnect_min = absl::Milliseconds(500);
   absl::Duration reconnect_max = absl::Seconds(30);
   absl::Duration shutdown_flush_timeout = absl::Seconds(60);
+  // When non-zero, emit a non-transactional logical message this often while nothing is
+  // pending, so the slot keeps moving when the published tables are idle but other
+  // databases write (the message itself is not stored).
+  absl::Duration heartbeat_interval = absl::ZeroDuration();
+  // Called at most this often while nothing is pending (idle and healthy), with the
+  // acknowledged position and the server's WAL end; the agent writes a heartbeat object.
+  absl::Duration idle_report_interval = absl::Minutes(1);
+  std::function<void(absl::Time now, Lsn acknowledged, Lsn server_wal_end)> on_idle;
+  // How often the slot's retained WAL is read for the metrics.
+  absl::Duration slot_stats_interval = absl::Seconds(15);
 };
 
 class StreamLoop {
  public:
   // `sinks` and `stop` must outlive the loop; `stop` is set by a signal handler.
+  // `metrics` may be null.
   StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, Lsn confirmed,
-             const std::atomic<bool>* stop);
+             const std::atomic<bool>* stop, AgentMetrics* metrics = nullptr);
 
   // Runs until stopped (OK), --until-lsn reached (OK), or a permanent error.
   // `conn` is an open replication connection (the loop takes it).
@@ -61,6 +74,10 @@ class StreamLoop {
   absl::Status ServeSinks(absl::Time now);
   absl::Status SendStatus(pg::ReplicationConnection& conn, absl::Time now, bool reply);
   absl::Status FinishStream(pg::ReplicationConnection& conn);
+  // Periodic side work over a normal connection: heartbeat messages, slot statistics and
+  // the idle report. Failures are logged, never fatal.
+  void SideWork(absl::Time now);
+  pg::PgConnection* SideConnection();
 
   StreamOptions options_;
   std::vector<sinks::Sink*> sinks_;
@@ -68,6 +85,12 @@ class StreamLoop {
   FeedbackTracker tracker_;
   TransactionAssembler assembler_;
   PgOutputDecoder decoder_;
+  AgentMetrics* metrics_;
+  std::unique_ptr<pg::PgConnection> side_conn_;
+  absl::Time next_heartbeat_ = absl::InfinitePast();
+  absl::Time next_slot_stats_ = absl::InfinitePast();
+  absl::Time next_idle_report_ = absl::InfinitePast();
+  Lsn server_wal_end_;
 };
 
 }  // namespace walship::agent

@@ -296,14 +296,16 @@ TEST_F(AgentFailureTest, BadInputGetsAClearOneLineError) {
   ASSERT_OK_AND_ASSIGN(Lsn slot, SlotConfirmed(*pg_, "crm", "walship"));
   EXPECT_FALSE(slot.valid()) << "nothing may be created after a refusal";
 
-  // Restore into a target without the schema.
+  // Restore into a target without the schema, from changes only (no base snapshot).
   ASSERT_OK(pg_->Psql("crm", "DROP TABLE notes_nokey").status());
-  ASSERT_OK_AND_ASSIGN(SubprocessResult created, RunAgent(AgentArgs({"--until-lsn", "0/1"})));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult created,
+                       RunAgent(AgentArgs({"--until-lsn", "0/1", "--no-base"})));
   ASSERT_EQ(created.exit_code, 0) << created.stderr_text;
   std::vector<Txn> txns;
   RunTxn(&txns);
   ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
-  ASSERT_OK_AND_ASSIGN(SubprocessResult run, RunAgent(AgentArgs({"--until-lsn", end.ToString()})));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult run,
+                       RunAgent(AgentArgs({"--until-lsn", end.ToString(), "--no-base"})));
   ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
   ASSERT_OK(pg_->CreateDatabase("empty_target"));
   ASSERT_OK_AND_ASSIGN(SubprocessResult restore,

@@ -81,7 +81,8 @@ TEST_F(AgentReplayTest, RestoresEveryCapturedPointByteForByte) {
     ASSERT_TRUE(agent->Running()) << ReadFile(log);
     absl::SleepFor(absl::Milliseconds(50));
   }
-  // Wait for the agent to be streaming before the first change.
+  // The first start takes a base snapshot, then streams.
+  ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
   absl::SleepFor(absl::Milliseconds(300));
 
   std::vector<CapturePoint> points;
@@ -160,6 +161,26 @@ TEST_F(AgentReplayTest, RestoresEveryCapturedPointByteForByte) {
   EXPECT_GE(after, until);
   ASSERT_OK_AND_ASSIGN(TableRows final_rows, CaptureTables(*pg_, "crm"));
   EXPECT_EQ(FirstDifference(final_rows, Restore("after_second_run", {})), "");
+}
+
+TEST_F(AgentReplayTest, IdleSlotFollowsTheServerWhileOtherDatabasesWrite) {
+  ASSERT_OK(pg_->CreateDatabase("other"));
+  std::string log = work_ + "/agent-idle.log";
+  std::vector<std::string> args = AgentArgs();
+  args.push_back("--heartbeat-interval");
+  args.push_back("0.2");
+  ASSERT_OK_AND_ASSIGN(auto agent, StartAgent(args, log));
+  ASSERT_OK(WaitForSlot(*pg_, "crm", "walship", Lsn(1), absl::Seconds(30)));
+  ASSERT_OK(pg_->Psql("other", "CREATE TABLE noise (id int); "
+                               "INSERT INTO noise SELECT generate_series(1, 20000);").status());
+  ASSERT_OK_AND_ASSIGN(Lsn after_noise, CurrentLsn(*pg_, "other"));
+  // Nothing of the published database changed, yet the slot must not pin that WAL.
+  EXPECT_THAT(WaitForSlot(*pg_, "crm", "walship", after_noise, absl::Seconds(20)), IsOk())
+      << ReadFile(log);
+  EXPECT_TRUE(StoredSegments(store_).empty()) << "no change of crm happened";
+  agent->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(30)));
+  EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
 }
 
 }  // namespace

@@ -134,6 +134,19 @@ Lsn MaxStoredEnd(const std::string& store_dir) {
   return max;
 }
 
+absl::Status WaitForBase(const std::string& store_dir, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(store_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() == "manifest.pb") return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError("no base snapshot appeared in " + store_dir);
+}
+
 absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,
                                                        const std::string& log_path,
                                                        std::map<std::string, std::string> env) {

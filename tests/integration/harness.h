@@ -45,6 +45,9 @@ Lsn MaxStoredEnd(const std::string& store_dir);
 // Paths of the stored change segments, in key order.
 std::vector<std::string> StoredSegments(const std::string& store_dir);
 
+// Waits until a complete base snapshot (a manifest.pb) is in the local store directory.
+absl::Status WaitForBase(const std::string& store_dir, absl::Duration timeout);
+
 // Starts walship-agent with `args`; stderr goes to `log_path`.
 absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,
                                                        const std::string& log_path,

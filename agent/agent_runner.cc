@@ -1,0 +1,220 @@
+// The agent's start-up sequence and shutdown order.
+#include "agent/agent_runner.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "agent/base/log.h"
+#include "agent/base/status_macros.h"
+#include "agent/base_scheduler.h"
+#include "agent/metrics/agent_metrics.h"
+#include "agent/metrics/metrics_server.h"
+#include "agent/pg/pg_connection.h"
+#include "agent/pg/replication_connection.h"
+#include "agent/snapshot/ddl_capture.h"
+#include "agent/snapshot/retention.h"
+#include "agent/stream/source_setup.h"
+#include "agent/stream/spill_file.h"
+#include "agent/stream/stream_loop.h"
+#include "prometheus/registry.h"
+#include "sinks/kafka/kafka_sink.h"
+#include "sinks/object_store/encryption/encrypted_store.h"
+#include "sinks/object_store/heartbeat.h"
+#include "sinks/object_store/object_store.h"
+#include "sinks/object_store/object_store_sink.h"
+
+namespace walship::agent {
+namespace {
+
+absl::Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot create directory \"%s\": %s (set --work-dir)", path, ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::string& slot) {
+  v1::SegmentHeader header;
+  for (const auto& [name, value] : pg::PinnedSessionSettings()) {
+    (*header.mutable_session()->mutable_settings())[name] = value;
+  }
+  header.mutable_session()->set_server_version(source.server_version);
+  header.mutable_session()->set_server_encoding(source.server_encoding);
+  header.set_system_id(source.identity.system_id);
+  header.set_timeline(source.identity.timeline);
+  header.set_database(source.identity.database);
+  header.set_slot(slot);
+  return header;
+}
+
+// Writes a heartbeat object to every store and keeps only the newest few there.
+void WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
+                    const sinks::StreamId& stream, absl::Time now, Lsn acknowledged,
+                    Lsn server_wal) {
+  std::string content = sinks::EncodeHeartbeat({now, acknowledged, server_wal});
+  for (const auto& store : stores) {
+    absl::Status put = store->Put(sinks::HeartbeatKey(stream, now), content);
+    if (!put.ok() && put.code() != absl::StatusCode::kAlreadyExists) {
+      LogWarning("heartbeat to %s: %s", store->url(), put.message());
+      continue;
+    }
+    auto listed = store->List(sinks::HeartbeatPrefix(stream));
+    if (!listed.ok()) continue;
+    for (size_t i = 0; i + 3 < listed->size(); ++i) (void)store->Delete((*listed)[i].key);
+  }
+}
+
+}  // namespace
+
+absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) {
+  if (pg::ConninfoHasPassword(config.source)) {
+    LogWarning("--source holds a password, which other users can read from the process "
+               "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
+  }
+  // Every object store is opened first: a bad URL or key must not leave a slot behind.
+  std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
+  for (const std::string& url : config.object_stores) {
+    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
+    WALSHIP_ASSIGN_OR_RETURN(store, sinks::MaybeEncrypt(std::move(store), config.encryption_key_file));
+    stores.push_back(std::move(store));
+  }
+  std::vector<sinks::ObjectStore*> store_ptrs;
+  for (const auto& store : stores) store_ptrs.push_back(store.get());
+
+  prometheus::Registry registry;
+  AgentMetrics metrics(registry);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    MetricsServerOptions options;
+    options.listen = config.metrics_listen;
+    WALSHIP_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(options, registry, &metrics));
+    LogInfo("metrics and /healthz on http://%s", metrics_server->address());
+  }
+
+  WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
+  SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
+  WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
+  LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
+          conn->Describe(), source.identity.system_id, source.identity.timeline,
+          source.identity.database, config.slot, source.slot.confirmed_flush.ToString());
+  if (config.create) {
+    auto ddl_conn = pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal);
+    absl::Status installed =
+        ddl_conn.ok() ? snapshot::InstallDdlCapture(**ddl_conn) : ddl_conn.status();
+    if (!installed.ok()) {
+      LogWarning("schema changes will be followed from relation messages only (added and "
+                 "dropped columns): cannot install the DDL capture trigger: %s",
+                 installed.message());
+    }
+  }
+  sinks::StreamId stream{source.identity.system_id, config.slot};
+
+  std::string work = absl::StrCat(config.work_dir, "/", config.slot);
+  std::string spill_dir = work + "/spill";
+  WALSHIP_RETURN_IF_ERROR(MakeDirs(spill_dir));
+  RemoveStaleSpillFiles(spill_dir);
+
+  // Base snapshots: the first one before streaming when the store has none, then by policy.
+  snapshot::SnapshotOptions snap;
+  snap.conninfo = config.source;
+  snap.publication = config.publication;
+  snap.slot = config.slot;
+  snap.jobs = config.snapshot_jobs;
+  snap.zstd_level = config.compression_level;
+  snapshot::BasePolicy policy;
+  policy.every = config.base_every;
+  if (!config.base_at.empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(policy.at, snapshot::ParseTimeOfDay(config.base_at));
+  }
+  snapshot::RetentionPolicy retention;
+  retention.retain_base = config.retain_base;
+  retention.retain_for = absl::Hours(24) * config.retain_days;
+  BaseScheduler bases(snap, store_ptrs, stream, policy, retention, &metrics);
+  std::optional<absl::Time> newest_base;
+  if (!config.no_base) {
+    for (sinks::ObjectStore* store : store_ptrs) {
+      WALSHIP_ASSIGN_OR_RETURN(int removed, snapshot::CleanIncompleteBases(*store, stream));
+      if (removed > 0) {
+        LogInfo("removed %d objects of an interrupted base snapshot from %s", removed, store->url());
+      }
+    }
+    // Every store must hold a base; the oldest newest-base decides.
+    bool all_have_base = true;
+    for (sinks::ObjectStore* store : store_ptrs) {
+      WALSHIP_ASSIGN_OR_RETURN(auto newest, NewestBaseTime(*store, stream));
+      if (!newest) all_have_base = false;
+      if (newest && (!newest_base || *newest < *newest_base)) newest_base = newest;
+    }
+    if (!all_have_base) {
+      LogInfo("no base snapshot stored yet: taking one of publication \"%s\" (%d jobs)",
+              config.publication, config.snapshot_jobs);
+      metrics.SetState(AgentState::kSnapshotting);
+      WALSHIP_RETURN_IF_ERROR(bases.TakeNow());
+      newest_base = absl::Now();
+    }
+  }
+
+  std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
+  std::vector<sinks::Sink*> sink_ptrs;
+  v1::SegmentHeader header = MakeHeaderTemplate(source, config.slot);
+  for (size_t i = 0; i < stores.size(); ++i) {
+    sinks::ObjectStoreSinkOptions options;
+    options.stream = stream;
+    options.header_template = header;
+    options.segment_max_bytes = config.segment_max_bytes;
+    options.segment_max_age = config.segment_max_age;
+    options.staging_dir = absl::StrCat(work, "/staging-", i);
+    options.zstd_level = config.compression_level;
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
+    LogInfo("object store %s: changes stored up to %s", stores[i]->url(),
+            sink->DurableWatermark().ToString());
+    sink_ptrs.push_back(sink.get());
+    owned_sinks.push_back(std::move(sink));
+  }
+  if (!config.kafka_bootstrap.empty()) {
+    sinks::KafkaSinkOptions kafka;
+    kafka.bootstrap_servers = config.kafka_bootstrap;
+    kafka.topic_prefix =
+        config.topic_prefix.empty() ? source.identity.database : config.topic_prefix;
+    kafka.settings = config.kafka_settings;
+    kafka.properties_file = config.kafka_config_file;
+    kafka.tombstones_on_delete = config.kafka_tombstones;
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenKafkaSink(kafka));
+    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
+    sink_ptrs.push_back(sink.get());
+    owned_sinks.push_back(std::move(sink));
+  }
+
+  StreamOptions options;
+  options.conninfo = config.source;
+  options.slot = config.slot;
+  options.publication = config.publication;
+  options.system_id = source.identity.system_id;
+  options.until_lsn = config.until_lsn;
+  options.spill_dir = spill_dir;
+  options.memory_limit_per_transaction = config.transaction_memory_bytes;
+  options.heartbeat_interval = config.heartbeat_interval;
+  options.on_idle = [&stores, &stream](absl::Time now, Lsn acknowledged, Lsn server_wal) {
+    WriteHeartbeat(stores, stream, now, acknowledged, server_wal);
+  };
+  StreamLoop loop(options, sink_ptrs, source.slot.confirmed_flush, stop, &metrics);
+  if (!config.no_base) bases.Start(newest_base);
+  absl::Status status = loop.Run(std::move(conn));
+  // Shutdown order: periodic bases, then sinks (drained), then stores, then metrics.
+  bases.Stop();
+  for (auto& sink : owned_sinks) {
+    absl::Status closed = sink->Close(absl::Now() + absl::Seconds(60));
+    if (status.ok()) status = closed;
+  }
+  return status;
+}
+
+}  // namespace walship::agent

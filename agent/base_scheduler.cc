@@ -1,0 +1,115 @@
+// Periodic base snapshots.
+#include "agent/base_scheduler.h"
+
+#include <unistd.h>
+
+#include "absl/time/clock.h"
+#include "agent/base/log.h"
+#include "agent/base/status_macros.h"
+#include "agent/snapshot/base_progress.h"
+
+namespace walship::agent {
+
+absl::StatusOr<std::optional<absl::Time>> NewestBaseTime(sinks::ObjectStore& store,
+                                                         const sinks::StreamId& stream) {
+  WALSHIP_ASSIGN_OR_RETURN(snapshot::StoreContents contents,
+                           snapshot::ListStoreContents(store, stream));
+  std::optional<absl::Time> newest;
+  for (const snapshot::StoredBase& base : contents.bases) {
+    if (base.complete && (!newest || base.snapshot_time > *newest)) newest = base.snapshot_time;
+  }
+  return newest;
+}
+
+BaseScheduler::BaseScheduler(snapshot::SnapshotOptions options,
+                             std::vector<sinks::ObjectStore*> stores, sinks::StreamId stream,
+                             snapshot::BasePolicy policy, snapshot::RetentionPolicy retention,
+                             AgentMetrics* metrics)
+    : options_(std::move(options)),
+      stores_(std::move(stores)),
+      stream_(std::move(stream)),
+      policy_(policy),
+      retention_(retention),
+      metrics_(metrics) {
+  options_.cancel = &cancel_;
+}
+
+BaseScheduler::~BaseScheduler() { Stop(); }
+
+absl::Status BaseScheduler::TakeNow() {
+  absl::Time started = absl::Now();
+  snapshot::ProgressCallback render = snapshot::MakeDefaultProgressRenderer(STDERR_FILENO);
+  auto progress = [&](const snapshot::BaseProgress& p) {
+    render(p);
+    if (metrics_ != nullptr && p.tables_total > 0) {
+      metrics_->SetBaseSnapshotProgress(static_cast<double>(p.tables_done) / p.tables_total);
+    }
+  };
+  auto manifest = snapshot::TakeBaseSnapshot(options_, stores_, progress);
+  if (!manifest.ok()) {
+    if (metrics_ != nullptr) metrics_->OnError("snapshot", absl::StatusCodeToString(manifest.status().code()));
+    return Annotate(manifest.status(), "taking a base snapshot");
+  }
+  uint64_t rows = 0;
+  for (const auto& table : manifest->tables()) rows += table.row_count();
+  LogInfo("base snapshot at %s complete: %d tables, %d rows, %s",
+          Lsn(manifest->snapshot_lsn()).ToString(), manifest->tables_size(), rows,
+          absl::FormatDuration(absl::Trunc(absl::Now() - started, absl::Milliseconds(1))));
+  if (metrics_ != nullptr) {
+    metrics_->AddBaseSnapshotRows(rows);
+    metrics_->OnBaseSnapshotSucceeded(absl::Now());
+  }
+  last_ = started;
+  if (retention_.enabled()) {
+    for (sinks::ObjectStore* store : stores_) {
+      auto plan = snapshot::RunRetention(*store, stream_, retention_, absl::Now());
+      if (!plan.ok()) {
+        LogWarning("retention in %s: %s", store->url(), plan.status().message());
+      } else if (!plan->delete_keys.empty()) {
+        LogInfo("retention in %s: deleted %d objects (%d bases)", store->url(),
+                plan->delete_keys.size(), plan->deleted_bases.size());
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void BaseScheduler::Start(std::optional<absl::Time> last) {
+  if (!policy_.enabled()) return;
+  last_ = last;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void BaseScheduler::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  cancel_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void BaseScheduler::Loop() {
+  absl::Duration backoff = absl::Minutes(1);
+  while (true) {
+    absl::Time due = snapshot::NextBaseTime(last_, policy_, absl::Now());
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithDeadline(absl::Condition(&stopping_), due);
+      if (stopping_) return;
+    }
+    absl::Status status = TakeNow();
+    if (status.ok()) {
+      backoff = absl::Minutes(1);
+      continue;
+    }
+    if (status.code() == absl::StatusCode::kCancelled) return;
+    LogError("%s; retrying in %s", status.message(), absl::FormatDuration(backoff));
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithDeadline(absl::Condition(&stopping_), absl::Now() + backoff);
+    if (stopping_) return;
+    backoff = std::min(backoff * 2, absl::Hours(1));
+  }
+}
+
+}  // namespace walship::agent
