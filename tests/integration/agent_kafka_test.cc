@@ -782,14 +782,12 @@ TEST_F(AgentKafkaBadInputTest, UnreachableBootstrapExitsWithoutAcknowledging) {
   EXPECT_EQ(after, confirmed);
 }
 
-TEST_F(AgentKafkaBadInputTest, UnknownLibrdkafkaSettingIsRefusedBeforeAnythingIsCreated) {
+TEST_F(AgentKafkaBadInputTest, UnknownLibrdkafkaSettingIsRefusedWithLibrdkafkasReason) {
   ASSERT_OK_AND_ASSIGN(SubprocessResult result,
                        RunAgent(AgentArgs({"--kafka-config", "no.such.setting=1"})));
   EXPECT_THAT(result.exit_code, ::testing::AnyOf(1, 2)) << result.stderr_text;
   EXPECT_THAT(result.stderr_text, HasSubstr("no.such.setting"));
   EXPECT_THAT(result.stderr_text, HasSubstr("No such configuration property"));
-  EXPECT_FALSE(SlotExists()) << "a refused start left a slot behind";
-  EXPECT_FALSE(PublicationExists()) << "a refused start left a publication behind";
 }
 
 TEST_F(AgentKafkaBadInputTest, SecretOnTheCommandLineIsRefusedAndNeverPrinted) {
@@ -801,7 +799,6 @@ TEST_F(AgentKafkaBadInputTest, SecretOnTheCommandLineIsRefusedAndNeverPrinted) {
   EXPECT_THAT(result.stderr_text, HasSubstr("sasl.password"));
   EXPECT_THAT(result.stderr_text, HasSubstr("--kafka-config-file"));
   EXPECT_THAT(result.stderr_text + result.stdout_text, Not(HasSubstr(secret)));
-  EXPECT_FALSE(SlotExists()) << "a refused start left a slot behind";
 
   // The same secret in a properties file is accepted (PLAINTEXT ignores it).
   std::string file = work_ + "/kafka.properties";
@@ -810,6 +807,22 @@ TEST_F(AgentKafkaBadInputTest, SecretOnTheCommandLineIsRefusedAndNeverPrinted) {
                        RunAgent(AgentArgs({"--kafka-config-file", file, "--until-lsn", "0/1"})));
   EXPECT_EQ(ok.exit_code, 0) << ok.stderr_text;
   EXPECT_THAT(ok.stderr_text + ok.stdout_text, Not(HasSubstr(secret)));
+}
+
+// A start refused for its Kafka settings must leave the source untouched: no slot (which
+// would pin WAL), no publication, no event trigger.
+TEST_F(AgentKafkaBadInputTest, RefusedKafkaSettingsCreateNothing) {
+  for (const char* setting : {"no.such.setting=1", "sasl.password=x", "acks=1"}) {
+    SCOPED_TRACE(setting);
+    ASSERT_OK_AND_ASSIGN(SubprocessResult result, RunAgent(AgentArgs({"--kafka-config", std::string(setting)})));
+    EXPECT_NE(result.exit_code, 0) << result.stderr_text;
+    EXPECT_FALSE(SlotExists()) << "a refused start left a slot behind";
+    EXPECT_FALSE(PublicationExists()) << "a refused start left a publication behind";
+    ASSERT_OK(pg_->Psql("crm", "SELECT pg_drop_replication_slot(slot_name) FROM "
+                               "pg_replication_slots WHERE slot_name = 'walship'; "
+                               "DROP PUBLICATION IF EXISTS walship")
+                  .status());
+  }
 }
 
 // The agent must stop on its own with a clear error and leave `txn_end` unacknowledged.
