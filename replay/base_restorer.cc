@@ -201,6 +201,9 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()),
                                             "pre-data schema"));
       WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), post.keys, "primary key"));
+      // pg_dump empties search_path; DDL messages name types as the source's session saw
+      // them (unqualified for public), so changes run under the default search_path.
+      WALSHIP_RETURN_IF_ERROR(conn->Exec("RESET search_path", "resetting search_path"));
       run_post_data = true;
     } else {
       for (const TableLoadJob& job : work) {

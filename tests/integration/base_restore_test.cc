@@ -67,7 +67,7 @@ TEST_F(BaseRestoreEndToEndTest, RestoresToAMarkOntoAnEmptyServer) {
                                   log));
   // Writes while the initial snapshot is taken: neither lost nor applied twice.
   for (size_t i = 1; i < steps.size() - 1; ++i) {
-    ASSERT_OK(pg_->Psql("crm", steps[i].sql).status()) << steps[i].name;
+    ASSERT_THAT(pg_->Psql("crm", steps[i].sql), IsOk()) << steps[i].name;
   }
   absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (!HasBase()) {
@@ -81,7 +81,8 @@ TEST_F(BaseRestoreEndToEndTest, RestoresToAMarkOntoAnEmptyServer) {
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
   ASSERT_OK(pg_->Psql("crm", "DELETE FROM deals").status());  // the bad DELETE
   ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
-  ASSERT_OK(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60))) << ReadFile(log);
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk())
+      << ReadFile(log);
   agent.reset();
 
   SubprocessResult list = Replay({"list", "--object-store", "file://" + store_});
