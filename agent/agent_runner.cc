@@ -100,6 +100,20 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   }
 
   WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
+  // Kafka is opened (settings checked, brokers reached) before anything is created at
+  // the source, so a bad setting leaves no slot behind.
+  std::unique_ptr<sinks::Sink> kafka_sink;
+  if (!config.kafka_bootstrap.empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, conn->IdentifySystem());
+    sinks::KafkaSinkOptions kafka;
+    kafka.bootstrap_servers = config.kafka_bootstrap;
+    kafka.topic_prefix = config.topic_prefix.empty() ? identity.database : config.topic_prefix;
+    kafka.settings = config.kafka_settings;
+    kafka.properties_file = config.kafka_config_file;
+    kafka.tombstones_on_delete = config.kafka_tombstones;
+    WALSHIP_ASSIGN_OR_RETURN(kafka_sink, sinks::OpenKafkaSink(kafka));
+    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
+  }
   SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
   WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
   LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
@@ -179,18 +193,9 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     sink_ptrs.push_back(sink.get());
     owned_sinks.push_back(std::move(sink));
   }
-  if (!config.kafka_bootstrap.empty()) {
-    sinks::KafkaSinkOptions kafka;
-    kafka.bootstrap_servers = config.kafka_bootstrap;
-    kafka.topic_prefix =
-        config.topic_prefix.empty() ? source.identity.database : config.topic_prefix;
-    kafka.settings = config.kafka_settings;
-    kafka.properties_file = config.kafka_config_file;
-    kafka.tombstones_on_delete = config.kafka_tombstones;
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenKafkaSink(kafka));
-    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
-    sink_ptrs.push_back(sink.get());
-    owned_sinks.push_back(std::move(sink));
+  if (kafka_sink != nullptr) {
+    sink_ptrs.push_back(kafka_sink.get());
+    owned_sinks.push_back(std::move(kafka_sink));
   }
 
   StreamOptions options;
@@ -202,6 +207,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.spill_dir = spill_dir;
   options.memory_limit_per_transaction = config.transaction_memory_bytes;
   options.heartbeat_interval = config.heartbeat_interval;
+  options.idle_report_interval = config.idle_report_interval;
   options.on_idle = [&stores, &stream](absl::Time now, Lsn acknowledged, Lsn server_wal) {
     WriteHeartbeat(stores, stream, now, acknowledged, server_wal);
   };
