@@ -32,6 +32,7 @@
 #include "replay/stream_locator.h"
 #include "replay/stream_summary.h"
 #include "replay/verifier.h"
+#include "sinks/object_store/encryption/encrypted_store.h"
 #include "sinks/object_store/object_store.h"
 
 namespace walship::replay {
@@ -41,6 +42,7 @@ namespace {
 struct ReplayConfig {
   std::string command;                     // list | restore | verify
   std::vector<std::string> object_stores;  // URLs, tried in order
+  std::string encryption_key_file;         // KEYID:BASE64 lines (or WALSHIP_ENCRYPTION_KEY)
   std::string system_id;                   // stream choice when the store holds several
   std::string slot;
   std::string target;                   // conninfo of the database to restore into
@@ -96,6 +98,7 @@ absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig
   absl::Status last = absl::InvalidArgumentError("--object-store is required");
   for (const std::string& url : config.object_stores) {
     absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> store = sinks::OpenObjectStore(url);
+    if (store.ok()) store = sinks::MaybeEncrypt(std::move(*store), config.encryption_key_file);
     if (!store.ok()) {
       last = store.status();
       if (config.object_stores.size() > 1) LogWarning("%s", last.message());
@@ -252,6 +255,9 @@ void AddStoreOptions(CLI::App* command, ReplayConfig* config) {
   command->add_option("--system-id", config->system_id,
                       "the stream's PostgreSQL system identifier (when several are stored)");
   command->add_option("--slot", config->slot, "the stream's slot name (when several are stored)");
+  command->add_option("--encryption-key-file", config->encryption_key_file,
+                      "decrypt objects with the keys in FILE (KEYID:BASE64 lines, mode 600); "
+                      "else WALSHIP_ENCRYPTION_KEY when set");
 }
 
 void AddCommonOptions(CLI::App* app, ReplayConfig* config) {
