@@ -137,22 +137,8 @@ CREATE TABLE deals (
 );
 SQL
 sql crm -f "$demo/schema.sql"
-# --- 3. the agent --------------------------------------------------------------------------------
-step "starting walship-agent (slot and publication 'walship', object store $store_url)"
-"$agent_bin" --source "$(conninfo crm)" --slot walship --publication walship --create \
-  --object-store "$store_url" >"$demo/agent.log" 2>&1 &
-echo $! >"$demo/agent.pid"
-agent_pid=$!
-for i in $(seq 1 150); do
-  kill -0 "$agent_pid" 2>/dev/null || die "walship-agent exited early"
-  [[ $(sql crm -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walship'") == 1 ]] && break
-  ((i == 150)) && die "the agent did not create slot 'walship' within 30 s"
-  sleep 0.2
-done
-echo "agent running (pid $agent_pid, log $demo/agent.log)"
-
-# Rows written from here on are streamed (base snapshots of earlier rows are a later step).
-step "loading the CRM seed data"
+# The seed rows exist before the agent starts: its first start copies them into a base
+# snapshot, then streams every change after it.
 sql crm <<'SQL'
 INSERT INTO customers (name, email, country, created_at, attrs)
 SELECT 'Customer ' || g, 'customer' || g || '@example.com', (ARRAY['DE', 'FR', 'US', 'JP'])[1 + g % 4],
@@ -173,6 +159,20 @@ SQL
 echo "crm: $(sql crm -c "SELECT (SELECT count(*) FROM customers) || ' customers, ' ||
   (SELECT count(*) FROM contacts) || ' contacts, ' || (SELECT count(*) FROM deals) || ' deals'")"
 
+# --- 3. the agent --------------------------------------------------------------------------------
+step "starting walship-agent (slot and publication 'walship', object store $store_url)"
+"$agent_bin" --source "$(conninfo crm)" --slot walship --publication walship --create \
+  --object-store "$store_url" >"$demo/agent.log" 2>&1 &
+echo $! >"$demo/agent.pid"
+agent_pid=$!
+for i in $(seq 1 300); do
+  kill -0 "$agent_pid" 2>/dev/null || die "walship-agent exited early"
+  [[ -n $(find "$demo/store" -name manifest.pb 2>/dev/null) ]] && break
+  ((i == 300)) && die "the agent did not store its first base snapshot within 60 s"
+  sleep 0.2
+done
+echo "first base snapshot stored: $(find "$demo/store" -path '*base*' -type f | wc -l) objects"
+echo "agent running (pid $agent_pid, log $demo/agent.log)"
 
 # --- 4. workload, the moment to go back to, and the bad DELETE -----------------------------------
 step "running a workload"
@@ -235,8 +235,8 @@ echo "agent stopped; object store holds $(find "$demo/store" -type f | wc -l) ob
 restore_into() {
   local db=$1
   shift
+  # An empty database: the restore creates the schema from the base snapshot.
   sql postgres -c "CREATE DATABASE $db"
-  sql "$db" -f "$demo/schema.sql"
   local t=$SECONDS
   "$replay_bin" restore --object-store "$store_url" --target "$(conninfo "$db")" "$@" \
     || die "walship-replay restore $* failed"
