@@ -31,6 +31,7 @@
 #include "tests/integration/crm_workload.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/kafka_mock.h"
+#include "tests/testing/kcat.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -46,75 +47,6 @@ const std::vector<std::string> kTables = {"public.activity_log", "public.custome
 
 // ---- reading the brokers with kcat ---------------------------------------------------
 
-struct ConsumedMessage {
-  int partition = 0;
-  int64_t offset = 0;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::string headers;  // "walship.position=...,walship.xid=...,walship.op=..."
-};
-
-// Every message of `topic` from the beginning, in offset order per partition. kcat prints a
-// text line with partition, offset, key and value lengths (-1 for null) and headers, then
-// the raw key and value bytes, so binary payloads are read back exactly.
-absl::StatusOr<std::vector<ConsumedMessage>> Consume(const std::string& bootstrap,
-                                                     const std::string& topic) {
-  auto result = Subprocess::Run({"kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
-                                 "-e", "-q", "-f", "%p %o %K %S %h\n%k%s"},
-                                absl::Seconds(120));
-  if (!result.ok()) return result.status();
-  if (!result->ok()) {
-    return absl::InternalError(
-        absl::StrCat("kcat on ", topic, ": ", result->Describe(), ": ", result->stderr_text));
-  }
-  std::vector<ConsumedMessage> out;
-  const std::string& text = result->stdout_text;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) return absl::InternalError("kcat: truncated header line");
-    std::vector<std::string> fields =
-        absl::StrSplit(text.substr(pos, eol - pos), absl::MaxSplits(' ', 4));
-    pos = eol + 1;
-    ConsumedMessage m;
-    int64_t key_len = 0, value_len = 0;
-    if (fields.size() < 4 || !absl::SimpleAtoi(fields[0], &m.partition) ||
-        !absl::SimpleAtoi(fields[1], &m.offset) || !absl::SimpleAtoi(fields[2], &key_len) ||
-        !absl::SimpleAtoi(fields[3], &value_len)) {
-      return absl::InternalError(absl::StrCat("kcat: bad header line at ", pos));
-    }
-    if (fields.size() == 5) m.headers = fields[4];
-    if (key_len >= 0) {
-      m.key = text.substr(pos, key_len);
-      pos += key_len;
-    }
-    if (value_len >= 0) {
-      m.value = text.substr(pos, value_len);
-      pos += value_len;
-    }
-    if (pos > text.size()) return absl::InternalError("kcat: truncated payload");
-    out.push_back(std::move(m));
-  }
-  std::stable_sort(out.begin(), out.end(), [](const ConsumedMessage& a, const ConsumedMessage& b) {
-    return std::make_pair(a.partition, a.offset) < std::make_pair(b.partition, b.offset);
-  });
-  return out;
-}
-
-// Topic names the cluster knows (kcat -L).
-absl::StatusOr<std::set<std::string>> ListTopics(const std::string& bootstrap) {
-  auto result = Subprocess::Run({"kcat", "-b", bootstrap, "-L"}, absl::Seconds(60));
-  if (!result.ok()) return result.status();
-  if (!result->ok()) return absl::InternalError(absl::StrCat("kcat -L: ", result->stderr_text));
-  std::set<std::string> topics;
-  for (absl::string_view line : absl::StrSplit(result->stdout_text, '\n')) {
-    size_t at = line.find("topic \"");
-    if (at == absl::string_view::npos) continue;
-    line.remove_prefix(at + 7);
-    topics.insert(std::string(line.substr(0, line.find('"'))));
-  }
-  return topics;
-}
 
 // ---- decoding with protoc ------------------------------------------------------------
 
@@ -456,7 +388,7 @@ class AgentKafkaTest : public ::testing::Test {
 
   TopicEvents ReadTopic(const std::string& topic) {
     TopicEvents out;
-    auto raw = Consume(kafka_->bootstrap(), topic);
+    auto raw = KcatConsume(kafka_->bootstrap(), topic);
     EXPECT_THAT(raw.status(), IsOk()) << topic;
     if (!raw.ok()) return out;
     out.raw = *std::move(raw);
@@ -480,12 +412,12 @@ class AgentKafkaTest : public ::testing::Test {
     }
     std::string messages_topic = absl::StrCat(kPrefix, ".messages");
     topics[messages_topic] = ReadTopic(messages_topic);
-    auto marker_messages = Consume(kafka_->bootstrap(), absl::StrCat(kPrefix, ".transactions"));
+    auto marker_messages = KcatConsume(kafka_->bootstrap(), absl::StrCat(kPrefix, ".transactions"));
     EXPECT_OK(marker_messages.status());
     if (!marker_messages.ok()) return 0;
 
     // No topic other than these (no stray names).
-    auto listed = ListTopics(kafka_->bootstrap());
+    auto listed = KcatListTopics(kafka_->bootstrap());
     EXPECT_OK(listed.status());
     if (listed.ok()) {
       std::set<std::string> ours;
@@ -691,7 +623,7 @@ TEST_F(AgentKafkaTest, BrokerOutageHoldsTheSlotAndLosesNothing) {
   CatchUpAndStop(*agent, log);
   CheckEverything();
   // Counted by kcat, the outage's first transaction is there.
-  ASSERT_OK_AND_ASSIGN(auto contacts, Consume(kafka_->bootstrap(), "crm.public.deal_contacts"));
+  ASSERT_OK_AND_ASSIGN(auto contacts, KcatConsume(kafka_->bootstrap(), "crm.public.deal_contacts"));
   int found = 0;
   for (const ConsumedMessage& m : contacts) {
     found += m.value.has_value() && absl::StrContains(*m.value, "during outage");

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "proto/transaction.h"
 #include "tests/testing/kafka_mock.h"
+#include "tests/testing/kcat.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -114,57 +115,6 @@ class TxnBuilder {
 
 // ---- reading back with kcat ----------------------------------------------------------
 
-struct ConsumedMessage {
-  int partition = 0;
-  int64_t offset = 0;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::string headers;  // "walship.position=...,walship.xid=...,walship.op=..."
-};
-
-// Every message of `topic` from the beginning. kcat prints a text line with the partition,
-// offset, key and value lengths (-1 for null) and headers, then the raw key and value
-// bytes, so binary payloads are read back exactly.
-absl::StatusOr<std::vector<ConsumedMessage>> Consume(const std::string& bootstrap,
-                                                     const std::string& topic) {
-  auto result = Subprocess::Run({"kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
-                                 "-e", "-q", "-f", "%p %o %K %S %h\n%k%s"},
-                                absl::Seconds(60));
-  if (!result.ok()) return result.status();
-  if (!result->ok()) {
-    return absl::InternalError(
-        absl::StrCat("kcat on ", topic, ": ", result->Describe(), ": ", result->stderr_text));
-  }
-  std::vector<ConsumedMessage> out;
-  const std::string& text = result->stdout_text;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) return absl::InternalError("kcat: truncated header line");
-    std::vector<std::string> fields =
-        absl::StrSplit(text.substr(pos, eol - pos), absl::MaxSplits(' ', 4));
-    pos = eol + 1;
-    ConsumedMessage m;
-    int64_t key_len = 0, value_len = 0;
-    if (fields.size() < 4 || !absl::SimpleAtoi(fields[0], &m.partition) ||
-        !absl::SimpleAtoi(fields[1], &m.offset) || !absl::SimpleAtoi(fields[2], &key_len) ||
-        !absl::SimpleAtoi(fields[3], &value_len)) {
-      return absl::InternalError(absl::StrCat("kcat: bad header line at ", pos));
-    }
-    if (fields.size() == 5) m.headers = fields[4];
-    if (key_len >= 0) {
-      m.key = text.substr(pos, key_len);
-      pos += key_len;
-    }
-    if (value_len >= 0) {
-      m.value = text.substr(pos, value_len);
-      pos += value_len;
-    }
-    if (pos > text.size()) return absl::InternalError("kcat: truncated payload");
-    out.push_back(std::move(m));
-  }
-  return out;
-}
 
 // `protoc --decode=walship.v1.<type>` of `bytes`, in a separate process, with nothing but
 // proto/walship.proto.
@@ -259,7 +209,7 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
 
   std::map<std::string, uint64_t> consumed_counts;  // per topic, tombstones excluded
   for (const auto& [topic, events] : expected) {
-    ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages, Consume(kafka->bootstrap(), topic));
+    ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages, KcatConsume(kafka->bootstrap(), topic));
     // Per key (null key: its own group), in partition offset order.
     std::map<std::string, std::vector<const ConsumedMessage*>> by_key;
     std::map<int, int64_t> last_offset;
@@ -304,7 +254,7 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
   // The transactions topic: BEGIN and END per transaction; END's counts match what the
   // table topics hold.
   ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> markers,
-                       Consume(kafka->bootstrap(), "crm.transactions"));
+                       KcatConsume(kafka->bootstrap(), "crm.transactions"));
   ASSERT_EQ(markers.size(), 2 * txns.size());
   std::map<std::string, uint64_t> end_counts;
   std::map<uint32_t, std::vector<v1::TransactionMarker::Kind>> kinds;
@@ -374,7 +324,7 @@ TEST(KafkaSinkIntegration, BrokerOutageHoldsWatermarkAndLosesNothing) {
 
   // Count what the brokers hold, with kcat: every row once.
   ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages,
-                       Consume(kafka->bootstrap(), "crm.public.deals"));
+                       KcatConsume(kafka->bootstrap(), "crm.public.deals"));
   std::set<std::string> positions;
   for (const ConsumedMessage& m : messages) {
     v1::Event event;
@@ -384,7 +334,7 @@ TEST(KafkaSinkIntegration, BrokerOutageHoldsWatermarkAndLosesNothing) {
   EXPECT_EQ(messages.size(), 11u * 20u);
   EXPECT_EQ(positions.size(), 11u * 20u);
   ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> markers,
-                       Consume(kafka->bootstrap(), "crm.transactions"));
+                       KcatConsume(kafka->bootstrap(), "crm.transactions"));
   EXPECT_EQ(markers.size(), 22u);
   ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
 }
@@ -491,7 +441,7 @@ TEST(KafkaSinkIntegration, SmallBufferBoundStillDeliversEverything) {
   ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(30)));
   EXPECT_EQ(sink->DurableWatermark(), Lsn(0xC000 + 4 * 0x100 + 0x30));
   ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages,
-                       Consume(kafka->bootstrap(), "crm.public.deals"));
+                       KcatConsume(kafka->bootstrap(), "crm.public.deals"));
   EXPECT_EQ(messages.size(), 20u);
 }
 
