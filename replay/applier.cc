@@ -12,25 +12,11 @@
 #include "agent/base/status_macros.h"
 #include "replay/sql_builder.h"
 
+#include "proto/event_names.h"
+
 namespace walship::replay {
 namespace {
 
-const char* OpName(v1::Operation op) {
-  switch (op) {
-    case v1::INSERT:
-      return "INSERT";
-    case v1::UPDATE:
-      return "UPDATE";
-    case v1::DELETE:
-      return "DELETE";
-    case v1::TRUNCATE:
-      return "TRUNCATE";
-    case v1::MESSAGE:
-      return "MESSAGE";
-    default:
-      return "unknown operation";
-  }
-}
 
 std::string Where(const v1::Event& event) {
   return absl::StrFormat("at commit LSN %s (xid %u, event %u)", Lsn(event.commit_lsn()).ToString(),
@@ -222,7 +208,7 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
 absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event) {
   bool is_update = event.op() == v1::UPDATE;
   std::string what =
-      absl::StrFormat("%s of \"%s\" %s", OpName(event.op()), DisplayName(relation), Where(event));
+      absl::StrFormat("%s of \"%s\" %s", proto::OperationName(event.op()), DisplayName(relation), Where(event));
   const int n = relation.columns_size();
   bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
   if ((is_update && event.new_row().values_size() != n) ||

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include "proto/event_names.h"
+
 namespace walship::sinks::kafka {
 
 std::string SanitizeTopicPart(absl::string_view part) {
@@ -71,21 +73,5 @@ std::string PositionHeader(uint64_t commit_lsn, uint32_t sequence) {
   return absl::StrFormat("%016X:%u", commit_lsn, sequence);
 }
 
-absl::string_view OpName(v1::Operation op) {
-  switch (op) {
-    case v1::INSERT:
-      return "INSERT";
-    case v1::UPDATE:
-      return "UPDATE";
-    case v1::DELETE:
-      return "DELETE";
-    case v1::TRUNCATE:
-      return "TRUNCATE";
-    case v1::MESSAGE:
-      return "MESSAGE";
-    default:
-      return "UNSPECIFIED";
-  }
-}
 
 }  // namespace walship::sinks::kafka

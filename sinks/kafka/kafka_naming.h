@@ -40,9 +40,6 @@ const v1::Row* KeyRow(const v1::Event& event);
 // ("00000000016B3748:12").
 std::string PositionHeader(uint64_t commit_lsn, uint32_t sequence);
 
-// walship.op: "INSERT", "UPDATE", "DELETE", "TRUNCATE", "MESSAGE" (never fails).
-absl::string_view OpName(v1::Operation op);
-
 }  // namespace walship::sinks::kafka
 
 #endif  // WALSHIP_SINKS_KAFKA_KAFKA_NAMING_H_

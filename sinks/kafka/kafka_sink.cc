@@ -27,6 +27,7 @@
 #include "sinks/kafka/delivery_tracker.h"
 #include "sinks/kafka/kafka_config.h"
 #include "sinks/kafka/kafka_errors.h"
+#include "proto/event_names.h"
 #include "sinks/kafka/kafka_naming.h"
 #include "sinks/kafka/rdkafka_handles.h"
 
@@ -226,7 +227,7 @@ class KafkaSink : public Sink {
         std::string topic = Topic(*relation);
         std::optional<std::string> key = kafka::EncodeRowKey(*relation, *kafka::KeyRow(event));
         WALSHIP_RETURN_IF_ERROR(Produce(topic, key, out.SerializeAsString(),
-                                        EventHeaders(event, kafka::OpName(event.op())), t));
+                                        EventHeaders(event, proto::OperationName(event.op())), t));
         ++t.per_topic[topic];
         if (event.op() == v1::DELETE && options_.tombstones_on_delete && key.has_value()) {
           WALSHIP_RETURN_IF_ERROR(

@@ -1,4 +1,5 @@
 // Tests of topic names, row keys and header values.
+#include "proto/event_names.h"
 #include "sinks/kafka/kafka_naming.h"
 
 #include "gtest/gtest.h"
@@ -107,13 +108,13 @@ TEST(KafkaNaming, PositionIsSixteenHexDigitsAndSequence) {
   EXPECT_EQ(PositionHeader(0xFFFFFFFFFFFFFFFFull, 0), "FFFFFFFFFFFFFFFF:0");
 }
 
-TEST(KafkaNaming, OpNamesNeverFail) {
-  EXPECT_EQ(OpName(v1::INSERT), "INSERT");
-  EXPECT_EQ(OpName(v1::UPDATE), "UPDATE");
-  EXPECT_EQ(OpName(v1::DELETE), "DELETE");
-  EXPECT_EQ(OpName(v1::TRUNCATE), "TRUNCATE");
-  EXPECT_EQ(OpName(v1::MESSAGE), "MESSAGE");
-  EXPECT_EQ(OpName(static_cast<v1::Operation>(99)), "UNSPECIFIED");
+TEST(KafkaNaming, OperationNamesNeverFail) {
+  EXPECT_EQ(proto::OperationName(v1::INSERT), "INSERT");
+  EXPECT_EQ(proto::OperationName(v1::UPDATE), "UPDATE");
+  EXPECT_EQ(proto::OperationName(v1::DELETE), "DELETE");
+  EXPECT_EQ(proto::OperationName(v1::TRUNCATE), "TRUNCATE");
+  EXPECT_EQ(proto::OperationName(v1::MESSAGE), "MESSAGE");
+  EXPECT_EQ(proto::OperationName(static_cast<v1::Operation>(99)), "UNSPECIFIED");
 }
 
 }  // namespace
