@@ -45,16 +45,9 @@ MATCHER_P2(StatusIs, code, message_matcher,
 #define WALSHIP_TEST_CONCAT_INNER_(a, b) a##b
 #define WALSHIP_TEST_CONCAT_(a, b) WALSHIP_TEST_CONCAT_INNER_(a, b)
 
-#define ASSERT_OK(expr)                                                      \
-  do {                                                                       \
-    const ::absl::Status walship_assert_status_ = ::walship::testing::GetStatus(expr); \
-    ASSERT_TRUE(walship_assert_status_.ok()) << walship_assert_status_.ToString(); \
-  } while (0)
-#define EXPECT_OK(expr)                                                                  \
-  do {                                                                                   \
-    const ::absl::Status walship_expect_status_ = ::walship::testing::GetStatus(expr); \
-    EXPECT_TRUE(walship_expect_status_.ok()) << walship_expect_status_.ToString();     \
-  } while (0)
+// Both accept a streamed message: ASSERT_OK(DoIt()) << "while doing it";
+#define ASSERT_OK(expr) ASSERT_THAT((expr), ::walship::testing::IsOk())
+#define EXPECT_OK(expr) EXPECT_THAT((expr), ::walship::testing::IsOk())
 
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(WALSHIP_TEST_CONCAT_(walship_statusor_, __LINE__), lhs, expr)
