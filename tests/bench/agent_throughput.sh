@@ -59,10 +59,10 @@ timed_rss "$dir/agent.rss" "$agent_bin" --source "$bench_conn dbname=crm" --slot
   --until-lsn "$end_lsn" --log-level warning
 t_agent=$(elapsed "$t0" "$(now_s)")
 store_bytes=$(du -sb "$dir/store" | cut -f1)
-events=$("$replay_bin" list --object-store "file://$dir/store" | sed -n 's/.*events: \([0-9]*\).*/\1/p')
+txns=$("$replay_bin" list --object-store "file://$dir/store" | sed -n 's/.*segments, \([0-9]*\) transactions.*/\1/p')
 
 echo
-echo "row changes:          $changes (walship stored $events events, $((store_bytes / 1048576)) MiB)"
+echo "row changes:          $changes (walship stored $txns transactions, $((store_bytes / 1048576)) MiB)"
 echo "pg_recvlogical:       $t_recv s  (peak RSS $(( $(cat "$dir/recv.rss") / 1024 )) MiB)"
 echo "walship-agent:        $t_agent s  (peak RSS $(( $(cat "$dir/agent.rss") / 1024 )) MiB)"
 awk -v a="$t_recv" -v b="$t_agent" -v n="$changes" 'BEGIN {
