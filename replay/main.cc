@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig
   absl::Status last = absl::InvalidArgumentError("--object-store is required");
   for (const std::string& url : config.object_stores) {
     absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> store = sinks::OpenObjectStore(url);
-    if (store.ok()) store = sinks::MaybeEncrypt(std::move(*store), config.encryption_key_file);
+    if (store.ok()) store = sinks::MaybeDecrypt(std::move(*store), config.encryption_key_file);
     if (!store.ok()) {
       last = store.status();
       if (config.object_stores.size() > 1) LogWarning("%s", last.message());

@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/base/status_macros.h"
 #include "sinks/object_store/encryption/encrypted_source.h"
+#include "sinks/object_store/encryption/envelope_format.h"
 #include "sinks/object_store/encryption/encrypting_sink.h"
 #include "sinks/object_store/file_util.h"
 
@@ -113,6 +116,66 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> MaybeEncrypt(std::unique_ptr<Object
                                                           const std::string& key_file) {
   WALSHIP_ASSIGN_OR_RETURN(std::shared_ptr<const KeyRing> ring, LoadConfiguredKeyRing(key_file));
   if (ring == nullptr) return store;
+  return std::unique_ptr<ObjectStore>(
+      std::make_unique<EncryptedObjectStore>(std::move(store), std::move(ring)));
+}
+
+namespace {
+
+// Without keys: an object that starts with the envelope magic is refused, by name.
+absl::Status RefuseIfEncrypted(absl::string_view key, absl::string_view head) {
+  if (!absl::StartsWith(head, envelope::kMagic)) return absl::OkStatus();
+  absl::StatusOr<envelope::Header> header = envelope::ParseHeader(key, head);
+  std::string key_id = header.ok() ? header->key_id : std::string("?");
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "object \"%s\" is encrypted with key \"%s\" but no key is configured; give the key "
+      "ring with --encryption-key-file or %s",
+      key, key_id, kEncryptionKeyEnvVar));
+}
+
+class PlaintextOnlyStore : public ObjectStore {
+ public:
+  explicit PlaintextOnlyStore(std::unique_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+
+  std::string url() const override { return inner_->url(); }
+  absl::Status Put(absl::string_view key, absl::string_view data) override {
+    return inner_->Put(key, data);
+  }
+  absl::Status PutFile(absl::string_view key, const std::string& path) override {
+    return inner_->PutFile(key, path);
+  }
+  absl::StatusOr<std::string> Get(absl::string_view key) override {
+    WALSHIP_ASSIGN_OR_RETURN(std::string data, inner_->Get(key));
+    WALSHIP_RETURN_IF_ERROR(RefuseIfEncrypted(
+        key, absl::string_view(data).substr(0, envelope::kMaxHeaderBytes)));
+    return data;
+  }
+  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(
+      absl::string_view key) override {
+    WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<proto::RandomAccessSource> source, inner_->Open(key));
+    std::string head;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(source->size(), envelope::kMaxHeaderBytes));
+    WALSHIP_RETURN_IF_ERROR(source->ReadAt(0, n, &head));
+    WALSHIP_RETURN_IF_ERROR(RefuseIfEncrypted(key, head));
+    return source;
+  }
+  absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override {
+    return inner_->List(prefix);
+  }
+  absl::Status Delete(absl::string_view key) override { return inner_->Delete(key); }
+
+ private:
+  const std::unique_ptr<ObjectStore> inner_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ObjectStore>> MaybeDecrypt(std::unique_ptr<ObjectStore> store,
+                                                          const std::string& key_file) {
+  WALSHIP_ASSIGN_OR_RETURN(std::shared_ptr<const KeyRing> ring, LoadConfiguredKeyRing(key_file));
+  if (ring == nullptr) {
+    return std::unique_ptr<ObjectStore>(std::make_unique<PlaintextOnlyStore>(std::move(store)));
+  }
   return std::unique_ptr<ObjectStore>(
       std::make_unique<EncryptedObjectStore>(std::move(store), std::move(ring)));
 }

@@ -58,6 +58,13 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> LoadConfiguredKeyRing(const std::
 absl::StatusOr<std::unique_ptr<ObjectStore>> MaybeEncrypt(std::unique_ptr<ObjectStore> store,
                                                           const std::string& key_file);
 
+// For readers (replay): MaybeEncrypt, except that without keys the store is wrapped in a
+// guard whose Get/Open refuse an encrypted object with kFailedPrecondition naming the
+// object and its key id (rather than handing ciphertext to a parser). Put/List/Delete
+// pass through.
+absl::StatusOr<std::unique_ptr<ObjectStore>> MaybeDecrypt(std::unique_ptr<ObjectStore> store,
+                                                          const std::string& key_file);
+
 }  // namespace walship::sinks
 
 #endif  // WALSHIP_SINKS_OBJECT_STORE_ENCRYPTION_ENCRYPTED_STORE_H_
