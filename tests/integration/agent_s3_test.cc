@@ -1,0 +1,486 @@
+// The shipped agent writing to S3 end to end. (1) A local directory and s3rver, a real
+// S3-protocol server, at once: the Debian aws CLI lists and downloads what was stored and
+// finds ARCHITECTURE.md's layout; a restore from each store alone equals the source.
+// (2) The agent against tests/tools/fake_s3 (SigV4 checked with botocore): injected 500s,
+// 503 SlowDown, stalls and dropped connections are retried, the slot never confirms what
+// the bucket does not hold, and nothing is lost; a permanent 403 stops the agent with a
+// clear error and without acknowledging. Write-once (412 on a second PUT) is covered at the
+// store level by s3_store_test.cc (FakeS3Test.WriteOnce).
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sinks/object_store/layout.h"
+#include "sinks/object_store/object_store.h"
+#include "sinks/object_store/s3/http_client.h"
+#include "tests/integration/crm_workload.h"
+#include "tests/integration/harness.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Both servers take these credentials (s3rver's are fixed), so every child process that
+// inherits this environment can reach either of them.
+constexpr char kAccessKey[] = "S3RVER";
+constexpr char kSecret[] = "S3RVER";
+constexpr char kBucket[] = "walship";
+
+std::string FindS3rver() {
+  std::vector<std::string> candidates;
+  if (const char* js = std::getenv("WALSHIP_S3RVER_JS")) candidates.push_back(js);
+  candidates.push_back("/opt/walship-test-peers/node_modules/s3rver/bin/s3rver.js");
+  if (const char* home = std::getenv("HOME")) {
+    candidates.push_back(
+        absl::StrCat(home, "/.cache/walship-test-peers/node_modules/s3rver/bin/s3rver.js"));
+  }
+  for (const std::string& path : candidates) {
+    if (std::filesystem::exists(path)) return path;
+  }
+  return "";
+}
+
+std::string FindNode() {
+  for (const char* path : {"/usr/bin/node", "/usr/local/bin/node"}) {
+    if (std::filesystem::exists(path)) return path;
+  }
+  return "";
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Keys of a local store directory, relative to it, sorted.
+std::vector<std::string> LocalKeys(const std::string& dir) {
+  std::vector<std::string> keys;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      keys.push_back(std::filesystem::relative(entry.path(), dir).string());
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// The highest end LSN over the wal/ keys of a listing.
+Lsn MaxEndOf(const std::vector<std::string>& keys) {
+  Lsn max;
+  for (const std::string& key : keys) {
+    if (!absl::StrContains(key, "/wal/")) continue;
+    std::optional<sinks::ParsedSegmentKey> parsed = sinks::ParseWalSegmentKey(key);
+    if (parsed.has_value()) max = std::max(max, parsed->last_end);
+  }
+  return max;
+}
+
+class AgentS3Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("AWS_ACCESS_KEY_ID", kAccessKey, 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", kSecret, 1);
+    ::setenv("AWS_REGION", "us-east-1", 1);
+    for (const char* name : {"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                             "AWS_ENDPOINT_URL_S3", "WALSHIP_ENCRYPTION_KEY"}) {
+      ::unsetenv(name);
+    }
+    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
+    ASSERT_OK(pg_->CreateDatabase("crm"));
+    ASSERT_OK(pg_->Psql("crm", CrmSchemaSql()).status());
+    work_ = MakeTempDir("s3_work");
+    store_ = MakeTempDir("s3_local_store");
+    ::setenv("HOME", work_.c_str(), 1);  // no ~/.aws of the user running the tests
+  }
+  void TearDown() override {
+    if (!HasFailure()) {
+      std::filesystem::remove_all(work_);
+      std::filesystem::remove_all(store_);
+    }
+  }
+
+  // s3rver with bucket kBucket; sets endpoint_. Returns false (test skipped) without it.
+  bool StartS3rver() {
+    std::string js = FindS3rver();
+    std::string node = FindNode();
+    if (js.empty() || node.empty()) return false;
+    std::filesystem::create_directories(work_ + "/s3rver");
+    SubprocessOptions options;
+    options.stderr_mode = StreamMode::kInherit;
+    absl::StatusOr<std::unique_ptr<Subprocess>> server =
+        Subprocess::Start({node, "--openssl-legacy-provider", js, "-d", work_ + "/s3rver", "-a",
+                           "127.0.0.1", "-p", "0", "--configure-bucket", kBucket},
+                          options);
+    EXPECT_OK(server.status());
+    if (!server.ok()) return true;
+    server_ = std::move(*server);
+    for (;;) {
+      absl::StatusOr<std::string> line = server_->ReadLine(absl::Seconds(30));
+      EXPECT_OK(line.status());
+      if (!line.ok()) return true;
+      size_t at = line->find("listening on 127.0.0.1:");
+      if (at != std::string::npos) {
+        endpoint_ = absl::StrCat("http://127.0.0.1:", line->substr(at + 23));
+        return true;
+      }
+    }
+  }
+
+  // tests/tools/fake_s3 with bucket kBucket; sets endpoint_.
+  void StartFake() {
+    std::string secret_file = work_ + "/fake_secret";
+    { std::ofstream(secret_file) << kSecret; }
+    SubprocessOptions options;
+    options.stderr_mode = StreamMode::kInherit;
+    ASSERT_OK_AND_ASSIGN(server_, Subprocess::Start({"/usr/bin/python3", WALSHIP_FAKE_S3_PATH,
+                                                     "--bucket", kBucket, "--access-key",
+                                                     kAccessKey, "--secret-key-file",
+                                                     secret_file},
+                                                    options));
+    ASSERT_OK_AND_ASSIGN(std::string line, server_->ReadLine(absl::Seconds(30)));
+    absl::string_view port = line;
+    ASSERT_TRUE(absl::ConsumePrefix(&port, "LISTENING ")) << line;
+    endpoint_ = absl::StrCat("http://127.0.0.1:", port);
+    control_ = sinks::s3::NewCurlHttpClient(true);
+  }
+
+  std::string S3Url(const std::string& extra = "") const {
+    return absl::StrCat("s3://", kBucket, "/crm?endpoint=", endpoint_, "&region=us-east-1",
+                        extra);
+  }
+
+  // The keys under S3Url(), relative to its prefix, as our own S3 client lists them.
+  std::vector<std::string> S3Keys() {
+    absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> store = sinks::OpenObjectStore(S3Url());
+    EXPECT_OK(store.status());
+    if (!store.ok()) return {};
+    absl::StatusOr<std::vector<sinks::ObjectInfo>> listed = (*store)->List("");
+    EXPECT_OK(listed.status());
+    std::vector<std::string> keys;
+    if (listed.ok()) {
+      for (const sinks::ObjectInfo& info : *listed) keys.push_back(info.key);
+    }
+    return keys;
+  }
+
+  absl::Status WaitForS3Base(Subprocess& agent, const std::string& log) {
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      for (const std::string& key : S3Keys()) {
+        if (absl::EndsWith(key, "/manifest.pb")) return absl::OkStatus();
+      }
+      if (!agent.Running()) return absl::InternalError("agent exited: " + ReadFile(log));
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return absl::DeadlineExceededError("no base snapshot in S3: " + ReadFile(log));
+  }
+
+  // POST to one of the fake's control paths.
+  void Control(const std::string& path_and_query) {
+    sinks::s3::HttpRequest request;
+    request.method = "POST";
+    request.url = endpoint_ + path_and_query;
+    absl::StatusOr<sinks::s3::HttpResponse> response = control_->Execute(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->status, 204) << path_and_query;
+  }
+
+  // A counter from the fake's GET /_stats (0 when absent).
+  int Stat(const std::string& name) {
+    sinks::s3::HttpRequest request;
+    request.method = "GET";
+    request.url = endpoint_ + "/_stats";
+    absl::StatusOr<sinks::s3::HttpResponse> response = control_->Execute(request);
+    if (!response.ok()) return -1;
+    std::string needle = absl::StrCat("\"", name, "\": ");
+    size_t at = response->body.find(needle);
+    if (at == std::string::npos) return 0;
+    absl::string_view rest = absl::string_view(response->body).substr(at + needle.size());
+    int value = 0;
+    return absl::SimpleAtoi(rest.substr(0, rest.find_first_of(",}")), &value) ? value : -1;
+  }
+
+  SubprocessResult Aws(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", endpoint_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SubprocessOptions options;
+    options.env = {{"AWS_DEFAULT_REGION", "us-east-1"}, {"AWS_PAGER", ""}};
+    options.unset_env = {"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"};
+    absl::StatusOr<SubprocessResult> result = Subprocess::Run(argv, absl::Seconds(120), options);
+    EXPECT_OK(result.status());
+    return result.ok() ? *result : SubprocessResult{};
+  }
+
+  // Restores `url` into a new empty database `db` and returns its tables.
+  TableRows RestoreInto(const std::string& url, const std::string& db) {
+    EXPECT_OK(pg_->CreateDatabase(db));
+    absl::StatusOr<SubprocessResult> restore =
+        RunReplay({"restore", "--object-store", url, "--target", pg_->ConnInfo(db)});
+    EXPECT_OK(restore.status());
+    if (!restore.ok()) return {};
+    EXPECT_EQ(restore->exit_code, 0) << restore->stderr_text;
+    absl::StatusOr<TableRows> rows = CaptureTables(*pg_, db);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *rows : TableRows{};
+  }
+
+  std::unique_ptr<PgCluster> pg_;
+  std::string work_;
+  std::string store_;
+  std::unique_ptr<Subprocess> server_;
+  std::string endpoint_;
+  std::unique_ptr<sinks::s3::HttpClient> control_;
+};
+
+TEST_F(AgentS3Test, LocalDirectoryAndS3rverAtOnceEachRestoresTheSource) {
+  if (!StartS3rver()) {
+    GTEST_SKIP() << "s3rver or node is not installed (set WALSHIP_S3RVER_JS)";
+  }
+  ASSERT_FALSE(endpoint_.empty());
+  std::string log = work_ + "/agent.log";
+  ASSERT_OK_AND_ASSIGN(
+      auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
+                              "file://" + store_, "--object-store", S3Url(), "--work-dir",
+                              work_ + "/agent", "--segment-max-ms", "50"},
+                             log));
+  ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
+  ASSERT_OK(WaitForS3Base(*agent, log));
+  for (const WorkloadStep& step : CrmWorkload()) {
+    ASSERT_THAT(pg_->Psql("crm", step.sql).status(), IsOk()) << step.name;
+  }
+  ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
+  ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk()) << ReadFile(log);
+  // The slot waits for both stores: each holds every transaction it confirmed.
+  ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
+  agent->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+  EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
+
+  // The aws CLI, an independent client, lists the layout of ARCHITECTURE.md.
+  SubprocessResult ls = Aws({"s3", "ls", "--recursive", absl::StrCat("s3://", kBucket, "/crm/")});
+  ASSERT_EQ(ls.exit_code, 0) << ls.stderr_text;
+  std::vector<std::string> cli_keys;
+  for (absl::string_view line : absl::StrSplit(ls.stdout_text, '\n', absl::SkipEmpty())) {
+    // "2024-01-01 00:00:00       1234 crm/<key>"
+    size_t at = line.find(" crm/");
+    ASSERT_NE(at, absl::string_view::npos) << line;
+    cli_keys.emplace_back(line.substr(at + 5));
+  }
+  std::sort(cli_keys.begin(), cli_keys.end());
+  const std::regex wal(R"(^[0-9]+/walship/wal/[0-9A-F]{16}-[0-9A-F]{16}\.seg$)");
+  const std::regex index(R"(^[0-9]+/walship/index/[0-9A-F]{16}\.idx$)");
+  const std::regex manifest(R"(^[0-9]+/walship/base/[0-9A-F]{16}/manifest\.pb$)");
+  const std::regex base_rows(R"(^[0-9]+/walship/base/[0-9A-F]{16}/[A-Za-z0-9_.-]+\.[0-9]+\.seg$)");
+  int wal_keys = 0, index_keys = 0, manifests = 0, base_keys = 0;
+  for (const std::string& key : cli_keys) {
+    if (std::regex_match(key, wal)) {
+      ++wal_keys;
+    } else if (std::regex_match(key, index)) {
+      ++index_keys;
+    } else if (std::regex_match(key, manifest)) {
+      ++manifests;
+    } else if (std::regex_match(key, base_rows)) {
+      ++base_keys;
+    } else if (!absl::StrContains(key, "/heartbeat")) {
+      ADD_FAILURE() << "key outside the layout: " << key;
+    }
+  }
+  EXPECT_GT(wal_keys, 0);
+  EXPECT_EQ(index_keys, wal_keys);
+  EXPECT_EQ(manifests, 1);
+  EXPECT_GT(base_keys, 0);
+  EXPECT_EQ(cli_keys, S3Keys());  // our own paginated listing agrees with the CLI
+  EXPECT_GE(MaxEndOf(cli_keys), confirmed);
+
+  // Each sink cuts its own segments (its own timers), so the wal/ and index/ key sets of
+  // the two stores may differ; the base, taken once and written to both, is the same.
+  // Every object present under the same key in both is byte-identical.
+  SubprocessResult cp = Aws({"s3", "cp", "--recursive", "--quiet",
+                             absl::StrCat("s3://", kBucket, "/crm/"), work_ + "/downloaded"});
+  ASSERT_EQ(cp.exit_code, 0) << cp.stderr_text;
+  std::vector<std::string> local_keys = LocalKeys(store_);
+  std::vector<std::string> common;
+  std::set_intersection(local_keys.begin(), local_keys.end(), cli_keys.begin(), cli_keys.end(),
+                        std::back_inserter(common));
+  int common_wal = 0;
+  for (const std::string& key : common) {
+    if (absl::StrContains(key, "/heartbeat")) continue;
+    std::string s3_bytes = FileBytes(work_ + "/downloaded/" + key);
+    EXPECT_FALSE(s3_bytes.empty()) << key;
+    EXPECT_TRUE(s3_bytes == FileBytes(store_ + "/" + key)) << "differs between stores: " << key;
+    if (absl::StrContains(key, "/wal/")) ++common_wal;
+  }
+  for (const std::string& key : cli_keys) {
+    if (absl::StrContains(key, "/base/")) {
+      EXPECT_TRUE(std::binary_search(local_keys.begin(), local_keys.end(), key)) << key;
+    }
+  }
+  std::printf("[ info ] wal keys: %d in s3rver, %d in both stores\n", wal_keys, common_wal);
+
+  // A restore from either store alone equals the source.
+  EXPECT_EQ(FirstDifference(expected, RestoreInto("file://" + store_, "from_local")), "");
+  EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "from_s3")), "");
+}
+
+// One transaction the test wrote, bracketed by the WAL position before and after it.
+struct Txn {
+  Lsn before;
+  Lsn after;
+};
+
+TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
+  ASSERT_NO_FATAL_FAILURE(StartFake());
+  std::string log = work_ + "/agent.log";
+  ASSERT_OK_AND_ASSIGN(
+      auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
+                              S3Url(), "--work-dir", work_ + "/agent", "--segment-max-ms", "50"},
+                             log));
+  ASSERT_OK(WaitForS3Base(*agent, log));
+
+  std::vector<Txn> txns;
+  // Every transaction the slot claims (after <= confirmed) must already be in the bucket.
+  auto expect_confirmed_is_stored = [&](const std::string& stage) {
+    absl::StatusOr<Lsn> confirmed = SlotConfirmed(*pg_, "crm", "walship");
+    ASSERT_OK(confirmed.status());
+    Lsn stored = MaxEndOf(S3Keys());  // listed after reading the slot
+    for (const Txn& txn : txns) {
+      if (txn.after <= *confirmed) {
+        EXPECT_GT(stored, txn.before)
+            << stage << ": the slot confirmed " << confirmed->ToString()
+            << " but the bucket ends at " << stored.ToString();
+      }
+    }
+  };
+
+  // One kind of fault per workload step, each on the uploads that carry its changes.
+  const std::vector<std::string> faults = {
+      "/_fault?mode=500&count=3&op=put",
+      "/_fault?mode=503&count=3&op=put",
+      "/_fault?mode=drop_mid&count=2&op=put",
+      "/_fault?mode=stall&stall=3&count=1&op=put",
+      "/_fault?mode=drop&count=2&op=put",
+      "/_fault?mode=drop_after&count=1&op=put",
+      "/_fault?mode=503&count=2&op=any",
+  };
+  std::vector<WorkloadStep> steps = CrmWorkload();
+  int injected = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string& fault = faults[i % faults.size()];
+    ASSERT_NO_FATAL_FAILURE(Control(fault));
+    absl::string_view count = fault;
+    count = count.substr(count.find("count=") + 6);
+    int n = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(count.substr(0, count.find('&')), &n));
+    injected += n;
+    Txn txn;
+    ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
+    ASSERT_THAT(pg_->Psql("crm", steps[i].sql).status(), IsOk()) << steps[i].name;
+    ASSERT_OK_AND_ASSIGN(txn.after, CurrentLsn(*pg_, "crm"));
+    txns.push_back(txn);
+    // Check the invariant while the faults are being worked through.
+    absl::Time deadline = absl::Now() + absl::Seconds(90);
+    for (;;) {
+      ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored(steps[i].name));
+      ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
+      if (confirmed >= txn.after) break;
+      ASSERT_TRUE(agent->Running()) << ReadFile(log);
+      ASSERT_LT(absl::Now(), deadline) << steps[i].name << ": " << ReadFile(log);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
+  agent->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+  EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
+
+  // Every fault was met and retried past; the lost answer of a stored PUT met 412 on retry.
+  EXPECT_EQ(Stat("faults"), injected);
+  EXPECT_GE(Stat("error_SlowDown"), 5);
+  EXPECT_GE(Stat("error_InternalError"), 3);
+  EXPECT_GE(Stat("error_PreconditionFailed"), 1);
+  std::string agent_log = ReadFile(log);
+  EXPECT_THAT(agent_log, HasSubstr("retrying in"));
+  EXPECT_THAT(agent_log, Not(HasSubstr(kSecret + std::string("/"))));
+  EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "restored")), "");
+}
+
+TEST_F(AgentS3Test, PermanentErrorStopsCleanlyWithoutAcknowledging) {
+  ASSERT_NO_FATAL_FAILURE(StartFake());
+  std::vector<WorkloadStep> steps = CrmWorkload();
+  std::string log = work_ + "/agent.log";
+  std::vector<std::string> args = {"--source",     pg_->ConnInfo("crm"), "--create",
+                                   "--object-store", S3Url(),          "--work-dir",
+                                   work_ + "/agent", "--segment-max-ms", "50"};
+  ASSERT_OK_AND_ASSIGN(auto agent, StartAgent(args, log));
+  ASSERT_OK(WaitForS3Base(*agent, log));
+  ASSERT_OK(pg_->Psql("crm", steps[0].sql).status());
+  ASSERT_OK_AND_ASSIGN(Lsn first, CurrentLsn(*pg_, "crm"));
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", first, absl::Seconds(60)), IsOk()) << ReadFile(log);
+
+  // From now on uploads are checked against a secret the agent does not have: 403.
+  ASSERT_NO_FATAL_FAILURE(Control("/_expect_other_secret?ops=put,create,part,complete"));
+  ASSERT_OK_AND_ASSIGN(Lsn confirmed_before, SlotConfirmed(*pg_, "crm", "walship"));
+  Lsn stored_before = MaxEndOf(S3Keys());
+  ASSERT_OK_AND_ASSIGN(Lsn before, CurrentLsn(*pg_, "crm"));
+  ASSERT_OK(pg_->Psql("crm", steps[1].sql).status());
+  ASSERT_OK_AND_ASSIGN(Lsn after, CurrentLsn(*pg_, "crm"));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult failed, agent->Wait(absl::Seconds(60)));
+  std::string agent_log = ReadFile(log);
+  EXPECT_NE(failed.exit_code, 0) << agent_log;
+  EXPECT_THAT(agent_log, HasSubstr("denied"));
+  EXPECT_THAT(agent_log, HasSubstr("AWS_SECRET_ACCESS_KEY"));
+  // A permanent error is not retried eight times.
+  EXPECT_THAT(agent_log, Not(HasSubstr("attempt 2 of")));
+  ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
+  EXPECT_LT(confirmed, after) << "the slot acknowledged a transaction S3 refused";
+  EXPECT_LE(confirmed, std::max(confirmed_before, before));
+  EXPECT_EQ(MaxEndOf(S3Keys()), stored_before);
+
+  // A wrong secret from the start: a clear error, nothing acknowledged, no secret logged.
+  ASSERT_NO_FATAL_FAILURE(Control("/_reset"));
+  std::string wrong_log = work_ + "/agent_wrong.log";
+  ASSERT_OK_AND_ASSIGN(auto wrong, StartAgent(args, wrong_log,
+                                              {{"AWS_SECRET_ACCESS_KEY", "a-wrong-secret"}}));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult refused, wrong->Wait(absl::Seconds(60)));
+  std::string wrong_text = ReadFile(wrong_log);
+  EXPECT_NE(refused.exit_code, 0) << wrong_text;
+  EXPECT_THAT(wrong_text, HasSubstr("denied"));
+  EXPECT_THAT(wrong_text, Not(HasSubstr("a-wrong-secret")));
+  ASSERT_OK_AND_ASSIGN(Lsn still, SlotConfirmed(*pg_, "crm", "walship"));
+  EXPECT_EQ(still, confirmed);
+
+  // Once the credentials are right the slot resends what was refused: nothing is lost.
+  ASSERT_OK_AND_ASSIGN(agent, StartAgent(args, work_ + "/agent_again.log"));
+  ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk())
+      << ReadFile(work_ + "/agent_again.log");
+  ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
+  agent->Kill(SIGTERM);
+  ASSERT_OK(agent->Wait(absl::Seconds(60)).status());
+  EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "restored")), "");
+}
+
+}  // namespace
+}  // namespace walship::testing
