@@ -136,6 +136,9 @@ AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version,
       .Register(r)
       .Add({{"version", version.empty() ? std::string(WALSHIP_VERSION) : std::string(version)}})
       .Set(1);
+  // Exported from the start (at 0), so that the error alert's increase() sees the first
+  // reconnect and a scrape of a healthy agent shows the family the rules query.
+  errors_.Add({{"component", "source"}, {"kind", "connection"}});
   absl::MutexLock lock(&mu_);
   state_since_ = clock_();
   for (AgentState s : kAllStates) {
