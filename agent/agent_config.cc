@@ -69,8 +69,8 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
         "--no-base conflicts with --base-every, --base-at, --retain-base and --retain-days");
   }
   if (config.base_every < absl::ZeroDuration() ||
-      (config.base_every > absl::ZeroDuration() && config.base_every < absl::Minutes(1))) {
-    return absl::InvalidArgumentError("--base-every must be at least 1m (e.g. 24h)");
+      (config.base_every > absl::ZeroDuration() && config.base_every < absl::Seconds(1))) {
+    return absl::InvalidArgumentError("--base-every must be at least 1s (e.g. 24h)");
   }
   if (config.work_dir.empty()) return absl::InvalidArgumentError("--work-dir must not be empty");
   return absl::OkStatus();
