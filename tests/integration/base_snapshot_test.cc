@@ -522,6 +522,17 @@ TEST_F(BaseSnapshotTest, ASnapshotDiesWithItsReplicationConnection) {
                                            "slot_name = 'gone_test' AND temporary"));
     EXPECT_EQ(slots, "1");
   }
+  // The walsender exits shortly after the connection closes; its temporary slot goes with
+  // it, and so does the snapshot.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    ASSERT_OK_AND_ASSIGN(std::string left,
+                         pg_->Query("crm", "SELECT count(*) FROM pg_stat_replication"));
+    ASSERT_OK_AND_ASSIGN(std::string temp,
+                         pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots"));
+    if (left == "0" && temp == "0") break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   ASSERT_OK_AND_ASSIGN(
       auto late, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
   EXPECT_THAT(ImportSnapshot(*late, name), StatusIs(absl::StatusCode::kUnavailable));
