@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,11 @@ constexpr int kEventsPerTransaction = 2;
 std::string Promtool() {
   const char* path = std::getenv("WALSHIP_PROMTOOL");
   return path != nullptr && *path != '\0' ? path : "promtool";
+}
+
+std::string Psql() {
+  const char* dir = std::getenv("WALSHIP_PG_BINDIR");
+  return dir != nullptr && *dir != '\0' ? absl::StrCat(dir, "/psql") : "psql";
 }
 
 // ---- HTTP and the exposition ----------------------------------------------------------
@@ -493,6 +499,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
                      << absl::StrJoin(rpo, " ") << "\n" << ReadFile(log_);
     absl::Time at = down_at + kStep * k;
     if (absl::Now() < at) absl::SleepFor(at - absl::Now());
+    const double outage_age = absl::ToDoubleSeconds(absl::Now() - down_at);
     Scrape s = ScrapeMetrics(port);
     HttpReply health = Get(port, "/healthz");
     rpo.push_back(s.Value("walship_rpo_seconds"));
@@ -507,17 +514,17 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
     // The oldest undelivered commit came right after the brokers went down: RPO follows the
     // outage's age, and lag (from the newest durable commit) is never below it.
     if (k >= 1) {
-      EXPECT_NEAR(rpo[k], absl::ToDoubleSeconds(kStep * k), 5.0);
+      EXPECT_NEAR(rpo[k], outage_age, 5.0);
       EXPECT_GT(rpo[k], rpo[k - 1]);
       EXPECT_GT(lag_seconds[k], lag_seconds[k - 1]);
       EXPECT_GE(lag_seconds[k] + 1e-6, rpo[k]);
       EXPECT_GT(lag_bytes[k], 0);
     }
     EXPECT_EQ(s.Value("walship_agent_state{state=\"streaming\"}"), 1);
-    if (k == 1) {
+    if (k == 1 && outage_age < 45) {
       EXPECT_EQ(health.code, 200) << "stalled for 15 s, below the 60 s threshold";
     }
-    if (k >= 6) {  // 90 s: past the 60 s stall threshold
+    if (outage_age > 75) {  // past the 60 s stall threshold
       EXPECT_EQ(health.code, 503);
       EXPECT_THAT(health.body, HasSubstr("sink \"kafka\" stalled"));
     }
@@ -603,6 +610,8 @@ tests:
       WALSHIP_DOCKER_DIR, instance, absl::StrJoin(values, " "), first_above * 15,
       (stall_samples - 1) * 15, instance, summary, description,
       (static_cast<int>(rpo.size()) - 1) * 15);
+  std::printf("walship_rpo_seconds scraped 15 s apart (outage, then recovery): %s\n",
+              absl::StrJoin(values, " ").c_str());
   std::string fixture_path = work_ + "/rpo_outage_test.yml";
   std::ofstream(fixture_path) << fixture;
   ASSERT_OK_AND_ASSIGN(SubprocessResult rules,
@@ -771,7 +780,7 @@ TEST_F(AgentMetricsTest, JsonLogsAreOneObjectPerLineAndNeverHoldThePassword) {
   no_password.unset_env = {"PGPASSWORD", "PGPASSFILE"};
   ASSERT_OK_AND_ASSIGN(
       SubprocessResult denied,
-      Subprocess::Run({"psql", "-X", "-w", conninfo, "-c", "SELECT 1"}, absl::Seconds(30),
+      Subprocess::Run({Psql(), "-X", "-w", conninfo, "-c", "SELECT 1"}, absl::Seconds(30),
                       no_password));
   ASSERT_NE(denied.exit_code, 0) << "the role connects without a password";
 
