@@ -69,10 +69,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 declare -a summary=()
 failed=0
 
-# build_and_test NAME DIR CMAKE_ARGS...
+# build_and_test NAME DIR CTEST_EXCLUDE CMAKE_ARGS...   (CTEST_EXCLUDE: a ctest -E regex or "")
 build_and_test() {
-  local name=$1 dir=$2
-  shift 2
+  local name=$1 dir=$2 exclude=$3
+  shift 3
   say "$name build in $dir"
   local t=$SECONDS
   mkdir -p "$repo/$dir"
@@ -91,7 +91,9 @@ build_and_test() {
   build_time=$(elapsed "$t")
   say "$name tests"
   t=$SECONDS
-  if (cd "$repo/$dir" && ctest --output-on-failure -j "$jobs" --timeout 900 "${ctest_extra[@]}"); then
+  local filter=()
+  [[ -n $exclude ]] && filter=(-E "$exclude")
+  if (cd "$repo/$dir" && ctest --output-on-failure -j "$jobs" --timeout 900 "${filter[@]}" "${ctest_extra[@]}"); then
     summary+=("$name: build $build_time, tests passed ($(elapsed "$t"))")
   else
     summary+=("$name: build $build_time, tests FAILED ($(elapsed "$t"))")
@@ -100,12 +102,15 @@ build_and_test() {
 }
 
 if [[ $run_plain == 1 ]]; then
-  build_and_test plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALSHIP_SANITIZE=OFF \
+  build_and_test plain build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALSHIP_SANITIZE=OFF \
     -DWALSHIP_BUILD_TESTS=ON
 fi
 if [[ $run_asan == 1 ]]; then
-  # -O1 keeps sanitized builds and runs reasonably fast.
-  build_and_test asan+ubsan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALSHIP_SANITIZE=ON \
+  # -O1 keeps sanitized builds and runs reasonably fast. The Kafka-outage alert test spends
+  # four minutes waiting for an alert's `for:` window; it checks timing, not memory safety,
+  # and runs in the plain pass only.
+  build_and_test asan+ubsan build-asan "KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALSHIP_SANITIZE=ON \
     -DWALSHIP_BUILD_TESTS=ON \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g"
 fi
