@@ -187,6 +187,13 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     options.segment_max_age = config.segment_max_age;
     options.staging_dir = absl::StrCat(work, "/staging-", i);
     options.zstd_level = config.compression_level;
+    std::string sink_name = stores[i]->url();
+    options.on_segment_stored = [&metrics, sink_name](
+                                    const sinks::ObjectStoreSinkOptions::SegmentStats& stats) {
+      metrics.ObserveSegmentBuild(stats.open_for);
+      metrics.ObserveUpload(sink_name, stats.store_took);
+      metrics.AddSinkBytes(sink_name, stats.bytes);
+    };
     WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
     LogInfo("object store %s: changes stored up to %s", stores[i]->url(),
             sink->DurableWatermark().ToString());

@@ -169,6 +169,11 @@ void AgentMetrics::OnServerMessage(Lsn received, Lsn server_wal_end, absl::Time 
   UpdatePositionGauges();
 }
 
+void AgentMetrics::AddSinkBytes(absl::string_view sink, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  Sink(sink).bytes->Increment(static_cast<double>(bytes));
+}
+
 void AgentMetrics::OnHandedOff(absl::string_view sink, Lsn end_lsn, absl::Time commit_time,
                                uint64_t events, uint64_t bytes) {
   absl::MutexLock lock(&mu_);

@@ -80,6 +80,8 @@ class AgentMetrics {
   void OnError(absl::string_view component, absl::string_view kind);
   void ObserveSegmentBuild(absl::Duration elapsed);
   void ObserveUpload(absl::string_view sink, absl::Duration elapsed);
+  // Bytes a sink stored (object sinks report whole segments once stored).
+  void AddSinkBytes(absl::string_view sink, uint64_t bytes);
 
   // Base snapshot progress in [0, 1], rows copied (added to the counter), and completion.
   void SetBaseSnapshotProgress(double ratio);

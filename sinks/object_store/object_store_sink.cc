@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -116,6 +117,7 @@ class ObjectStoreSink : public Sink {
                                             options_.zstd_level, now);
       if (!builder.ok()) return Fail(builder.status());
       builder_ = *std::move(builder);
+      builder_opened_ = absl::Now();
     }
     absl::Status added = builder_->AddTransaction(txn);
     if (!added.ok()) {
@@ -194,7 +196,9 @@ class ObjectStoreSink : public Sink {
     absl::StatusOr<FinishedSegment> segment = builder->Finish(previous_end_);
     if (!segment.ok()) return Fail(Annotate(segment.status(), "finishing a segment"));
     previous_end_ = segment->last_end;
+    absl::Duration open_for = absl::Now() - builder_opened_;
     absl::MutexLock lock(&mu_);
+    segment_open_for_[segment->last_end.value()] = open_for;
     if (may_block) mu_.Await(absl::Condition(this, &ObjectStoreSink::RoomOrFailed));
     if (!error_.ok()) return error_;
     queue_.push_back(*std::move(segment));
@@ -211,7 +215,24 @@ class ObjectStoreSink : public Sink {
         if (abandon_ || !error_.ok() || queue_.empty()) return;
         segment = queue_.front();
       }
+      absl::Time store_started = absl::Now();
       absl::Status status = Upload(segment);
+      if (status.ok() && options_.on_segment_stored) {
+        ObjectStoreSinkOptions::SegmentStats stats;
+        stats.store_took = absl::Now() - store_started;
+        stats.bytes = segment.bytes;
+        stats.events = segment.trailer.event_count();
+        stats.transactions = segment.trailer.transaction_count();
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = segment_open_for_.find(segment.last_end.value());
+          if (it != segment_open_for_.end()) {
+            stats.open_for = it->second;
+            segment_open_for_.erase(it);
+          }
+        }
+        options_.on_segment_stored(stats);
+      }
       absl::MutexLock lock(&mu_);
       if (!status.ok()) {
         LogError("%s: %s", store_->url(), status.message());
@@ -282,6 +303,9 @@ class ObjectStoreSink : public Sink {
 
   mutable absl::Mutex mu_;
   std::deque<FinishedSegment> queue_ ABSL_GUARDED_BY(mu_);  // front is being stored
+  absl::Time builder_opened_;  // loop thread only
+  // How long each queued segment (by its last end LSN) was open.
+  absl::flat_hash_map<uint64_t, absl::Duration> segment_open_for_ ABSL_GUARDED_BY(mu_);
   Lsn watermark_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // finish the queue, then exit

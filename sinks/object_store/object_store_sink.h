@@ -5,6 +5,7 @@
 #define WALSHIP_SINKS_OBJECT_STORE_OBJECT_STORE_SINK_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,16 @@ struct ObjectStoreSinkOptions {
   int zstd_level = 3;
   // Segments waiting for upload before Write() blocks (push-back).
   int max_pending_segments = 4;
+  // Called on the uploader thread after each segment and its index are stored (metrics):
+  // how long the segment was open, how long storing took, its size and contents.
+  struct SegmentStats {
+    absl::Duration open_for;
+    absl::Duration store_took;
+    uint64_t bytes = 0;
+    uint64_t events = 0;
+    uint64_t transactions = 0;
+  };
+  std::function<void(const SegmentStats&)> on_segment_stored;
 };
 
 // Opens the sink: lists the stream's wal/ and index/ keys to find where the stored stream
