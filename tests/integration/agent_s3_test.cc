@@ -4,7 +4,8 @@
 // (2) The agent against tests/tools/fake_s3 (SigV4 checked with botocore): injected 500s,
 // 503 SlowDown, stalls and dropped connections are retried, the slot never confirms what
 // the bucket does not hold, and nothing is lost; a permanent 403 stops the agent with a
-// clear error and without acknowledging. Write-once (412 on a second PUT) is covered at the
+// clear error and without acknowledging. (3) The same faults injected in front of s3rver by
+// tests/tools/fault_proxy. Write-once (412 on a second PUT) is covered at the
 // store level by s3_store_test.cc (FakeS3Test.WriteOnce).
 #include <signal.h>
 #include <stdlib.h>
@@ -492,6 +493,137 @@ TEST_F(AgentS3Test, PermanentErrorStopsCleanlyWithoutAcknowledging) {
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
   agent->Kill(SIGTERM);
   ASSERT_OK(agent->Wait(absl::Seconds(60)).status());
+  EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "restored")), "");
+}
+
+// The same invariants as InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket, but
+// against the real s3rver: tests/tools/fault_proxy sits between the agent and s3rver,
+// forwards requests unchanged (SigV4 stays valid) and injects 500s, 503 SlowDown, stalls
+// and connections dropped mid-upload. The bucket is listed, and the restore reads it,
+// from s3rver directly, never through the proxy.
+TEST_F(AgentS3Test, RetriesThroughAFaultProxyInFrontOfS3rver) {
+  if (!StartS3rver()) {
+    GTEST_SKIP() << "s3rver or node is not installed (set WALSHIP_S3RVER_JS)";
+  }
+  ASSERT_FALSE(endpoint_.empty());
+  SubprocessOptions proxy_options;
+  proxy_options.stderr_mode = StreamMode::kInherit;
+  ASSERT_OK_AND_ASSIGN(auto proxy,
+                       Subprocess::Start({"/usr/bin/python3", WALSHIP_FAULT_PROXY_PATH,
+                                          "--upstream", endpoint_},
+                                         proxy_options));
+  ASSERT_OK_AND_ASSIGN(std::string line, proxy->ReadLine(absl::Seconds(30)));
+  absl::string_view port = line;
+  ASSERT_TRUE(absl::ConsumePrefix(&port, "LISTENING ")) << line;
+  const std::string proxy_endpoint = absl::StrCat("http://127.0.0.1:", port);
+  std::unique_ptr<sinks::s3::HttpClient> http = sinks::s3::NewCurlHttpClient(true);
+  auto proxy_call = [&](const std::string& method, const std::string& path_and_query) {
+    sinks::s3::HttpRequest request;
+    request.method = method;
+    request.url = proxy_endpoint + path_and_query;
+    return http->Execute(request);
+  };
+  // A counter from the proxy's GET /_stats (0 when absent, -1 when unreadable).
+  auto proxy_stat = [&](const std::string& name) {
+    absl::StatusOr<sinks::s3::HttpResponse> response = proxy_call("GET", "/_stats");
+    if (!response.ok() || response->status != 200) return -1;
+    std::string needle = absl::StrCat("\"", name, "\": ");
+    size_t at = response->body.find(needle);
+    if (at == std::string::npos) return 0;
+    absl::string_view rest = absl::string_view(response->body).substr(at + needle.size());
+    int value = 0;
+    return absl::SimpleAtoi(rest.substr(0, rest.find_first_of(",}")), &value) ? value : -1;
+  };
+
+  // The agent talks to the proxy; everything else in this test to s3rver (endpoint_).
+  std::string agent_url =
+      absl::StrCat("s3://", kBucket, "/crm?endpoint=", proxy_endpoint, "&region=us-east-1");
+  std::string log = work_ + "/agent.log";
+  ASSERT_OK_AND_ASSIGN(
+      auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
+                              agent_url, "--work-dir", work_ + "/agent", "--segment-max-ms",
+                              "50"},
+                             log));
+  ASSERT_OK(WaitForS3Base(*agent, log));
+
+  std::vector<Txn> txns;
+  // Every transaction the slot claims (after <= confirmed) must already be in s3rver.
+  auto expect_confirmed_is_stored = [&](const std::string& stage) {
+    absl::StatusOr<Lsn> confirmed = SlotConfirmed(*pg_, "crm", "walship");
+    ASSERT_OK(confirmed.status());
+    Lsn stored = MaxEndOf(S3Keys());  // listed from s3rver after reading the slot
+    for (const Txn& txn : txns) {
+      if (txn.after <= *confirmed) {
+        EXPECT_GT(stored, txn.before)
+            << stage << ": the slot confirmed " << confirmed->ToString()
+            << " but s3rver ends at " << stored.ToString();
+      }
+    }
+  };
+
+  // The first steps run clean; then one kind of fault per step, on the uploads that carry
+  // its changes (and any heartbeat among them).
+  struct Fault {
+    std::string query;
+    int count;
+  };
+  const std::vector<Fault> faults = {
+      {"/_fault?kind=500&count=3", 3},
+      {"/_fault?kind=503&count=3", 3},
+      {"/_fault?kind=stall&count=1&seconds=3", 1},
+      {"/_fault?kind=drop&count=2", 2},
+  };
+  std::vector<WorkloadStep> steps = CrmWorkload();
+  constexpr size_t kCleanSteps = 2;
+  int injected = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (i >= kCleanSteps) {
+      const Fault& fault = faults[(i - kCleanSteps) % faults.size()];
+      absl::StatusOr<sinks::s3::HttpResponse> queued = proxy_call("POST", fault.query);
+      ASSERT_TRUE(queued.ok()) << queued.status();
+      ASSERT_EQ(queued->status, 204) << fault.query;
+      injected += fault.count;
+    }
+    Txn txn;
+    ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
+    ASSERT_THAT(pg_->Psql("crm", steps[i].sql).status(), IsOk()) << steps[i].name;
+    ASSERT_OK_AND_ASSIGN(txn.after, CurrentLsn(*pg_, "crm"));
+    txns.push_back(txn);
+    // The invariant holds while the faults are being worked through.
+    absl::Time deadline = absl::Now() + absl::Seconds(90);
+    for (;;) {
+      ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored(steps[i].name));
+      ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
+      if (confirmed >= txn.after) break;
+      ASSERT_TRUE(agent->Running()) << ReadFile(log);
+      ASSERT_LT(absl::Now(), deadline) << steps[i].name << ": " << ReadFile(log);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
+  ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk()) << ReadFile(log);
+  ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored("end"));
+  agent->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+  EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
+
+  // Every queued fault met an upload, and each kind was applied.
+  EXPECT_EQ(proxy_stat("faults"), injected);
+  EXPECT_GE(proxy_stat("fault_500"), 3);
+  EXPECT_GE(proxy_stat("fault_503"), 3);
+  EXPECT_GE(proxy_stat("fault_stall"), 1);
+  EXPECT_GE(proxy_stat("fault_drop"), 2);
+  EXPECT_GT(proxy_stat("forwarded"), 0);
+  std::string agent_log = ReadFile(log);
+  EXPECT_THAT(agent_log, HasSubstr("retrying in"));
+  EXPECT_THAT(agent_log, HasSubstr("InternalError"));
+  EXPECT_THAT(agent_log, HasSubstr("SlowDown"));
+  EXPECT_THAT(agent_log, Not(HasSubstr(kSecret + std::string("/"))));
+  proxy->Kill(SIGTERM);
+  (void)proxy->Wait(absl::Seconds(10));
+
+  // Restored from s3rver directly, not through the proxy: nothing was lost.
   EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "restored")), "");
 }
 
