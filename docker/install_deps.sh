@@ -22,7 +22,8 @@ packages=(git ca-certificates build-essential cmake ninja-build pkg-config
   protobuf-compiler libabsl-dev libzstd-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev libcurl4-openssl-dev libssl-dev zlib1g-dev)
 if [[ $test_peers == 1 ]]; then
-  packages+=(kcat awscli prometheus python3 python3-botocore nodejs npm curl procps)
+  packages+=(kcat awscli prometheus python3 python3-botocore python3-yaml docker-compose nodejs
+    npm curl procps time)
 fi
 
 missing=()

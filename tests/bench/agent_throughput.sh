@@ -11,14 +11,7 @@ dir=${BENCH_DIR:-/tmp/walship-bench-throughput}
 [[ -x $agent_bin ]] || { echo "build first: no $agent_bin" >&2; exit 1; }
 
 start_cluster "$dir"
-psql_bench postgres -c "CREATE DATABASE crm"
-psql_bench crm <<'SQL'
-CREATE TABLE events (id bigint PRIMARY KEY, customer text, amount numeric(12,2),
-                     at timestamptz, payload jsonb, note text);
-CREATE PUBLICATION walship FOR ALL TABLES;
-SELECT 'slot' FROM pg_create_logical_replication_slot('baseline', 'pgoutput');
-SELECT 'slot' FROM pg_create_logical_replication_slot('walship', 'pgoutput');
-SQL
+create_events_db baseline walship
 
 # The agent's first start takes its base snapshot (of the still empty table), so that the
 # timed run below measures draining the WAL only, as pg_recvlogical does.
@@ -26,24 +19,8 @@ rm -rf "$dir/store" "$dir/work"
 "$agent_bin" --source "$bench_conn dbname=crm" --slot walship --publication walship \
   --object-store "file://$dir/store" --work-dir "$dir/work" --until-lsn 0/1 --log-level warning
 
-# Workload: half inserts, a third updates, the rest deletes, in transactions of 10k rows.
-inserts=$((changes / 2)); updates=$((changes * 3 / 10)); deletes=$((changes - inserts - updates))
-echo "workload: $inserts inserts, $updates updates, $deletes deletes"
 t0=$(now_s)
-for ((lo = 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
-        jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
-done | psql_bench crm
-for ((lo = 1; lo <= updates; lo += 10000)); do
-  hi=$((lo + 9999 < updates ? lo + 9999 : updates))
-  echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+run_events_workload "$changes"
 wal_bytes=$(psql_bench crm -c "SELECT pg_wal_lsn_diff('$end_lsn', restart_lsn) FROM pg_replication_slots WHERE slot_name = 'walship'")
 echo "generated in $(elapsed "$t0" "$(now_s)") s; WAL to decode: $((wal_bytes / 1048576)) MiB, end LSN $end_lsn"
 

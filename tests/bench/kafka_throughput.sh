@@ -24,34 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-psql_bench postgres -c "CREATE DATABASE crm"
-psql_bench crm <<'SQL'
-CREATE TABLE events (id bigint PRIMARY KEY, customer text, amount numeric(12,2),
-                     at timestamptz, payload jsonb, note text);
-CREATE PUBLICATION walship FOR ALL TABLES;
-SELECT 'slot' FROM pg_create_logical_replication_slot('store_only', 'pgoutput');
-SELECT 'slot' FROM pg_create_logical_replication_slot('with_kafka', 'pgoutput');
-SQL
+create_events_db store_only with_kafka
 
-# Workload (as agent_throughput.sh): half inserts, a third updates, the rest deletes, in
-# transactions of 10k rows.
-inserts=$((changes / 2)); updates=$((changes * 3 / 10)); deletes=$((changes - inserts - updates))
-echo "workload: $inserts inserts, $updates updates, $deletes deletes"
 t0=$(now_s)
-for ((lo = 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
-        jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
-done | psql_bench crm
-for ((lo = 1; lo <= updates; lo += 10000)); do
-  hi=$((lo + 9999 < updates ? lo + 9999 : updates))
-  echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+run_events_workload "$changes"
 echo "generated in $(elapsed "$t0" "$(now_s)") s; end LSN $end_lsn"
 
 # The mock cluster: its stdin is a FIFO held open by a sleeping writer.

@@ -1,6 +1,7 @@
 # Shared helpers for the benchmark scripts: a throw-away PostgreSQL 15 cluster on a Unix
 # socket (run as the unprivileged postgres user when we are root), timing, figures.
-# Source it; it defines start_cluster, stop_cluster, psql_bench, now_s.
+# Source it; it defines start_cluster, stop_cluster, psql_bench, now_s, create_events_db,
+# run_events_workload.
 set -euo pipefail
 
 bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,6 +36,43 @@ stop_cluster() {
 }
 
 psql_bench() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -At "$bench_conn dbname=$db" "$@"; }
+
+# create_events_db SLOT...: database crm with the benchmark table, a publication for all
+# tables, and one pgoutput slot per name (all created before the workload, so each slot
+# decodes exactly the same changes).
+create_events_db() {
+  psql_bench postgres -c "CREATE DATABASE crm"
+  psql_bench crm -c "CREATE TABLE events (id bigint PRIMARY KEY, customer text,
+    amount numeric(12,2), at timestamptz, payload jsonb, note text)" \
+    -c "CREATE PUBLICATION walship FOR ALL TABLES"
+  local slot
+  for slot in "$@"; do
+    psql_bench crm -c "SELECT 'slot' FROM pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
+  done
+}
+
+# run_events_workload CHANGES: half inserts, three tenths updates, the rest deletes, in
+# transactions of 10k rows. Sets end_lsn to the WAL position after it.
+run_events_workload() {
+  local changes=$1 lo hi
+  local inserts=$((changes / 2)) updates=$((changes * 3 / 10))
+  local deletes=$((changes - inserts - updates))
+  echo "workload: $inserts inserts, $updates updates, $deletes deletes"
+  for ((lo = 1; lo <= inserts; lo += 10000)); do
+    hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+    echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
+          jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
+  done | psql_bench crm
+  for ((lo = 1; lo <= updates; lo += 10000)); do
+    hi=$((lo + 9999 < updates ? lo + 9999 : updates))
+    echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
+  done | psql_bench crm
+  for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
+    hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
+    echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
+  done | psql_bench crm
+  end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+}
 
 # Peak resident memory of a command, in MiB, from GNU time (written to $1).
 timed_rss() { local out=$1; shift; /usr/bin/time -f '%M' -o "$out" "$@"; }

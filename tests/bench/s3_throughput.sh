@@ -37,32 +37,9 @@ s3_url="s3://walship/bench?endpoint=http://127.0.0.1:$port&region=us-east-1"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 unset AWS_PROFILE AWS_SESSION_TOKEN WALSHIP_ENCRYPTION_KEY
 
-psql_bench postgres -c "CREATE DATABASE crm"
-psql_bench crm <<'SQL'
-CREATE TABLE events (id bigint PRIMARY KEY, customer text, amount numeric(12,2),
-                     at timestamptz, payload jsonb, note text);
-CREATE PUBLICATION walship FOR ALL TABLES;
-SELECT 'slot' FROM pg_create_logical_replication_slot('local_only', 'pgoutput');
-SELECT 'slot' FROM pg_create_logical_replication_slot('local_s3', 'pgoutput');
-SQL
+create_events_db local_only local_s3
 
-# Workload: half inserts, a third updates, the rest deletes, in transactions of 10k rows.
-inserts=$((changes / 2)); updates=$((changes * 3 / 10)); deletes=$((changes - inserts - updates))
-echo "workload: $inserts inserts, $updates updates, $deletes deletes"
-for ((lo = 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "INSERT INTO events SELECT g, 'customer ' || (g % 5000), g * 1.25, timestamptz '2025-01-01' + g * interval '1 s',
-        jsonb_build_object('k', g, 'tag', 'bench'), repeat('n', g % 40) FROM generate_series($lo, $hi) g;"
-done | psql_bench crm
-for ((lo = 1; lo <= updates; lo += 10000)); do
-  hi=$((lo + 9999 < updates ? lo + 9999 : updates))
-  echo "UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-for ((lo = inserts - deletes + 1; lo <= inserts; lo += 10000)); do
-  hi=$((lo + 9999 < inserts ? lo + 9999 : inserts))
-  echo "DELETE FROM events WHERE id BETWEEN $lo AND $hi;"
-done | psql_bench crm
-end_lsn=$(psql_bench crm -c "SELECT pg_current_wal_lsn()")
+run_events_workload "$changes"
 echo "end LSN $end_lsn"
 
 # run_agent SLOT STORE_URL... : drains SLOT to end_lsn; prints the elapsed seconds.
