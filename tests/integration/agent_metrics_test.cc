@@ -43,6 +43,7 @@
 #include "sinks/object_store/heartbeat.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/kafka_mock.h"
+#include "tests/testing/http_probe.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::testing {
@@ -61,38 +62,12 @@ constexpr char kLoadTransaction[] =
     "UPDATE counters SET n = n + 1 WHERE id = 1; COMMIT";
 constexpr int kEventsPerTransaction = 2;
 
-std::string Promtool() {
-  const char* path = std::getenv("WALSHIP_PROMTOOL");
-  return path != nullptr && *path != '\0' ? path : "promtool";
-}
-
 std::string Psql() {
   const char* dir = std::getenv("WALSHIP_PG_BINDIR");
   return dir != nullptr && *dir != '\0' ? absl::StrCat(dir, "/psql") : "psql";
 }
 
 // ---- HTTP and the exposition ----------------------------------------------------------
-
-struct HttpReply {
-  int code = 0;
-  std::string body;
-};
-
-// GET with the curl command-line client: an independent HTTP implementation.
-HttpReply Get(int port, absl::string_view path) {
-  absl::StatusOr<SubprocessResult> r =
-      Subprocess::Run({"curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
-                       absl::StrFormat("http://127.0.0.1:%d%s", port, path)});
-  EXPECT_TRUE(r.ok()) << r.status();
-  HttpReply reply;
-  if (!r.ok()) return reply;
-  EXPECT_EQ(r->exit_code, 0) << r->stderr_text;
-  size_t nl = r->stdout_text.rfind('\n');
-  if (nl == std::string::npos) return reply;
-  reply.body = r->stdout_text.substr(0, nl);
-  EXPECT_TRUE(absl::SimpleAtoi(r->stdout_text.substr(nl + 1), &reply.code)) << r->stdout_text;
-  return reply;
-}
 
 // One scrape of /metrics: its text, every sample by "name{labels}", and the family names.
 struct Scrape {
@@ -123,7 +98,7 @@ struct Scrape {
 
 Scrape ScrapeMetrics(int port) {
   Scrape scrape;
-  HttpReply reply = Get(port, "/metrics");
+  HttpReply reply = HttpGet(port, "/metrics");
   EXPECT_EQ(reply.code, 200) << reply.body;
   scrape.text = reply.body + "\n";
   for (absl::string_view line : absl::StrSplit(reply.body, '\n', absl::SkipEmpty())) {
@@ -142,13 +117,6 @@ Scrape ScrapeMetrics(int port) {
     scrape.samples[std::string(line.substr(0, space))] = value;
   }
   return scrape;
-}
-
-SubprocessResult PromtoolCheckMetrics(const std::string& text) {
-  absl::StatusOr<SubprocessResult> r =
-      Subprocess::Run({Promtool(), "check", "metrics"}, absl::Seconds(60), {}, text);
-  EXPECT_TRUE(r.ok()) << r.status() << " (set WALSHIP_PROMTOOL or put promtool on PATH)";
-  return r.ok() ? *r : SubprocessResult{};
 }
 
 // The metric names the rules in docker/alerts.yml query (from their expr: lines).
@@ -323,7 +291,7 @@ class AgentMetricsTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(50));
     }
     while (true) {
-      HttpReply health = Get(port, "/healthz");
+      HttpReply health = HttpGet(port, "/healthz");
       if (health.code == 200) return port;
       if (absl::Now() > deadline || !agent_->Running()) {
         ADD_FAILURE() << "/healthz never answered 200 (last: " << health.code << " "
@@ -444,7 +412,7 @@ TEST_F(AgentMetricsTest, SteadyLoadKeepsLagSmallAndCountsEveryTransaction) {
     EXPECT_GT(after.BySink("walship_sink_durable_lsn")[sink], 0);
   }
   EXPECT_TRUE(after.samples.count("walship_slot_retained_wal_bytes")) << after.text;
-  EXPECT_EQ(Get(port, "/healthz").code, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").code, 200);
 
   lint = PromtoolCheckMetrics(after.text);
   EXPECT_EQ(lint.exit_code, 0) << lint.stdout_text << lint.stderr_text << after.text;
@@ -480,7 +448,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   absl::SleepFor(absl::Seconds(3));
   Scrape healthy = ScrapeMetrics(port);
   EXPECT_LT(healthy.Value("walship_rpo_seconds"), 5) << healthy.text;
-  EXPECT_EQ(Get(port, "/healthz").code, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").code, 200);
 
   for (int id = 1; id <= 3; ++id) {
     ASSERT_OK_AND_ASSIGN(int rc, kafka->Command(absl::StrCat("down ", id)));
@@ -501,7 +469,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
     if (absl::Now() < at) absl::SleepFor(at - absl::Now());
     const double outage_age = absl::ToDoubleSeconds(absl::Now() - down_at);
     Scrape s = ScrapeMetrics(port);
-    HttpReply health = Get(port, "/healthz");
+    HttpReply health = HttpGet(port, "/healthz");
     rpo.push_back(s.Value("walship_rpo_seconds"));
     lag_seconds.push_back(s.Value("walship_replication_lag_seconds"));
     lag_bytes.push_back(s.Value("walship_replication_lag_bytes"));
@@ -552,7 +520,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
     absl::Time at = down_at + kStep * k;
     if (absl::Now() < at) absl::SleepFor(at - absl::Now());
     Scrape s = ScrapeMetrics(port);
-    HttpReply health = Get(port, "/healthz");
+    HttpReply health = HttpGet(port, "/healthz");
     rpo.push_back(s.Value("walship_rpo_seconds"));
     lag_seconds.push_back(s.Value("walship_replication_lag_seconds"));
     health_codes.push_back(health.code);
@@ -568,7 +536,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   });
   EXPECT_EQ(after.Value("walship_rpo_seconds"), 0) << after.text;
   EXPECT_EQ(after.Value("walship_replication_lag_seconds"), 0) << after.text;
-  EXPECT_EQ(Get(port, "/healthz").code, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").code, 200);
 
   // The scraped RPO samples, 15 s apart, as the input of WalshipRpoAboveTarget from
   // docker/alerts.yml: pending when it first crossed 60 s, firing after `for: 2m`, quiet on
@@ -615,7 +583,7 @@ tests:
   std::string fixture_path = work_ + "/rpo_outage_test.yml";
   std::ofstream(fixture_path) << fixture;
   ASSERT_OK_AND_ASSIGN(SubprocessResult rules,
-                       Subprocess::Run({Promtool(), "test", "rules", fixture_path}));
+                       Subprocess::Run({PromtoolPath(), "test", "rules", fixture_path}));
   EXPECT_EQ(rules.exit_code, 0) << rules.stdout_text << rules.stderr_text << fixture;
   StopAgent();
 }
@@ -653,7 +621,7 @@ TEST_F(AgentMetricsTest, IdleAgentWritesHeartbeatsThatStatusShows) {
   Scrape scrape = ScrapeMetrics(port);
   EXPECT_GE(scrape.Value("walship_heartbeat_timestamp_seconds"),
             static_cast<double>(absl::ToUnixSeconds(*key_time)));
-  EXPECT_EQ(Get(port, "/healthz").code, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").code, 200);
   StopAgent();
 
   ASSERT_OK_AND_ASSIGN(SubprocessResult status,

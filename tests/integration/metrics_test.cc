@@ -17,6 +17,7 @@
 #include "agent/metrics/metrics_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/http_probe.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -25,38 +26,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using walship::testing::HttpGet;
+using walship::testing::HttpReply;
+using walship::testing::PromtoolCheckMetrics;
 using walship::testing::Subprocess;
 using walship::testing::SubprocessResult;
-
-struct HttpReply {
-  int code = 0;
-  std::string body;
-};
-
-// GET with the curl command-line client: an independent HTTP implementation.
-HttpReply Get(int port, absl::string_view path) {
-  absl::StatusOr<SubprocessResult> r =
-      Subprocess::Run({"curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
-                       absl::StrFormat("http://127.0.0.1:%d%s", port, path)});
-  EXPECT_TRUE(r.ok()) << r.status();
-  HttpReply reply;
-  if (!r.ok()) return reply;
-  EXPECT_EQ(r->exit_code, 0) << r->stderr_text;
-  size_t nl = r->stdout_text.rfind('\n');
-  EXPECT_NE(nl, std::string::npos);
-  if (nl == std::string::npos) return reply;
-  reply.body = r->stdout_text.substr(0, nl);
-  EXPECT_TRUE(absl::SimpleAtoi(r->stdout_text.substr(nl + 1), &reply.code)) << r->stdout_text;
-  return reply;
-}
-
-// promtool's exit code for the exposition text, and what it said.
-SubprocessResult PromtoolCheckMetrics(const std::string& text) {
-  absl::StatusOr<SubprocessResult> r =
-      Subprocess::Run({"promtool", "check", "metrics"}, absl::Seconds(60), {}, text);
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? *r : SubprocessResult{};
-}
 
 class MetricsServerTest : public ::testing::Test {
  protected:
@@ -95,7 +69,7 @@ TEST_F(MetricsServerTest, ServesMetricsThatPromtoolAccepts) {
   metrics_.OnError("sink", "upload");
   now_ += absl::Seconds(7);  // a stalled sink: RPO grows between scrapes
 
-  HttpReply reply = Get(server_->port(), "/metrics");
+  HttpReply reply = HttpGet(server_->port(), "/metrics");
   ASSERT_EQ(reply.code, 200);
   EXPECT_THAT(reply.body, HasSubstr("walship_rpo_seconds 8\n"));
   EXPECT_THAT(reply.body, HasSubstr("walship_replication_lag_bytes 12288\n"));
@@ -109,7 +83,7 @@ TEST_F(MetricsServerTest, ServesMetricsThatPromtoolAccepts) {
   EXPECT_EQ(lint.exit_code, 0) << lint.stdout_text << lint.stderr_text;
 
   now_ += absl::Seconds(10);
-  EXPECT_THAT(Get(server_->port(), "/metrics").body, HasSubstr("walship_rpo_seconds 18\n"));
+  EXPECT_THAT(HttpGet(server_->port(), "/metrics").body, HasSubstr("walship_rpo_seconds 18\n"));
 }
 
 TEST_F(MetricsServerTest, PromtoolRejectsABrokenExposition) {
@@ -120,17 +94,17 @@ TEST_F(MetricsServerTest, PromtoolRejectsABrokenExposition) {
 
 TEST_F(MetricsServerTest, HealthzFollowsStateAndProgress) {
   StartServer(absl::Seconds(60));
-  HttpReply reply = Get(server_->port(), "/healthz");
+  HttpReply reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 503);
   EXPECT_THAT(reply.body, StartsWith("agent is reconnecting"));
 
   metrics_.SetState(AgentState::kStreaming);
-  reply = Get(server_->port(), "/healthz");
+  reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 200);
   EXPECT_EQ(reply.body, "ok\n");
 
   metrics_.SetState(AgentState::kSnapshotting);
-  reply = Get(server_->port(), "/healthz");
+  reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 503);
   EXPECT_THAT(reply.body, StartsWith("agent is snapshotting"));
 
@@ -141,23 +115,23 @@ TEST_F(MetricsServerTest, HealthzFollowsStateAndProgress) {
   metrics_.OnHandedOff("kafka", Lsn(0x2000), server0, 1, 1);
   metrics_.OnSinkDurable("file", Lsn(0x2000));
   now_ += absl::Seconds(30);
-  EXPECT_EQ(Get(server_->port(), "/healthz").code, 200);
+  EXPECT_EQ(HttpGet(server_->port(), "/healthz").code, 200);
   now_ += absl::Seconds(31);
-  reply = Get(server_->port(), "/healthz");
+  reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 503);
   EXPECT_THAT(reply.body, HasSubstr("sink \"kafka\" stalled: durable at 0/0 for 61s"));
 
   // It resumes: healthy again.
   metrics_.OnSinkDurable("kafka", Lsn(0x2000));
   metrics_.OnAcknowledged(Lsn(0x2000));
-  reply = Get(server_->port(), "/healthz");
+  reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 200);
   EXPECT_EQ(reply.body, "ok\n");
 }
 
 TEST_F(MetricsServerTest, UnknownPathIsNotFound) {
   StartServer();
-  EXPECT_EQ(Get(server_->port(), "/nothing-here").code, 404);
+  EXPECT_EQ(HttpGet(server_->port(), "/nothing-here").code, 404);
 }
 
 TEST_F(MetricsServerTest, AddressInUseIsAClearError) {
@@ -172,7 +146,7 @@ TEST_F(MetricsServerTest, AddressInUseIsAClearError) {
           absl::StatusCode::kFailedPrecondition,
           HasSubstr(absl::StrCat("address 127.0.0.1:", server_->port(), " is already in use"))));
   // The first server still answers.
-  EXPECT_EQ(Get(server_->port(), "/metrics").code, 200);
+  EXPECT_EQ(HttpGet(server_->port(), "/metrics").code, 200);
 }
 
 TEST_F(MetricsServerTest, PortHeldByAnotherSocketIsAClearError) {
