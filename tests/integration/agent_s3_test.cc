@@ -97,6 +97,12 @@ Lsn MaxEndOf(const std::vector<std::string>& keys) {
   return max;
 }
 
+// One workload transaction: the WAL position before and after it.
+struct Txn {
+  Lsn before;
+  Lsn after;
+};
+
 class AgentS3Test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -234,6 +240,40 @@ class AgentS3Test : public ::testing::Test {
   }
 
   // Restores `url` into a new empty database `db` and returns its tables.
+  // Every transaction the slot claims (after <= confirmed) must already be in the bucket,
+  // listed directly from the S3 server after reading the slot.
+  void ExpectConfirmedIsStored(const std::vector<Txn>& txns, const std::string& stage) {
+    absl::StatusOr<Lsn> confirmed = SlotConfirmed(*pg_, "crm", "walship");
+    ASSERT_OK(confirmed.status());
+    Lsn stored = MaxEndOf(S3Keys());
+    for (const Txn& txn : txns) {
+      if (txn.after <= *confirmed) {
+        EXPECT_GT(stored, txn.before)
+            << stage << ": the slot confirmed " << confirmed->ToString()
+            << " but the bucket ends at " << stored.ToString();
+      }
+    }
+  }
+
+  // Runs one workload step, then checks the invariant above until the slot confirms it.
+  void RunStepWatchingTheSlot(const WorkloadStep& step, Subprocess& agent,
+                              const std::string& log, std::vector<Txn>* txns) {
+    Txn txn;
+    ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
+    ASSERT_THAT(pg_->Psql("crm", step.sql).status(), IsOk()) << step.name;
+    ASSERT_OK_AND_ASSIGN(txn.after, CurrentLsn(*pg_, "crm"));
+    txns->push_back(txn);
+    absl::Time deadline = absl::Now() + absl::Seconds(90);
+    for (;;) {
+      ASSERT_NO_FATAL_FAILURE(ExpectConfirmedIsStored(*txns, step.name));
+      ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
+      if (confirmed >= txn.after) break;
+      ASSERT_TRUE(agent.Running()) << ReadFile(log);
+      ASSERT_LT(absl::Now(), deadline) << step.name << ": " << ReadFile(log);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+
   TableRows RestoreInto(const std::string& url, const std::string& db) {
     EXPECT_OK(pg_->CreateDatabase(db));
     absl::StatusOr<SubprocessResult> restore =
@@ -359,11 +399,6 @@ TEST_F(AgentS3Test, LocalDirectoryAndS3rverAtOnceEachRestoresTheSource) {
 }
 
 // One transaction the test wrote, bracketed by the WAL position before and after it.
-struct Txn {
-  Lsn before;
-  Lsn after;
-};
-
 TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
   ASSERT_NO_FATAL_FAILURE(StartFake());
   std::string log = work_ + "/agent.log";
@@ -374,19 +409,6 @@ TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
   ASSERT_OK(WaitForS3Base(*agent, log));
 
   std::vector<Txn> txns;
-  // Every transaction the slot claims (after <= confirmed) must already be in the bucket.
-  auto expect_confirmed_is_stored = [&](const std::string& stage) {
-    absl::StatusOr<Lsn> confirmed = SlotConfirmed(*pg_, "crm", "walship");
-    ASSERT_OK(confirmed.status());
-    Lsn stored = MaxEndOf(S3Keys());  // listed after reading the slot
-    for (const Txn& txn : txns) {
-      if (txn.after <= *confirmed) {
-        EXPECT_GT(stored, txn.before)
-            << stage << ": the slot confirmed " << confirmed->ToString()
-            << " but the bucket ends at " << stored.ToString();
-      }
-    }
-  };
 
   // One kind of fault per workload step, each on the uploads that carry its changes.
   const std::vector<std::string> faults = {
@@ -408,21 +430,7 @@ TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
     int n = 0;
     ASSERT_TRUE(absl::SimpleAtoi(count.substr(0, count.find('&')), &n));
     injected += n;
-    Txn txn;
-    ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
-    ASSERT_THAT(pg_->Psql("crm", steps[i].sql).status(), IsOk()) << steps[i].name;
-    ASSERT_OK_AND_ASSIGN(txn.after, CurrentLsn(*pg_, "crm"));
-    txns.push_back(txn);
-    // Check the invariant while the faults are being worked through.
-    absl::Time deadline = absl::Now() + absl::Seconds(90);
-    for (;;) {
-      ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored(steps[i].name));
-      ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
-      if (confirmed >= txn.after) break;
-      ASSERT_TRUE(agent->Running()) << ReadFile(log);
-      ASSERT_LT(absl::Now(), deadline) << steps[i].name << ": " << ReadFile(log);
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    ASSERT_NO_FATAL_FAILURE(RunStepWatchingTheSlot(steps[i], *agent, log, &txns));
   }
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
   agent->Kill(SIGTERM);
@@ -547,19 +555,6 @@ TEST_F(AgentS3Test, RetriesThroughAFaultProxyInFrontOfS3rver) {
   ASSERT_OK(WaitForS3Base(*agent, log));
 
   std::vector<Txn> txns;
-  // Every transaction the slot claims (after <= confirmed) must already be in s3rver.
-  auto expect_confirmed_is_stored = [&](const std::string& stage) {
-    absl::StatusOr<Lsn> confirmed = SlotConfirmed(*pg_, "crm", "walship");
-    ASSERT_OK(confirmed.status());
-    Lsn stored = MaxEndOf(S3Keys());  // listed from s3rver after reading the slot
-    for (const Txn& txn : txns) {
-      if (txn.after <= *confirmed) {
-        EXPECT_GT(stored, txn.before)
-            << stage << ": the slot confirmed " << confirmed->ToString()
-            << " but s3rver ends at " << stored.ToString();
-      }
-    }
-  };
 
   // The first steps run clean; then one kind of fault per step, on the uploads that carry
   // its changes (and any heartbeat among them).
@@ -584,26 +579,12 @@ TEST_F(AgentS3Test, RetriesThroughAFaultProxyInFrontOfS3rver) {
       ASSERT_EQ(queued->status, 204) << fault.query;
       injected += fault.count;
     }
-    Txn txn;
-    ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
-    ASSERT_THAT(pg_->Psql("crm", steps[i].sql).status(), IsOk()) << steps[i].name;
-    ASSERT_OK_AND_ASSIGN(txn.after, CurrentLsn(*pg_, "crm"));
-    txns.push_back(txn);
-    // The invariant holds while the faults are being worked through.
-    absl::Time deadline = absl::Now() + absl::Seconds(90);
-    for (;;) {
-      ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored(steps[i].name));
-      ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
-      if (confirmed >= txn.after) break;
-      ASSERT_TRUE(agent->Running()) << ReadFile(log);
-      ASSERT_LT(absl::Now(), deadline) << steps[i].name << ": " << ReadFile(log);
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    ASSERT_NO_FATAL_FAILURE(RunStepWatchingTheSlot(steps[i], *agent, log, &txns));
   }
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
   ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
   ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk()) << ReadFile(log);
-  ASSERT_NO_FATAL_FAILURE(expect_confirmed_is_stored("end"));
+  ASSERT_NO_FATAL_FAILURE(ExpectConfirmedIsStored(txns, "end"));
   agent->Kill(SIGTERM);
   ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
   EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
