@@ -100,8 +100,7 @@ void RunWorker(const SnapshotOptions& options, const std::string& snapshot_name,
   for (int index = state->Next(); index >= 0; index = state->Next()) {
     auto table = CopyTable(
         **conn, tables[index], target,
-        [state](uint64_t rows, uint64_t bytes) { state->AddProgress(rows, bytes); },
-        state->stop());
+        [state](uint64_t rows, uint64_t bytes) { state->AddProgress(rows, bytes); }, state->stop());
     if (!table.ok()) {
       state->Fail(table.status());
       return;
@@ -120,6 +119,9 @@ absl::Status ValidateOptions(const SnapshotOptions& options,
   if (options.jobs < 1 || options.jobs > 64) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--snapshot-jobs %d is out of range (1..64)", options.jobs));
+  }
+  if (options.max_attempts < 1 || options.lock_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("base snapshot: attempts and lock timeout must be positive");
   }
   if (stores.empty()) return absl::InvalidArgumentError("base snapshot: no object store");
   for (sinks::ObjectStore* store : stores) {
@@ -149,12 +151,9 @@ BaseProgress MakeProgress(SharedState& state, int tables_total, uint64_t estimat
   return p;
 }
 
-}  // namespace
-
-absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
-                                                  std::vector<sinks::ObjectStore*> stores,
-                                                  ProgressCallback progress) {
-  WALSHIP_RETURN_IF_ERROR(ValidateOptions(options, stores));
+absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& options,
+                                                      std::vector<sinks::ObjectStore*> stores,
+                                                      ProgressCallback progress, int attempt) {
   const absl::Time started = absl::Now();
 
   // 1. The replication connection and its exported snapshot. It stays idle from here on:
@@ -164,11 +163,13 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
   WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl->IdentifySystem());
   WALSHIP_ASSIGN_OR_RETURN(std::string server_version, repl->ShowSetting("server_version"));
   WALSHIP_ASSIGN_OR_RETURN(std::string server_encoding, repl->ShowSetting("server_encoding"));
+  // Per attempt: a retried attempt's predecessor may still be dropping its slot.
   std::string temporary_slot = options.temporary_slot;
   if (temporary_slot.empty()) {
     temporary_slot = absl::StrFormat("walship_base_%d_%d", static_cast<int>(getpid()),
                                      absl::ToUnixSeconds(started));
   }
+  if (attempt > 1) absl::StrAppend(&temporary_slot, "_", attempt);
   WALSHIP_ASSIGN_OR_RETURN(auto exported, repl->CreateTemporarySlotWithSnapshot(temporary_slot));
   LogInfo("base snapshot: exported snapshot %s at %s (temporary slot \"%s\")",
           exported.snapshot_name, exported.consistent_point.ToString(), temporary_slot);
@@ -182,8 +183,8 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
   }
   WALSHIP_ASSIGN_OR_RETURN(
       auto now_us,
-      catalog->QueryValue("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint",
-                          {}, "reading the source clock"));
+      catalog->QueryValue("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint", {},
+                          "reading the source clock"));
   int64_t snapshot_time_us = 0;
   if (!now_us || !absl::SimpleAtoi(*now_us, &snapshot_time_us)) {
     return absl::DataLossError("unexpected result reading the source clock");
@@ -191,6 +192,13 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
   WALSHIP_ASSIGN_OR_RETURN(std::vector<PublishedTable> tables,
                            ReadPublishedTables(*catalog, options.publication));
   WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::SequenceValue> sequences, ReadSequences(*catalog));
+  // Locks held by `catalog` until the base is written; checked against the live catalog.
+  {
+    WALSHIP_ASSIGN_OR_RETURN(
+        auto fresh, pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal));
+    WALSHIP_RETURN_IF_ERROR(LockAndCheckTables(*catalog, *fresh, tables, options.lock_timeout));
+  }
+  if (options.on_locked) options.on_locked();
   uint64_t estimated_rows = 0;
   for (const PublishedTable& table : tables) {
     estimated_rows += static_cast<uint64_t>(table.estimated_rows);
@@ -237,11 +245,12 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
   std::thread dumper([&] {
     pre_data = DumpSchemaSection(pg_dump, options.conninfo, exported.snapshot_name, "pre-data");
     if (pre_data.ok()) {
-      post_data =
-          DumpSchemaSection(pg_dump, options.conninfo, exported.snapshot_name, "post-data");
+      post_data = DumpSchemaSection(pg_dump, options.conninfo, exported.snapshot_name, "post-data");
     }
-    if (!pre_data.ok()) state.Fail(pre_data.status());
-    else if (!post_data.ok()) state.Fail(post_data.status());
+    if (!pre_data.ok())
+      state.Fail(pre_data.status());
+    else if (!post_data.ok())
+      state.Fail(post_data.status());
     dump_done.store(true);
   });
 
@@ -306,9 +315,36 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
     progress(p);
   }
   LogInfo("base snapshot %s complete: %d tables, %d sequences, written to %d store(s)",
-          exported.consistent_point.ToString(), manifest.tables_size(),
-          manifest.sequences_size(), static_cast<int>(stores.size()));
+          exported.consistent_point.ToString(), manifest.tables_size(), manifest.sequences_size(),
+          static_cast<int>(stores.size()));
   return manifest;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
+                                                  std::vector<sinks::ObjectStore*> stores,
+                                                  ProgressCallback progress) {
+  WALSHIP_RETURN_IF_ERROR(ValidateOptions(options, stores));
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<v1::BaseManifest> manifest =
+        TakeBaseSnapshotOnce(options, stores, progress, attempt);
+    if (manifest.ok() || manifest.status().code() != absl::StatusCode::kAborted ||
+        attempt >= options.max_attempts) {
+      return manifest;
+    }
+    // Objects an aborted attempt stored stay without a manifest (CleanIncompleteBases). The
+    // DDL that aborted it gets its lock once this attempt's connections are gone.
+    absl::Duration pause = std::min(absl::Seconds(attempt), absl::Seconds(5));
+    LogWarning("base snapshot attempt %d of %d: %s; retrying in %s", attempt, options.max_attempts,
+               manifest.status().message(), absl::FormatDuration(pause));
+    for (absl::Time until = absl::Now() + pause; absl::Now() < until;) {
+      if (options.cancel != nullptr && options.cancel->load()) {
+        return absl::CancelledError("base snapshot cancelled");
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
 }
 
 }  // namespace walship::snapshot

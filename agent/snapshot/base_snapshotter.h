@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agent/snapshot/base_progress.h"
 #include "proto/walship.pb.h"
 #include "sinks/object_store/object_store.h"
@@ -52,18 +53,28 @@ struct SnapshotOptions {
   int zstd_level = 3;
   uint64_t batch_bytes = 1 << 20;
   uint64_t object_bytes = 64 << 20;
+  // Longest wait for the ACCESS SHARE locks on the published tables (a DDL transaction may
+  // hold them); a snapshot whose tables changed or could not be locked is retaken, up to
+  // max_attempts in all.
+  absl::Duration lock_timeout = absl::Minutes(1);
+  int max_attempts = 5;
   // When set and turned true (e.g. on SIGTERM), the snapshot stops with kCancelled.
   const std::atomic<bool>* cancel = nullptr;
-  // Test hook: called once the snapshot is exported and before any table is read, with the
+  // Test hook: called on every attempt once the snapshot is exported and before any table
+  // is read or locked, with the
   // snapshot's name and consistent point (importable while the call runs and until the
   // function returns).
   std::function<void(const std::string& snapshot_name, uint64_t consistent_point)> on_exported;
+  // Test hook: called on every attempt once the tables are locked and checked, before any
+  // worker or pg_dump starts.
+  std::function<void()> on_locked;
 };
 
 // Takes one base snapshot and writes it to every store in `stores` (same bytes; borrowed,
 // must outlive the call; at least one). `progress` may be empty. Blocks until done; call it
 // from a thread of its own to keep streaming. Errors: kInvalidArgument for bad options,
-// kFailedPrecondition (publication missing, wal_level, pg_dump missing), kUnavailable
+// kFailedPrecondition (publication missing, wal_level, pg_dump missing), kAborted (tables
+// kept changing under DDL through every attempt), kUnavailable
 // (connection lost, snapshot gone: retry later), kCancelled, store errors as the store
 // returns them.
 absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,

@@ -48,8 +48,8 @@ absl::Status SplitPassword(absl::string_view conninfo, std::string* without,
       continue;
     }
     if (key == "replication") continue;
-    parts.push_back(absl::StrCat(
-        key, "='", absl::StrReplaceAll(o->val, {{"\\", "\\\\"}, {"'", "\\'"}}), "'"));
+    parts.push_back(
+        absl::StrCat(key, "='", absl::StrReplaceAll(o->val, {{"\\", "\\\\"}, {"'", "\\'"}}), "'"));
   }
   *without = absl::StrJoin(parts, " ");
   return absl::OkStatus();
@@ -100,6 +100,8 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
   if (absl::Status status = SplitPassword(conninfo, &dsn, &password); !status.ok()) {
     return status;
   }
+  // The base's own connection holds every table's lock: a lock wait in pg_dump is a DDL
+  // statement queued behind it, so it must not last (kAborted, and the base is retaken).
   std::vector<std::string> args = {pg_dump_path,
                                    "--schema-only",
                                    "--no-owner",
@@ -107,6 +109,7 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                                    "--no-publications",
                                    "--no-subscriptions",
                                    "--exclude-schema=walship",
+                                   "--lock-wait-timeout=2s",
                                    absl::StrCat("--snapshot=", snapshot),
                                    absl::StrCat("--section=", section),
                                    "-d",
@@ -137,8 +140,8 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   pid_t pid = 0;
-  int spawn_error = posix_spawnp(&pid, pg_dump_path.c_str(), &actions, nullptr, argv.data(),
-                                 envp.data());
+  int spawn_error =
+      posix_spawnp(&pid, pg_dump_path.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -147,9 +150,9 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
     close(err_pipe[0]);
   };
   if (spawn_error != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot run \"%s\": %s (install the PostgreSQL 15 client tools)", pg_dump_path,
-        strerror(spawn_error)));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("cannot run \"%s\": %s (install the PostgreSQL 15 client tools)",
+                        pg_dump_path, strerror(spawn_error)));
   }
   std::string out, err;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
@@ -176,11 +179,18 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "pg_dump --section=%s failed (%s): %s", section,
-        WIFEXITED(wstatus) ? absl::StrCat("exit status ", WEXITSTATUS(wstatus))
-                           : std::string("killed by a signal"),
-        absl::StripAsciiWhitespace(err)));
+    // A lock wait that timed out, or a table dropped since the snapshot: a new snapshot.
+    bool changed =
+        absl::StrContains(err, "could not obtain lock") ||
+        // pg_dump's --lock-wait-timeout is a statement_timeout around its LOCK TABLE.
+        (absl::StrContains(err, "statement timeout") && absl::StrContains(err, "LOCK TABLE")) ||
+        (absl::StrContains(err, "relation \"") && absl::StrContains(err, "does not exist"));
+    return absl::Status(
+        changed ? absl::StatusCode::kAborted : absl::StatusCode::kUnavailable,
+        absl::StrFormat("pg_dump --section=%s failed (%s): %s", section,
+                        WIFEXITED(wstatus) ? absl::StrCat("exit status ", WEXITSTATUS(wstatus))
+                                           : std::string("killed by a signal"),
+                        absl::StripAsciiWhitespace(err)));
   }
   return StripPsqlMetaCommands(out);
 }

@@ -1,6 +1,7 @@
 // Catalog queries for base snapshots.
 #include "agent/snapshot/snapshot_catalog.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -73,7 +74,115 @@ WHERE c.relkind = 'S'
   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
 ORDER BY n.nspname, c.relname)sql";
 
+// One row per table: the parts of its definition a COPY depends on.
+constexpr char kShapeSql[] = R"sql(
+SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode,
+       (SELECT string_agg(a.attnum || ':' || a.attname || ':' || a.atttypid || ':' ||
+                          a.atttypmod || ':' || a.attisdropped, ',' ORDER BY a.attnum)
+        FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY ($1::oid[])
+ORDER BY c.oid)sql";
+
+// Every user table (what pg_dump dumps and FOR ALL TABLES publishes), oid → quoted name.
+constexpr char kUserTablesSql[] = R"sql(
+SELECT c.oid, n.nspname, c.relname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'walship')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%')sql";
+
+absl::StatusOr<std::map<std::string, std::string>> ReadUserTables(pg::PgConnection& conn,
+                                                                  absl::string_view what) {
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult result, conn.Query(kUserTablesSql, {}, what));
+  std::map<std::string, std::string> tables;
+  for (const auto& row : result.rows) {
+    tables[row[0].value_or("")] = pg::QuoteQualified(row[1].value_or(""), row[2].value_or(""));
+  }
+  return tables;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadShapes(pg::PgConnection& conn,
+                                                              const std::string& oids,
+                                                              absl::string_view what) {
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult result, conn.Query(kShapeSql, {oids}, what));
+  std::map<std::string, std::string> shapes;
+  for (const auto& row : result.rows) {
+    shapes[row[0].value_or("")] =
+        absl::StrCat(row[1].value_or(""), " relfilenode ", row[2].value_or(""), " columns ",
+                     row[3].value_or(""));
+  }
+  return shapes;
+}
+
 }  // namespace
+
+absl::Status LockAndCheckTables(pg::PgConnection& snapshot_conn, pg::PgConnection& fresh_conn,
+                                const std::vector<PublishedTable>& tables,
+                                absl::Duration lock_timeout) {
+  // The publication's table list comes from the live catalog (pg_publication_tables scans
+  // it afresh) while pg_dump reads the snapshot's: every user table is locked (pg_dump
+  // locks them all too, and must then find no lock to wait for), and a table created or
+  // dropped in between would be in one list and not the other.
+  WALSHIP_ASSIGN_OR_RETURN(auto listed,
+                           ReadUserTables(snapshot_conn, "listing the snapshot's tables"));
+  std::string lock_list;
+  for (const auto& [oid, name] : listed) {
+    absl::StrAppend(&lock_list, lock_list.empty() ? "" : ", ", "ONLY ", name);
+  }
+  if (!lock_list.empty()) {
+    WALSHIP_RETURN_IF_ERROR(snapshot_conn.Exec(
+        absl::StrFormat("SET LOCAL lock_timeout = '%dms'",
+                        std::max<int64_t>(1, absl::ToInt64Milliseconds(lock_timeout))),
+        "setting the lock timeout"));
+    absl::Status locked = snapshot_conn.Exec(
+        absl::StrCat("LOCK TABLE ", lock_list, " IN ACCESS SHARE MODE"), "locking the tables");
+    if (!locked.ok()) {
+      // A table dropped or renamed since the snapshot (42P01), or a lock held too long by a
+      // DDL transaction (55P03): a new snapshot sees the change or gets the lock.
+      if (absl::StrContains(locked.message(), "does not exist") ||
+          absl::StrContains(locked.message(), "lock timeout")) {
+        return absl::AbortedError(absl::StrCat(locked.message(),
+                                               " (a table changed while the base snapshot was "
+                                               "starting; take a new snapshot)"));
+      }
+      return locked;
+    }
+  }
+  WALSHIP_ASSIGN_OR_RETURN(auto live, ReadUserTables(fresh_conn, "listing the current tables"));
+  for (const auto& [a, b] : {std::pair(&listed, &live), std::pair(&live, &listed)}) {
+    for (const auto& [oid, name] : *a) {
+      if (b->count(oid) == 0) {
+        return absl::AbortedError(absl::StrFormat(
+            "table %s was %s after the base snapshot was exported; take a new snapshot", name,
+            a == &listed ? "dropped" : "created"));
+      }
+    }
+  }
+  if (tables.empty()) return absl::OkStatus();
+  std::string oids = "{";
+  for (const PublishedTable& table : tables) {
+    absl::StrAppend(&oids, oids.size() > 1 ? "," : "", table.relation.oid());
+  }
+  oids += "}";
+  WALSHIP_ASSIGN_OR_RETURN(auto before, ReadShapes(snapshot_conn, oids,
+                                                   "reading the tables' definitions in the "
+                                                   "snapshot"));
+  WALSHIP_ASSIGN_OR_RETURN(auto now,
+                           ReadShapes(fresh_conn, oids, "reading the tables' current definitions"));
+  for (const auto& [oid, shape] : before) {
+    auto it = now.find(oid);
+    if (it == now.end() || it->second != shape) {
+      return absl::AbortedError(absl::StrFormat(
+          "table %s changed (DDL or TRUNCATE) after the base snapshot was exported: was {%s}, "
+          "now {%s}; take a new snapshot",
+          shape.substr(0, shape.find(' ')), shape, it == now.end() ? "dropped" : it->second));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ImportSnapshot(pg::PgConnection& conn, absl::string_view snapshot_name) {
   absl::Status status = conn.Exec(
@@ -96,18 +205,18 @@ std::string TableSource(const PublishedTable& table) {
 
 absl::StatusOr<std::vector<PublishedTable>> ReadPublishedTables(pg::PgConnection& conn,
                                                                 absl::string_view publication) {
-  WALSHIP_ASSIGN_OR_RETURN(
-      auto exists, conn.Query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1",
-                              {std::string(publication)}, "looking up the publication"));
+  WALSHIP_ASSIGN_OR_RETURN(auto exists,
+                           conn.Query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1",
+                                      {std::string(publication)}, "looking up the publication"));
   if (exists.rows.empty()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "publication \"%s\" does not exist at the source (create it, or start the agent "
         "with --create)",
         publication));
   }
-  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult tables,
-                           conn.Query(kTablesSql, {std::string(publication)},
-                                      "listing the publication's tables"));
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult tables,
+      conn.Query(kTablesSql, {std::string(publication)}, "listing the publication's tables"));
   std::vector<PublishedTable> out;
   std::map<uint32_t, size_t> by_oid;
   std::string oids = "{";
@@ -181,10 +290,10 @@ absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& c
     sequence.set_owned_by_column(row[3].value_or(""));
     WALSHIP_ASSIGN_OR_RETURN(
         pg::QueryResult value,
-        conn.Query(absl::StrCat("SELECT last_value, is_called FROM ",
-                                pg::QuoteQualified(sequence.schema(), sequence.name())),
-                   {}, absl::StrFormat("reading sequence \"%s.%s\"", sequence.schema(),
-                                       sequence.name())));
+        conn.Query(
+            absl::StrCat("SELECT last_value, is_called FROM ",
+                         pg::QuoteQualified(sequence.schema(), sequence.name())),
+            {}, absl::StrFormat("reading sequence \"%s.%s\"", sequence.schema(), sequence.name())));
     if (value.rows.size() != 1) return absl::DataLossError("unexpected sequence query result");
     int64_t last_value = 0;
     if (!value.rows[0][0] || !absl::SimpleAtoi(*value.rows[0][0], &last_value)) {

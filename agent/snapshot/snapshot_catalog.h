@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
 
@@ -42,6 +43,19 @@ struct TableChecksum {
 };
 absl::StatusOr<TableChecksum> ComputeTableChecksum(pg::PgConnection& conn,
                                                    const PublishedTable& table);
+
+// Takes ACCESS SHARE locks on every user table inside `snapshot_conn`'s transaction (held
+// until it ends, so no DDL or TRUNCATE can commit on them while the base is copied, and
+// pg_dump finds nothing to wait for), then checks with `fresh_conn` (no snapshot) that no
+// table was created or dropped and no published table in `tables` changed between the
+// snapshot and the locks: same name, relfilenode (TRUNCATE and table rewrites change it) and
+// columns. Catalog lookups of COPY use the current catalog, not the snapshot, and a
+// rewritten table reads as empty under an older snapshot, so a change in that window would
+// give rows that do not match the snapshot's schema. kAborted names the changed table
+// (take a new snapshot); the wait for the locks is bounded by `lock_timeout`.
+absl::Status LockAndCheckTables(pg::PgConnection& snapshot_conn, pg::PgConnection& fresh_conn,
+                                const std::vector<PublishedTable>& tables,
+                                absl::Duration lock_timeout);
 
 // Every user sequence (not in pg_catalog, information_schema, pg_toast, walship) with its
 // last_value / is_called and the column that owns it.

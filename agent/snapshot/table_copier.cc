@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/base/failpoint.h"
@@ -18,7 +19,7 @@ namespace {
 class SegmentInProgress {
  public:
   static absl::StatusOr<std::unique_ptr<SegmentInProgress>> Start(const CopyTarget& target,
-                                                                   const v1::Relation& relation) {
+                                                                  const v1::Relation& relation) {
     auto segment = std::unique_ptr<SegmentInProgress>(new SegmentInProgress());
     proto::SegmentWriterOptions options;
     options.zstd_level = target.zstd_level;
@@ -65,6 +66,21 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   v1::BaseTable result;
   *result.mutable_relation() = relation;
 
+  // The coordinating connection holds ACCESS SHARE on every table; a DDL statement queued
+  // behind it would make this COPY wait behind the DDL, and the DDL wait for the base to end:
+  // never wait here, retake the snapshot after the DDL instead.
+  absl::Status locked =
+      conn.Exec(absl::StrCat("LOCK TABLE ", TableSource(table), " IN ACCESS SHARE MODE NOWAIT"),
+                absl::StrFormat("locking %s", name));
+  if (!locked.ok()) {
+    if (absl::StrContains(locked.message(), "could not obtain lock")) {
+      return absl::AbortedError(absl::StrFormat(
+          "%s (a DDL statement or TRUNCATE is waiting for %s; the snapshot is retaken once it "
+          "is through)",
+          locked.message(), name));
+    }
+    return locked;
+  }
   std::string sql = absl::StrCat("COPY (SELECT * FROM ", TableSource(table), ") TO STDOUT");
   PGconn* pg = conn.get();
   {
@@ -112,8 +128,8 @@ absl::StatusOr<v1::BaseTable> CopyTable(
     int len = PQgetCopyData(pg, &raw, /*async=*/0);
     if (len == -1) break;  // end of COPY
     if (len < 0) {
-      return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
-                                                    conn.Describe(), PQerrorMessage(pg)));
+      return absl::UnavailableError(
+          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), PQerrorMessage(pg)));
     }
     pg::PgBufferPtr buffer(raw);
     rows->mutable_data()->append(raw, static_cast<size_t>(len));
@@ -133,8 +149,8 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   {
     pg::PgResultPtr end(PQgetResult(pg));
     if (end == nullptr || PQresultStatus(end.get()) != PGRES_COMMAND_OK) {
-      return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
-                                                    conn.Describe(), PQerrorMessage(pg)));
+      return absl::UnavailableError(
+          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), PQerrorMessage(pg)));
     }
     while (pg::PgResultPtr(PQgetResult(pg)) != nullptr) {
     }
@@ -147,9 +163,9 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   }
   WALSHIP_ASSIGN_OR_RETURN(TableChecksum checksum, ComputeTableChecksum(conn, table));
   if (checksum.row_count != total_rows) {
-    return absl::InternalError(absl::StrFormat(
-        "copying %s: COPY returned %d rows but the snapshot holds %d", name, total_rows,
-        checksum.row_count));
+    return absl::InternalError(
+        absl::StrFormat("copying %s: COPY returned %d rows but the snapshot holds %d", name,
+                        total_rows, checksum.row_count));
   }
   result.set_row_count(total_rows);
   result.set_checksum(checksum.md5);
