@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/agent_config.h"
-#include "agent/base/log.h"
 #include "agent/agent_runner.h"
+#include "agent/base/log.h"
 
 namespace walship::agent {
 namespace {
@@ -28,8 +28,9 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"walship-agent: streams committed changes of a PostgreSQL database to object "
-               "stores, acknowledging only what every store holds durably"};
+  CLI::App app{
+      "walship-agent: streams committed changes of a PostgreSQL database to object "
+      "stores, acknowledging only what every store holds durably"};
   app.set_config("--config", "", "Read options from this TOML/INI file (same keys)");
   app.option_defaults()->always_capture_default();
   AgentConfig config;
@@ -52,8 +53,7 @@ int Main(int argc, char** argv) {
                  "Object store URL, repeatable (file:///var/lib/walship)")
       ->required();
   app.add_option("--work-dir", config.work_dir, "Local directory for staging and spill files");
-  app.add_option("--segment-max-bytes", config.segment_max_bytes,
-                 "Close a segment at this size");
+  app.add_option("--segment-max-bytes", config.segment_max_bytes, "Close a segment at this size");
   app.add_option("--segment-max-ms", segment_max_ms,
                  "Group commit: longest a committed transaction waits before it is made "
                  "durable");
@@ -69,7 +69,8 @@ int Main(int argc, char** argv) {
   app.add_option("--kafka-config-file", config.kafka_config_file,
                  "librdkafka properties file (key=value lines; TLS and SASL secrets go here)");
   app.add_flag("--kafka-tombstones", config.kafka_tombstones,
-               "Follow each DELETE with a tombstone (for compacted topics)");
+               "Follow each DELETE, and each UPDATE that changes the key, with a tombstone "
+               "for the key the row had (for compacted topics)");
   app.add_option("--encryption-key-file", config.encryption_key_file,
                  "Encrypt every object (AES-256-GCM) with the first key of this file "
                  "(KEYID:BASE64 lines, mode 600); or set WALSHIP_ENCRYPTION_KEY");
@@ -117,11 +118,14 @@ int Main(int argc, char** argv) {
     // absl durations have no day unit: "7d" means 168h.
     if (text.back() == 'd') {
       int64_t days = 0;
-      if (absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) text = absl::StrCat(days * 24, "h");
+      if (absl::SimpleAtoi(text.substr(0, text.size() - 1), &days))
+        text = absl::StrCat(days * 24, "h");
     }
     if (!absl::ParseDuration(text, &config.base_every)) {
-      std::fprintf(stderr, "walship-agent: error: --base-every \"%s\" is not a duration (e.g. 24h, 7d, 90m)\n",
-                   base_every.c_str());
+      std::fprintf(
+          stderr,
+          "walship-agent: error: --base-every \"%s\" is not a duration (e.g. 24h, 7d, 90m)\n",
+          base_every.c_str());
       return 2;
     }
   }

@@ -24,10 +24,10 @@
 #include "absl/strings/str_format.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
+#include "proto/event_names.h"
 #include "sinks/kafka/delivery_tracker.h"
 #include "sinks/kafka/kafka_config.h"
 #include "sinks/kafka/kafka_errors.h"
-#include "proto/event_names.h"
 #include "sinks/kafka/kafka_naming.h"
 #include "sinks/kafka/rdkafka_handles.h"
 
@@ -226,6 +226,16 @@ class KafkaSink : public Sink {
         *out.mutable_relation() = *relation;
         std::string topic = Topic(*relation);
         std::optional<std::string> key = kafka::EncodeRowKey(*relation, *kafka::KeyRow(event));
+        // An UPDATE that changes the key: the row is gone under its old key, which a
+        // compacted topic must forget (tombstone under the old key, in that key's partition,
+        // before the event under the new key).
+        if (event.op() == v1::UPDATE && options_.tombstones_on_delete && event.has_old_row()) {
+          std::optional<std::string> old_key = kafka::EncodeRowKey(*relation, event.old_row());
+          if (old_key.has_value() && old_key != key) {
+            WALSHIP_RETURN_IF_ERROR(
+                Produce(topic, old_key, std::nullopt, EventHeaders(event, "TOMBSTONE"), t));
+          }
+        }
         WALSHIP_RETURN_IF_ERROR(Produce(topic, key, out.SerializeAsString(),
                                         EventHeaders(event, proto::OperationName(event.op())), t));
         ++t.per_topic[topic];

@@ -7,7 +7,9 @@
 //                              columns (null for tables without key columns), value
 //                              v1::Event with its complete Relation. TRUNCATE: one message
 //                              per truncated table, null key. With tombstones_on_delete, a
-//                              DELETE is followed by a null-valued message with its key.
+//                              DELETE is followed by a null-valued message with its key,
+//                              and an UPDATE that changes the key is preceded by one with
+//                              the old key.
 //   <prefix>.messages          logical messages (marks, DDL), key = the message's prefix.
 //   <prefix>.transactions      v1::TransactionMarker BEGIN and END per transaction, key =
 //                              the decimal xid; END counts the messages per topic.
@@ -43,8 +45,8 @@ struct KafkaSinkOptions {
   // A properties file (key=value lines, '#' comments) applied before `settings`; the place
   // for TLS and SASL secrets. Empty for none.
   std::string properties_file;
-  // Send a tombstone (same key, null value) after each DELETE of a keyed row, for
-  // compacted topics.
+  // Send a tombstone (same key, null value) after each DELETE of a keyed row, and under the
+  // old key before an UPDATE that changes the key, for compacted topics.
   bool tombstones_on_delete = false;
   // Bytes of keys and values produced and not yet delivered before Write() blocks, polling
   // delivery reports, until the producer drains below it.

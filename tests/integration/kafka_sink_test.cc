@@ -95,6 +95,15 @@ class TxnBuilder {
   void Update(const v1::Relation& r, const std::string& id, const std::string& name) {
     *Add(v1::UPDATE, &r).mutable_new_row() = MakeRow(id, name);
   }
+  // UPDATE ... SET id = new_id: the server sends the old key ('K').
+  void UpdateKey(const v1::Relation& r, const std::string& old_id, const std::string& new_id,
+                 const std::string& name) {
+    v1::Event& event = Add(v1::UPDATE, &r);
+    *event.mutable_old_row() = MakeRow(old_id, "");
+    event.mutable_old_row()->mutable_values(1)->set_null(true);
+    event.set_old_is_key_only(true);
+    *event.mutable_new_row() = MakeRow(new_id, name);
+  }
   void Delete(const v1::Relation& r, const std::string& id) {
     v1::Event& event = Add(v1::DELETE, &r);
     *event.mutable_old_row() = MakeRow(id, "");
@@ -114,7 +123,6 @@ class TxnBuilder {
 };
 
 // ---- reading back with kcat ----------------------------------------------------------
-
 
 // `protoc --decode=walship.v1.<type>` of `bytes`, in a separate process, with nothing but
 // proto/walship.proto.
@@ -179,6 +187,7 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
     TxnBuilder b(702, 0x3000);
     for (int i = 1; i <= 5; ++i)
       b.Update(deals, absl::StrCat(i), absl::StrCat("deal ", i, " v3 ", std::string(i * 100, 'x')));
+    b.UpdateKey(deals, "5", "50", "deal 5 renumbered");
     v1::Event& truncate = b.Add(v1::TRUNCATE, &notes);
     truncate.mutable_truncate()->add_relations()->set_oid(notes.oid());
     txns.push_back(b.Build());
@@ -209,15 +218,19 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
 
   std::map<std::string, uint64_t> consumed_counts;  // per topic, tombstones excluded
   for (const auto& [topic, events] : expected) {
-    ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages, KcatConsume(kafka->bootstrap(), topic));
+    ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages,
+                         KcatConsume(kafka->bootstrap(), topic));
     // Per key (null key: its own group), in partition offset order.
     std::map<std::string, std::vector<const ConsumedMessage*>> by_key;
     std::map<int, int64_t> last_offset;
     int tombstones = 0;
+    std::map<std::string, const ConsumedMessage*> tombstone_by_key;
     for (const ConsumedMessage& m : messages) {
       if (!m.value.has_value()) {
         ++tombstones;
         EXPECT_THAT(m.headers, HasSubstr("walship.op=TOMBSTONE"));
+        EXPECT_TRUE(m.key.has_value());
+        tombstone_by_key[m.key.value_or("")] = &m;
         continue;
       }
       by_key[m.key.value_or("<null>")].push_back(&m);
@@ -244,11 +257,24 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
       EXPECT_THAT(m.headers, HasSubstr(absl::StrFormat("walship.position=%016X:%u",
                                                        event.commit_lsn(), event.sequence())));
       EXPECT_THAT(m.headers, HasSubstr(absl::StrCat("walship.xid=", event.xid())));
-      if (event.op() == v1::DELETE) {
-        ++tombstones;  // the tombstone follows its delete
+      // A delete, and an update that moved the row to another key, leave a tombstone
+      // under the key the row had, after every value under it.
+      std::optional<std::string> gone;
+      if (event.op() == v1::DELETE) gone = key;
+      if (event.op() == v1::UPDATE && event.has_old_row()) {
+        gone = KeyOf(event.relation(), event.old_row());
+      }
+      if (gone.has_value()) {
+        ++tombstones;
+        auto tombstone = tombstone_by_key.find(*gone);
+        ASSERT_NE(tombstone, tombstone_by_key.end()) << topic << " " << event.sequence();
+        for (const ConsumedMessage* value : by_key[*gone]) {
+          EXPECT_EQ(value->partition, tombstone->second->partition);
+          EXPECT_LT(value->offset, tombstone->second->offset);
+        }
       }
     }
-    EXPECT_EQ(tombstones, topic == "crm.public.deals" ? 2 : 0) << topic;
+    EXPECT_EQ(tombstones, topic == "crm.public.deals" ? 4 : 0) << topic;
   }
 
   // The transactions topic: BEGIN and END per transaction; END's counts match what the
