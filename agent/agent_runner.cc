@@ -27,6 +27,7 @@
 #include "sinks/object_store/heartbeat.h"
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
+#include "sinks/object_store/retry_observer.h"
 
 namespace walship::agent {
 namespace {
@@ -35,8 +36,8 @@ absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot create directory \"%s\": %s (set --work-dir)", path, ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("cannot create directory \"%s\": %s (set --work-dir)", path, ec.message()));
   }
   return absl::OkStatus();
 }
@@ -76,14 +77,16 @@ void WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stor
 
 absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) {
   if (pg::ConninfoHasPassword(config.source)) {
-    LogWarning("--source holds a password, which other users can read from the process "
-               "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
+    LogWarning(
+        "--source holds a password, which other users can read from the process "
+        "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
   }
   // Every object store is opened first: a bad URL or key must not leave a slot behind.
   std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
   for (const std::string& url : config.object_stores) {
     WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
-    WALSHIP_ASSIGN_OR_RETURN(store, sinks::MaybeEncrypt(std::move(store), config.encryption_key_file));
+    WALSHIP_ASSIGN_OR_RETURN(store,
+                             sinks::MaybeEncrypt(std::move(store), config.encryption_key_file));
     stores.push_back(std::move(store));
   }
   std::vector<sinks::ObjectStore*> store_ptrs;
@@ -91,6 +94,14 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
 
   prometheus::Registry registry;
   AgentMetrics metrics(registry);
+  // Retried object-store requests count in walship_retries_total{sink=<store URL>}; the
+  // observer goes before `metrics` does.
+  sinks::SetRetryObserver([&metrics](absl::string_view store, absl::string_view kind) {
+    metrics.OnRetry(store, kind);
+  });
+  struct ObserverReset {
+    ~ObserverReset() { sinks::SetRetryObserver(nullptr); }
+  } observer_reset;
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
     MetricsServerOptions options;
@@ -124,9 +135,10 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     absl::Status installed =
         ddl_conn.ok() ? snapshot::InstallDdlCapture(**ddl_conn) : ddl_conn.status();
     if (!installed.ok()) {
-      LogWarning("schema changes will be followed from relation messages only (added and "
-                 "dropped columns): cannot install the DDL capture trigger: %s",
-                 installed.message());
+      LogWarning(
+          "schema changes will be followed from relation messages only (added and "
+          "dropped columns): cannot install the DDL capture trigger: %s",
+          installed.message());
     }
   }
   sinks::StreamId stream{source.identity.system_id, config.slot};
@@ -157,7 +169,8 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     for (sinks::ObjectStore* store : store_ptrs) {
       WALSHIP_ASSIGN_OR_RETURN(int removed, snapshot::CleanIncompleteBases(*store, stream));
       if (removed > 0) {
-        LogInfo("removed %d objects of an interrupted base snapshot from %s", removed, store->url());
+        LogInfo("removed %d objects of an interrupted base snapshot from %s", removed,
+                store->url());
       }
     }
     // Every store must hold a base; the oldest newest-base decides.
@@ -188,12 +201,12 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     options.staging_dir = absl::StrCat(work, "/staging-", i);
     options.zstd_level = config.compression_level;
     std::string sink_name = stores[i]->url();
-    options.on_segment_stored = [&metrics, sink_name](
-                                    const sinks::ObjectStoreSinkOptions::SegmentStats& stats) {
-      metrics.ObserveSegmentBuild(stats.open_for);
-      metrics.ObserveUpload(sink_name, stats.store_took);
-      metrics.AddSinkBytes(sink_name, stats.bytes);
-    };
+    options.on_segment_stored =
+        [&metrics, sink_name](const sinks::ObjectStoreSinkOptions::SegmentStats& stats) {
+          metrics.ObserveSegmentBuild(stats.open_for);
+          metrics.ObserveUpload(sink_name, stats.store_took);
+          metrics.AddSinkBytes(sink_name, stats.bytes);
+        };
     WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
     LogInfo("object store %s: changes stored up to %s", stores[i]->url(),
             sink->DurableWatermark().ToString());

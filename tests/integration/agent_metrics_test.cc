@@ -42,8 +42,8 @@
 #include "gtest/gtest.h"
 #include "sinks/object_store/heartbeat.h"
 #include "tests/integration/harness.h"
-#include "tests/testing/kafka_mock.h"
 #include "tests/testing/http_probe.h"
+#include "tests/testing/kafka_mock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::testing {
@@ -253,11 +253,16 @@ class AgentMetricsTest : public ::testing::Test {
   }
 
   std::vector<std::string> AgentArgs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--source",       pg_->ConnInfo("crm"),
-                                     "--create",       "--object-store",
-                                     "file://" + store_, "--work-dir",
-                                     work_,            "--segment-max-ms",
-                                     "50",             "--metrics-listen",
+    std::vector<std::string> args = {"--source",
+                                     pg_->ConnInfo("crm"),
+                                     "--create",
+                                     "--object-store",
+                                     "file://" + store_,
+                                     "--work-dir",
+                                     work_,
+                                     "--segment-max-ms",
+                                     "50",
+                                     "--metrics-listen",
                                      "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
@@ -270,32 +275,17 @@ class AgentMetricsTest : public ::testing::Test {
     EXPECT_OK(agent.status());
     if (!agent.ok()) return 0;
     agent_ = *std::move(agent);
+    absl::StatusOr<int> found = WaitForMetricsPort(log_, *agent_);
+    EXPECT_OK(found.status());
+    if (!found.ok()) return 0;
+    int port = *found;
     absl::Time deadline = absl::Now() + absl::Seconds(60);
-    int port = 0;
-    const std::string marker = "metrics and /healthz on http://127.0.0.1:";
-    while (port == 0) {
-      std::string log = ReadFile(log_);
-      size_t at = log.find(marker);
-      if (at != std::string::npos) {
-        size_t end = log.find_first_not_of("0123456789", at + marker.size());
-        EXPECT_TRUE(absl::SimpleAtoi(log.substr(at + marker.size(), end - at - marker.size()),
-                                     &port))
-            << log;
-        if (port == 0) return 0;
-        break;
-      }
-      if (absl::Now() > deadline || !agent_->Running()) {
-        ADD_FAILURE() << "the agent logged no metrics address: " << log;
-        return 0;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
     while (true) {
       HttpReply health = HttpGet(port, "/healthz");
       if (health.code == 200) return port;
       if (absl::Now() > deadline || !agent_->Running()) {
-        ADD_FAILURE() << "/healthz never answered 200 (last: " << health.code << " "
-                      << health.body << "): " << ReadFile(log_);
+        ADD_FAILURE() << "/healthz never answered 200 (last: " << health.code << " " << health.body
+                      << "): " << ReadFile(log_);
         return 0;
       }
       absl::SleepFor(absl::Milliseconds(100));
@@ -441,8 +431,8 @@ TEST_F(AgentMetricsTest, SteadyLoadKeepsLagSmallAndCountsEveryTransaction) {
 TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   ASSERT_OK_AND_ASSIGN(auto kafka, KafkaMockCluster::Start(3));
   // Deliveries queued during the outage must outlive it.
-  int port = StartAgentAndWait(AgentArgs(
-      {"--kafka", kafka->bootstrap(), "--kafka-config", "message.timeout.ms=900000"}));
+  int port = StartAgentAndWait(
+      AgentArgs({"--kafka", kafka->bootstrap(), "--kafka-config", "message.timeout.ms=900000"}));
   ASSERT_GT(port, 0);
   Load load(pg_->ConnInfo("crm"), absl::Milliseconds(200));
   absl::SleepFor(absl::Seconds(3));
@@ -463,8 +453,9 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   std::vector<int> health_codes;
   int above = 0, first_above = -1;
   for (int k = 0; above < kAboveNeeded; ++k) {
-    ASSERT_LT(k, 17) << "RPO did not stay above 60 s during the outage: "
-                     << absl::StrJoin(rpo, " ") << "\n" << ReadFile(log_);
+    ASSERT_LT(k, 17) << "RPO did not stay above 60 s during the outage: " << absl::StrJoin(rpo, " ")
+                     << "\n"
+                     << ReadFile(log_);
     absl::Time at = down_at + kStep * k;
     if (absl::Now() < at) absl::SleepFor(at - absl::Now());
     const double outage_age = absl::ToDoubleSeconds(absl::Now() - down_at);
@@ -474,10 +465,9 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
     lag_seconds.push_back(s.Value("walship_replication_lag_seconds"));
     lag_bytes.push_back(s.Value("walship_replication_lag_bytes"));
     health_codes.push_back(health.code);
-    SCOPED_TRACE(absl::StrFormat("outage sample %d (%.0f s): rpo %.3f lag %.3f s %.0f B, %d %s",
-                                 k, absl::ToDoubleSeconds(kStep * k), rpo.back(),
-                                 lag_seconds.back(), lag_bytes.back(), health.code,
-                                 health.body));
+    SCOPED_TRACE(absl::StrFormat("outage sample %d (%.0f s): rpo %.3f lag %.3f s %.0f B, %d %s", k,
+                                 absl::ToDoubleSeconds(kStep * k), rpo.back(), lag_seconds.back(),
+                                 lag_bytes.back(), health.code, health.body));
     ASSERT_TRUE(agent_->Running()) << ReadFile(log_);
     // The oldest undelivered commit came right after the brokers went down: RPO follows the
     // outage's age, and lag (from the newest durable commit) is never below it.
@@ -545,9 +535,9 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   for (double v : rpo) values.push_back(absl::StrFormat("%.3f", v));
   double firing_value = 0;
   ASSERT_TRUE(absl::SimpleAtod(values[stall_samples - 1], &firing_value));
-  std::string summary = absl::StrReplaceAll(
-      AlertAnnotation("WalshipRpoAboveTarget", "summary"),
-      {{"{{ $value | humanizeDuration }}", HumanizeDuration(firing_value)}});
+  std::string summary =
+      absl::StrReplaceAll(AlertAnnotation("WalshipRpoAboveTarget", "summary"),
+                          {{"{{ $value | humanizeDuration }}", HumanizeDuration(firing_value)}});
   std::string description = AlertAnnotation("WalshipRpoAboveTarget", "description");
   std::string instance = absl::StrCat("127.0.0.1:", port);
   std::string fixture = absl::StrFormat(
@@ -610,8 +600,8 @@ TEST_F(AgentMetricsTest, IdleAgentWritesHeartbeatsThatStatusShows) {
   EXPECT_EQ(std::count(later.begin(), later.end(), first.front()), 0)
       << "the oldest heartbeat object was not removed";
 
-  std::optional<absl::Time> key_time = sinks::ParseHeartbeatKey(
-      std::filesystem::relative(later.back(), store_).string());
+  std::optional<absl::Time> key_time =
+      sinks::ParseHeartbeatKey(std::filesystem::relative(later.back(), store_).string());
   ASSERT_TRUE(key_time.has_value()) << later.back();
   EXPECT_LT(absl::AbsDuration(absl::Now() - *key_time), absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(sinks::Heartbeat beat,
@@ -632,12 +622,11 @@ TEST_F(AgentMetricsTest, IdleAgentWritesHeartbeatsThatStatusShows) {
   EXPECT_THAT(out, HasSubstr(absl::StrFormat("%d objects, %d bytes", objects, bytes))) << out;
   ASSERT_OK_AND_ASSIGN(sinks::Heartbeat newest,
                        sinks::DecodeHeartbeat(ReadFile(HeartbeatObjects(store_).back().string())));
-  EXPECT_THAT(out, HasSubstr(absl::StrCat(
-                       "  last heartbeat: ",
-                       absl::FormatTime("%Y-%m-%d", newest.time, absl::UTCTimeZone()))))
+  EXPECT_THAT(
+      out, HasSubstr(absl::StrCat("  last heartbeat: ",
+                                  absl::FormatTime("%Y-%m-%d", newest.time, absl::UTCTimeZone()))))
       << out;
-  EXPECT_THAT(out, HasSubstr(absl::StrCat("acknowledged ", newest.acknowledged.ToString())))
-      << out;
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("acknowledged ", newest.acknowledged.ToString()))) << out;
   EXPECT_THAT(out, HasSubstr("  last durable:   ")) << out;
   EXPECT_THAT(out, Not(HasSubstr("no change segments yet"))) << out;
   EXPECT_THAT(out, HasSubstr(absl::StrCat(" .. ", MaxStoredEnd(store_).ToString()))) << out;
@@ -656,7 +645,8 @@ class AgentMetricsBadInputTest : public AgentMetricsTest {
     ASSERT_OK_AND_ASSIGN(std::string slots,
                          pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots"));
     EXPECT_EQ(slots, "0");
-    ASSERT_OK_AND_ASSIGN(std::string pubs, pg_->Query("crm", "SELECT count(*) FROM pg_publication"));
+    ASSERT_OK_AND_ASSIGN(std::string pubs,
+                         pg_->Query("crm", "SELECT count(*) FROM pg_publication"));
     EXPECT_EQ(pubs, "0");
     EXPECT_EQ(CountFiles(store_).first, 0u);
   }
@@ -679,9 +669,8 @@ TEST_F(AgentMetricsBadInputTest, PortInUseExitsOneAndCreatesNoSlot) {
   ASSERT_OK_AND_ASSIGN(SubprocessResult r, RunAgent(args, absl::Seconds(60)));
   close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
-  EXPECT_THAT(r.stderr_text,
-              HasSubstr(absl::StrFormat("metrics listen address 127.0.0.1:%d is already in use",
-                                        port)));
+  EXPECT_THAT(r.stderr_text, HasSubstr(absl::StrFormat(
+                                 "metrics listen address 127.0.0.1:%d is already in use", port)));
   EXPECT_THAT(r.stderr_text, HasSubstr("--metrics-listen"));
   ExpectNothingCreated();
 }
@@ -705,25 +694,24 @@ TEST_F(AgentMetricsBadInputTest, MalformedListenAddressIsAClearError) {
 // Every line of `log` is one JSON object with time, level, component and message (checked by
 // Python's json module); returns how many lines there were, -1 when one was not.
 int JsonLines(const std::string& log_path) {
-  absl::StatusOr<SubprocessResult> r = Subprocess::Run(
-      {"python3", "-c",
-       "import json, sys\n"
-       "n = 0\n"
-       "for line in open(sys.argv[1], encoding='utf-8'):\n"
-       "    o = json.loads(line)\n"
-       "    assert isinstance(o, dict), line\n"
-       "    assert {'time', 'level', 'component', 'message'} <= set(o), line\n"
-       "    assert o['level'] in ('debug', 'info', 'warning', 'error'), line\n"
-       "    n += 1\n"
-       "print(n)\n",
-       log_path});
+  absl::StatusOr<SubprocessResult> r =
+      Subprocess::Run({"python3", "-c",
+                       "import json, sys\n"
+                       "n = 0\n"
+                       "for line in open(sys.argv[1], encoding='utf-8'):\n"
+                       "    o = json.loads(line)\n"
+                       "    assert isinstance(o, dict), line\n"
+                       "    assert {'time', 'level', 'component', 'message'} <= set(o), line\n"
+                       "    assert o['level'] in ('debug', 'info', 'warning', 'error'), line\n"
+                       "    n += 1\n"
+                       "print(n)\n",
+                       log_path});
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return -1;
   EXPECT_EQ(r->exit_code, 0) << r->stderr_text << ReadFile(log_path);
   int n = -1;
   if (r->exit_code == 0) {
-    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r->stdout_text), &n))
-        << r->stdout_text;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r->stdout_text), &n)) << r->stdout_text;
   }
   return n;
 }
@@ -742,22 +730,31 @@ TEST_F(AgentMetricsTest, JsonLogsAreOneObjectPerLineAndNeverHoldThePassword) {
                           << "local replication shipper scram-sha-256\n"
                           << hba;
   ASSERT_OK(pg_->Query("postgres", "SELECT pg_reload_conf()").status());
-  std::string conninfo = absl::StrFormat("host=%s port=%d user=shipper dbname=crm", pg_->host(),
-                                         pg_->port());
+  std::string conninfo =
+      absl::StrFormat("host=%s port=%d user=shipper dbname=crm", pg_->host(), pg_->port());
   SubprocessOptions no_password;
   no_password.unset_env = {"PGPASSWORD", "PGPASSFILE"};
-  ASSERT_OK_AND_ASSIGN(
-      SubprocessResult denied,
-      Subprocess::Run({Psql(), "-X", "-w", conninfo, "-c", "SELECT 1"}, absl::Seconds(30),
-                      no_password));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult denied,
+                       Subprocess::Run({Psql(), "-X", "-w", conninfo, "-c", "SELECT 1"},
+                                       absl::Seconds(30), no_password));
   ASSERT_NE(denied.exit_code, 0) << "the role connects without a password";
 
   auto run = [&](const std::string& source, std::map<std::string, std::string> env,
                  const std::string& log_path, Lsn until) -> SubprocessResult {
-    std::vector<std::string> argv = {AgentPath(), "--source", source, "--create",
-                                     "--object-store", "file://" + store_, "--work-dir", work_,
-                                     "--segment-max-ms", "50", "--log-format", "json",
-                                     "--metrics-listen", "127.0.0.1:0"};
+    std::vector<std::string> argv = {AgentPath(),
+                                     "--source",
+                                     source,
+                                     "--create",
+                                     "--object-store",
+                                     "file://" + store_,
+                                     "--work-dir",
+                                     work_,
+                                     "--segment-max-ms",
+                                     "50",
+                                     "--log-format",
+                                     "json",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0"};
     if (until.valid()) {
       argv.push_back("--until-lsn");
       argv.push_back(until.ToString());
@@ -777,10 +774,19 @@ TEST_F(AgentMetricsTest, JsonLogsAreOneObjectPerLineAndNeverHoldThePassword) {
   // the slot, ships one transaction and stops on SIGTERM.
   std::string log1 = work_ + "/json1.log";
   {
-    std::vector<std::string> argv = {
-        "--source", conninfo + " password=" + kPassword, "--create", "--object-store",
-        "file://" + store_, "--work-dir", work_, "--segment-max-ms", "50", "--log-format",
-        "json", "--metrics-listen", "127.0.0.1:0"};
+    std::vector<std::string> argv = {"--source",
+                                     conninfo + " password=" + kPassword,
+                                     "--create",
+                                     "--object-store",
+                                     "file://" + store_,
+                                     "--work-dir",
+                                     work_,
+                                     "--segment-max-ms",
+                                     "50",
+                                     "--log-format",
+                                     "json",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0"};
     auto agent = StartAgent(argv, log1);
     ASSERT_OK(agent.status());
     absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -814,8 +820,7 @@ TEST_F(AgentMetricsTest, JsonLogsAreOneObjectPerLineAndNeverHoldThePassword) {
 
   // 3. A wrong password: the error says authentication failed and repeats no password.
   std::string log3 = work_ + "/json3.log";
-  SubprocessResult third =
-      run(conninfo + " password=" + kWrongPassword, {}, log3, Lsn());
+  SubprocessResult third = run(conninfo + " password=" + kWrongPassword, {}, log3, Lsn());
   EXPECT_EQ(third.exit_code, 1) << ReadFile(log3);
   std::string text3 = ReadFile(log3);
   EXPECT_GE(JsonLines(log3), 1);

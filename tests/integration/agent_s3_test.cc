@@ -34,6 +34,7 @@
 #include "sinks/object_store/s3/http_client.h"
 #include "tests/integration/crm_workload.h"
 #include "tests/integration/harness.h"
+#include "tests/testing/http_probe.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::testing {
@@ -160,11 +161,10 @@ class AgentS3Test : public ::testing::Test {
     { std::ofstream(secret_file) << kSecret; }
     SubprocessOptions options;
     options.stderr_mode = StreamMode::kInherit;
-    ASSERT_OK_AND_ASSIGN(server_, Subprocess::Start({"/usr/bin/python3", WALSHIP_FAKE_S3_PATH,
-                                                     "--bucket", kBucket, "--access-key",
-                                                     kAccessKey, "--secret-key-file",
-                                                     secret_file},
-                                                    options));
+    ASSERT_OK_AND_ASSIGN(
+        server_, Subprocess::Start({"/usr/bin/python3", WALSHIP_FAKE_S3_PATH, "--bucket", kBucket,
+                                    "--access-key", kAccessKey, "--secret-key-file", secret_file},
+                                   options));
     ASSERT_OK_AND_ASSIGN(std::string line, server_->ReadLine(absl::Seconds(30)));
     absl::string_view port = line;
     ASSERT_TRUE(absl::ConsumePrefix(&port, "LISTENING ")) << line;
@@ -173,8 +173,7 @@ class AgentS3Test : public ::testing::Test {
   }
 
   std::string S3Url(const std::string& extra = "") const {
-    return absl::StrCat("s3://", kBucket, "/crm?endpoint=", endpoint_, "&region=us-east-1",
-                        extra);
+    return absl::StrCat("s3://", kBucket, "/crm?endpoint=", endpoint_, "&region=us-east-1", extra);
   }
 
   // The keys under S3Url(), relative to its prefix, as our own S3 client lists them.
@@ -248,16 +247,15 @@ class AgentS3Test : public ::testing::Test {
     Lsn stored = MaxEndOf(S3Keys());
     for (const Txn& txn : txns) {
       if (txn.after <= *confirmed) {
-        EXPECT_GT(stored, txn.before)
-            << stage << ": the slot confirmed " << confirmed->ToString()
-            << " but the bucket ends at " << stored.ToString();
+        EXPECT_GT(stored, txn.before) << stage << ": the slot confirmed " << confirmed->ToString()
+                                      << " but the bucket ends at " << stored.ToString();
       }
     }
   }
 
   // Runs one workload step, then checks the invariant above until the slot confirms it.
-  void RunStepWatchingTheSlot(const WorkloadStep& step, Subprocess& agent,
-                              const std::string& log, std::vector<Txn>* txns) {
+  void RunStepWatchingTheSlot(const WorkloadStep& step, Subprocess& agent, const std::string& log,
+                              std::vector<Txn>* txns) {
     Txn txn;
     ASSERT_OK_AND_ASSIGN(txn.before, CurrentLsn(*pg_, "crm"));
     ASSERT_THAT(pg_->Psql("crm", step.sql).status(), IsOk()) << step.name;
@@ -300,11 +298,11 @@ TEST_F(AgentS3Test, LocalDirectoryAndS3rverAtOnceEachRestoresTheSource) {
   }
   ASSERT_FALSE(endpoint_.empty());
   std::string log = work_ + "/agent.log";
-  ASSERT_OK_AND_ASSIGN(
-      auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
-                              "file://" + store_, "--object-store", S3Url(), "--work-dir",
-                              work_ + "/agent", "--segment-max-ms", "50"},
-                             log));
+  ASSERT_OK_AND_ASSIGN(auto agent,
+                       StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
+                                   "file://" + store_, "--object-store", S3Url(), "--work-dir",
+                                   work_ + "/agent", "--segment-max-ms", "50"},
+                                  log));
   ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
   ASSERT_OK(WaitForS3Base(*agent, log));
   Lsn before_last;
@@ -404,20 +402,19 @@ TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
   std::string log = work_ + "/agent.log";
   ASSERT_OK_AND_ASSIGN(
       auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
-                              S3Url(), "--work-dir", work_ + "/agent", "--segment-max-ms", "50"},
+                              S3Url(), "--work-dir", work_ + "/agent", "--segment-max-ms", "50",
+                              "--metrics-listen", "127.0.0.1:0"},
                              log));
+  ASSERT_OK_AND_ASSIGN(int metrics_port, WaitForMetricsPort(log, *agent));
   ASSERT_OK(WaitForS3Base(*agent, log));
 
   std::vector<Txn> txns;
 
   // One kind of fault per workload step, each on the uploads that carry its changes.
   const std::vector<std::string> faults = {
-      "/_fault?mode=500&count=3&op=put",
-      "/_fault?mode=503&count=3&op=put",
-      "/_fault?mode=drop_mid&count=2&op=put",
-      "/_fault?mode=stall&stall=3&count=1&op=put",
-      "/_fault?mode=drop&count=2&op=put",
-      "/_fault?mode=drop_after&count=1&op=put",
+      "/_fault?mode=500&count=3&op=put",      "/_fault?mode=503&count=3&op=put",
+      "/_fault?mode=drop_mid&count=2&op=put", "/_fault?mode=stall&stall=3&count=1&op=put",
+      "/_fault?mode=drop&count=2&op=put",     "/_fault?mode=drop_after&count=1&op=put",
       "/_fault?mode=503&count=2&op=any",
   };
   std::vector<WorkloadStep> steps = CrmWorkload();
@@ -433,6 +430,23 @@ TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
     ASSERT_NO_FATAL_FAILURE(RunStepWatchingTheSlot(steps[i], *agent, log, &txns));
   }
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
+  // The retries the agent counted, per kind (the fake's own counts below).
+  HttpReply scrape = HttpGet(metrics_port, "/metrics");
+  ASSERT_EQ(scrape.code, 200);
+  auto retries = [&](absl::string_view kind) {
+    double total = 0;
+    for (absl::string_view line : absl::StrSplit(scrape.body, '\n')) {
+      if (!absl::StartsWith(line, "walship_retries_total{") ||
+          !absl::StrContains(line, absl::StrCat("kind=\"", kind, "\"")) ||
+          !absl::StrContains(line, "sink=\"s3://")) {
+        continue;
+      }
+      double value = 0;
+      EXPECT_TRUE(absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) << line;
+      total += value;
+    }
+    return total;
+  };
   agent->Kill(SIGTERM);
   ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
   EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
@@ -441,6 +455,13 @@ TEST_F(AgentS3Test, InjectedFaultsAreRetriedAndTheSlotNeverPassesTheBucket) {
   EXPECT_EQ(Stat("faults"), injected);
   EXPECT_GE(Stat("error_SlowDown"), 5);
   EXPECT_GE(Stat("error_InternalError"), 3);
+  // At least the put-only faults of the steps before the scrape; libcurl resends some
+  // requests on dropped connections by itself, and the last faults may come after it.
+  EXPECT_GE(retries("throttled"), 3) << scrape.body;
+  EXPECT_GE(retries("server_error"), 3) << scrape.body;
+  EXPECT_GE(retries("transport"), 1) << scrape.body;
+  EXPECT_LE(retries("throttled"), Stat("error_SlowDown")) << scrape.body;
+  EXPECT_LE(retries("server_error"), Stat("error_InternalError")) << scrape.body;
   EXPECT_GE(Stat("error_PreconditionFailed"), 1);
   std::string agent_log = ReadFile(log);
   EXPECT_THAT(agent_log, HasSubstr("retrying in"));
@@ -452,14 +473,15 @@ TEST_F(AgentS3Test, PermanentErrorStopsCleanlyWithoutAcknowledging) {
   ASSERT_NO_FATAL_FAILURE(StartFake());
   std::vector<WorkloadStep> steps = CrmWorkload();
   std::string log = work_ + "/agent.log";
-  std::vector<std::string> args = {"--source",     pg_->ConnInfo("crm"), "--create",
-                                   "--object-store", S3Url(),          "--work-dir",
-                                   work_ + "/agent", "--segment-max-ms", "50"};
+  std::vector<std::string> args = {
+      "--source",       pg_->ConnInfo("crm"), "--create", "--object-store", S3Url(), "--work-dir",
+      work_ + "/agent", "--segment-max-ms",   "50"};
   ASSERT_OK_AND_ASSIGN(auto agent, StartAgent(args, log));
   ASSERT_OK(WaitForS3Base(*agent, log));
   ASSERT_OK(pg_->Psql("crm", steps[0].sql).status());
   ASSERT_OK_AND_ASSIGN(Lsn first, CurrentLsn(*pg_, "crm"));
-  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", first, absl::Seconds(60)), IsOk()) << ReadFile(log);
+  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", first, absl::Seconds(60)), IsOk())
+      << ReadFile(log);
 
   // From now on uploads are checked against a secret the agent does not have: 403.
   ASSERT_NO_FATAL_FAILURE(Control("/_expect_other_secret?ops=put,create,part,complete"));
@@ -483,8 +505,8 @@ TEST_F(AgentS3Test, PermanentErrorStopsCleanlyWithoutAcknowledging) {
   // A wrong secret from the start: a clear error, nothing acknowledged, no secret logged.
   ASSERT_NO_FATAL_FAILURE(Control("/_reset"));
   std::string wrong_log = work_ + "/agent_wrong.log";
-  ASSERT_OK_AND_ASSIGN(auto wrong, StartAgent(args, wrong_log,
-                                              {{"AWS_SECRET_ACCESS_KEY", "a-wrong-secret"}}));
+  ASSERT_OK_AND_ASSIGN(auto wrong,
+                       StartAgent(args, wrong_log, {{"AWS_SECRET_ACCESS_KEY", "a-wrong-secret"}}));
   ASSERT_OK_AND_ASSIGN(SubprocessResult refused, wrong->Wait(absl::Seconds(60)));
   std::string wrong_text = ReadFile(wrong_log);
   EXPECT_NE(refused.exit_code, 0) << wrong_text;
@@ -516,10 +538,9 @@ TEST_F(AgentS3Test, RetriesThroughAFaultProxyInFrontOfS3rver) {
   ASSERT_FALSE(endpoint_.empty());
   SubprocessOptions proxy_options;
   proxy_options.stderr_mode = StreamMode::kInherit;
-  ASSERT_OK_AND_ASSIGN(auto proxy,
-                       Subprocess::Start({"/usr/bin/python3", WALSHIP_FAULT_PROXY_PATH,
-                                          "--upstream", endpoint_},
-                                         proxy_options));
+  ASSERT_OK_AND_ASSIGN(auto proxy, Subprocess::Start({"/usr/bin/python3", WALSHIP_FAULT_PROXY_PATH,
+                                                      "--upstream", endpoint_},
+                                                     proxy_options));
   ASSERT_OK_AND_ASSIGN(std::string line, proxy->ReadLine(absl::Seconds(30)));
   absl::string_view port = line;
   ASSERT_TRUE(absl::ConsumePrefix(&port, "LISTENING ")) << line;
@@ -549,8 +570,7 @@ TEST_F(AgentS3Test, RetriesThroughAFaultProxyInFrontOfS3rver) {
   std::string log = work_ + "/agent.log";
   ASSERT_OK_AND_ASSIGN(
       auto agent, StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
-                              agent_url, "--work-dir", work_ + "/agent", "--segment-max-ms",
-                              "50"},
+                              agent_url, "--work-dir", work_ + "/agent", "--segment-max-ms", "50"},
                              log));
   ASSERT_OK(WaitForS3Base(*agent, log));
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -24,10 +25,11 @@ std::string ReplayPath() { return WALSHIP_REPLAY_PATH; }
 absl::StatusOr<TableRows> CaptureTables(PgCluster& pg, absl::string_view db) {
   WALSHIP_ASSIGN_OR_RETURN(
       std::string names,
-      pg.Psql(db, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
-                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
-                  "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                  "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"));
+      pg.Psql(db,
+              "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+              "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
+              "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+              "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"));
   TableRows rows;
   for (absl::string_view name : absl::StrSplit(names, '\n', absl::SkipEmpty())) {
     WALSHIP_ASSIGN_OR_RETURN(
@@ -85,16 +87,16 @@ absl::Status WaitForSlot(PgCluster& pg, absl::string_view db, absl::string_view 
     if (confirmed >= lsn) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(absl::StrFormat(
-      "slot %s confirmed only %s, waited for %s", slot, confirmed.ToString(), lsn.ToString()));
+  return absl::DeadlineExceededError(absl::StrFormat("slot %s confirmed only %s, waited for %s",
+                                                     slot, confirmed.ToString(), lsn.ToString()));
 }
 
 absl::StatusOr<std::string> DumpSchema(PgCluster& pg, absl::string_view db) {
   WALSHIP_ASSIGN_OR_RETURN(
       SubprocessResult result,
       Subprocess::Run({"/usr/bin/pg_dump", "--schema-only", "--no-publications",
-                       "--no-subscriptions", "-h", pg.host(), "-p", std::to_string(pg.port()),
-                       "-U", "postgres", std::string(db)}));
+                       "--no-subscriptions", "-h", pg.host(), "-p", std::to_string(pg.port()), "-U",
+                       "postgres", std::string(db)}));
   if (!result.ok()) return absl::InternalError("pg_dump failed: " + result.stderr_text);
   return result.stdout_text;
 }
@@ -104,8 +106,8 @@ absl::Status CreateDatabaseWithSchema(PgCluster& pg, absl::string_view db,
   WALSHIP_RETURN_IF_ERROR(pg.CreateDatabase(db));
   WALSHIP_ASSIGN_OR_RETURN(
       SubprocessResult result,
-      Subprocess::Run({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host(),
-                       "-p", std::to_string(pg.port()), "-U", "postgres", "-d", std::string(db)},
+      Subprocess::Run({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host(), "-p",
+                       std::to_string(pg.port()), "-U", "postgres", "-d", std::string(db)},
                       absl::Seconds(60), {}, schema_sql));
   if (!result.ok()) return absl::InternalError("loading schema failed: " + result.stderr_text);
   return absl::OkStatus();
@@ -145,6 +147,29 @@ absl::Status WaitForBase(const std::string& store_dir, absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::DeadlineExceededError("no base snapshot appeared in " + store_dir);
+}
+
+absl::StatusOr<int> WaitForMetricsPort(const std::string& log_path, Subprocess& agent,
+                                       absl::Duration timeout) {
+  const std::string marker = "metrics and /healthz on http://127.0.0.1:";
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    std::string log = ReadFile(log_path);
+    size_t at = log.find(marker);
+    if (at != std::string::npos) {
+      size_t end = log.find_first_not_of("0123456789", at + marker.size());
+      int port = 0;
+      if (!absl::SimpleAtoi(log.substr(at + marker.size(), end - at - marker.size()), &port) ||
+          port <= 0) {
+        return absl::DataLossError("unreadable metrics address in the agent's log: " + log);
+      }
+      return port;
+    }
+    if (absl::Now() > deadline || !agent.Running()) {
+      return absl::DeadlineExceededError("the agent logged no metrics address: " + log);
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,

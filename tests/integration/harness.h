@@ -52,6 +52,11 @@ absl::Status WaitForBase(const std::string& store_dir, absl::Duration timeout);
 absl::StatusOr<std::unique_ptr<Subprocess>> StartAgent(const std::vector<std::string>& args,
                                                        const std::string& log_path,
                                                        std::map<std::string, std::string> env = {});
+// The port of the agent's --metrics-listen 127.0.0.1:0, from its "metrics and /healthz on"
+// log line; an error when the agent exits or logs none within `timeout`.
+absl::StatusOr<int> WaitForMetricsPort(const std::string& log_path, Subprocess& agent,
+                                       absl::Duration timeout = absl::Seconds(60));
+
 // Runs walship-agent or walship-replay to completion.
 absl::StatusOr<SubprocessResult> RunAgent(const std::vector<std::string>& args,
                                           absl::Duration timeout = absl::Seconds(120),

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/base/log.h"
+#include "sinks/object_store/retry_observer.h"
 #include "sinks/object_store/s3/s3_xml.h"
 
 namespace walship::sinks::s3 {
@@ -22,6 +23,17 @@ bool Retryable(const HttpResponse& response) {
            code == "SlowDown" || code == "RequestTimeTooSkewed";
   }
   return false;
+}
+
+// The walship_retries_total kind of a retryable response.
+absl::string_view RetryKind(const HttpResponse& response) {
+  if (response.status == 503 || response.status == 429) return "throttled";
+  if (response.status >= 500) return "server_error";
+  std::string code = ParseS3Error(response.body).code;
+  if (code == "Throttling" || code == "ThrottlingException" || code == "SlowDown") {
+    return "throttled";
+  }
+  return "other";
 }
 
 std::string Describe(const HttpResponse& response) {
@@ -86,23 +98,27 @@ absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request,
   int attempts = location_.max_attempts > 0 ? location_.max_attempts : options_.max_attempts;
   attempts = std::max(attempts, 1);
   std::string last_error;
+  absl::string_view last_kind;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
+      NotifyRetry(url(), last_kind);
       absl::Duration delay = Backoff(attempt - 1);
-      LogWarning("s3: %s in %s failed (attempt %d of %d): %s; retrying in %s", what, url(),
-                 attempt, attempts, last_error, absl::FormatDuration(delay));
+      LogWarning("s3: %s in %s failed (attempt %d of %d): %s; retrying in %s", what, url(), attempt,
+                 attempts, last_error, absl::FormatDuration(delay));
       absl::SleepFor(delay);
     }
     absl::StatusOr<HttpResponse> response = SendOnce(request);
     if (!response.ok()) {
       last_error = std::string(response.status().message());
+      last_kind = "transport";
       continue;
     }
     if (!Retryable(*response)) return response;
     last_error = Describe(*response);
+    last_kind = RetryKind(*response);
   }
-  return absl::UnavailableError(absl::StrFormat("%s in %s failed after %d attempts: %s", what,
-                                                url(), attempts, last_error));
+  return absl::UnavailableError(
+      absl::StrFormat("%s in %s failed after %d attempts: %s", what, url(), attempts, last_error));
 }
 
 absl::Status S3Client::ErrorFor(const HttpResponse& response, absl::string_view what) const {
@@ -116,8 +132,8 @@ absl::Status S3Client::ErrorFor(const HttpResponse& response, absl::string_view 
   }
   if (error.code == "NoSuchBucket") {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: bucket \"%s\" does not exist at %s://%s; create it or fix the object store URL",
-        what, location_.bucket, location_.scheme, location_.endpoint_host));
+        "%s: bucket \"%s\" does not exist at %s://%s; create it or fix the object store URL", what,
+        location_.bucket, location_.scheme, location_.endpoint_host));
   }
   if (response.status == 404) {
     return absl::NotFoundError(absl::StrFormat("%s in %s: not found (%s)", what, url(), detail));
