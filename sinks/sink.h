@@ -28,7 +28,7 @@ class Sink {
   virtual std::string name() const = 0;
 
   // Takes the transaction (it may read its records now; it does not keep a reference).
-  // May block briefly when the sink pushes back.
+  // May block briefly when the sink pushes back (see Backlogged()).
   virtual absl::Status Write(const proto::Transaction& txn) = 0;
 
   // Does due work (group commit deadline passed, delivery reports) without blocking long.
@@ -46,6 +46,12 @@ class Sink {
 
   // True while something written is not yet durable.
   virtual bool HasPending() const = 0;
+
+  // True while the sink holds more undelivered data than its memory bound. The loop then
+  // hands it nothing more and stops reading the stream, but keeps polling the sinks and
+  // sending status updates (so the server's wal_sender_timeout does not end the
+  // connection), until it is false again.
+  virtual bool Backlogged() const { return false; }
 
   // Flushes and releases resources; no other call after it.
   virtual absl::Status Close(absl::Time deadline) = 0;

@@ -85,7 +85,8 @@ absl::Status StreamLoop::ServeSinks(absl::Time now) {
   for (sinks::Sink* sink : sinks_) {
     absl::Status polled = sink->Poll(now);
     if (!polled.ok()) {
-      if (metrics_ != nullptr) metrics_->OnError(sink->name(), absl::StatusCodeToString(polled.code()));
+      if (metrics_ != nullptr)
+        metrics_->OnError(sink->name(), absl::StatusCodeToString(polled.code()));
       return Annotate(polled, absl::StrCat("sink ", sink->name()));
     }
     durable = std::min(durable, sink->DurableWatermark());
@@ -177,7 +178,8 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
   for (sinks::Sink* sink : sinks_) {
     absl::Status written = sink->Write(*txn);
     if (!written.ok()) {
-      if (metrics_ != nullptr) metrics_->OnError(sink->name(), absl::StatusCodeToString(written.code()));
+      if (metrics_ != nullptr)
+        metrics_->OnError(sink->name(), absl::StatusCodeToString(written.code()));
       return Annotate(written, absl::StrFormat("sink %s, transaction %u at %s", sink->name(),
                                                info.xid, info.commit_lsn.ToString()));
     }
@@ -203,8 +205,8 @@ absl::Status StreamLoop::HandleXLogData(const pg::CopyMessage& message) {
   }
   auto decoded = decoder_.Decode(message.payload);
   if (!decoded.ok()) {
-    return Annotate(decoded.status(), absl::StrCat("decoding the message at ",
-                                                   message.wal_start.ToString()));
+    return Annotate(decoded.status(),
+                    absl::StrCat("decoding the message at ", message.wal_start.ToString()));
   }
   auto txn = assembler_.Feed(std::move(*decoded));
   if (!txn.ok()) {
@@ -235,6 +237,28 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
     }
     if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
     SideWork(now);
+
+    // Push-back: while a sink is over its memory bound, read nothing more (the server
+    // buffers, the slot keeps the WAL) but keep the connection alive with status updates.
+    sinks::Sink* backlogged = nullptr;
+    for (sinks::Sink* sink : sinks_) {
+      if (sink->Backlogged()) backlogged = sink;
+    }
+    if (backlogged != nullptr) {
+      if (backlogged_since_ == absl::InfiniteFuture()) {
+        backlogged_since_ = now;
+        LogWarning("sink %s is over its memory bound: pausing the stream until it drains",
+                   backlogged->name());
+      }
+      absl::SleepFor(std::clamp(tracker_.NextStatusDeadline() - now, absl::Milliseconds(1),
+                                absl::Milliseconds(50)));
+      continue;
+    }
+    if (backlogged_since_ != absl::InfiniteFuture()) {
+      LogInfo("sinks drained after %s: resuming the stream",
+              absl::FormatDuration(absl::Trunc(now - backlogged_since_, absl::Milliseconds(1))));
+      backlogged_since_ = absl::InfiniteFuture();
+    }
 
     absl::Time deadline = std::min(tracker_.NextStatusDeadline(), now + absl::Milliseconds(200));
     for (sinks::Sink* sink : sinks_) deadline = std::min(deadline, sink->NextDeadline());

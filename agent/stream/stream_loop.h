@@ -3,7 +3,8 @@
 // durable. Reconnects with backoff when the connection drops.
 //
 // One turn: poll sinks → update the flush position → stop if asked or --until-lsn reached
-// → send a status update if due → read one message (or wait until the earliest deadline)
+// → send a status update if due → while a sink is backlogged, wait and turn again → read
+// one message (or wait until the earliest deadline)
 // → keepalive: note the server's position, answer at once if asked; XLogData: decode and
 // hand completed transactions to the sinks.
 #ifndef WALSHIP_AGENT_STREAM_STREAM_LOOP_H_
@@ -91,6 +92,8 @@ class StreamLoop {
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();
   Lsn server_wal_end_;
+  // Since when a sink has been over its memory bound (InfiniteFuture: none is).
+  absl::Time backlogged_since_ = absl::InfiniteFuture();
 };
 
 }  // namespace walship::agent

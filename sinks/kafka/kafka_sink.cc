@@ -129,6 +129,9 @@ class KafkaSink : public Sink {
 
   Lsn DurableWatermark() const override { return tracker_.watermark(); }
   bool HasPending() const override { return tracker_.HasPending(); }
+  bool Backlogged() const override {
+    return error_.ok() && buffered_bytes_ > options_.max_buffered_bytes;
+  }
 
   absl::Status Close(absl::Time deadline) override {
     if (rk_ == nullptr) return error_;
