@@ -1,22 +1,21 @@
 // Event application: position-based duplicate dropping, batching of source transactions,
-// one prepared statement per (table, statement shape).
+// one prepared statement per (table, statement shape), sent through the pipeline. Whatever
+// needs the connection to itself (COPY, BEGIN/COMMIT, TRUNCATE, DDL, target checks) drains
+// the pipeline first, so statements run in event order.
 #include "replay/applier.h"
 
 #include <libpq-fe.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
-#include "replay/sql_builder.h"
-
 #include "proto/event_names.h"
+#include "replay/sql_builder.h"
 
 namespace walship::replay {
 namespace {
-
 
 std::string Where(const v1::Event& event) {
   return absl::StrFormat("at commit LSN %s (xid %u, event %u)", Lsn(event.commit_lsn()).ToString(),
@@ -41,7 +40,11 @@ bool IsFullIdentity(const v1::Relation& relation) {
 }  // namespace
 
 Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
-    : conn_(conn), options_(options), tables_(conn, options.force), ddl_(conn) {
+    : conn_(conn),
+      options_(options),
+      tables_(conn, options.force),
+      ddl_(conn),
+      pipeline_(conn->get(), options.pipeline_depth) {
   tables_.set_after_base(options.after_base);
   for (const v1::Relation& relation : options_.base_relations) {
     ddl_.Seed(relation.oid(), relation.schema(), relation.table());
@@ -77,6 +80,7 @@ absl::StatusOr<const v1::Relation*> Applier::Resolve(const v1::Relation& referen
   }
   RelationState& state = *it->second;
   if (!state.prepared) {
+    WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
     WALSHIP_RETURN_IF_ERROR(tables_.Prepare(state.relation));
     state.prepared = true;
   }
@@ -84,6 +88,7 @@ absl::StatusOr<const v1::Relation*> Applier::Resolve(const v1::Relation& referen
 }
 
 absl::Status Applier::ExecControl(const char* sql) {
+  WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   return conn_->Exec(sql, absl::StrCat("running ", sql, " in the target"));
 }
 
@@ -107,6 +112,7 @@ absl::Status Applier::StartEvent(const v1::Event& event) {
 }
 
 absl::Status Applier::Apply(const v1::Event& event) {
+  WALSHIP_RETURN_IF_ERROR(pipeline_.status());
   if (stats_.events + stats_.duplicates > 0 &&
       std::make_pair(event.commit_lsn(), event.sequence()) <=
           std::make_pair(stats_.last_commit_lsn, stats_.last_sequence)) {
@@ -163,10 +169,12 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
     }
     if (copy_.rows == 0) {
       std::vector<std::string> names;
-      for (const v1::Column& column : relation.columns()) names.push_back(pg::QuoteIdent(column.name()));
+      for (const v1::Column& column : relation.columns())
+        names.push_back(pg::QuoteIdent(column.name()));
       copy_.oid = relation.oid();
-      copy_.copy_sql = absl::StrCat("COPY ", pg::QuoteQualified(relation.schema(), relation.table()),
-                                    " (", absl::StrJoin(names, ", "), ") FROM STDIN");
+      copy_.copy_sql =
+          absl::StrCat("COPY ", pg::QuoteQualified(relation.schema(), relation.table()), " (",
+                       absl::StrJoin(names, ", "), ") FROM STDIN");
       copy_.first = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), Where(event));
       copy_.data.clear();
     }
@@ -179,11 +187,20 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
       }
       for (char c : value.text()) {
         switch (c) {
-          case '\\': copy_.data.append("\\\\"); break;
-          case '\t': copy_.data.append("\\t"); break;
-          case '\n': copy_.data.append("\\n"); break;
-          case '\r': copy_.data.append("\\r"); break;
-          default: copy_.data.push_back(c);
+          case '\\':
+            copy_.data.append("\\\\");
+            break;
+          case '\t':
+            copy_.data.append("\\t");
+            break;
+          case '\n':
+            copy_.data.append("\\n");
+            break;
+          case '\r':
+            copy_.data.append("\\r");
+            break;
+          default:
+            copy_.data.push_back(c);
         }
       }
     }
@@ -202,13 +219,14 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
   }
   std::string table = pg::QuoteQualified(relation.schema(), relation.table());
   std::string what = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), Where(event));
-  return Run(BuildInsert(table, columns), params, what).status();
+  return pipeline_.Send(BuildInsert(table, columns), params, std::move(what),
+                        StatementPipeline::Expect::kAnyRows);
 }
 
 absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event) {
   bool is_update = event.op() == v1::UPDATE;
-  std::string what =
-      absl::StrFormat("%s of \"%s\" %s", proto::OperationName(event.op()), DisplayName(relation), Where(event));
+  std::string what = absl::StrFormat("%s of \"%s\" %s", proto::OperationName(event.op()),
+                                     DisplayName(relation), Where(event));
   const int n = relation.columns_size();
   bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
   if ((is_update && event.new_row().values_size() != n) ||
@@ -255,18 +273,16 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   } else {
     sql = full ? BuildDeleteByRow(table, match_columns) : BuildDeleteByKey(table, match_columns);
   }
-  WALSHIP_ASSIGN_OR_RETURN(uint64_t rows, Run(sql, params, what));
-  if (rows == 0) {
-    return absl::DataLossError(absl::StrFormat(
-        "%s: row not found in the target; the target does not match the stream", what));
-  }
-  return absl::OkStatus();
+  // A row not found is the pipeline's kDataLoss, naming `what`.
+  return pipeline_.Send(sql, params, std::move(what), StatementPipeline::Expect::kSomeRow);
 }
 
 absl::Status Applier::FlushCopy() {
   if (copy_.rows == 0) return absl::OkStatus();
+  WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   PGconn* conn = conn_->get();
-  std::string what = absl::StrFormat("%s (COPY of %d rows starting there)", copy_.first, copy_.rows);
+  std::string what =
+      absl::StrFormat("%s (COPY of %d rows starting there)", copy_.first, copy_.rows);
   copy_.rows = 0;
   pg::PgResultPtr started(PQexec(conn, copy_.copy_sql.c_str()));
   if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
@@ -290,6 +306,7 @@ absl::Status Applier::FlushCopy() {
 }
 
 absl::Status Applier::ApplyDdl(const v1::Event& event) {
+  WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
   if (!message.ok()) return Annotate(message.status(), Where(event));
   absl::StatusOr<std::vector<std::string>> changed = ddl_.Apply(*message);
@@ -304,6 +321,7 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
 }
 
 absl::Status Applier::ApplyTruncate(const v1::Event& event) {
+  WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   std::vector<v1::Relation> references(event.truncate().relations().begin(),
                                        event.truncate().relations().end());
   if (references.empty()) references.push_back(event.relation());
@@ -318,42 +336,8 @@ absl::Status Applier::ApplyTruncate(const v1::Event& event) {
   return conn_->Exec(sql, absl::StrFormat("TRUNCATE %s", Where(event)));
 }
 
-absl::StatusOr<uint64_t> Applier::Run(const std::string& sql,
-                                      const std::vector<const std::string*>& params,
-                                      const std::string& what) {
-  PGconn* conn = conn_->get();
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    std::string name = absl::StrCat("walship_", statements_.size() + 1);
-    pg::PgResultPtr prepared(
-        PQprepare(conn, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
-    if (prepared == nullptr || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
-      std::string message =
-          FirstLine(prepared ? PQresultErrorMessage(prepared.get()) : PQerrorMessage(conn));
-      return absl::FailedPreconditionError(
-          absl::StrFormat("%s: preparing the statement: %s", what, message));
-    }
-    it = statements_.emplace(sql, std::move(name)).first;
-  }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::string* param : params) values.push_back(param ? param->c_str() : nullptr);
-  pg::PgResultPtr result(PQexecPrepared(conn, it->second.c_str(), static_cast<int>(values.size()),
-                                        values.data(), nullptr, nullptr, 0));
-  if (result == nullptr || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    std::string message =
-        FirstLine(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn));
-    if (PQstatus(conn) != CONNECTION_OK) {
-      return absl::UnavailableError(absl::StrFormat("%s: connection lost: %s", what, message));
-    }
-    return absl::FailedPreconditionError(absl::StrFormat("%s: %s", what, message));
-  }
-  uint64_t rows = 0;
-  if (!absl::SimpleAtoi(PQcmdTuples(result.get()), &rows)) rows = 0;
-  return rows;
-}
-
 absl::Status Applier::Finish() {
+  WALSHIP_RETURN_IF_ERROR(pipeline_.status());
   if (!in_batch_) return absl::OkStatus();
   WALSHIP_RETURN_IF_ERROR(FlushCopy());
   WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));

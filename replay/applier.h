@@ -1,6 +1,7 @@
 // Applies change events, in commit order, to a target database over one libpq connection
 // opened with walship's pinned session settings, so the stream's text values are read back
-// exactly as they were produced.
+// exactly as they were produced. Row statements (UPDATE, DELETE, INSERTs that do not go by
+// COPY) are pipelined (see StatementPipeline); everything else runs after their results.
 #ifndef WALSHIP_REPLAY_APPLIER_H_
 #define WALSHIP_REPLAY_APPLIER_H_
 
@@ -15,6 +16,7 @@
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
 #include "replay/ddl_applier.h"
+#include "replay/statement_pipeline.h"
 #include "replay/target_tables.h"
 
 namespace walship::replay {
@@ -34,6 +36,8 @@ struct ApplierOptions {
   bool apply_ddl = true;
   // The tables as the base snapshot left them: where each source oid is in the target.
   std::vector<v1::Relation> base_relations;
+  // At most this many row statements are sent and not yet answered; 1 waits for each.
+  uint64_t pipeline_depth = 1000;
 };
 
 struct ApplierStats {
@@ -50,6 +54,11 @@ struct ApplierStats {
 // Apply() for each Event in record order; Finish() commits the open batch. After an error
 // the open batch is left uncommitted (closing the connection rolls it back); earlier
 // batches stay committed. The connection must outlive the applier. Not thread-safe.
+//
+// A row statement's result is read later than its Apply() returns: its failure (naming the
+// event's position) comes from a later Apply() or Finish(), and is then returned by every
+// later Apply() and Finish(). Stats count events as applied when sent; committed_commit_lsn only
+// moves after every result of the batch was read and its COMMIT succeeded.
 class Applier {
  public:
   Applier(pg::PgConnection* conn, ApplierOptions options);
@@ -78,10 +87,7 @@ class Applier {
   absl::Status ApplyDdl(const v1::Event& event);
   // Sends the pending COPY batch, if any.
   absl::Status FlushCopy();
-  // Prepares (once) and runs a statement; returns the affected row count.
-  absl::StatusOr<uint64_t> Run(const std::string& sql,
-                               const std::vector<const std::string*>& params,
-                               const std::string& what);
+  // Runs a control statement once every pipelined statement succeeded.
   absl::Status ExecControl(const char* sql);
 
   pg::PgConnection* conn_;
@@ -93,11 +99,11 @@ class Applier {
     std::string copy_sql;  // COPY table (columns) FROM STDIN
     std::string data;      // COPY text rows
     uint64_t rows = 0;
-    std::string first;     // position of the first row, for errors
+    std::string first;  // position of the first row, for errors
   };
   CopyBatch copy_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
-  absl::flat_hash_map<std::string, std::string> statements_;  // SQL -> prepared name
+  StatementPipeline pipeline_;
   ApplierStats stats_;
   bool in_batch_ = false;
   uint64_t batch_events_ = 0;
