@@ -111,8 +111,7 @@ class BaseSnapshotTest : public ::testing::Test {
   }
 
   sinks::ObjectStore* NewStore() {
-    auto store = sinks::OpenObjectStore(
-        absl::StrCat("file://", dir_, "/store", stores_.size()));
+    auto store = sinks::OpenObjectStore(absl::StrCat("file://", dir_, "/store", stores_.size()));
     EXPECT_TRUE(store.ok()) << store.status();
     stores_.push_back(*std::move(store));
     return stores_.back().get();
@@ -174,6 +173,17 @@ class BaseSnapshotTest : public ::testing::Test {
     return lines;
   }
 
+  // "<count> <md5>" of a table as the source holds it now, computed as
+  // BaseTable.checksum documents.
+  std::string FreshCountAndChecksum(const std::string& qualified) {
+    auto fresh =
+        pg_->Query("crm", absl::StrCat("SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, "
+                                       "E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM ",
+                                       qualified, " t"));
+    EXPECT_TRUE(fresh.ok()) << fresh.status();
+    return fresh.ok() ? *fresh : "";
+  }
+
   const v1::BaseTable* FindTable(const v1::BaseManifest& manifest, absl::string_view name) {
     for (const v1::BaseTable& table : manifest.tables()) {
       if (table.relation().table() == name) return &table;
@@ -191,9 +201,9 @@ class BaseSnapshotTest : public ::testing::Test {
 void RunWriter(const std::string& conninfo, std::atomic<bool>* stop, std::atomic<int>* done) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   for (int i = 0; !stop->load(); ++i) {
-    std::string sql = absl::StrCat(
-        "BEGIN; INSERT INTO customers (name) VALUES ('w", i, "'); UPDATE events SET payload = 'u",
-        i, "' WHERE id = ", 1 + (i * 7919) % 100000, "; COMMIT;");
+    std::string sql = absl::StrCat("BEGIN; INSERT INTO customers (name) VALUES ('w", i,
+                                   "'); UPDATE events SET payload = 'u", i,
+                                   "' WHERE id = ", 1 + (i * 7919) % 100000, "; COMMIT;");
     PGresult* result = PQexec(conn, sql.c_str());
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
       ADD_FAILURE() << PQerrorMessage(conn);
@@ -211,8 +221,10 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   sinks::ObjectStore* store_b = NewStore();
   // A slot that exists before the base, as the agent's main slot does, read with
   // test_decoding to learn each writer transaction's commit LSN.
-  ASSERT_OK(pg_->Psql("crm", "SELECT pg_create_logical_replication_slot('main', "
-                             "'test_decoding')").status());
+  ASSERT_OK(pg_->Psql("crm",
+                      "SELECT pg_create_logical_replication_slot('main', "
+                      "'test_decoding')")
+                .status());
 
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
@@ -235,9 +247,8 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   };
   std::vector<BaseProgress> reports;
   absl::Time before = absl::Now();
-  absl::StatusOr<v1::BaseManifest> taken =
-      TakeBaseSnapshot(options, {store_a, store_b},
-                       [&](const BaseProgress& p) { reports.push_back(p); });
+  absl::StatusOr<v1::BaseManifest> taken = TakeBaseSnapshot(
+      options, {store_a, store_b}, [&](const BaseProgress& p) { reports.push_back(p); });
   int written_after = written.load();
   stop.store(true);
   writer.join();
@@ -247,8 +258,9 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
 
   // Manifest fields.
   EXPECT_EQ(manifest.format_version(), 1u);
-  EXPECT_EQ(manifest.system_id(), QueryOne(witness, "SELECT system_identifier::text FROM "
-                                                    "pg_control_system()"));
+  EXPECT_EQ(manifest.system_id(), QueryOne(witness,
+                                           "SELECT system_identifier::text FROM "
+                                           "pg_control_system()"));
   EXPECT_EQ(manifest.timeline(), 1u);
   EXPECT_EQ(manifest.database(), "crm");
   EXPECT_EQ(manifest.slot(), "walship");
@@ -298,8 +310,7 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   // checksum equal the witness's, in both stores (same bytes).
   for (const v1::BaseTable& table : manifest.tables()) {
     SCOPED_TRACE(table.relation().table());
-    std::string qualified =
-        pg::QuoteQualified(table.relation().schema(), table.relation().table());
+    std::string qualified = pg::QuoteQualified(table.relation().schema(), table.relation().table());
     std::vector<std::string> expected =
         CopyOut(witness, absl::StrCat("COPY (SELECT * FROM ONLY ", qualified, ") TO STDOUT"));
     std::vector<std::string> actual = BaseRows(store_a, table);
@@ -314,8 +325,8 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
                                              qualified, " t")));
     ASSERT_FALSE(table.object_keys().empty());
     for (const std::string& key : table.object_keys()) {
-      EXPECT_TRUE(absl::StartsWith(key, sinks::BaseDirKey({manifest.system_id(), "walship"},
-                                                          Lsn(manifest.snapshot_lsn()))));
+      EXPECT_TRUE(absl::StartsWith(
+          key, sinks::BaseDirKey({manifest.system_id(), "walship"}, Lsn(manifest.snapshot_lsn()))));
       ASSERT_OK_AND_ASSIGN(std::string a, store_a->Get(key));
       ASSERT_OK_AND_ASSIGN(std::string b, store_b->Get(key));
       EXPECT_TRUE(a == b) << key;
@@ -335,8 +346,9 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
     ASSERT_TRUE(stored.ParseFromString(data));
     EXPECT_EQ(stored.snapshot_lsn(), manifest.snapshot_lsn());
   }
-  EXPECT_EQ(QueryOne(witness, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
-                              "'walship_base%'"),
+  EXPECT_EQ(QueryOne(witness,
+                     "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
+                     "'walship_base%'"),
             "0");
 
   // Around snapshot_lsn: every writer transaction that committed before it is in the base,
@@ -410,13 +422,7 @@ TEST_F(BaseSnapshotTest, OneJobAndFourJobsGiveTheSameBaseAndChecksumsMatchTheSou
     EXPECT_TRUE(rows_a == rows_b);
     // The quiesced source, computed afresh.
     std::string qualified = pg::QuoteQualified(a.relation().schema(), a.relation().table());
-    ASSERT_OK_AND_ASSIGN(
-        std::string fresh,
-        pg_->Query("crm", absl::StrCat("SELECT count(*) || ' ' || md5(coalesce(string_agg("
-                                       "t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) "
-                                       "FROM ",
-                                       qualified, " t")));
-    EXPECT_EQ(fresh, absl::StrCat(a.row_count(), " ", a.checksum()));
+    EXPECT_EQ(FreshCountAndChecksum(qualified), absl::StrCat(a.row_count(), " ", a.checksum()));
   }
   EXPECT_EQ(one.pre_data_sql(), four.pre_data_sql());
   EXPECT_EQ(one.post_data_sql(), four.post_data_sql());
@@ -430,8 +436,9 @@ TEST_F(BaseSnapshotTest, OneJobAndFourJobsGiveTheSameBaseAndChecksumsMatchTheSou
   ASSERT_OK(pg_->Psql("target", one.pre_data_sql()).status());
   ASSERT_OK(pg_->Psql("target", one.post_data_sql()).status());
   ASSERT_OK_AND_ASSIGN(std::string tables,
-                       pg_->Query("target", "SELECT count(*) FROM pg_tables WHERE schemaname = "
-                                            "'public'"));
+                       pg_->Query("target",
+                                  "SELECT count(*) FROM pg_tables WHERE schemaname = "
+                                  "'public'"));
   EXPECT_EQ(tables, "5");
 }
 
@@ -518,8 +525,9 @@ TEST_F(BaseSnapshotTest, ASnapshotDiesWithItsReplicationConnection) {
         auto reader, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
     ASSERT_OK(ImportSnapshot(*reader, name));
     ASSERT_OK_AND_ASSIGN(std::string slots,
-                         pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots WHERE "
-                                           "slot_name = 'gone_test' AND temporary"));
+                         pg_->Query("crm",
+                                    "SELECT count(*) FROM pg_replication_slots WHERE "
+                                    "slot_name = 'gone_test' AND temporary"));
     EXPECT_EQ(slots, "1");
   }
   // The walsender exits shortly after the connection closes; its temporary slot goes with
@@ -547,7 +555,7 @@ TEST_F(BaseSnapshotTest, ASnapshotDiesWithItsReplicationConnection) {
 struct RaceCase {
   const char* name;
   const char* sql;
-  const char* table;      // the table to compare afterwards, or "" when it is gone
+  const char* table;  // the table to compare afterwards, or "" when it is gone
   int expected_tables;
   friend void PrintTo(const RaceCase& race, std::ostream* os) { *os << race.name; }
 };
@@ -579,8 +587,9 @@ TEST_P(BaseSnapshotRaceTest, ChangeAfterTheExportIsDetectedAndTheSnapshotRetaken
       pg_->Query("crm", absl::StrCat("SELECT string_agg(attname || ' ' || "
                                      "format_type(atttypid, atttypmod), ',' ORDER BY attnum) "
                                      "FROM pg_attribute WHERE attrelid = '",
-                                     qualified, "'::regclass AND attnum > 0 AND NOT "
-                                                "attisdropped")));
+                                     qualified,
+                                     "'::regclass AND attnum > 0 AND NOT "
+                                     "attisdropped")));
   std::vector<std::string> in_base;
   for (const v1::Column& column : table->relation().columns()) {
     in_base.push_back(absl::StrCat(column.name(), " ", column.type_name()));
@@ -590,13 +599,8 @@ TEST_P(BaseSnapshotRaceTest, ChangeAfterTheExportIsDetectedAndTheSnapshotRetaken
   for (size_t i = 0; i < live.size(); ++i) {
     EXPECT_EQ(live[i].substr(0, live[i].find(' ')), in_base[i].substr(0, in_base[i].find(' ')));
   }
-  ASSERT_OK_AND_ASSIGN(
-      std::string fresh,
-      pg_->Query("crm", absl::StrCat("SELECT count(*) || ' ' || md5(coalesce(string_agg("
-                                     "t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) "
-                                     "FROM ",
-                                     qualified, " t")));
-  EXPECT_EQ(fresh, absl::StrCat(table->row_count(), " ", table->checksum()));
+  EXPECT_EQ(FreshCountAndChecksum(qualified),
+            absl::StrCat(table->row_count(), " ", table->checksum()));
   std::vector<std::string> rows = BaseRows(store, *table);
   EXPECT_EQ(rows.size(), table->row_count());
   for (const std::string& row : rows) {
@@ -634,8 +638,9 @@ TEST_F(BaseSnapshotTest, DdlQueuedBehindTheBaseLocksNeitherHangsNorCorruptsIt) {
     // Until the TRUNCATE waits for its lock.
     absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (absl::Now() < deadline) {
-      auto waiting = pg_->Query("crm", "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
-                                       "mode = 'AccessExclusiveLock'");
+      auto waiting = pg_->Query("crm",
+                                "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+                                "mode = 'AccessExclusiveLock'");
       if (waiting.ok() && *waiting == "1") return;
       absl::SleepFor(absl::Milliseconds(20));
     }
@@ -659,13 +664,12 @@ TEST_F(BaseSnapshotTest, DdlQueuedBehindTheBaseLocksNeitherHangsNorCorruptsIt) {
 // volatile oid fields removed.
 std::vector<std::string> DdlMessages(PgCluster& pg, const std::string& slot) {
   auto out = pg.Psql(
-      "crm",
-      absl::StrCat("SELECT (j #- '{tables,0,oid}' #- '{tables,1,oid}')::text FROM ("
-                   " SELECT substring(data FROM 'content:(.*)$')::jsonb AS j, lsn"
-                   " FROM pg_logical_slot_get_changes('",
-                   slot,
-                   "', NULL, NULL) WHERE data LIKE 'message: transactional: 1 prefix: "
-                   "walship.ddl,%') m ORDER BY lsn"));
+      "crm", absl::StrCat("SELECT (j #- '{tables,0,oid}' #- '{tables,1,oid}')::text FROM ("
+                          " SELECT substring(data FROM 'content:(.*)$')::jsonb AS j, lsn"
+                          " FROM pg_logical_slot_get_changes('",
+                          slot,
+                          "', NULL, NULL) WHERE data LIKE 'message: transactional: 1 prefix: "
+                          "walship.ddl,%') m ORDER BY lsn"));
   EXPECT_TRUE(out.ok()) << out.status();
   if (!out.ok()) return {};
   return absl::StrSplit(*out, '\n', absl::SkipEmpty());
@@ -676,8 +680,10 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
       auto conn, pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal));
   ASSERT_OK(InstallDdlCapture(*conn));
   ASSERT_OK(InstallDdlCapture(*conn));  // idempotent
-  ASSERT_OK(pg_->Psql("crm", "SELECT pg_create_logical_replication_slot('ddl', "
-                             "'test_decoding')").status());
+  ASSERT_OK(pg_->Psql("crm",
+                      "SELECT pg_create_logical_replication_slot('ddl', "
+                      "'test_decoding')")
+                .status());
   ASSERT_OK(pg_->Psql("crm", R"sql(
     CREATE TABLE contracts (id bigserial PRIMARY KEY, title text NOT NULL);
     ALTER TABLE contracts ADD COLUMN value numeric(10,2) DEFAULT 0;
@@ -688,7 +694,8 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
     CREATE TEMP TABLE scratch (x int);
     CREATE INDEX agreements_name ON agreements (name);
     DROP TABLE agreements;
-  )sql").status());
+  )sql")
+                .status());
   std::vector<std::string> messages = DdlMessages(*pg_, "ddl");
   ASSERT_EQ(messages.size(), 6u) << absl::StrJoin(messages, "\n");
   // The query is the statement's text; the rest is compared as JSON without it.
@@ -697,42 +704,47 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
                                                       "::jsonb ->> 'query'")));
   EXPECT_THAT(query, HasSubstr("CREATE TABLE contracts (id bigserial PRIMARY KEY"));
   auto tables_of = [&](size_t i) {
-    auto out = pg_->Query("crm", absl::StrCat("SELECT (", pg::QuoteLiteral(messages[i]),
-                                              "::jsonb - 'query')::text"));
+    auto out = pg_->Query(
+        "crm", absl::StrCat("SELECT (", pg::QuoteLiteral(messages[i]), "::jsonb - 'query')::text"));
     return out.ok() ? *out : out.status().ToString();
   };
   auto expect_tables = [&](size_t i, const std::string& expected) {
-    ASSERT_OK_AND_ASSIGN(std::string equal,
-                         pg_->Query("crm", absl::StrCat("SELECT ", pg::QuoteLiteral(tables_of(i)),
-                                                        "::jsonb = ", pg::QuoteLiteral(expected),
-                                                        "::jsonb")));
-    EXPECT_EQ(equal, "t") << "message " << i << ":\n  got      " << tables_of(i)
-                          << "\n  expected " << expected;
+    ASSERT_OK_AND_ASSIGN(
+        std::string equal,
+        pg_->Query("crm", absl::StrCat("SELECT ", pg::QuoteLiteral(tables_of(i)),
+                                       "::jsonb = ", pg::QuoteLiteral(expected), "::jsonb")));
+    EXPECT_EQ(equal, "t") << "message " << i << ":\n  got      " << tables_of(i) << "\n  expected "
+                          << expected;
   };
   const std::string id_column =
       R"j({"attnum": 1, "name": "id", "type": "bigint", "not_null": true,
           "default": "nextval('public.contracts_id_seq'::regclass)"})j";
   expect_tables(0, R"j({"tag": "CREATE TABLE", "tables": [{"schema": "public",
-    "table": "contracts", "dropped": false, "columns": [)j" + id_column + R"j(,
+    "table": "contracts", "dropped": false, "columns": [)j" +
+                       id_column + R"j(,
       {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null}],
       "primary_key": ["id"], "replica_identity": "d"}]})j");
   expect_tables(1, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
-    "table": "contracts", "dropped": false, "columns": [)j" + id_column + R"j(,
+    "table": "contracts", "dropped": false, "columns": [)j" +
+                       id_column + R"j(,
       {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
        "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
   expect_tables(2, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
-    "table": "contracts", "dropped": false, "columns": [)j" + id_column + R"j(,
+    "table": "contracts", "dropped": false, "columns": [)j" +
+                       id_column + R"j(,
       {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
        "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
   expect_tables(3, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
-    "table": "agreements", "dropped": false, "columns": [)j" + id_column + R"j(,
+    "table": "agreements", "dropped": false, "columns": [)j" +
+                       id_column + R"j(,
       {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
        "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
   expect_tables(4, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
-    "table": "agreements", "dropped": false, "columns": [)j" + id_column + R"j(,
+    "table": "agreements", "dropped": false, "columns": [)j" +
+                       id_column + R"j(,
       {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null}],
       "primary_key": ["id"], "replica_identity": "d"}]})j");
   expect_tables(5, R"j({"tag": "DROP TABLE", "tables": [{"schema": "public",
@@ -744,9 +756,10 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
   ASSERT_OK_AND_ASSIGN(std::string oid, pg_->Query("crm", "SELECT 'oid_check'::regclass::oid"));
   ASSERT_OK_AND_ASSIGN(
       std::string captured,
-      pg_->Query("crm", "SELECT substring(data FROM 'content:(.*)$')::jsonb #>> '{tables,0,oid}' "
-                        "FROM pg_logical_slot_get_changes('ddl', NULL, NULL) "
-                        "WHERE data LIKE 'message:%walship.ddl%'"));
+      pg_->Query("crm",
+                 "SELECT substring(data FROM 'content:(.*)$')::jsonb #>> '{tables,0,oid}' "
+                 "FROM pg_logical_slot_get_changes('ddl', NULL, NULL) "
+                 "WHERE data LIKE 'message:%walship.ddl%'"));
   EXPECT_EQ(captured, oid);
 
   ASSERT_OK(RemoveDdlCapture(*conn));
