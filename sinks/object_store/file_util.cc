@@ -13,13 +13,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace walship::sinks::fileutil {
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   if (err == ENOSPC || err == EDQUOT) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "disk full ", what, ": ", std::strerror(err), "; free space and restart"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("disk full ", what, ": ", std::strerror(err), "; free space and restart"));
   }
   return absl::ErrnoToStatus(err, what);
 }
@@ -100,7 +101,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return data;
 }
 
-absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix) {
+absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix,
+                           absl::Duration older_than) {
+  const absl::Time cutoff = absl::Now() - older_than;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT) return absl::OkStatus();
@@ -114,6 +117,9 @@ absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix
     std::string path = absl::StrCat(dir, "/", name);
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (older_than > absl::ZeroDuration() && absl::TimeFromTimespec(st.st_mtim) > cutoff) {
+      continue;
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return ErrnoStatus(errno, absl::StrFormat("removing leftover \"%s\"", path));
     }

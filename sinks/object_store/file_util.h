@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace walship::sinks::fileutil {
 
@@ -36,8 +37,10 @@ std::string DirName(const std::string& path);
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Removes the regular files directly in `dir` whose names start with `name_prefix` (all
-// of them when it is empty). A missing directory is fine.
-absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix);
+// of them when it is empty) and that were last modified more than `older_than` ago. A
+// missing directory is fine.
+absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix,
+                           absl::Duration older_than = absl::ZeroDuration());
 
 }  // namespace walship::sinks::fileutil
 

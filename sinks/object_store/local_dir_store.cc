@@ -23,6 +23,9 @@ namespace {
 using fileutil::ErrnoStatus;
 
 constexpr absl::string_view kTempDirName = ".tmp";
+// A temporary file is written and linked within seconds; one untouched this long is a
+// crash's leftover.
+constexpr absl::Duration kStaleTempAge = absl::Hours(1);
 
 }  // namespace
 
@@ -37,36 +40,36 @@ absl::StatusOr<std::unique_ptr<LocalDirStore>> LocalDirStore::OpenDir(const std:
   WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakeDirs(temp_dir),
                                    absl::StrFormat("opening object store file://%s", clean)));
   // A crash between creating a temporary file and linking it leaves it here; it was never
-  // an object, so it is simply removed.
-  WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(temp_dir, ""));
+  // an object, so it is removed. Only old ones: another process (an agent writing while
+  // walship-replay lists the store) may be writing the fresh ones right now.
+  WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(temp_dir, "", kStaleTempAge));
   return std::unique_ptr<LocalDirStore>(new LocalDirStore(clean == "/" ? "" : clean));
 }
 
-std::string LocalDirStore::url() const { return absl::StrCat("file://", dir_.empty() ? "/" : dir_); }
+std::string LocalDirStore::url() const {
+  return absl::StrCat("file://", dir_.empty() ? "/" : dir_);
+}
 
 absl::StatusOr<std::string> LocalDirStore::PathOf(absl::string_view key) const {
   WALSHIP_RETURN_IF_ERROR(ValidateObjectKey(key));
   if (key == kTempDirName || absl::StartsWith(key, absl::StrCat(kTempDirName, "/"))) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "invalid object key \"%s\": \"%s/\" is reserved for temporary files", key,
-        kTempDirName));
+        "invalid object key \"%s\": \"%s/\" is reserved for temporary files", key, kTempDirName));
   }
   return absl::StrCat(dir_, "/", key);
 }
 
 absl::Status LocalDirStore::CreateTemp(int* fd, std::string* path) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    *path = absl::StrFormat("%s/%s/%d-%d", dir_, kTempDirName, ::getpid(),
-                            next_temp_.fetch_add(1));
+    *path = absl::StrFormat("%s/%s/%d-%d", dir_, kTempDirName, ::getpid(), next_temp_.fetch_add(1));
     *fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (*fd >= 0) return absl::OkStatus();
     if (errno != EEXIST) {
       return ErrnoStatus(errno, absl::StrFormat("creating temporary file \"%s\"", *path));
     }
   }
-  return absl::InternalError(
-      absl::StrFormat("could not find a free temporary file name in \"%s/%s\"", dir_,
-                      kTempDirName));
+  return absl::InternalError(absl::StrFormat(
+      "could not find a free temporary file name in \"%s/%s\"", dir_, kTempDirName));
 }
 
 absl::Status LocalDirStore::LinkInto(const std::string& from, absl::string_view key,
@@ -116,8 +119,8 @@ absl::Status LocalDirStore::PutFile(absl::string_view key, const std::string& pa
         "object \"%s\" already exists in %s (objects are written once)", key, url()));
   }
   if (err != EXDEV) {
-    return ErrnoStatus(err, absl::StrFormat("writing object \"%s\" in %s from \"%s\"", key,
-                                            url(), path));
+    return ErrnoStatus(
+        err, absl::StrFormat("writing object \"%s\" in %s from \"%s\"", key, url(), path));
   }
   // Another file system: copy into the temporary area, then link as Put() does.
   int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

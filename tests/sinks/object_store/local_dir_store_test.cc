@@ -3,13 +3,17 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/sinks/object_store/sinks_test_util.h"
@@ -100,8 +104,8 @@ TEST_F(LocalDirStoreTest, ObjectsAreWrittenOnce) {
 }
 
 TEST_F(LocalDirStoreTest, RejectsInvalidKeys) {
-  for (const std::string key : {"", "/abs", "a//b", "a/", "../up", "a/../../b", "a b", "./a",
-                                ".tmp/x", ".tmp"}) {
+  for (const std::string key :
+       {"", "/abs", "a//b", "a/", "../up", "a/../../b", "a b", "./a", ".tmp/x", ".tmp"}) {
     EXPECT_THAT(store_->Put(key, "x"), StatusIs(absl::StatusCode::kInvalidArgument))
         << "key: " << key;
     EXPECT_THAT(store_->Get(key), StatusIs(absl::StatusCode::kInvalidArgument)) << key;
@@ -134,10 +138,21 @@ TEST_F(LocalDirStoreTest, ListSkipsTemporaryAndNonRegularFiles) {
   EXPECT_TRUE(tmp.empty());
 }
 
+// Sets a file's modification time `age` into the past.
+void Age(const std::string& path, int seconds) {
+  struct timespec times[2];
+  ::clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= seconds;
+  times[1] = times[0];
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
 TEST_F(LocalDirStoreTest, OpenRemovesTemporaryLeftoversFromACrash) {
   ASSERT_OK(store_->Put("keep", "x"));
   WriteLocalFile(root_ + "/.tmp/999-1", "half written");
   WriteLocalFile(root_ + "/.tmp/999-2", "");
+  Age(root_ + "/.tmp/999-1", 2 * 3600);
+  Age(root_ + "/.tmp/999-2", 2 * 3600);
   store_.reset();
   ASSERT_OK_AND_ASSIGN(store_, LocalDirStore::OpenDir(root_));
   EXPECT_TRUE(std::filesystem::is_empty(root_ + "/.tmp"));
@@ -145,9 +160,34 @@ TEST_F(LocalDirStoreTest, OpenRemovesTemporaryLeftoversFromACrash) {
   EXPECT_EQ(data, "x");
 }
 
+// Another process opening the same directory (walship-replay list while the agent
+// writes) must not take the temporary file the writer is filling.
+TEST_F(LocalDirStoreTest, OpeningTheStoreAgainLeavesAWriterInFlightAlone) {
+  WriteLocalFile(root_ + "/.tmp/4242-7", "being written");
+  WriteLocalFile(root_ + "/.tmp/4242-8", "crashed long ago");
+  Age(root_ + "/.tmp/4242-8", 2 * 3600);
+  ASSERT_OK_AND_ASSIGN(auto reader, LocalDirStore::OpenDir(root_));
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/.tmp/4242-7"));
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/.tmp/4242-8"));
+  // And a writer's Put goes through while readers open the store over and over.
+  std::atomic<bool> done{false};
+  std::thread opener([&] {
+    while (!done.load()) {
+      auto again = LocalDirStore::OpenDir(root_);
+      EXPECT_TRUE(again.ok()) << again.status();
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK(store_->Put(absl::StrCat("wal/", i), std::string(64 << 10, 'w')));
+  }
+  done.store(true);
+  opener.join();
+  ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> stored, store_->List("wal/"));
+  EXPECT_EQ(stored.size(), 200u);
+}
+
 TEST_F(LocalDirStoreTest, RefusesRelativeDirectory) {
-  EXPECT_THAT(LocalDirStore::OpenDir("relative/dir"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LocalDirStore::OpenDir("relative/dir"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(LocalDirStoreTest, UnwritableDirectoryIsAnError) {
