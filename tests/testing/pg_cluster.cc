@@ -244,8 +244,7 @@ absl::Status PgCluster::CreateDatabase(absl::string_view name) {
 
 absl::StatusOr<std::string> PgCluster::Psql(absl::string_view dbname, absl::string_view sql) {
   // The SQL goes through stdin (-f -) so that every statement runs on its own, as typed.
-  std::string script(sql);
-  if (script.empty()) script = ";";
+  std::string script = sql.empty() ? std::string(1, ';') : std::string(sql);
   auto result = Subprocess::Run({BinDir() + "/psql", "-X", "-A", "-t", "-q", "-v",
                                  "ON_ERROR_STOP=1", "-d", ConnInfo(dbname), "-f", "-"},
                                 kCommandTimeout, {}, script);
