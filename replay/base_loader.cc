@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -36,8 +37,19 @@ void AbortCopy(PGconn* conn, const std::string& why) {
   while (PGresult* result = PQgetResult(conn)) PQclear(result);
 }
 
+// One COPY stream of a table's load: its connection and the rows it took.
+struct CopyStream {
+  pg::PgConnection* conn = nullptr;
+  bool copying = false;  // COPY started and not yet ended
+  bool in_transaction = false;
+};
+
+// Loads one table over `conns` (one COPY stream each, each in its own transaction): the
+// table's CopyRows records go to the streams in turn. Every stream commits only after all
+// of them ended their COPY and the row counts match the manifest.
 absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::StreamId& stream,
-                                        pg::PgConnection* conn, const TableLoadJob& job) {
+                                        const std::vector<pg::PgConnection*>& conns,
+                                        const TableLoadJob& job) {
   const v1::BaseTable& table = *job.table;
   const v1::Relation& relation = table.relation();
   TableLoadResult result;
@@ -47,53 +59,64 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
     columns.push_back(pg::QuoteIdent(column.name()));
   }
   std::string what = absl::StrFormat("loading table \"%s\" from base snapshot", result.name);
-  WALSHIP_RETURN_IF_ERROR(conn->Exec("BEGIN", what));
   std::string copy = absl::StrCat("COPY ", pg::QuoteQualified(job.target_schema, job.target_table),
                                   " (", absl::StrJoin(columns, ", "), ") FROM STDIN");
-  PGconn* raw = conn->get();
-  {
+  std::vector<CopyStream> streams;
+  for (pg::PgConnection* conn : conns) streams.push_back(CopyStream{conn});
+  auto rollback_all = [&] {
+    for (CopyStream& s : streams) {
+      if (s.copying) AbortCopy(s.conn->get(), "the load of the table failed");
+      s.copying = false;
+      if (s.in_transaction) s.conn->Exec("ROLLBACK").IgnoreError();
+      s.in_transaction = false;
+    }
+  };
+  auto fail = [&](absl::Status status) {
+    rollback_all();
+    return status;
+  };
+  for (CopyStream& s : streams) {
+    absl::Status begun = s.conn->Exec("BEGIN", what);
+    if (!begun.ok()) return fail(begun);
+    s.in_transaction = true;
+    PGconn* raw = s.conn->get();
     pg::PgResultPtr started(PQexec(raw, copy.c_str()));
     if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
       std::string message =
           FirstLine(started ? PQresultErrorMessage(started.get()) : PQerrorMessage(raw));
-      conn->Exec("ROLLBACK").IgnoreError();
-      return absl::FailedPreconditionError(absl::StrFormat("%s: %s", what, message));
+      return fail(absl::FailedPreconditionError(absl::StrFormat("%s: %s", what, message)));
     }
+    s.copying = true;
   }
   uint64_t announced = 0;
-  auto fail = [&](absl::Status status) {
-    AbortCopy(raw, std::string(status.message()));
-    conn->Exec("ROLLBACK").IgnoreError();
-    return status;
-  };
+  size_t turn = 0;
   for (const std::string& stored_key : table.object_keys()) {
     std::string key = absl::StartsWith(stored_key, stream.Prefix())
                           ? stored_key
                           : absl::StrCat(stream.Prefix(), stored_key);
     absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store->Open(key);
     if (!source.ok()) {
-      return fail(Annotate(source.status(),
-                           absl::StrFormat("%s: reading base object \"%s\"", what, key)));
+      return fail(
+          Annotate(source.status(), absl::StrFormat("%s: reading base object \"%s\"", what, key)));
     }
     absl::StatusOr<std::unique_ptr<proto::SegmentReader>> reader =
         proto::SegmentReader::Open(source->get());
     if (!reader.ok()) {
-      return fail(absl::Status(
-          reader.status().code(),
-          absl::StrFormat("base object \"%s\" of table \"%s\" is unusable: %s", key,
-                          DisplayName(relation), reader.status().message())));
+      return fail(
+          absl::Status(reader.status().code(),
+                       absl::StrFormat("base object \"%s\" of table \"%s\" is unusable: %s", key,
+                                       DisplayName(relation), reader.status().message())));
     }
     if ((*reader)->header().kind() != v1::BASE_SEGMENT) {
-      return fail(absl::DataLossError(
-          absl::StrFormat("object \"%s\" is not a base segment", key)));
+      return fail(absl::DataLossError(absl::StrFormat("object \"%s\" is not a base segment", key)));
     }
     v1::Record record;
     while (true) {
       absl::StatusOr<bool> more = (*reader)->Next(&record);
       if (!more.ok()) {
-        return fail(absl::Status(more.status().code(),
-                                 absl::StrFormat("base object \"%s\": %s", key,
-                                                 more.status().message())));
+        return fail(
+            absl::Status(more.status().code(),
+                         absl::StrFormat("base object \"%s\": %s", key, more.status().message())));
       }
       if (!*more) break;
       if (record.has_relation_def()) {
@@ -114,33 +137,71 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
       }
       announced += rows.row_count();
       result.bytes += rows.data().size();
+      // A record holds whole rows, so records can go to different streams.
+      PGconn* raw = streams[turn++ % streams.size()].conn->get();
       if (PQputCopyData(raw, rows.data().data(), static_cast<int>(rows.data().size())) != 1) {
         return fail(absl::UnavailableError(
             absl::StrFormat("%s: sending rows: %s", what, FirstLine(PQerrorMessage(raw)))));
       }
     }
   }
-  if (PQputCopyEnd(raw, nullptr) != 1) {
-    return fail(absl::UnavailableError(
-        absl::StrFormat("%s: ending COPY: %s", what, FirstLine(PQerrorMessage(raw)))));
+  for (CopyStream& s : streams) {
+    PGconn* raw = s.conn->get();
+    if (PQputCopyEnd(raw, nullptr) != 1) {
+      return fail(absl::UnavailableError(
+          absl::StrFormat("%s: ending COPY: %s", what, FirstLine(PQerrorMessage(raw)))));
+    }
   }
-  pg::PgResultPtr done(PQgetResult(raw));
-  while (PGresult* extra = PQgetResult(raw)) PQclear(extra);
-  if (done == nullptr || PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
-    std::string message = FirstLine(done ? PQresultErrorMessage(done.get()) : PQerrorMessage(raw));
-    conn->Exec("ROLLBACK").IgnoreError();
-    return absl::DataLossError(absl::StrFormat("%s: COPY failed: %s", what, message));
+  // Every stream's end result, even after a failure (so each connection is idle again).
+  std::string copy_error;
+  for (CopyStream& s : streams) {
+    PGconn* raw = s.conn->get();
+    pg::PgResultPtr done(PQgetResult(raw));
+    while (PGresult* extra = PQgetResult(raw)) PQclear(extra);
+    s.copying = false;
+    if (done == nullptr || PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
+      if (copy_error.empty()) {
+        copy_error = FirstLine(done ? PQresultErrorMessage(done.get()) : PQerrorMessage(raw));
+      }
+      continue;
+    }
+    uint64_t rows = 0;
+    if (absl::SimpleAtoi(PQcmdTuples(done.get()), &rows)) result.rows += rows;
   }
-  if (!absl::SimpleAtoi(PQcmdTuples(done.get()), &result.rows)) result.rows = 0;
+  if (!copy_error.empty()) {
+    return fail(absl::DataLossError(absl::StrFormat("%s: COPY failed: %s", what, copy_error)));
+  }
   if (result.rows != table.row_count() || announced != table.row_count()) {
-    conn->Exec("ROLLBACK").IgnoreError();
-    return absl::DataLossError(absl::StrFormat(
+    return fail(absl::DataLossError(absl::StrFormat(
         "%s: loaded %d rows (segments announce %d) but the manifest says %d; the base is "
         "incomplete or corrupt",
-        what, result.rows, announced, table.row_count()));
+        what, result.rows, announced, table.row_count())));
   }
-  WALSHIP_RETURN_IF_ERROR(conn->Exec("COMMIT", what));
+  for (CopyStream& s : streams) {
+    absl::Status committed = s.conn->Exec("COMMIT", what);
+    if (!committed.ok()) return fail(committed);
+    s.in_transaction = false;
+  }
   return result;
+}
+
+// A loading connection: asynchronous commits (the restore ends with a durable one) and,
+// like a logical replication apply worker, no foreign keys or user triggers firing while
+// tables load in parallel, in any order. That needs superuser; without it, tables with
+// foreign keys of a target that already had the schema may fail to load.
+absl::StatusOr<std::unique_ptr<pg::PgConnection>> OpenLoadConnection(const std::string& conninfo,
+                                                                     bool warn) {
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
+                           pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("SET synchronous_commit = off", "tuning the loading session"));
+  absl::Status replica = conn->Exec("SET session_replication_role = replica");
+  if (!replica.ok() && warn) {
+    LogWarning(
+        "cannot disable foreign keys and triggers while loading (%s); load order "
+        "may violate foreign keys of an existing schema",
+        replica.message());
+  }
+  return conn;
 }
 
 }  // namespace
@@ -156,39 +217,57 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
                                                             const sinks::StreamId& stream,
                                                             const std::string& conninfo,
                                                             const std::vector<TableLoadJob>& work,
-                                                            int jobs) {
+                                                            int jobs, uint64_t split_bytes) {
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return work[a].table->bytes() > work[b].table->bytes(); });
+  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(work.size())));
+  // Connections beyond one per table go to the large tables as extra COPY streams, each
+  // to the table with the most bytes per stream.
+  std::vector<int> extra_streams(work.size(), 0);
+  for (int spare = std::max(0, jobs - threads); spare > 0; --spare) {
+    std::optional<size_t> best;
+    double best_share = 0;
+    for (size_t i = 0; i < work.size(); ++i) {
+      uint64_t bytes = work[i].table->bytes();
+      if (bytes < split_bytes || bytes == 0) continue;
+      double share = static_cast<double>(bytes) / (1 + extra_streams[i]);
+      if (!best || share > best_share) {
+        best = i;
+        best_share = share;
+      }
+    }
+    if (!best) break;
+    ++extra_streams[*best];
+  }
   std::vector<TableLoadResult> results(work.size());
   std::atomic<size_t> next{0};
   absl::Mutex mu;
   absl::Status first_error;
   std::atomic<bool> failed{false};
+  std::atomic<bool> warned{false};
   auto worker = [&] {
     absl::StatusOr<std::unique_ptr<pg::PgConnection>> conn =
-        pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal);
+        OpenLoadConnection(conninfo, !warned.exchange(true));
     absl::Status status = conn.status();
-    if (status.ok()) {
-      status = (*conn)->Exec("SET synchronous_commit = off", "tuning the loading session");
-    }
-    if (status.ok()) {
-      // Like a logical replication apply worker: foreign keys and user triggers of a target
-      // that already had the schema do not fire while tables load in parallel, in any
-      // order. Needs superuser; without it, tables with foreign keys may fail to load.
-      absl::Status replica = (*conn)->Exec("SET session_replication_role = replica");
-      if (!replica.ok()) {
-        LogWarning("cannot disable foreign keys and triggers while loading (%s); load order "
-                   "may violate foreign keys of an existing schema",
-                   replica.message());
-      }
-    }
     while (status.ok() && !failed.load()) {
       size_t i = next.fetch_add(1);
       if (i >= order.size()) break;
-      absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conn->get(), work[order[i]]);
+      std::vector<std::unique_ptr<pg::PgConnection>> helpers;
+      std::vector<pg::PgConnection*> conns = {conn->get()};
+      for (int k = 0; k < extra_streams[order[i]] && status.ok(); ++k) {
+        absl::StatusOr<std::unique_ptr<pg::PgConnection>> helper =
+            OpenLoadConnection(conninfo, false);
+        status = helper.status();
+        if (status.ok()) {
+          conns.push_back(helper->get());
+          helpers.push_back(std::move(*helper));
+        }
+      }
+      if (!status.ok()) break;
+      absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conns, work[order[i]]);
       if (!loaded.ok()) {
         status = loaded.status();
         break;
@@ -202,7 +281,6 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
       failed.store(true);
     }
   };
-  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(work.size())));
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (std::thread& thread : pool) thread.join();

@@ -1,5 +1,5 @@
 // Loads a base snapshot's rows into target tables: each table's base segments streamed into
-// one COPY ... FROM STDIN, several tables at once on their own connections.
+// COPY ... FROM STDIN streams, several tables at once on their own connections.
 #ifndef WALSHIP_REPLAY_BASE_LOADER_H_
 #define WALSHIP_REPLAY_BASE_LOADER_H_
 
@@ -28,16 +28,17 @@ struct TableLoadResult {
 };
 
 // Loads every job with up to `jobs` connections to `conninfo` (each with
-// synchronous_commit off, one transaction per table). Each table's row count is checked
-// against the manifest and the rows its segments announce. Base segments are checked
+// synchronous_commit off). Tables load at once; connections left over when there are fewer
+// tables than jobs become extra COPY streams of the tables of at least `split_bytes` stored
+// bytes, the table's rows divided between them (whole records of its base objects in turn;
+// the streams commit together once all ended and the counts match). Each table's row count is
+// checked against the manifest and the rows its segments announce. Base segments are checked
 // (checksum, kind, relation oid). Errors name the table and the object; tables loaded
 // before an error stay loaded. `stream` resolves object keys relative to the stream.
 // The store must be thread-safe and outlive the call.
-absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* store,
-                                                            const sinks::StreamId& stream,
-                                                            const std::string& conninfo,
-                                                            const std::vector<TableLoadJob>& work,
-                                                            int jobs);
+absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
+    sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
+    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 8 << 20);
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with
 // COLLATE "C", joined with '\n'. SQL for one (already quoted) table.

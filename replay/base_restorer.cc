@@ -1,13 +1,18 @@
 // Restore orchestration on top of a base snapshot.
 #include "replay/base_restorer.h"
 
+#include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
@@ -31,16 +36,104 @@ absl::Status RunStatements(pg::PgConnection* conn, const std::vector<std::string
   return absl::OkStatus();
 }
 
+// A post-data statement and the session settings the script made before it (joined with
+// ';'), to repeat on whichever connection runs it.
+struct ScriptStatement {
+  std::string settings;
+  std::string sql;
+};
+
+std::vector<ScriptStatement> WithSettings(const std::vector<std::string>& statements) {
+  std::vector<ScriptStatement> out;
+  std::string settings;
+  for (const std::string& statement : statements) {
+    if (IsSessionSetting(statement)) {
+      absl::StrAppend(&settings, settings.empty() ? "" : ";\n", statement);
+      continue;
+    }
+    out.push_back(ScriptStatement{settings, statement});
+  }
+  return out;
+}
+
+// Runs `groups` on up to `jobs` connections to `conninfo`: the statements of one group in
+// order on one connection, groups at once. The connections build indexes with a generous
+// maintenance_work_mem and commit asynchronously (the restore ends with a durable commit).
+// Groups start in order. The first error stops the rest.
+absl::Status RunGroups(const std::string& conninfo, int jobs,
+                       const std::vector<std::vector<ScriptStatement>>& groups,
+                       absl::string_view part) {
+  if (groups.empty()) return absl::OkStatus();
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  absl::Mutex mu;
+  absl::Status first_error;
+  auto worker = [&] {
+    absl::StatusOr<std::unique_ptr<pg::PgConnection>> conn =
+        pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal);
+    absl::Status status = conn.status();
+    if (status.ok()) {
+      status = (*conn)->Exec("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'",
+                             "tuning the schema session");
+    }
+    std::string applied;
+    while (status.ok() && !failed.load()) {
+      size_t i = next.fetch_add(1);
+      if (i >= groups.size()) break;
+      for (const ScriptStatement& statement : groups[i]) {
+        if (statement.settings != applied) {
+          status = (*conn)->Exec(absl::StrCat("RESET ALL;\n", statement.settings,
+                                              ";\nSET synchronous_commit = off; "
+                                              "SET maintenance_work_mem = '256MB'"),
+                                 absl::StrFormat("applying the settings of %s statement \"%s\"",
+                                                 part, FirstLine(statement.sql)));
+          if (!status.ok()) break;
+          applied = statement.settings;
+        }
+        status = (*conn)->Exec(statement.sql, absl::StrFormat("running %s statement \"%s\"", part,
+                                                              FirstLine(statement.sql)));
+        if (!status.ok()) break;
+      }
+    }
+    if (!status.ok()) {
+      absl::MutexLock lock(&mu);
+      if (first_error.ok()) first_error = status;
+      failed.store(true);
+    }
+  };
+  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(groups.size())));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (std::thread& thread : pool) thread.join();
+  return first_error;
+}
+
+// Keys (and replica identities): the statements of one table in script order, tables at
+// once.
+std::vector<std::vector<ScriptStatement>> GroupByTable(
+    const std::vector<ScriptStatement>& statements) {
+  std::vector<std::vector<ScriptStatement>> groups;
+  std::map<std::string, size_t> by_table;
+  for (const ScriptStatement& statement : statements) {
+    std::string table = PostDataTable(statement.sql);
+    auto [it, added] = by_table.emplace(table, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(statement);
+  }
+  return groups;
+}
+
 // The manifest tables the restore covers.
-absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(const v1::BaseManifest& manifest,
-                                                               const std::vector<std::string>& names) {
+absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(
+    const v1::BaseManifest& manifest, const std::vector<std::string>& names) {
   std::vector<const v1::BaseTable*> selected;
   if (names.empty()) {
     for (const v1::BaseTable& table : manifest.tables()) selected.push_back(&table);
     return selected;
   }
   for (const std::string& name : names) {
-    std::string qualified = name.find('.') == std::string::npos ? absl::StrCat("public.", name) : name;
+    std::string qualified =
+        name.find('.') == std::string::npos ? absl::StrCat("public.", name) : name;
     const v1::BaseTable* found = nullptr;
     for (const v1::BaseTable& table : manifest.tables()) {
       if (DisplayName(table.relation()) == qualified) found = &table;
@@ -50,9 +143,9 @@ absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(const v1::BaseMan
       for (const v1::BaseTable& table : manifest.tables()) {
         available.push_back(DisplayName(table.relation()));
       }
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "table \"%s\" is not in the base snapshot; its tables are: %s", name,
-          absl::StrJoin(available, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("table \"%s\" is not in the base snapshot; its tables are: %s", name,
+                          absl::StrJoin(available, ", ")));
     }
     selected.push_back(found);
   }
@@ -105,12 +198,12 @@ absl::StatusOr<bool> TableExists(pg::PgConnection* conn, const std::string& sche
       pg::QueryResult found,
       conn->Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                   "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
-                  {schema, table}, absl::StrFormat("looking up \"%s.%s\" in the target", schema, table)));
+                  {schema, table},
+                  absl::StrFormat("looking up \"%s.%s\" in the target", schema, table)));
   return !found.rows.empty();
 }
 
-absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manifest,
-                          size_t* count) {
+absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manifest, size_t* count) {
   for (const v1::SequenceValue& sequence : manifest.sequences()) {
     std::string seq = pg::QuoteQualified(sequence.schema(), sequence.name());
     std::string column_max = "NULL::bigint";
@@ -124,14 +217,16 @@ absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manife
                                 ")::bigint FROM ", table, ")");
     }
     // At least the base's value; past the largest value of the owned column.
-    std::string sql = absl::StrCat(
-        "SELECT CASE WHEN m IS NOT NULL AND m > $1::bigint THEN setval('", seq,
-        "'::regclass, m, true) ELSE setval('", seq, "'::regclass, $1::bigint, $2::boolean) END "
-        "FROM (SELECT ", column_max, " AS m) s");
+    std::string sql =
+        absl::StrCat("SELECT CASE WHEN m IS NOT NULL AND m > $1::bigint THEN setval('", seq,
+                     "'::regclass, m, true) ELSE setval('", seq,
+                     "'::regclass, $1::bigint, $2::boolean) END "
+                     "FROM (SELECT ",
+                     column_max, " AS m) s");
     WALSHIP_RETURN_IF_ERROR(
-        conn->Query(sql,
-                    {absl::StrCat(sequence.last_value()), sequence.is_called() ? "true" : "false"},
-                    absl::StrFormat("setting sequence \"%s.%s\"", sequence.schema(), sequence.name()))
+        conn->Query(
+                sql, {absl::StrCat(sequence.last_value()), sequence.is_called() ? "true" : "false"},
+                absl::StrFormat("setting sequence \"%s.%s\"", sequence.schema(), sequence.name()))
             .status());
     ++*count;
   }
@@ -176,7 +271,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
         absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
         absl::StrFormat("creating schema \"%s\"", options.into_schema)));
     for (const TableLoadJob& job : work) {
-      WALSHIP_ASSIGN_OR_RETURN(bool exists, TableExists(conn.get(), job.target_schema, job.target_table));
+      WALSHIP_ASSIGN_OR_RETURN(bool exists,
+                               TableExists(conn.get(), job.target_schema, job.target_table));
       if (exists) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "table \"%s.%s\" already exists in the target; choose another --into-schema",
@@ -188,8 +284,10 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   } else {
     std::vector<std::string> existing, missing;
     for (const TableLoadJob& job : work) {
-      WALSHIP_ASSIGN_OR_RETURN(bool exists, TableExists(conn.get(), job.target_schema, job.target_table));
-      (exists ? existing : missing).push_back(absl::StrCat(job.target_schema, ".", job.target_table));
+      WALSHIP_ASSIGN_OR_RETURN(bool exists,
+                               TableExists(conn.get(), job.target_schema, job.target_table));
+      (exists ? existing : missing)
+          .push_back(absl::StrCat(job.target_schema, ".", job.target_table));
     }
     if (!existing.empty() && !missing.empty()) {
       return absl::FailedPreconditionError(absl::StrFormat(
@@ -198,9 +296,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
           absl::StrJoin(existing, ", "), absl::StrJoin(missing, ", ")));
     }
     if (existing.empty()) {
-      WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()),
-                                            "pre-data schema"));
-      WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), post.keys, "primary key"));
+      WALSHIP_RETURN_IF_ERROR(
+          RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()), "pre-data schema"));
       // pg_dump empties search_path; DDL messages name types as the source's session saw
       // them (unqualified for public), so changes run under the default search_path.
       WALSHIP_RETURN_IF_ERROR(conn->Exec("RESET search_path", "resetting search_path"));
@@ -232,8 +329,14 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   result.schema_time = schema_done - start;
 
   // 2. Base rows.
-  WALSHIP_ASSIGN_OR_RETURN(result.tables,
-                           LoadBaseTables(store, stream, conninfo, work, options.jobs));
+  WALSHIP_ASSIGN_OR_RETURN(result.tables, LoadBaseTables(store, stream, conninfo, work,
+                                                         options.jobs, options.split_table_bytes));
+  if (run_post_data) {
+    // Keys are built on the loaded rows (faster than maintaining them row by row); changes
+    // need them, so they come before the changes phase.
+    WALSHIP_RETURN_IF_ERROR(
+        RunGroups(conninfo, options.jobs, GroupByTable(WithSettings(post.keys)), "primary key"));
+  }
   if (options.check_base) {
     for (const TableLoadJob& job : work) {
       std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
@@ -278,11 +381,30 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
 
   // 4. The rest of the schema, then sequences.
   if (run_post_data) {
-    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), post.rest, "post-data schema"));
+    // Index builds at once over the jobs (they depend only on their table and each other's
+    // absence of conflicts: SHARE locks), then everything else (foreign keys after the
+    // referenced keys, index attachments, triggers, ...) in script order on one connection.
+    std::vector<std::vector<ScriptStatement>> indexes;
+    std::vector<std::string> others;
+    for (ScriptStatement& statement : WithSettings(post.rest)) {
+      if (IsCreateIndex(statement.sql)) indexes.push_back({std::move(statement)});
+    }
+    WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, indexes, "post-data schema"));
+    for (const std::string& statement : post.rest) {
+      if (!IsCreateIndex(statement)) others.push_back(statement);
+    }
+    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), others, "post-data schema"));
   }
   if (!table_level) {
     WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));
   }
+  // Everything above committed asynchronously; a synchronous commit of a transaction with
+  // an id flushes the WAL up to it, so the whole restore is durable once this returns.
+  const char* kDurable = "making the restore durable";
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("SET synchronous_commit = on", kDurable));
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("BEGIN", kDurable));
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("SELECT pg_catalog.txid_current()", kDurable));
+  WALSHIP_RETURN_IF_ERROR(conn->Exec("COMMIT", kDurable));
   result.finish_time = absl::Now() - changes_done;
   return result;
 }

@@ -1,6 +1,7 @@
-// A restore from a base snapshot (ARCHITECTURE.md "Restore semantics"): schema with keys,
-// base rows by parallel COPY, changes from the snapshot LSN to the target, then the rest of
-// the post-data schema and the sequences. Also the table-level restore into a new schema.
+// A restore from a base snapshot (ARCHITECTURE.md "Restore semantics"): schema without
+// keys, base rows by parallel COPY, keys built in parallel, changes from the snapshot LSN to
+// the target, then the rest of the post-data schema (index builds in parallel) and the
+// sequences, ending with a durable commit. Also the table-level restore into a new schema.
 #ifndef WALSHIP_REPLAY_BASE_RESTORER_H_
 #define WALSHIP_REPLAY_BASE_RESTORER_H_
 
@@ -19,7 +20,10 @@ namespace walship::replay {
 struct BaseRestoreOptions {
   bool force = false;  // empty target tables that hold rows
   uint64_t batch_events = 10000;
-  int jobs = 4;  // parallel COPY connections
+  int jobs = 4;  // parallel COPY connections (and index builds)
+  // Tables of at least this many stored bytes may load over several COPY streams when
+  // there are more jobs than tables.
+  uint64_t split_table_bytes = 8 << 20;
   // Only these tables ("schema.table", or "table" for public); empty: all in the base.
   std::vector<std::string> tables;
   // With `tables`: create them in this new schema and touch nothing else.

@@ -56,7 +56,57 @@ std::string UniqueIndexName(const std::string& upper) {
   return std::string(rest.substr(0, end));
 }
 
+// Reads one (possibly double-quoted, possibly qualified) name from the front of `text` and
+// the space after it; empty if `text` does not start with one.
+std::string ConsumeName(absl::string_view* text) {
+  size_t i = 0;
+  bool quoted = false;
+  while (i < text->size()) {
+    char c = (*text)[i];
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (!quoted && (c == ' ' || c == '(')) {
+      break;
+    }
+    ++i;
+  }
+  std::string name(text->substr(0, i));
+  text->remove_prefix(i);
+  absl::ConsumePrefix(text, " ");
+  return name;
+}
+
 }  // namespace
+
+bool IsSessionSetting(absl::string_view statement) {
+  std::string upper = Normalize(statement);
+  return absl::StartsWith(upper, "SET ") || absl::StartsWith(upper, "SELECT PG_CATALOG.SET_CONFIG");
+}
+
+bool IsCreateIndex(absl::string_view statement) {
+  std::string upper = Normalize(statement);
+  return absl::StartsWith(upper, "CREATE INDEX ") ||
+         absl::StartsWith(upper, "CREATE UNIQUE INDEX ");
+}
+
+std::string PostDataTable(absl::string_view statement) {
+  std::string upper = Normalize(statement);
+  absl::string_view rest = upper;
+  if (absl::ConsumePrefix(&rest, "ALTER TABLE ")) {
+    absl::ConsumePrefix(&rest, "IF EXISTS ");
+    absl::ConsumePrefix(&rest, "ONLY ");
+    return ConsumeName(&rest);
+  }
+  if (!absl::ConsumePrefix(&rest, "CREATE INDEX ") &&
+      !absl::ConsumePrefix(&rest, "CREATE UNIQUE INDEX ")) {
+    return "";
+  }
+  absl::ConsumePrefix(&rest, "IF NOT EXISTS ");
+  if (!absl::StartsWith(rest, "ON ")) ConsumeName(&rest);  // the index name
+  if (!absl::ConsumePrefix(&rest, "ON ")) return "";
+  absl::ConsumePrefix(&rest, "ONLY ");
+  return ConsumeName(&rest);
+}
 
 std::vector<std::string> SplitSqlScript(absl::string_view script) {
   std::vector<std::string> statements;
@@ -189,10 +239,12 @@ PostDataParts SplitPostData(absl::string_view post_data_sql) {
     if (absl::StartsWith(upper, "ALTER TABLE ")) {
       key = absl::StrContains(upper, " REPLICA IDENTITY ") ||
             (absl::StrContains(upper, " ADD CONSTRAINT ") &&
-             (absl::StrContains(upper, " PRIMARY KEY ") || absl::StrContains(upper, " PRIMARY KEY(") ||
-              absl::StrContains(upper, " UNIQUE ") || absl::StrContains(upper, " UNIQUE(")) &&
+             (absl::StrContains(upper, " PRIMARY KEY ") ||
+              absl::StrContains(upper, " PRIMARY KEY(") || absl::StrContains(upper, " UNIQUE ") ||
+              absl::StrContains(upper, " UNIQUE(")) &&
              !absl::StrContains(upper, " FOREIGN KEY"));
-    } else if (absl::StartsWith(upper, "SET ") || absl::StartsWith(upper, "SELECT PG_CATALOG.SET_CONFIG")) {
+    } else if (absl::StartsWith(upper, "SET ") ||
+               absl::StartsWith(upper, "SELECT PG_CATALOG.SET_CONFIG")) {
       // Session settings apply to both parts.
       parts.keys.push_back(statement);
       parts.rest.push_back(std::move(statement));

@@ -26,6 +26,19 @@ struct PostDataParts {
 };
 PostDataParts SplitPostData(absl::string_view post_data_sql);
 
+// A session setting pg_dump writes ("SET ...", "SELECT pg_catalog.set_config(...)"): it
+// applies to the statements after it on the same connection.
+bool IsSessionSetting(absl::string_view statement);
+
+// "CREATE [UNIQUE] INDEX ...": an index build, which shares its table with other index
+// builds (SHARE lock) and depends on nothing else of the post-data schema.
+bool IsCreateIndex(absl::string_view statement);
+
+// The table a post-data statement works on, as written and upper-cased ("ALTER TABLE [ONLY]
+// t ...", "CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON [ONLY] t ..."), or empty for other
+// statements. Statements on different tables can run on separate connections at once.
+std::string PostDataTable(absl::string_view statement);
+
 }  // namespace walship::replay
 
 #endif  // WALSHIP_REPLAY_SQL_SCRIPT_H_

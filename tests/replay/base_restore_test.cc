@@ -46,8 +46,8 @@ class BaseRestoreTest : public ReplayPgTest {
     // Transaction 1 (before base 1): in the base, so replay must skip it.
     Sql(source_, "INSERT INTO customers (id, name, tier) VALUES (51, 'early', 'pro')");
     Sql(source_, "SELECT setval('customers_id_seq', 51)");
-    ASSERT_OK_AND_ASSIGN(base1_, WriteBase(&store_, ConnInfo(source_), kBase1Lsn,
-                                           builder_.TimeOf(kBase1Lsn)));
+    ASSERT_OK_AND_ASSIGN(
+        base1_, WriteBase(&store_, ConnInfo(source_), kBase1Lsn, builder_.TimeOf(kBase1Lsn)));
     customers_ = base1_.tables(0).relation();
     deals_ = base1_.tables(1).relation();
     ASSERT_EQ(customers_.table(), "customers");
@@ -61,7 +61,8 @@ class BaseRestoreTest : public ReplayPgTest {
     builder_.Update(deals_.oid(), {"3", "52", "99.00", V::Null(), "{x}"});
     Sql(source_,
         "INSERT INTO customers (id, name, tier) VALUES (52, 'late', 'pro');"
-        "UPDATE deals SET customer_id = 52, amount = 99.00, note = NULL, tags = '{x}' WHERE id = 3");
+        "UPDATE deals SET customer_id = 52, amount = 99.00, note = NULL, tags = '{x}' WHERE id = "
+        "3");
     // Transaction 3: the bad DELETE.
     builder_.Begin(102);
     builder_.Delete(deals_.oid(), {"10", V::Null(), V::Null(), V::Null(), V::Null()}, true);
@@ -69,18 +70,17 @@ class BaseRestoreTest : public ReplayPgTest {
     Sql(source_, "DELETE FROM deals WHERE id IN (10, 11)");
     ASSERT_OK(StoreSegment(&store_, builder_.Take(), 0).status());
     if (with_base2) {
-      ASSERT_OK_AND_ASSIGN(base2_, WriteBase(&store_, ConnInfo(source_), kBase2Lsn,
-                                             builder_.TimeOf(kBase2Lsn)));
+      ASSERT_OK_AND_ASSIGN(
+          base2_, WriteBase(&store_, ConnInfo(source_), kBase2Lsn, builder_.TimeOf(kBase2Lsn)));
     }
   }
 
-  absl::StatusOr<BaseRestoreResult> RestoreTo(const RecoveryTarget& target,
-                                              const std::string& db,
-                                              BaseRestoreOptions options = {}) {
+  absl::StatusOr<BaseRestoreResult> RestoreTo(const RecoveryTarget& target, const std::string& db,
+                                              BaseRestoreOptions options = {}, int jobs = 2) {
     WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(&store_, TestStream()));
     WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog changes, SegmentCatalog::Load(&store_, TestStream()));
     WALSHIP_ASSIGN_OR_RETURN(BaseRestorePlan plan, PlanBaseRestore(bases, changes, target));
-    options.jobs = 2;
+    options.jobs = jobs;
     return RestoreFromBase(&store_, TestStream(), plan, ConnInfo(db), options);
   }
 
@@ -119,6 +119,30 @@ TEST_F(BaseRestoreTest, RestoresBaseAndLaterChangesIntoAnEmptyDatabase) {
   EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'deals_amount'"), "1");
   EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "1");
   EXPECT_EQ(Value(target, "SELECT nextval('customers_id_seq')"), "53");
+}
+
+TEST_F(BaseRestoreTest, TableSplitOverSeveralCopyStreamsEqualsTheSource) {
+  SetUpSource(/*with_base2=*/false);
+  ASSERT_GE(base1_.tables(1).object_keys_size(), 3);  // deals: several base objects
+  std::string target = NewDatabase();
+  BaseRestoreOptions options;
+  options.split_table_bytes = 0;  // split any table
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult result,
+                       RestoreTo(RecoveryTarget(), target, options, /*jobs=*/4));
+  ASSERT_EQ(result.tables.size(), 2u);
+  EXPECT_EQ(result.tables[1].rows, 1000u);
+  EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));
+  EXPECT_EQ(Rows(target, "deals"), Rows(source_, "deals"));
+  // Spare jobs went to deals: its base rows came in over several transactions at once.
+  EXPECT_GE(std::stoi(Value(target, "SELECT count(DISTINCT xmin::text) FROM deals WHERE id <> 3")),
+            3);
+  // Keys, secondary index and foreign key were built after the load.
+  EXPECT_EQ(Value(target,
+                  "SELECT count(*) FROM pg_constraint WHERE contype IN ('p', 'f') AND "
+                  "connamespace = 'public'::regnamespace"),
+            "3");
+  EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'deals_amount'"), "1");
+  EXPECT_EQ(Value(target, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
 }
 
 TEST_F(BaseRestoreTest, StopsAtTheTargetBeforeTheBadDelete) {

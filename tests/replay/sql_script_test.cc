@@ -11,7 +11,8 @@ using ::testing::ElementsAre;
 
 TEST(SplitSqlScriptTest, SplitsOnSemicolonsOutsideQuotesAndComments) {
   std::vector<std::string> statements = SplitSqlScript(
-      "SET a = 1;\n\n-- a comment; with a semicolon\nCREATE TABLE \"x;y\" (v text DEFAULT 'a;b''c');\n"
+      "SET a = 1;\n\n-- a comment; with a semicolon\nCREATE TABLE \"x;y\" (v text DEFAULT "
+      "'a;b''c');\n"
       "/* block ; /* nested ; */ still */ SELECT E'it\\'s;';\n");
   EXPECT_THAT(statements, ElementsAre("SET a = 1", "CREATE TABLE \"x;y\" (v text DEFAULT 'a;b''c')",
                                       "/* block ; /* nested ; */ still */ SELECT E'it\\'s;'"));
@@ -64,6 +65,26 @@ TEST(SplitPostDataTest, KeysFirstEverythingElseLater) {
   EXPECT_THAT(parts.rest[2], ::testing::HasSubstr("deals_stage"));
   EXPECT_THAT(parts.rest[3], ::testing::HasSubstr("FOREIGN KEY"));
   EXPECT_THAT(parts.rest[4], ::testing::HasSubstr("CREATE TRIGGER"));
+}
+
+TEST(PostDataTableTest, NamesTheTableOfKeysAndIndexes) {
+  EXPECT_EQ(PostDataTable(
+                "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_pkey PRIMARY KEY (id)"),
+            "PUBLIC.DEALS");
+  EXPECT_EQ(PostDataTable("ALTER TABLE public.t REPLICA IDENTITY FULL"), "PUBLIC.T");
+  EXPECT_EQ(PostDataTable("CREATE INDEX deals_stage ON public.deals USING btree (stage)"),
+            "PUBLIC.DEALS");
+  EXPECT_EQ(PostDataTable("CREATE UNIQUE INDEX \"u on x\" ON ONLY \"My Schema\".\"my table\" (a)"),
+            "\"MY SCHEMA\".\"MY TABLE\"");
+  EXPECT_EQ(PostDataTable("CREATE TRIGGER t AFTER INSERT ON public.deals FOR EACH ROW EXECUTE "
+                          "FUNCTION f()"),
+            "");
+  EXPECT_TRUE(IsCreateIndex("CREATE INDEX deals_stage ON public.deals USING btree (stage)"));
+  EXPECT_TRUE(IsCreateIndex("create unique index u on t (a)"));
+  EXPECT_FALSE(IsCreateIndex("ALTER INDEX public.p ATTACH PARTITION public.c"));
+  EXPECT_TRUE(IsSessionSetting("SET default_tablespace = ''"));
+  EXPECT_TRUE(IsSessionSetting("SELECT pg_catalog.set_config('search_path', '', false)"));
+  EXPECT_FALSE(IsSessionSetting("CREATE INDEX i ON t (a)"));
 }
 
 }  // namespace
