@@ -38,7 +38,7 @@ struct TableLoadResult {
 // The store must be thread-safe and outlive the call.
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
-    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 8 << 20);
+    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20);
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with
 // COLLATE "C", joined with '\n'. SQL for one (already quoted) table.

@@ -23,7 +23,7 @@ struct BaseRestoreOptions {
   int jobs = 4;  // parallel COPY connections (and index builds)
   // Tables of at least this many stored bytes may load over several COPY streams when
   // there are more jobs than tables.
-  uint64_t split_table_bytes = 8 << 20;
+  uint64_t split_table_bytes = 1 << 20;
   // Only these tables ("schema.table", or "table" for public); empty: all in the base.
   std::vector<std::string> tables;
   // With `tables`: create them in this new schema and touch nothing else.
