@@ -31,11 +31,12 @@ struct TableLoadResult {
 // synchronous_commit off). Tables load at once; connections left over when there are fewer
 // tables than jobs become extra COPY streams of the tables of at least `split_bytes` stored
 // bytes, the table's rows divided between them (whole records of its base objects in turn;
-// the streams commit together once all ended and the counts match). Each table's row count is
-// checked against the manifest and the rows its segments announce. Base segments are checked
-// (checksum, kind, relation oid). Errors name the table and the object; tables loaded
-// before an error stay loaded. `stream` resolves object keys relative to the stream.
-// The store must be thread-safe and outlive the call.
+// the streams commit together once all ended and the counts match). Split only tables
+// without unique indexes: streams of one table inserting the same key would wait on each
+// other. Each table's row count is checked against the manifest and the rows its segments
+// announce. Base segments are checked (checksum, kind, relation oid). Errors name the table
+// and the object; tables loaded before an error stay loaded. `stream` resolves object keys
+// relative to the stream. The store must be thread-safe and outlive the call.
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
     const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -328,9 +329,13 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   absl::Time schema_done = absl::Now();
   result.schema_time = schema_done - start;
 
-  // 2. Base rows.
-  WALSHIP_ASSIGN_OR_RETURN(result.tables, LoadBaseTables(store, stream, conninfo, work,
-                                                         options.jobs, options.split_table_bytes));
+  // 2. Base rows. Split over several COPY streams only into tables without keys yet: with a
+  // unique index, two streams inserting the same key (a corrupt base) would wait on each
+  // other's open transaction.
+  const uint64_t split_bytes =
+      run_post_data ? options.split_table_bytes : std::numeric_limits<uint64_t>::max();
+  WALSHIP_ASSIGN_OR_RETURN(
+      result.tables, LoadBaseTables(store, stream, conninfo, work, options.jobs, split_bytes));
   if (run_post_data) {
     // Keys are built on the loaded rows (faster than maintaining them row by row); changes
     // need them, so they come before the changes phase.

@@ -22,7 +22,7 @@ struct BaseRestoreOptions {
   uint64_t batch_events = 10000;
   int jobs = 4;  // parallel COPY connections (and index builds)
   // Tables of at least this many stored bytes may load over several COPY streams when
-  // there are more jobs than tables.
+  // there are more jobs than tables (and the restore creates the schema, keys after the load).
   uint64_t split_table_bytes = 1 << 20;
   // Only these tables ("schema.table", or "table" for public); empty: all in the base.
   std::vector<std::string> tables;
