@@ -217,7 +217,8 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
                                                             const sinks::StreamId& stream,
                                                             const std::string& conninfo,
                                                             const std::vector<TableLoadJob>& work,
-                                                            int jobs, uint64_t split_bytes) {
+                                                            int jobs, uint64_t split_bytes,
+                                                            const AfterTable& after_table) {
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -274,6 +275,11 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
       }
       LogInfo("loaded table \"%s\": %d rows", loaded->name, loaded->rows);
       results[order[i]] = std::move(*loaded);
+      helpers.clear();
+      if (after_table) {
+        status = after_table(work[order[i]]);
+        if (!status.ok()) break;
+      }
     }
     if (!status.ok()) {
       absl::MutexLock lock(&mu);

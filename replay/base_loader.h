@@ -4,6 +4,7 @@
 #define WALSHIP_REPLAY_BASE_LOADER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,13 @@ struct TableLoadResult {
 // announce. Base segments are checked (checksum, kind, relation oid). Errors name the table
 // and the object; tables loaded before an error stay loaded. `stream` resolves object keys
 // relative to the stream. The store must be thread-safe and outlive the call.
+// `after_table`, if set, runs on the loading thread once a table is loaded and committed
+// (while other tables still load); its error ends the load like a load error.
+using AfterTable = std::function<absl::Status(const TableLoadJob&)>;
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
-    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20);
+    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20,
+    const AfterTable& after_table = nullptr);
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with
 // COLLATE "C", joined with '\n'. SQL for one (already quoted) table.

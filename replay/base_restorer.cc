@@ -3,13 +3,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <limits>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -122,6 +125,23 @@ std::vector<std::vector<ScriptStatement>> GroupByTable(
     groups[it->second].push_back(statement);
   }
   return groups;
+}
+
+// An identifier as pg_dump writes it: bare when it is a plain lower-case name, else quoted.
+// Upper-cased like PostDataTable's result.
+std::string DumpName(const std::string& ident) {
+  bool plain = !ident.empty() && !std::isdigit(static_cast<unsigned char>(ident[0]));
+  for (char c : ident) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+      plain = false;
+    }
+  }
+  return absl::AsciiStrToUpper(plain ? ident : pg::QuoteIdent(ident));
+}
+
+std::string DumpQualifiedName(const std::string& schema, const std::string& table) {
+  return absl::StrCat(DumpName(schema), ".", DumpName(table));
 }
 
 // The manifest tables the restore covers.
@@ -334,13 +354,39 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   // other's open transaction.
   const uint64_t split_bytes =
       run_post_data ? options.split_table_bytes : std::numeric_limits<uint64_t>::max();
-  WALSHIP_ASSIGN_OR_RETURN(
-      result.tables, LoadBaseTables(store, stream, conninfo, work, options.jobs, split_bytes));
+  // Keys are built on the loaded rows (faster than maintaining them row by row), each
+  // table's as soon as it is loaded while others still load; changes need them, so all
+  // are in place before the changes phase.
+  std::vector<std::vector<ScriptStatement>> key_groups;
+  absl::flat_hash_map<std::string, size_t> key_group_of_table;
   if (run_post_data) {
-    // Keys are built on the loaded rows (faster than maintaining them row by row); changes
-    // need them, so they come before the changes phase.
-    WALSHIP_RETURN_IF_ERROR(
-        RunGroups(conninfo, options.jobs, GroupByTable(WithSettings(post.keys)), "primary key"));
+    key_groups = GroupByTable(WithSettings(post.keys));
+    for (size_t i = 0; i < key_groups.size(); ++i) {
+      key_group_of_table[PostDataTable(key_groups[i].front().sql)] = i;
+    }
+  }
+  std::vector<bool> keys_built(key_groups.size(), false);
+  absl::Mutex keys_mu;
+  AfterTable build_keys = nullptr;
+  if (run_post_data) {
+    build_keys = [&](const TableLoadJob& job) -> absl::Status {
+      auto found = key_group_of_table.find(DumpQualifiedName(job.target_schema, job.target_table));
+      if (found == key_group_of_table.end()) return absl::OkStatus();
+      WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, 1, {key_groups[found->second]}, "primary key"));
+      absl::MutexLock lock(&keys_mu);
+      keys_built[found->second] = true;
+      return absl::OkStatus();
+    };
+  }
+  WALSHIP_ASSIGN_OR_RETURN(result.tables, LoadBaseTables(store, stream, conninfo, work,
+                                                         options.jobs, split_bytes, build_keys));
+  if (run_post_data) {
+    // The keys not matched to a loaded table (or of tables the script names otherwise).
+    std::vector<std::vector<ScriptStatement>> rest_keys;
+    for (size_t i = 0; i < key_groups.size(); ++i) {
+      if (!keys_built[i]) rest_keys.push_back(key_groups[i]);
+    }
+    WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, rest_keys, "primary key"));
   }
   if (options.check_base) {
     for (const TableLoadJob& job : work) {
