@@ -235,6 +235,19 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
       LogInfo("reached --until-lsn %s", options_.until_lsn.ToString());
       return FinishStream(conn);
     }
+    // Every transaction up to --until-lsn is handed off: nothing more will join the open
+    // segments, so make them durable now rather than when the group-commit timer fires.
+    if (options_.until_lsn.valid() && tracker_.last_handed() >= options_.until_lsn &&
+        !assembler_.InTransaction()) {
+      WALSHIP_RETURN_IF_ERROR(FinishStream(conn));
+      if (tracker_.flushed() < options_.until_lsn) {
+        return absl::InternalError(
+            absl::StrFormat("the sinks hold only up to %s after flushing, not --until-lsn %s",
+                            tracker_.flushed().ToString(), options_.until_lsn.ToString()));
+      }
+      LogInfo("reached --until-lsn %s", options_.until_lsn.ToString());
+      return absl::OkStatus();
+    }
     if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
     SideWork(now);
 
