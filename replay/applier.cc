@@ -13,6 +13,7 @@
 #include "agent/base/status_macros.h"
 #include "proto/event_names.h"
 #include "replay/sql_builder.h"
+#include "replay/sql_script.h"
 
 namespace walship::replay {
 namespace {
@@ -20,13 +21,6 @@ namespace {
 std::string Where(const v1::Event& event) {
   return absl::StrFormat("at commit LSN %s (xid %u, event %u)", Lsn(event.commit_lsn()).ToString(),
                          event.xid(), event.sequence());
-}
-
-std::string FirstLine(const char* text) {
-  std::string line = text ? text : "";
-  size_t nl = line.find('\n');
-  if (nl != std::string::npos) line.resize(nl);
-  return line;
 }
 
 bool IsFullIdentity(const v1::Relation& relation) {

@@ -19,17 +19,11 @@
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/segment_reader.h"
+#include "replay/sql_script.h"
 #include "replay/target_tables.h"
 
 namespace walship::replay {
 namespace {
-
-std::string FirstLine(const char* text) {
-  std::string line = text ? text : "";
-  size_t nl = line.find('\n');
-  if (nl != std::string::npos) line.resize(nl);
-  return line;
-}
 
 // Ends a COPY in progress with an error so the server aborts it, and drains its result.
 void AbortCopy(PGconn* conn, const std::string& why) {

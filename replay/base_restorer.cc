@@ -26,11 +26,6 @@
 namespace walship::replay {
 namespace {
 
-std::string FirstLine(absl::string_view text) {
-  size_t nl = text.find('\n');
-  return std::string(nl == absl::string_view::npos ? text : text.substr(0, nl));
-}
-
 absl::Status RunStatements(pg::PgConnection* conn, const std::vector<std::string>& statements,
                            absl::string_view part) {
   for (const std::string& statement : statements) {

@@ -262,4 +262,9 @@ PostDataParts SplitPostData(absl::string_view post_data_sql) {
   return parts;
 }
 
+std::string FirstLine(absl::string_view text) {
+  size_t nl = text.find('\n');
+  return std::string(nl == absl::string_view::npos ? text : text.substr(0, nl));
+}
+
 }  // namespace walship::replay

@@ -16,6 +16,10 @@ namespace walship::replay {
 // Pure function.
 std::vector<std::string> SplitSqlScript(absl::string_view script);
 
+// The text up to its first newline: a statement's first line, or the first line of a
+// libpq error message (null is empty) for one-line errors.
+std::string FirstLine(absl::string_view text);
+
 struct PostDataParts {
   // ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY / UNIQUE, ALTER TABLE ... REPLICA
   // IDENTITY ..., and the unique indexes those REPLICA IDENTITY USING INDEX name, in script

@@ -9,18 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/pg/pg_handles.h"
+#include "replay/sql_script.h"
 
 namespace walship::replay {
-namespace {
-
-std::string FirstLine(const char* text) {
-  std::string line = text ? text : "";
-  size_t nl = line.find('\n');
-  if (nl != std::string::npos) line.resize(nl);
-  return line;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 StatementPipeline::StatementPipeline(PGconn* conn, uint64_t max_in_flight)
     : conn_(conn),
