@@ -12,6 +12,7 @@
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
 #include "proto/event_names.h"
+#include "replay/copy_text.h"
 #include "replay/sql_builder.h"
 #include "replay/sql_script.h"
 
@@ -174,29 +175,7 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
     }
     for (int i = 0; i < row.values_size(); ++i) {
       if (i > 0) copy_.data.push_back('\t');
-      const v1::Value& value = row.values(i);
-      if (!value.has_text()) {
-        copy_.data.append("\\N");
-        continue;
-      }
-      for (char c : value.text()) {
-        switch (c) {
-          case '\\':
-            copy_.data.append("\\\\");
-            break;
-          case '\t':
-            copy_.data.append("\\t");
-            break;
-          case '\n':
-            copy_.data.append("\\n");
-            break;
-          case '\r':
-            copy_.data.append("\\r");
-            break;
-          default:
-            copy_.data.push_back(c);
-        }
-      }
+      AppendCopyValue(row.values(i), &copy_.data);
     }
     copy_.data.push_back('\n');
     ++copy_.rows;

@@ -21,6 +21,9 @@
 
 namespace walship::replay {
 
+// An event's place in the stream: commit LSN, then its sequence in the transaction.
+using StreamPosition = std::pair<uint64_t, uint32_t>;
+
 struct ApplierOptions {
   // Empty non-empty target tables on first sight instead of refusing.
   bool force = false;

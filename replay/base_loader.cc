@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -38,6 +40,145 @@ struct CopyStream {
   bool in_transaction = false;
 };
 
+// Hands chunks of COPY text from one producer thread to one consumer, at most kDepth at a
+// time. The producer's final status arrives with Close(); Cancel() makes Push() fail.
+class ChunkQueue {
+ public:
+  absl::Status Push(std::string chunk) {
+    absl::MutexLock lock(&mu_, absl::Condition(this, &ChunkQueue::HasRoom));
+    if (cancelled_) return absl::CancelledError("the load stopped");
+    chunks_.push_back(std::move(chunk));
+    return absl::OkStatus();
+  }
+  // The next chunk; none once the producer closed the queue and it is empty.
+  std::optional<std::string> Pop() {
+    absl::MutexLock lock(&mu_, absl::Condition(this, &ChunkQueue::Ready));
+    if (chunks_.empty()) return std::nullopt;
+    std::string chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    return chunk;
+  }
+  void Close(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    status_ = std::move(status);
+    closed_ = true;
+  }
+  void Cancel() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  // The producer's status (after Pop() returned none).
+  absl::Status status() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  static constexpr size_t kDepth = 4;
+  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return cancelled_ || chunks_.size() < kDepth;
+  }
+  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !chunks_.empty(); }
+
+  absl::Mutex mu_;
+  std::deque<std::string> chunks_ ABSL_GUARDED_BY(mu_);
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Reads a table's base objects in order, checks them (kind, relation, the rows each record
+// announces) and emits their COPY text, with the folded changes laid over it and the rows
+// they add at the end.
+class RowReader {
+ public:
+  RowReader(sinks::ObjectStore* store, const sinks::StreamId& stream, const TableLoadJob& job,
+            const std::string& what)
+      : store_(store), stream_(stream), job_(job), what_(what) {}
+
+  absl::Status Run(const std::function<absl::Status(std::string)>& emit) {
+    const v1::BaseTable& table = *job_.table;
+    const v1::Relation& relation = table.relation();
+    for (const std::string& stored_key : table.object_keys()) {
+      std::string key = absl::StartsWith(stored_key, stream_.Prefix())
+                            ? stored_key
+                            : absl::StrCat(stream_.Prefix(), stored_key);
+      absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store_->Open(key);
+      if (!source.ok()) {
+        return Annotate(source.status(),
+                        absl::StrFormat("%s: reading base object \"%s\"", what_, key));
+      }
+      absl::StatusOr<std::unique_ptr<proto::SegmentReader>> reader =
+          proto::SegmentReader::Open(source->get());
+      if (!reader.ok()) {
+        return absl::Status(reader.status().code(),
+                            absl::StrFormat("base object \"%s\" of table \"%s\" is unusable: %s",
+                                            key, DisplayName(relation), reader.status().message()));
+      }
+      if ((*reader)->header().kind() != v1::BASE_SEGMENT) {
+        return absl::DataLossError(absl::StrFormat("object \"%s\" is not a base segment", key));
+      }
+      v1::Record record;
+      while (true) {
+        absl::StatusOr<bool> more = (*reader)->Next(&record);
+        if (!more.ok()) {
+          return absl::Status(more.status().code(), absl::StrFormat("base object \"%s\": %s", key,
+                                                                    more.status().message()));
+        }
+        if (!*more) break;
+        if (record.has_relation_def()) {
+          if (record.relation_def().oid() != relation.oid()) {
+            return absl::DataLossError(absl::StrFormat(
+                "base object \"%s\" describes relation oid %u, but the manifest lists it for "
+                "\"%s\" (oid %u)",
+                key, record.relation_def().oid(), DisplayName(relation), relation.oid()));
+          }
+          continue;
+        }
+        if (!record.has_copy_rows()) continue;
+        v1::CopyRows* rows = record.mutable_copy_rows();
+        if (rows->relation_oid() != relation.oid()) {
+          return absl::DataLossError(absl::StrFormat(
+              "base object \"%s\" holds rows of relation oid %u, not of \"%s\" (oid %u)", key,
+              rows->relation_oid(), DisplayName(relation), relation.oid()));
+        }
+        announced_ += rows->row_count();
+        std::string data;
+        if (job_.folded != nullptr) {
+          absl::StatusOr<uint64_t> kept = job_.folded->Overlay(rows->data(), &data);
+          if (!kept.ok()) {
+            return Annotate(kept.status(), absl::StrFormat("%s: base object \"%s\"", what_, key));
+          }
+          sent_ += *kept;
+        } else {
+          data.swap(*rows->mutable_data());
+          sent_ += rows->row_count();
+        }
+        if (!data.empty()) WALSHIP_RETURN_IF_ERROR(emit(std::move(data)));
+      }
+    }
+    if (job_.folded != nullptr) {
+      std::string data;
+      absl::StatusOr<uint64_t> added = job_.folded->Remaining(&data);
+      if (!added.ok()) return Annotate(added.status(), what_);
+      sent_ += *added;
+      if (!data.empty()) WALSHIP_RETURN_IF_ERROR(emit(std::move(data)));
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t announced() const { return announced_; }  // rows the base segments hold
+  uint64_t sent() const { return sent_; }            // rows emitted
+
+ private:
+  sinks::ObjectStore* store_;
+  const sinks::StreamId& stream_;
+  const TableLoadJob& job_;
+  const std::string& what_;
+  uint64_t announced_ = 0;
+  uint64_t sent_ = 0;
+};
+
 // Loads one table over `conns` (one COPY stream each, each in its own transaction): the
 // table's CopyRows records go to the streams in turn. Every stream commits only after all
 // of them ended their COPY and the row counts match the manifest.
@@ -69,10 +210,18 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
     rollback_all();
     return status;
   };
+  const bool freeze = job.created && streams.size() == 1;
+  if (freeze) absl::StrAppend(&copy, " WITH (FREEZE)");
   for (CopyStream& s : streams) {
     absl::Status begun = s.conn->Exec("BEGIN", what);
     if (!begun.ok()) return fail(begun);
     s.in_transaction = true;
+    if (freeze) {
+      absl::Status emptied = s.conn->Exec(
+          absl::StrCat("TRUNCATE ONLY ", pg::QuoteQualified(job.target_schema, job.target_table)),
+          what);
+      if (!emptied.ok()) return fail(emptied);
+    }
     PGconn* raw = s.conn->get();
     pg::PgResultPtr started(PQexec(raw, copy.c_str()));
     if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
@@ -82,63 +231,31 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
     }
     s.copying = true;
   }
-  uint64_t announced = 0;
+  // A reader thread checks and decodes the base objects (laying folded changes over the
+  // rows) while this one sends, so the server never waits for the decoding.
+  RowReader reader(store, stream, job, what);
+  ChunkQueue queue;
+  std::thread producer([&] {
+    queue.Close(reader.Run([&](std::string data) { return queue.Push(std::move(data)); }));
+  });
+  absl::Status sending;
   size_t turn = 0;
-  for (const std::string& stored_key : table.object_keys()) {
-    std::string key = absl::StartsWith(stored_key, stream.Prefix())
-                          ? stored_key
-                          : absl::StrCat(stream.Prefix(), stored_key);
-    absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store->Open(key);
-    if (!source.ok()) {
-      return fail(
-          Annotate(source.status(), absl::StrFormat("%s: reading base object \"%s\"", what, key)));
-    }
-    absl::StatusOr<std::unique_ptr<proto::SegmentReader>> reader =
-        proto::SegmentReader::Open(source->get());
-    if (!reader.ok()) {
-      return fail(
-          absl::Status(reader.status().code(),
-                       absl::StrFormat("base object \"%s\" of table \"%s\" is unusable: %s", key,
-                                       DisplayName(relation), reader.status().message())));
-    }
-    if ((*reader)->header().kind() != v1::BASE_SEGMENT) {
-      return fail(absl::DataLossError(absl::StrFormat("object \"%s\" is not a base segment", key)));
-    }
-    v1::Record record;
-    while (true) {
-      absl::StatusOr<bool> more = (*reader)->Next(&record);
-      if (!more.ok()) {
-        return fail(
-            absl::Status(more.status().code(),
-                         absl::StrFormat("base object \"%s\": %s", key, more.status().message())));
-      }
-      if (!*more) break;
-      if (record.has_relation_def()) {
-        if (record.relation_def().oid() != relation.oid()) {
-          return fail(absl::DataLossError(absl::StrFormat(
-              "base object \"%s\" describes relation oid %u, but the manifest lists it for "
-              "\"%s\" (oid %u)",
-              key, record.relation_def().oid(), DisplayName(relation), relation.oid())));
-        }
-        continue;
-      }
-      if (!record.has_copy_rows()) continue;
-      const v1::CopyRows& rows = record.copy_rows();
-      if (rows.relation_oid() != relation.oid()) {
-        return fail(absl::DataLossError(absl::StrFormat(
-            "base object \"%s\" holds rows of relation oid %u, not of \"%s\" (oid %u)", key,
-            rows.relation_oid(), DisplayName(relation), relation.oid())));
-      }
-      announced += rows.row_count();
-      result.bytes += rows.data().size();
-      // A record holds whole rows, so records can go to different streams.
-      PGconn* raw = streams[turn++ % streams.size()].conn->get();
-      if (PQputCopyData(raw, rows.data().data(), static_cast<int>(rows.data().size())) != 1) {
-        return fail(absl::UnavailableError(
-            absl::StrFormat("%s: sending rows: %s", what, FirstLine(PQerrorMessage(raw)))));
-      }
+  while (std::optional<std::string> data = queue.Pop()) {
+    // A record holds whole rows, so records can go to different streams.
+    PGconn* raw = streams[turn++ % streams.size()].conn->get();
+    result.bytes += data->size();
+    if (PQputCopyData(raw, data->data(), static_cast<int>(data->size())) != 1) {
+      sending = absl::UnavailableError(
+          absl::StrFormat("%s: sending rows: %s", what, FirstLine(PQerrorMessage(raw))));
+      queue.Cancel();
+      break;
     }
   }
+  producer.join();
+  if (!sending.ok()) return fail(sending);
+  if (!queue.status().ok()) return fail(queue.status());
+  const uint64_t announced = reader.announced();
+  const uint64_t sent = reader.sent();
   for (CopyStream& s : streams) {
     PGconn* raw = s.conn->get();
     if (PQputCopyEnd(raw, nullptr) != 1) {
@@ -165,12 +282,18 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
   if (!copy_error.empty()) {
     return fail(absl::DataLossError(absl::StrFormat("%s: COPY failed: %s", what, copy_error)));
   }
-  if (result.rows != table.row_count() || announced != table.row_count()) {
+  if (announced != table.row_count()) {
     return fail(absl::DataLossError(absl::StrFormat(
-        "%s: loaded %d rows (segments announce %d) but the manifest says %d; the base is "
-        "incomplete or corrupt",
-        what, result.rows, announced, table.row_count())));
+        "%s: the base segments hold %d rows but the manifest says %d; the base is incomplete "
+        "or corrupt",
+        what, announced, table.row_count())));
   }
+  if (result.rows != sent) {
+    return fail(absl::DataLossError(absl::StrFormat(
+        "%s: COPY loaded %d rows of the %d sent; the base is corrupt (a row split or joined)", what,
+        result.rows, sent)));
+  }
+  result.base_rows = announced;
   for (CopyStream& s : streams) {
     absl::Status committed = s.conn->Exec("COMMIT", what);
     if (!committed.ok()) return fail(committed);

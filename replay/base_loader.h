@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/walship.pb.h"
+#include "replay/folded_table.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 
@@ -20,12 +21,21 @@ struct TableLoadJob {
   const v1::BaseTable* table = nullptr;  // owned by the caller's manifest
   std::string target_schema;
   std::string target_table;
+  // When set, the net effect of the change window on this table, laid over its base rows
+  // as they load (rows deleted are left out, updated ones go in their final state, inserted
+  // ones are added at the end). Used by this job's loading thread only.
+  FoldedTable* folded = nullptr;
+  // The restore created the (empty) table and nothing else uses it yet: a load over one
+  // COPY stream empties it in its own transaction and copies with FREEZE, so rows go in
+  // frozen and the index builds and checks that scan it next set no hint bits.
+  bool created = false;
 };
 
 struct TableLoadResult {
-  std::string name;  // "schema.table" at the target
-  uint64_t rows = 0;
-  uint64_t bytes = 0;  // COPY text bytes sent
+  std::string name;        // "schema.table" at the target
+  uint64_t rows = 0;       // rows loaded (the base's, with folded changes laid over them)
+  uint64_t base_rows = 0;  // rows the base holds
+  uint64_t bytes = 0;      // COPY text bytes sent
 };
 
 // Loads every job with up to `jobs` connections to `conninfo` (each with
@@ -35,11 +45,11 @@ struct TableLoadResult {
 // the streams commit together once all ended and the counts match). Split only tables
 // without unique indexes: streams of one table inserting the same key would wait on each
 // other. Each table's row count is checked against the manifest and the rows its segments
-// announce. Base segments are checked (checksum, kind, relation oid). Errors name the table
-// and the object; tables loaded before an error stay loaded. `stream` resolves object keys
-// relative to the stream. The store must be thread-safe and outlive the call.
-// `after_table`, if set, runs on the loading thread once a table is loaded and committed
-// (while other tables still load); its error ends the load like a load error.
+// announce, and the rows sent with what the server loaded. Base segments are checked (checksum,
+// kind, relation oid). Errors name the table and the object; tables loaded before an error stay
+// loaded. `stream` resolves object keys relative to the stream. The store must be thread-safe and
+// outlive the call. `after_table`, if set, runs on the loading thread once a table is loaded and
+// committed (while other tables still load); its error ends the load like a load error.
 using AfterTable = std::function<absl::Status(const TableLoadJob&)>;
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,

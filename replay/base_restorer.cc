@@ -20,6 +20,7 @@
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
+#include "replay/change_fold.h"
 #include "replay/sql_script.h"
 #include "replay/target_tables.h"
 
@@ -58,11 +59,17 @@ std::vector<ScriptStatement> WithSettings(const std::vector<std::string>& statem
 // Runs `groups` on up to `jobs` connections to `conninfo`: the statements of one group in
 // order on one connection, groups at once. The connections build indexes with a generous
 // maintenance_work_mem and commit asynchronously (the restore ends with a durable commit).
-// Groups start in order. The first error stops the rest.
+// Several builds at once get no parallel workers each: the connections already use the
+// cores, and extra worker processes only contend for them. Groups start in order. The
+// first error stops the rest.
 absl::Status RunGroups(const std::string& conninfo, int jobs,
                        const std::vector<std::vector<ScriptStatement>>& groups,
                        absl::string_view part) {
   if (groups.empty()) return absl::OkStatus();
+  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(groups.size())));
+  const std::string tuning =
+      absl::StrCat("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'",
+                   threads > 1 ? "; SET max_parallel_maintenance_workers = 0" : "");
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   absl::Mutex mu;
@@ -71,19 +78,14 @@ absl::Status RunGroups(const std::string& conninfo, int jobs,
     absl::StatusOr<std::unique_ptr<pg::PgConnection>> conn =
         pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal);
     absl::Status status = conn.status();
-    if (status.ok()) {
-      status = (*conn)->Exec("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'",
-                             "tuning the schema session");
-    }
+    if (status.ok()) status = (*conn)->Exec(tuning, "tuning the schema session");
     std::string applied;
     while (status.ok() && !failed.load()) {
       size_t i = next.fetch_add(1);
       if (i >= groups.size()) break;
       for (const ScriptStatement& statement : groups[i]) {
         if (statement.settings != applied) {
-          status = (*conn)->Exec(absl::StrCat("RESET ALL;\n", statement.settings,
-                                              ";\nSET synchronous_commit = off; "
-                                              "SET maintenance_work_mem = '256MB'"),
+          status = (*conn)->Exec(absl::StrCat("RESET ALL;\n", statement.settings, ";\n", tuning),
                                  absl::StrFormat("applying the settings of %s statement \"%s\"",
                                                  part, FirstLine(statement.sql)));
           if (!status.ok()) break;
@@ -100,7 +102,6 @@ absl::Status RunGroups(const std::string& conninfo, int jobs,
       failed.store(true);
     }
   };
-  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(groups.size())));
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (std::thread& thread : pool) thread.join();
@@ -249,6 +250,26 @@ absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manife
   return absl::OkStatus();
 }
 
+// The restore's change statistics: the folded events, then the applied ones. A
+// transaction cut by the fold counts once.
+RestoreResult Combine(const ChangeFold* fold, const RestoreResult& applied) {
+  RestoreResult combined = applied;
+  const ApplierStats& folded = fold->stats();
+  ApplierStats& stats = combined.stats;
+  bool split = applied.stats.events > 0 && folded.events > 0 &&
+               fold->resume_at().first == folded.last_commit_lsn;
+  stats.transactions += folded.transactions - (split ? 1 : 0);
+  stats.events += folded.events;
+  if (applied.stats.events == 0) {
+    stats.last_commit_lsn = folded.last_commit_lsn;
+    stats.last_sequence = folded.last_sequence;
+    stats.last_commit_time_us = folded.last_commit_time_us;
+    stats.committed_commit_lsn = folded.committed_commit_lsn;
+  }
+  combined.stopped_at_target = applied.stopped_at_target || fold->stopped_at_target();
+  return combined;
+}
+
 }  // namespace
 
 absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
@@ -361,15 +382,78 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     }
   }
   std::vector<bool> keys_built(key_groups.size(), false);
+  // The secondary index builds, by table: when the whole change window folds into the
+  // load, each table is final once loaded and its indexes are built right away.
+  std::vector<ScriptStatement> rest = WithSettings(post.rest);
+  std::vector<bool> index_built(rest.size(), false);
+  absl::flat_hash_map<std::string, std::vector<size_t>> indexes_of_table;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (IsCreateIndex(rest[i].sql)) indexes_of_table[PostDataTable(rest[i].sql)].push_back(i);
+  }
+
+  // The change window folded into the load where it can be (see ChangeFold): only when the
+  // restore creates the schema, so no key, constraint or trigger sees the load's order.
+  WALSHIP_ASSIGN_OR_RETURN(RestorePlan changes, ResolveXidTarget(store, plan.changes));
+  std::unique_ptr<ChangeFold> fold;
+  if (run_post_data && !table_level && !options.check_base && options.fold_memory_bytes > 0) {
+    FoldOptions fold_options;
+    fold_options.memory_limit_bytes = options.fold_memory_bytes;
+    absl::Time fold_start = absl::Now();
+    WALSHIP_ASSIGN_OR_RETURN(fold, ChangeFold::Build(store, changes, manifest, fold_options));
+    for (TableLoadJob& job : work) job.folded = fold->Table(job.table->relation().oid());
+    LogInfo("folded %d events of %d transactions into the base load (%d MiB, %.1fs)%s",
+            fold->stats().events, fold->stats().transactions, fold->memory_bytes() >> 20,
+            absl::ToDoubleSeconds(absl::Now() - fold_start),
+            fold->complete()
+                ? ""
+                : absl::StrCat("; applying the rest as statements from ", fold->cut_reason()));
+  }
+  if (run_post_data) {
+    for (TableLoadJob& job : work) job.created = true;
+  }
+  const bool indexes_early = fold != nullptr && fold->complete();
+
   absl::Mutex keys_mu;
   AfterTable build_keys = nullptr;
   if (run_post_data) {
     build_keys = [&](const TableLoadJob& job) -> absl::Status {
-      auto found = key_group_of_table.find(DumpQualifiedName(job.target_schema, job.target_table));
-      if (found == key_group_of_table.end()) return absl::OkStatus();
-      WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, 1, {key_groups[found->second]}, "primary key"));
-      absl::MutexLock lock(&keys_mu);
-      keys_built[found->second] = true;
+      std::string table = DumpQualifiedName(job.target_schema, job.target_table);
+      auto found = key_group_of_table.find(table);
+      if (indexes_early) {
+        // The table is final: every index build at once (keys split from their
+        // constraints), then the rest of its keys in script order.
+        std::vector<std::vector<ScriptStatement>> builds;
+        std::vector<ScriptStatement> after;
+        if (found != key_group_of_table.end()) {
+          for (const ScriptStatement& statement : key_groups[found->second]) {
+            if (std::optional<KeyIndexBuild> split = SplitKeyBuild(statement.sql)) {
+              builds.push_back({ScriptStatement{statement.settings, split->create_index}});
+              after.push_back(ScriptStatement{statement.settings, split->add_constraint});
+            } else if (IsCreateIndex(statement.sql)) {
+              builds.push_back({statement});
+            } else {
+              after.push_back(statement);
+            }
+          }
+        }
+        auto indexes = indexes_of_table.find(table);
+        if (indexes != indexes_of_table.end()) {
+          for (size_t i : indexes->second) builds.push_back({rest[i]});
+        }
+        WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, builds, "index"));
+        if (!after.empty()) WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, 1, {after}, "primary key"));
+        absl::MutexLock lock(&keys_mu);
+        if (found != key_group_of_table.end()) keys_built[found->second] = true;
+        if (indexes != indexes_of_table.end()) {
+          for (size_t i : indexes->second) index_built[i] = true;
+        }
+        return absl::OkStatus();
+      }
+      if (found != key_group_of_table.end()) {
+        WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, 1, {key_groups[found->second]}, "primary key"));
+        absl::MutexLock lock(&keys_mu);
+        keys_built[found->second] = true;
+      }
       return absl::OkStatus();
     };
   }
@@ -420,8 +504,14 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       return KeepAndMove(oids, schema, record);
     };
   }
-  WALSHIP_ASSIGN_OR_RETURN(result.changes,
-                           Restore(store, plan.changes, conn.get(), restore_options));
+  if (fold != nullptr) restore_options.start_at = fold->resume_at();
+  if (fold == nullptr || !fold->complete()) {
+    WALSHIP_ASSIGN_OR_RETURN(result.changes, Restore(store, changes, conn.get(), restore_options));
+  }
+  if (fold != nullptr) {
+    result.changes = Combine(fold.get(), result.changes);
+    result.folded_events = fold->stats().events;
+  }
   absl::Time changes_done = absl::Now();
   result.change_time = changes_done - copy_done;
 
@@ -432,8 +522,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     // referenced keys, index attachments, triggers, ...) in script order on one connection.
     std::vector<std::vector<ScriptStatement>> indexes;
     std::vector<std::string> others;
-    for (ScriptStatement& statement : WithSettings(post.rest)) {
-      if (IsCreateIndex(statement.sql)) indexes.push_back({std::move(statement)});
+    for (size_t i = 0; i < rest.size(); ++i) {
+      if (IsCreateIndex(rest[i].sql) && !index_built[i]) indexes.push_back({rest[i]});
     }
     WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, indexes, "post-data schema"));
     for (const std::string& statement : post.rest) {

@@ -5,6 +5,8 @@
 #ifndef WALSHIP_REPLAY_BASE_RESTORER_H_
 #define WALSHIP_REPLAY_BASE_RESTORER_H_
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,19 +25,27 @@ struct BaseRestoreOptions {
   int jobs = 4;  // parallel COPY connections (and index builds)
   // Tables of at least this many stored bytes may load over several COPY streams when
   // there are more jobs than tables (and the restore creates the schema, keys after the load).
-  uint64_t split_table_bytes = 1 << 20;
+  // Off by default: PostgreSQL 15 serializes the streams on the table's extension lock, and
+  // measured on 2 cores 2-3 streams into one table were no faster than one, while taking
+  // the cores the other tables' loads and index builds need.
+  uint64_t split_table_bytes = std::numeric_limits<uint64_t>::max();
   // Only these tables ("schema.table", or "table" for public); empty: all in the base.
   std::vector<std::string> tables;
   // With `tables`: create them in this new schema and touch nothing else.
   std::string into_schema;
   // After loading the base, compare each table with the manifest's checksum.
   bool check_base = false;
+  // Fold the change window into the base load (see ChangeFold) while the folded rows take
+  // at most about this many bytes; 0 applies every change as a statement. Only when the
+  // restore creates the schema, and not with check_base or a table-level restore.
+  uint64_t fold_memory_bytes = uint64_t{1} << 30;
   bool progress_on_terminal = false;
 };
 
 struct BaseRestoreResult {
   std::vector<TableLoadResult> tables;  // base rows loaded
-  RestoreResult changes;
+  RestoreResult changes;                // every change after the base, folded or applied
+  uint64_t folded_events = 0;           // of which folded into the base load (see ChangeFold)
   size_t sequences_set = 0;
   absl::Duration schema_time, copy_time, change_time, finish_time;
 };

@@ -54,11 +54,12 @@ struct ReplayConfig {
   uint64_t batch_events = 10000;        // events per target transaction (at least)
   std::string log_format = "text";
   // Restores from base snapshots.
-  std::string to_mark;      // stop right after the transaction that wrote mark:NAME
-  int jobs = 4;             // parallel COPY connections
-  std::string into_schema;  // with --tables: restore them into this new schema
-  bool check_base = false;  // compare loaded base tables with the manifest checksums
-  std::string scratch;      // drill: conninfo of an empty scratch database
+  std::string to_mark;             // stop right after the transaction that wrote mark:NAME
+  int jobs = 4;                    // parallel COPY connections
+  std::string into_schema;         // with --tables: restore them into this new schema
+  bool check_base = false;         // compare loaded base tables with the manifest checksums
+  uint64_t fold_memory_mb = 1024;  // fold the change window into the base load (0: never)
+  std::string scratch;             // drill: conninfo of an empty scratch database
 };
 
 absl::StatusOr<RecoveryTarget> BuildTarget(const ReplayConfig& config) {
@@ -149,17 +150,19 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
   options.tables = config.tables;
   options.into_schema = config.into_schema;
   options.check_base = config.check_base;
+  options.fold_memory_bytes = config.fold_memory_mb << 20;
   options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
   absl::Time start = absl::Now();
   WALSHIP_ASSIGN_OR_RETURN(BaseRestoreResult result,
                            RestoreFromBase(store, stream, plan, config.target, options));
   uint64_t rows = 0;
-  for (const TableLoadResult& table : result.tables) rows += table.rows;
+  for (const TableLoadResult& table : result.tables) rows += table.base_rows;
   absl::PrintF(
-      "restored base %s (%d tables, %d rows) and %d transactions (%d events) up to commit LSN "
-      "%s in %.1fs (schema %.1fs, copy %.1fs, changes %.1fs, indexes and sequences %.1fs)\n",
+      "restored base %s (%d tables, %d rows) and %d transactions (%d events, %d folded into the "
+      "load) up to commit LSN %s in %.1fs (schema %.1fs, copy %.1fs, changes %.1fs, indexes and "
+      "sequences %.1fs)\n",
       plan.base.snapshot_lsn().ToString(), result.tables.size(), rows,
-      result.changes.stats.transactions, result.changes.stats.events,
+      result.changes.stats.transactions, result.changes.stats.events, result.folded_events,
       Lsn(std::max(result.changes.stats.last_commit_lsn, plan.base.snapshot_lsn().value()))
           .ToString(),
       absl::ToDoubleSeconds(absl::Now() - start), absl::ToDoubleSeconds(result.schema_time),
@@ -300,6 +303,10 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
         ->needs(tables);
     app->add_flag("--check-base", config->check_base,
                   "compare each table loaded from the base with the manifest's checksum");
+    app->add_option("--fold-memory-mb", config->fold_memory_mb,
+                    "memory for folding the change window into the base load (rows go in once, "
+                    "in their final state); past it the rest applies as statements; 0: never")
+        ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
     app->add_flag("--exclusive", config->exclusive, "with --to-xid: stop just before it")
         ->needs(to_xid);
     app->add_flag("--force", config->force, "empty target tables that hold rows");

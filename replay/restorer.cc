@@ -13,7 +13,8 @@
 namespace walship::replay {
 
 absl::StatusOr<RestorePlan> ResolveXidTarget(sinks::ObjectStore* store, RestorePlan plan) {
-  if (plan.target.kind != RecoveryTarget::Kind::kXid) return plan;
+  // Bounded already (BoundXidPlan leaves no candidates; planning refuses an xid with none).
+  if (plan.target.kind != RecoveryTarget::Kind::kXid || plan.xid_candidates.empty()) return plan;
   std::optional<Lsn> found;
   for (size_t index : plan.xid_candidates) {
     WALSHIP_ASSIGN_OR_RETURN(
@@ -45,12 +46,17 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
   ProgressReporter progress(options.progress_on_terminal, stderr);
   RestoreResult result;
   for (const CatalogSegment& segment : plan.segments) {
+    if (segment.trailer.last_commit_lsn() < options.start_at.first) continue;
     applier.BeginSegment();
     LogDebug("reading segment \"%s\"", segment.segment_key);
     absl::StatusOr<bool> complete =
         ForEachSegmentRecord(store, segment, [&](const v1::Record& stored) -> absl::StatusOr<bool> {
           if (stored.has_event() && stored.event().commit_lsn() < plan.first_commit_lsn) {
             return true;  // in the base snapshot already
+          }
+          if (stored.has_event() && StreamPosition{stored.event().commit_lsn(),
+                                                   stored.event().sequence()} < options.start_at) {
+            return true;  // folded into the base load
           }
           const v1::Record* current = &stored;
           v1::Record rewritten;

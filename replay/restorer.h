@@ -20,6 +20,9 @@ struct RestoreOptions {
   // When set, sees every record (RelationDef or Event) before the applier, may rewrite it
   // (e.g. move a table to another schema) and returns false to drop it.
   std::function<bool(v1::Record*)> filter;
+  // Events before this position are not applied (a ChangeFold took them); segments that
+  // end before it are not read.
+  StreamPosition start_at{0, 0};
 };
 
 struct RestoreResult {

@@ -2,6 +2,7 @@
 #include "replay/sql_script.h"
 
 #include <cctype>
+#include <regex>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -106,6 +107,23 @@ std::string PostDataTable(absl::string_view statement) {
   if (!absl::ConsumePrefix(&rest, "ON ")) return "";
   absl::ConsumePrefix(&rest, "ONLY ");
   return ConsumeName(&rest);
+}
+
+std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement) {
+  // A name: bare, or double-quoted with "" for a quote; optionally schema-qualified.
+  static const std::regex kKey(
+      R"(^ALTER\s+TABLE\s+ONLY\s+((?:"(?:[^"]|"")*"|[^\s."()]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."()]+))?))"
+      R"(\s+ADD\s+CONSTRAINT\s+("(?:[^"]|"")*"|[^\s."()]+))"
+      R"(\s+(PRIMARY\s+KEY|UNIQUE)\s*\(([^()]*)\)\s*$)");
+  std::string text(statement);
+  std::smatch match;
+  if (!std::regex_match(text, match, kKey)) return std::nullopt;
+  std::string table = match[1], name = match[2], kind = match[3], columns = match[4];
+  kind = absl::StartsWith(kind, "PRIMARY") ? "PRIMARY KEY" : "UNIQUE";
+  return KeyIndexBuild{
+      absl::StrCat("CREATE UNIQUE INDEX ", name, " ON ", table, " USING btree (", columns, ")"),
+      absl::StrCat("ALTER TABLE ONLY ", table, " ADD CONSTRAINT ", name, " ", kind, " USING INDEX ",
+                   name)};
 }
 
 std::vector<std::string> SplitSqlScript(absl::string_view script) {

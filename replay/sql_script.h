@@ -4,6 +4,7 @@
 #ifndef WALSHIP_REPLAY_SQL_SCRIPT_H_
 #define WALSHIP_REPLAY_SQL_SCRIPT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,19 @@ bool IsCreateIndex(absl::string_view statement);
 // t ...", "CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON [ONLY] t ..."), or empty for other
 // statements. Statements on different tables can run on separate connections at once.
 std::string PostDataTable(absl::string_view statement);
+
+// A primary key or unique constraint as pg_dump writes it for a plain table ("ALTER TABLE
+// ONLY t ADD CONSTRAINT c PRIMARY KEY (a, b)", nothing after the column list), split into
+// the index build ("CREATE UNIQUE INDEX c ON t USING btree (a, b)") and the constraint
+// taking that index ("ALTER TABLE ONLY t ADD CONSTRAINT c PRIMARY KEY USING INDEX c"): the
+// same catalog result, but the build takes a SHARE lock, so it runs beside the table's other
+// index builds instead of before them. Empty for any other form (INCLUDE, WITH, NULLS NOT
+// DISTINCT, DEFERRABLE, a tablespace), which runs as written.
+struct KeyIndexBuild {
+  std::string create_index;
+  std::string add_constraint;
+};
+std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement);
 
 }  // namespace walship::replay
 

@@ -12,6 +12,7 @@
 #include "replay/base_commands.h"
 #include "replay/base_planner.h"
 #include "replay/base_restorer.h"
+#include "replay/segment_catalog.h"
 #include "tests/replay/base_test_util.h"
 #include "tests/replay/in_memory_object_store.h"
 #include "tests/replay/replay_pg_fixture.h"
@@ -20,7 +21,9 @@
 namespace walship::replay::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using walship::testing::StatusIs;
 
 constexpr uint64_t kFirstLsn = 0x1000000;
 constexpr uint64_t kBase1Lsn = kFirstLsn + 0x80;   // after transaction 1
@@ -100,6 +103,16 @@ class BaseRestoreTest : public ReplayPgTest {
     ASSERT_OK(store_.Put(key, data));
   }
 
+  // The schema objects a restore must reproduce: index and constraint definitions.
+  std::string SchemaOf(const std::string& db) {
+    return Value(db,
+                 "SELECT string_agg(indexname || ': ' || indexdef, E'\\n' ORDER BY indexname) || "
+                 "E'\\n' || (SELECT string_agg(conname || ': ' || pg_get_constraintdef(oid) || "
+                 "' valid=' || convalidated, E'\\n' ORDER BY conname) FROM pg_constraint WHERE "
+                 "connamespace = 'public'::regnamespace) FROM pg_indexes WHERE schemaname = "
+                 "'public'");
+  }
+
   InMemoryObjectStore store_;
   StreamBuilder builder_{kFirstLsn};
   std::string source_;
@@ -121,6 +134,88 @@ TEST_F(BaseRestoreTest, RestoresBaseAndLaterChangesIntoAnEmptyDatabase) {
   EXPECT_EQ(Value(target, "SELECT nextval('customers_id_seq')"), "53");
 }
 
+TEST_F(BaseRestoreTest, FoldedRestoreEqualsTheStatementRestoreAndTheSource) {
+  SetUpSource(/*with_base2=*/false);
+  std::string folded = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult result, RestoreTo(RecoveryTarget(), folded));
+  EXPECT_EQ(result.folded_events, 4u);  // all of transactions 2 and 3
+  EXPECT_EQ(result.changes.stats.transactions, 2u);
+  EXPECT_EQ(result.changes.stats.events, 4u);
+  EXPECT_EQ(result.tables[1].rows, 998u);  // deals: 1000 base rows less the two deleted
+  EXPECT_EQ(result.tables[1].base_rows, 1000u);
+  BaseRestoreOptions no_fold;
+  no_fold.fold_memory_bytes = 0;
+  std::string statements = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult applied, RestoreTo(RecoveryTarget(), statements, no_fold));
+  EXPECT_EQ(applied.folded_events, 0u);
+  EXPECT_EQ(applied.changes.stats.events, 4u);
+  for (const char* table : {"customers", "deals"}) {
+    EXPECT_EQ(Rows(folded, table), Rows(source_, table)) << table;
+    EXPECT_EQ(Rows(statements, table), Rows(source_, table)) << table;
+  }
+  // Keys split into index build + constraint, secondary indexes and the foreign key: the
+  // same definitions as the source, all valid.
+  EXPECT_EQ(SchemaOf(folded), SchemaOf(source_));
+  EXPECT_EQ(SchemaOf(statements), SchemaOf(source_));
+  EXPECT_EQ(Value(folded, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
+  EXPECT_EQ(Value(folded, "SELECT nextval('customers_id_seq')"), "53");
+}
+
+TEST_F(BaseRestoreTest, AFoldCutByATruncateAppliesTheRestAsStatements) {
+  SetUpSource(/*with_base2=*/false);
+  ASSERT_OK_AND_ASSIGN(SegmentCatalog first, SegmentCatalog::Load(&store_, TestStream()));
+  // Transaction 4 folds; transaction 5 updates a customer (folds) and truncates deals (the
+  // cut, in the middle of the transaction); transaction 6 inserts a deal after it.
+  builder_.Begin(103);
+  builder_.Define(customers_);
+  builder_.Define(deals_);
+  builder_.Update(deals_.oid(), {"5", "6", "8.00", "n\t5", "{a,\"b c\"}"});
+  Sql(source_, "UPDATE deals SET amount = 8.00 WHERE id = 5");
+  builder_.Begin(104);
+  builder_.Update(customers_.oid(), {"1", "renamed", "free"});
+  builder_.Truncate({deals_.oid()});
+  Sql(source_, "BEGIN; UPDATE customers SET name = 'renamed' WHERE id = 1; TRUNCATE deals; COMMIT");
+  builder_.Begin(105);
+  builder_.Insert(deals_.oid(), {"2000", "52", "1.00", V::Null(), "{}"});
+  Sql(source_, "INSERT INTO deals VALUES (2000, 52, 1.00, NULL, '{}')");
+  ASSERT_OK(StoreSegment(&store_, builder_.Take(), first.segments().back().trailer.last_end_lsn())
+                .status());
+
+  std::string target = NewDatabase();
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult result, RestoreTo(RecoveryTarget(), target));
+  EXPECT_EQ(result.folded_events, 6u);               // transactions 2..4, and the update of 5
+  EXPECT_EQ(result.changes.stats.transactions, 5u);  // transaction 5 counted once
+  EXPECT_EQ(result.changes.stats.events, 8u);
+  EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));
+  EXPECT_EQ(Rows(target, "deals"), Rows(source_, "deals"));
+  EXPECT_EQ(SchemaOf(target), SchemaOf(source_));
+
+  // Stopping inside the folded part leaves the truncate out.
+  std::string before = NewDatabase();
+  uint64_t t4 = first.segments().back().trailer.last_commit_lsn() + 0x100;
+  ASSERT_OK_AND_ASSIGN(BaseRestoreResult stopped, RestoreTo(LsnTarget(t4), before));
+  EXPECT_EQ(stopped.folded_events, 5u);
+  EXPECT_TRUE(stopped.changes.stopped_at_target);
+  EXPECT_EQ(Value(before, "SELECT amount FROM deals WHERE id = 5"), "8.00");
+  EXPECT_EQ(Value(before, "SELECT count(*) FROM deals"), "998");
+  EXPECT_EQ(Value(before, "SELECT name FROM customers WHERE id = 1"), "c1");
+}
+
+TEST_F(BaseRestoreTest, AFoldedChangeOfARowTheBaseLacksIsRefusedNamingIt) {
+  SetUpSource(/*with_base2=*/false);
+  ASSERT_OK_AND_ASSIGN(SegmentCatalog first, SegmentCatalog::Load(&store_, TestStream()));
+  builder_.Begin(103);
+  builder_.Define(deals_);
+  builder_.Update(deals_.oid(), {"77777", "6", "8.00", V::Null(), "{}"});
+  ASSERT_OK(StoreSegment(&store_, builder_.Take(), first.segments().back().trailer.last_end_lsn())
+                .status());
+  std::string target = NewDatabase();
+  EXPECT_THAT(RestoreTo(RecoveryTarget(), target),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("UPDATE of \"public.deals\""), HasSubstr("(id)=(77777)"),
+                             HasSubstr("no such row in the base snapshot"))));
+}
+
 TEST_F(BaseRestoreTest, TableSplitOverSeveralCopyStreamsEqualsTheSource) {
   SetUpSource(/*with_base2=*/false);
   ASSERT_GE(base1_.tables(1).object_keys_size(), 3);  // deals: several base objects
@@ -130,7 +225,8 @@ TEST_F(BaseRestoreTest, TableSplitOverSeveralCopyStreamsEqualsTheSource) {
   ASSERT_OK_AND_ASSIGN(BaseRestoreResult result,
                        RestoreTo(RecoveryTarget(), target, options, /*jobs=*/4));
   ASSERT_EQ(result.tables.size(), 2u);
-  EXPECT_EQ(result.tables[1].rows, 1000u);
+  EXPECT_EQ(result.tables[1].base_rows, 1000u);
+  EXPECT_EQ(result.tables[1].rows, 998u);  // the window's two deletes folded into the load
   EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));
   EXPECT_EQ(Rows(target, "deals"), Rows(source_, "deals"));
   // Spare jobs went to deals: its base rows came in over several transactions at once.

@@ -87,5 +87,43 @@ TEST(PostDataTableTest, NamesTheTableOfKeysAndIndexes) {
   EXPECT_FALSE(IsSessionSetting("CREATE INDEX i ON t (a)"));
 }
 
+TEST(SplitKeyBuildTest, SplitsAPrimaryKeyIntoIndexBuildAndConstraint) {
+  std::optional<KeyIndexBuild> split = SplitKeyBuild(
+      "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_pkey PRIMARY KEY (id, \"Part\")");
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->create_index,
+            "CREATE UNIQUE INDEX deals_pkey ON public.deals USING btree (id, \"Part\")");
+  EXPECT_EQ(split->add_constraint,
+            "ALTER TABLE ONLY public.deals ADD CONSTRAINT deals_pkey PRIMARY KEY USING INDEX "
+            "deals_pkey");
+}
+
+TEST(SplitKeyBuildTest, KeepsQuotedNamesAndUniqueConstraints) {
+  std::optional<KeyIndexBuild> split = SplitKeyBuild(
+      "ALTER TABLE ONLY \"My Schema\".\"a.b\"\n    ADD CONSTRAINT \"u \"\"1\"\" x\" UNIQUE "
+      "(email)");
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->create_index,
+            "CREATE UNIQUE INDEX \"u \"\"1\"\" x\" ON \"My Schema\".\"a.b\" USING btree (email)");
+  EXPECT_EQ(split->add_constraint,
+            "ALTER TABLE ONLY \"My Schema\".\"a.b\" ADD CONSTRAINT \"u \"\"1\"\" x\" UNIQUE USING "
+            "INDEX \"u \"\"1\"\" x\"");
+}
+
+TEST(SplitKeyBuildTest, LeavesEveryOtherFormAsWritten) {
+  for (const char* statement : {
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id) INCLUDE (v)",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id) WITH "
+           "(fillfactor='70')",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_u UNIQUE NULLS NOT DISTINCT (v)",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_u UNIQUE (v) DEFERRABLE",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_x EXCLUDE USING gist (r WITH &&)",
+           "ALTER TABLE public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
+           "ALTER TABLE ONLY public.t REPLICA IDENTITY FULL",
+       }) {
+    EXPECT_FALSE(SplitKeyBuild(statement).has_value()) << statement;
+  }
+}
+
 }  // namespace
 }  // namespace walship::replay
