@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -82,6 +83,8 @@ class SegmentWriterImpl : public SegmentWriter {
     finished_ = true;
     WALSHIP_RETURN_IF_ERROR(FlushFrame());
     trailer_.set_previous_end_lsn(previous_end_lsn);
+    for (uint32_t oid : changed_relations_) trailer_.add_changed_relations(oid);
+    trailer_.set_changed_relations_listed(true);
     std::string trailer_bytes;
     if (!trailer_.SerializeToString(&trailer_bytes)) {
       return status_ = absl::InternalError("segment trailer could not be serialized");
@@ -126,6 +129,21 @@ class SegmentWriterImpl : public SegmentWriter {
     trailer_.set_last_commit_lsn(event.commit_lsn());
     trailer_.set_last_commit_time_us(event.commit_time_us());
     if (event.end_lsn() != 0) trailer_.set_last_end_lsn(event.end_lsn());
+    switch (event.op()) {
+      case v1::INSERT:
+      case v1::UPDATE:
+      case v1::DELETE:
+        changed_relations_.insert(event.relation().oid());
+        break;
+      case v1::TRUNCATE:
+        changed_relations_.insert(event.relation().oid());
+        for (const v1::Relation& relation : event.truncate().relations()) {
+          changed_relations_.insert(relation.oid());
+        }
+        break;
+      default:
+        break;
+    }
 
     if (event.op() == v1::MESSAGE && event.message().prefix() == kMarkPrefix &&
         absl::StartsWith(event.message().content(), kMarkContentPrefix)) {
@@ -197,6 +215,7 @@ class SegmentWriterImpl : public SegmentWriter {
   uint64_t raw_bytes_ = 0;
   bool finished_ = false;
   absl::Status status_;
+  std::set<uint32_t> changed_relations_;  // for the trailer
 };
 
 }  // namespace

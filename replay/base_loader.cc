@@ -339,8 +339,12 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return work[a].table->bytes() > work[b].table->bytes(); });
+  // Tables that wait for the change window after the ones that can start at once.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    bool wait_a = work[a].await_fold != nullptr, wait_b = work[b].await_fold != nullptr;
+    if (wait_a != wait_b) return wait_b;
+    return work[a].table->bytes() > work[b].table->bytes();
+  });
   int threads = std::max(1, std::min<int>(jobs, static_cast<int>(work.size())));
   // Connections beyond one per table go to the large tables as extra COPY streams, each
   // to the table with the most bytes per stream.
@@ -385,7 +389,16 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
         }
       }
       if (!status.ok()) break;
-      absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conns, work[order[i]]);
+      TableLoadJob job = work[order[i]];
+      if (job.await_fold) {
+        absl::StatusOr<FoldedTable*> folded = job.await_fold();
+        if (!folded.ok()) {
+          status = folded.status();
+          break;
+        }
+        job.folded = *folded;
+      }
+      absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conns, job);
       if (!loaded.ok()) {
         status = loaded.status();
         break;

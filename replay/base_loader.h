@@ -25,6 +25,10 @@ struct TableLoadJob {
   // as they load (rows deleted are left out, updated ones go in their final state, inserted
   // ones are added at the end). Used by this job's loading thread only.
   FoldedTable* folded = nullptr;
+  // When set, called on the loading thread before the table's rows are read, and gives
+  // `folded` (waiting for the change window to be read); its error ends the load. Tables
+  // without it load first.
+  std::function<absl::StatusOr<FoldedTable*>()> await_fold;
   // The restore created the (empty) table and nothing else uses it yet: a load over one
   // COPY stream empties it in its own transaction and copies with FREEZE, so rows go in
   // frozen and the index builds and checks that scan it next set no hint bits.

@@ -21,6 +21,7 @@
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/change_fold.h"
+#include "replay/fold_runner.h"
 #include "replay/sql_script.h"
 #include "replay/target_tables.h"
 
@@ -291,9 +292,10 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
                            SelectTables(manifest, options.tables));
   std::vector<TableLoadJob> work;
   for (const v1::BaseTable* table : tables) {
-    work.push_back(TableLoadJob{table,
-                                table_level ? options.into_schema : table->relation().schema(),
-                                table->relation().table()});
+    TableLoadJob& job = work.emplace_back();
+    job.table = table;
+    job.target_schema = table_level ? options.into_schema : table->relation().schema();
+    job.target_table = table->relation().table();
   }
   LogInfo("restoring from base %s (snapshot %s, %d tables, %d rows)",
           plan.base.snapshot_lsn().ToString(), FormatUtcMicros(manifest.snapshot_time_us()),
@@ -394,24 +396,32 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   // The change window folded into the load where it can be (see ChangeFold): only when the
   // restore creates the schema, so no key, constraint or trigger sees the load's order.
   WALSHIP_ASSIGN_OR_RETURN(RestorePlan changes, ResolveXidTarget(store, plan.changes));
-  std::unique_ptr<ChangeFold> fold;
+  // The window is read on a thread of its own while the tables it does not change load.
+  std::unique_ptr<FoldRunner> folding;
   if (run_post_data && !table_level && !options.check_base && options.fold_memory_bytes > 0) {
     FoldOptions fold_options;
     fold_options.memory_limit_bytes = options.fold_memory_bytes;
-    absl::Time fold_start = absl::Now();
-    WALSHIP_ASSIGN_OR_RETURN(fold, ChangeFold::Build(store, changes, manifest, fold_options));
-    for (TableLoadJob& job : work) job.folded = fold->Table(job.table->relation().oid());
-    LogInfo("folded %d events of %d transactions into the base load (%d MiB, %.1fs)%s",
-            fold->stats().events, fold->stats().transactions, fold->memory_bytes() >> 20,
-            absl::ToDoubleSeconds(absl::Now() - fold_start),
-            fold->complete()
-                ? ""
-                : absl::StrCat("; applying the rest as statements from ", fold->cut_reason()));
+    folding = std::make_unique<FoldRunner>(store, changes, manifest, fold_options);
+    std::optional<absl::flat_hash_set<uint32_t>> changed = ChangedRelations(changes);
+    for (TableLoadJob& job : work) {
+      uint32_t oid = job.table->relation().oid();
+      if (changed && !changed->contains(oid)) continue;
+      job.await_fold = [&folding, oid]() -> absl::StatusOr<FoldedTable*> {
+        WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding->Wait());
+        return fold->Table(oid);
+      };
+    }
   }
   if (run_post_data) {
     for (TableLoadJob& job : work) job.created = true;
   }
-  const bool indexes_early = fold != nullptr && fold->complete();
+  // Whether each table is final once loaded (the whole window folded): known once the fold
+  // is built, so a table loaded before that waits for it here.
+  auto indexes_early = [&]() -> absl::StatusOr<bool> {
+    if (folding == nullptr) return false;
+    WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding->Wait());
+    return fold->complete();
+  };
 
   absl::Mutex keys_mu;
   AfterTable build_keys = nullptr;
@@ -419,7 +429,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     build_keys = [&](const TableLoadJob& job) -> absl::Status {
       std::string table = DumpQualifiedName(job.target_schema, job.target_table);
       auto found = key_group_of_table.find(table);
-      if (indexes_early) {
+      WALSHIP_ASSIGN_OR_RETURN(bool early, indexes_early());
+      if (early) {
         // The table is final: every index build at once (keys split from their
         // constraints), then the rest of its keys in script order.
         std::vector<std::vector<ScriptStatement>> builds;
@@ -504,12 +515,16 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       return KeepAndMove(oids, schema, record);
     };
   }
-  if (fold != nullptr) restore_options.start_at = fold->resume_at();
+  ChangeFold* fold = nullptr;
+  if (folding != nullptr) {
+    WALSHIP_ASSIGN_OR_RETURN(fold, folding->Wait());
+    restore_options.start_at = fold->resume_at();
+  }
   if (fold == nullptr || !fold->complete()) {
     WALSHIP_ASSIGN_OR_RETURN(result.changes, Restore(store, changes, conn.get(), restore_options));
   }
   if (fold != nullptr) {
-    result.changes = Combine(fold.get(), result.changes);
+    result.changes = Combine(fold, result.changes);
     result.folded_events = fold->stats().events;
   }
   absl::Time changes_done = absl::Now();

@@ -75,6 +75,9 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
             described[record.relation_def().oid()] = {record.relation_def(), true};
             return true;
           }
+          if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+            return absl::CancelledError("the restore stopped while the change window was read");
+          }
           if (!record.has_event()) return true;
           const v1::Event& event = record.event();
           if (event.commit_lsn() < plan.first_commit_lsn) return true;

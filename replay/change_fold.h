@@ -8,6 +8,7 @@
 #ifndef WALSHIP_REPLAY_CHANGE_FOLD_H_
 #define WALSHIP_REPLAY_CHANGE_FOLD_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@ namespace walship::replay {
 struct FoldOptions {
   // Stop folding once the folded rows take about this many bytes of memory.
   uint64_t memory_limit_bytes = uint64_t{1} << 30;
+  // When set and true, Build() stops early with kCancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class ChangeFold {

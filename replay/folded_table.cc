@@ -111,8 +111,11 @@ bool FoldedTable::Fold(const v1::Event& event) {
       }
       auto it = entries_.find(key);
       if (it != entries_.end() && !it->second.deleted) return false;
-      if (it == entries_.end()) it = entries_.emplace(key, start(v1::INSERT, false)).first;
-      Account(it->first, it->second, false);
+      if (it == entries_.end()) {
+        it = entries_.emplace(key, start(v1::INSERT, false)).first;
+      } else {
+        Account(it->first, it->second, false);
+      }
       it->second.line = std::move(line);
       it->second.deleted = false;
       Account(it->first, it->second, true);
@@ -131,8 +134,9 @@ bool FoldedTable::Fold(const v1::Event& event) {
       if (old_key == new_key) {
         if (old_it == entries_.end()) {
           old_it = entries_.emplace(old_key, start(v1::UPDATE, true)).first;
+        } else {
+          Account(old_it->first, old_it->second, false);
         }
-        Account(old_it->first, old_it->second, false);
         old_it->second.line = std::move(line);
         old_it->second.unchanged = std::move(unchanged);
         Account(old_it->first, old_it->second, true);

@@ -121,6 +121,35 @@ TEST(SegmentWriter, RecordsMarksOnlyFromWalshipMarkMessages) {
   EXPECT_EQ(t.transaction_count(), 7u);
 }
 
+TEST(SegmentWriter, ListsTheRelationsWhoseRowsChange) {
+  std::vector<v1::Record> records = {
+      RelationDef(16390),
+      Insert(0x100, 1, 5, 16390, "1", "x"),
+      Insert(0x100, 2, 5, 16384, "2", "y"),
+      Message(0x200, 1, 6, "walship", "mark:m"),
+      Insert(0x300, 1, 7, 16390, "3", "z"),
+  };
+  v1::Record truncate;
+  v1::Event* event = truncate.mutable_event();
+  event->set_commit_lsn(0x400);
+  event->set_sequence(1);
+  event->set_op(v1::TRUNCATE);
+  event->mutable_relation()->set_oid(16500);
+  event->mutable_truncate()->add_relations()->set_oid(16500);
+  event->mutable_truncate()->add_relations()->set_oid(16401);
+  records.push_back(truncate);
+  std::string segment = WriteSegment(records, v1::CODEC_ZSTD);
+  ASSERT_OK_AND_ASSIGN(v1::SegmentTrailer t,
+                       ReadSegmentTrailer(MakeStringSource("k", segment).get()));
+  EXPECT_TRUE(t.changed_relations_listed());
+  EXPECT_THAT(t.changed_relations(), ::testing::ElementsAre(16384u, 16390u, 16401u, 16500u));
+  ASSERT_OK_AND_ASSIGN(
+      v1::SegmentTrailer none,
+      ReadSegmentTrailer(MakeStringSource("k", WriteSegment({}, v1::CODEC_ZSTD)).get()));
+  EXPECT_TRUE(none.changed_relations_listed());
+  EXPECT_EQ(none.changed_relations_size(), 0);
+}
+
 TEST(SegmentWriter, EmptySegmentHasZeroStats) {
   std::string segment = WriteSegment({}, v1::CODEC_ZSTD, 0x42);
   ASSERT_OK_AND_ASSIGN(v1::SegmentTrailer t,
