@@ -82,7 +82,7 @@ stop_cluster; trap - EXIT
 
 # Target cluster for walship, started before the timer (an empty server is the starting point).
 restore_dir=$dir/target
-start_cluster "$restore_dir" synchronous_commit=off
+start_cluster "$restore_dir"
 psql_bench postgres -c "CREATE DATABASE restored"
 t0=$(now_s)
 "$replay_bin" restore --object-store "file://$dir/store" --target "$bench_conn dbname=restored" \
