@@ -111,14 +111,7 @@ bool FoldedTable::Fold(const v1::Event& event) {
       }
       auto it = entries_.find(key);
       if (it != entries_.end() && !it->second.deleted) return false;
-      if (it == entries_.end()) {
-        it = entries_.emplace(key, start(v1::INSERT, false)).first;
-      } else {
-        Account(it->first, it->second, false);
-      }
-      it->second.line = std::move(line);
-      it->second.deleted = false;
-      Account(it->first, it->second, true);
+      SetRow(key, start(v1::INSERT, false), std::move(line), {});
       return true;
     }
     case v1::UPDATE: {
@@ -132,14 +125,7 @@ bool FoldedTable::Fold(const v1::Event& event) {
       if (previous != nullptr && previous->deleted) return false;
       if (!BuildLine(event.new_row(), previous, &line, &unchanged)) return false;
       if (old_key == new_key) {
-        if (old_it == entries_.end()) {
-          old_it = entries_.emplace(old_key, start(v1::UPDATE, true)).first;
-        } else {
-          Account(old_it->first, old_it->second, false);
-        }
-        old_it->second.line = std::move(line);
-        old_it->second.unchanged = std::move(unchanged);
-        Account(old_it->first, old_it->second, true);
+        SetRow(old_key, start(v1::UPDATE, true), std::move(line), std::move(unchanged));
         return true;
       }
       // The key changed: the old key's row goes, the new key's comes. A value the base
@@ -147,23 +133,8 @@ bool FoldedTable::Fold(const v1::Event& event) {
       if (!unchanged.empty()) return false;
       auto new_it = entries_.find(new_key);
       if (new_it != entries_.end() && !new_it->second.deleted) return false;
-      if (old_it == entries_.end()) {
-        old_it = entries_.emplace(old_key, start(v1::UPDATE, true)).first;
-      } else {
-        Account(old_it->first, old_it->second, false);
-      }
-      old_it->second.deleted = true;
-      std::string().swap(old_it->second.line);
-      Account(old_it->first, old_it->second, true);
-      new_it = entries_.find(new_key);  // the emplace may have moved entries
-      if (new_it == entries_.end()) {
-        new_it = entries_.emplace(new_key, start(v1::UPDATE, false)).first;
-      } else {
-        Account(new_it->first, new_it->second, false);
-      }
-      new_it->second.line = std::move(line);
-      new_it->second.deleted = false;
-      Account(new_it->first, new_it->second, true);
+      SetDeleted(old_key, start(v1::UPDATE, true));
+      SetRow(new_key, start(v1::UPDATE, false), std::move(line), {});
       return true;
     }
     case v1::DELETE: {
@@ -171,21 +142,35 @@ bool FoldedTable::Fold(const v1::Event& event) {
       if (!has_old || !KeyOf(event.old_row(), &key)) return false;
       auto it = entries_.find(key);
       if (it != entries_.end() && it->second.deleted) return false;
-      if (it == entries_.end()) {
-        it = entries_.emplace(key, start(v1::DELETE, true)).first;
-      } else {
-        Account(it->first, it->second, false);
-      }
-      it->second.deleted = true;
-      std::string().swap(it->second.line);
-      it->second.unchanged.clear();
-      it->second.unchanged.shrink_to_fit();
-      Account(it->first, it->second, true);
+      SetDeleted(key, start(v1::DELETE, true));
       return true;
     }
     default:
       return false;
   }
+}
+
+FoldedTable::Entry& FoldedTable::Update(const std::string& key, Entry fresh) {
+  auto [it, added] = entries_.try_emplace(key, std::move(fresh));
+  if (!added) Account(it->first, it->second, false);
+  return it->second;
+}
+
+void FoldedTable::SetRow(const std::string& key, Entry fresh, std::string line,
+                         std::vector<uint16_t> unchanged) {
+  Entry& entry = Update(key, std::move(fresh));
+  entry.line = std::move(line);
+  entry.unchanged = std::move(unchanged);
+  entry.deleted = false;
+  Account(key, entry, true);
+}
+
+void FoldedTable::SetDeleted(const std::string& key, Entry fresh) {
+  Entry& entry = Update(key, std::move(fresh));
+  entry.deleted = true;
+  std::string().swap(entry.line);
+  std::vector<uint16_t>().swap(entry.unchanged);
+  Account(key, entry, true);
 }
 
 std::string FoldedTable::Describe(const Entry& entry, absl::string_view key) const {

@@ -84,7 +84,15 @@ class FoldedTable {
   // needed but deleted.
   bool BuildLine(const v1::Row& row, const Entry* previous, std::string* line,
                  std::vector<uint16_t>* unchanged) const;
+  // Adds or takes out an entry's bytes from memory_bytes_.
   void Account(const std::string& key, const Entry& entry, bool add);
+  // The entry of `key` (`fresh` when there is none), its bytes taken out of the account
+  // until the caller puts them back.
+  Entry& Update(const std::string& key, Entry fresh);
+  // The key's final state: a row image, or deleted. `fresh` describes a key not seen yet.
+  void SetRow(const std::string& key, Entry fresh, std::string line,
+              std::vector<uint16_t> unchanged);
+  void SetDeleted(const std::string& key, Entry fresh);
   std::string Describe(const Entry& entry, absl::string_view key) const;
 
   v1::Relation relation_;
