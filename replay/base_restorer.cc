@@ -534,17 +534,30 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   if (run_post_data) {
     // Index builds at once over the jobs (they depend only on their table and each other's
     // absence of conflicts: SHARE locks), then everything else (foreign keys after the
-    // referenced keys, index attachments, triggers, ...) in script order on one connection.
+    // referenced keys, index attachments, triggers, ...) in script order on one connection,
+    // foreign keys added NOT VALID; last, their checks, the tables' at once.
     std::vector<std::vector<ScriptStatement>> indexes;
     std::vector<std::string> others;
     for (size_t i = 0; i < rest.size(); ++i) {
       if (IsCreateIndex(rest[i].sql) && !index_built[i]) indexes.push_back({rest[i]});
     }
     WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, indexes, "post-data schema"));
+    std::vector<std::vector<ScriptStatement>> checks;
+    std::map<std::string, size_t> checks_of_table;
     for (const std::string& statement : post.rest) {
-      if (!IsCreateIndex(statement)) others.push_back(statement);
+      if (IsCreateIndex(statement)) continue;
+      std::optional<ForeignKeyCheck> foreign_key = SplitForeignKey(statement);
+      if (!foreign_key) {
+        others.push_back(statement);
+        continue;
+      }
+      others.push_back(foreign_key->add_not_valid);
+      auto [it, added] = checks_of_table.emplace(foreign_key->table, checks.size());
+      if (added) checks.emplace_back();
+      checks[it->second].push_back(ScriptStatement{"", foreign_key->validate});
     }
     WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), others, "post-data schema"));
+    WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, checks, "foreign key"));
   }
   if (!table_level) {
     WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));

@@ -126,6 +126,20 @@ std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement) {
                    name)};
 }
 
+std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement) {
+  static const std::regex kForeignKey(
+      R"(^ALTER\s+TABLE\s+ONLY\s+((?:"(?:[^"]|"")*"|[^\s."()]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."()]+))?))"
+      R"(\s+ADD\s+CONSTRAINT\s+("(?:[^"]|"")*"|[^\s."()]+)\s+FOREIGN\s+KEY\s*\([\s\S]*$)");
+  std::string text(absl::StripAsciiWhitespace(statement));
+  std::smatch match;
+  if (!std::regex_match(text, match, kForeignKey)) return std::nullopt;
+  if (absl::EndsWith(Normalize(text), " NOT VALID")) return std::nullopt;
+  std::string table = match[1], name = match[2];
+  return ForeignKeyCheck{absl::StrCat(text, " NOT VALID"),
+                         absl::StrCat("ALTER TABLE ONLY ", table, " VALIDATE CONSTRAINT ", name),
+                         table};
+}
+
 std::vector<std::string> SplitSqlScript(absl::string_view script) {
   std::vector<std::string> statements;
   std::string current;

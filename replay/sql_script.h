@@ -57,6 +57,19 @@ struct KeyIndexBuild {
 };
 std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement);
 
+// A foreign key as pg_dump writes it for a plain table ("ALTER TABLE ONLY t ADD CONSTRAINT
+// c FOREIGN KEY ... REFERENCES ...", not already NOT VALID), split into adding it NOT VALID
+// (a brief lock, no scan) and validating it ("ALTER TABLE ONLY t VALIDATE CONSTRAINT c"),
+// which locks only `t` against other validations, so the foreign keys of different tables
+// are checked at once. The catalog ends the same: a validated constraint. Empty for any
+// other statement. `table` is the constrained table as written.
+struct ForeignKeyCheck {
+  std::string add_not_valid;
+  std::string validate;
+  std::string table;
+};
+std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement);
+
 }  // namespace walship::replay
 
 #endif  // WALSHIP_REPLAY_SQL_SCRIPT_H_

@@ -125,5 +125,39 @@ TEST(SplitKeyBuildTest, LeavesEveryOtherFormAsWritten) {
   }
 }
 
+TEST(SplitForeignKeyTest, AddsNotValidThenValidatesOnTheConstrainedTable) {
+  std::optional<ForeignKeyCheck> split = SplitForeignKey(
+      "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_customer_id_fkey FOREIGN KEY "
+      "(customer_id) REFERENCES public.customers(id) ON DELETE CASCADE");
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->add_not_valid,
+            "ALTER TABLE ONLY public.deals\n    ADD CONSTRAINT deals_customer_id_fkey FOREIGN KEY "
+            "(customer_id) REFERENCES public.customers(id) ON DELETE CASCADE NOT VALID");
+  EXPECT_EQ(split->validate,
+            "ALTER TABLE ONLY public.deals VALIDATE CONSTRAINT deals_customer_id_fkey");
+  EXPECT_EQ(split->table, "public.deals");
+  std::optional<ForeignKeyCheck> quoted = SplitForeignKey(
+      "ALTER TABLE ONLY \"CRM\".\"Deal Lines\"\n    ADD CONSTRAINT \"fk \"\"x\"\"\" FOREIGN KEY "
+      "(a, b) "
+      "REFERENCES \"CRM\".p(a, b) DEFERRABLE INITIALLY DEFERRED");
+  ASSERT_TRUE(quoted.has_value());
+  EXPECT_EQ(quoted->validate,
+            "ALTER TABLE ONLY \"CRM\".\"Deal Lines\" VALIDATE CONSTRAINT \"fk \"\"x\"\"\"");
+}
+
+TEST(SplitForeignKeyTest, LeavesNotValidPartitionedAndOtherStatementsAlone) {
+  for (const char* statement : {
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (a) REFERENCES "
+           "public.p(a) NOT VALID",
+           "ALTER TABLE public.parted\n    ADD CONSTRAINT parted_fk FOREIGN KEY (a) REFERENCES "
+           "public.p(a)",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
+           "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_check CHECK ((a > 0))",
+           "CREATE TRIGGER x AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f()",
+       }) {
+    EXPECT_FALSE(SplitForeignKey(statement).has_value()) << statement;
+  }
+}
+
 }  // namespace
 }  // namespace walship::replay
