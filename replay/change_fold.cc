@@ -86,8 +86,7 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
               position <= StreamPosition{stats.last_commit_lsn, stats.last_sequence}) {
             return true;  // stored twice (a segment written again after a crash)
           }
-          if (event.commit_lsn() > plan.last_commit_lsn.value() ||
-              event.commit_time_us() > plan.last_commit_time_us) {
+          if (PastTarget(plan, event.commit_lsn(), event.commit_time_us())) {
             fold->stopped_at_target_ = true;
             return false;
           }

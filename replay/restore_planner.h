@@ -29,6 +29,12 @@ struct RestorePlan {
   std::vector<size_t> xid_candidates;
 };
 
+// Whether `commit_lsn`/`commit_time_us` lie past the plan's stop point (the first such
+// transaction ends the restore).
+inline bool PastTarget(const RestorePlan& plan, uint64_t commit_lsn, int64_t commit_time_us) {
+  return commit_lsn > plan.last_commit_lsn.value() || commit_time_us > plan.last_commit_time_us;
+}
+
 // Errors: no segments (kFailedPrecondition), a target before the oldest stored
 // transaction or an xid outside every segment's xid range (kInvalidArgument), a gap before
 // the stop point (kFailedPrecondition naming the gap's LSN range and the segments on both

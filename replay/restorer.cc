@@ -72,8 +72,7 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
           }
           if (!record.has_event()) return true;
           const v1::Event& event = record.event();
-          if (event.commit_lsn() > plan.last_commit_lsn.value() ||
-              event.commit_time_us() > plan.last_commit_time_us) {
+          if (PastTarget(plan, event.commit_lsn(), event.commit_time_us())) {
             result.stopped_at_target = true;
             return false;
           }

@@ -144,13 +144,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "\"public.audit\" (no key, or not as in the base)"},
         CutCase{"AddedColumn",
                 [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
-                  v1::Relation wider = deals;
-                  v1::Column* column = wider.add_columns();
-                  column->set_name("extra");
-                  column->set_type_oid(23);
-                  column->set_type_name("int4");
-                  column->set_type_modifier(-1);
-                  b->Define(wider);
+                  b->Define(MakeRelation(
+                      deals.oid(), "deals",
+                      {{"id", 20, "int8", true}, {"note", 25, "text"}, {"extra", 23, "int4"}}));
                   b->Insert(deals.oid(), {"9", "z", "1"});
                 },
                 "\"public.deals\" (no key, or not as in the base)"},
