@@ -62,7 +62,6 @@ absl::StatusOr<std::shared_ptr<const v1::Relation>> TransactionAssembler::Descri
 
 absl::Status TransactionAssembler::AddEvent(Context* ctx, std::optional<Xid> subxid,
                                             v1::Event event) {
-  event.set_sequence(ctx->buffer->NextSequence());
   v1::Record record;
   *record.mutable_event() = std::move(event);
   return ctx->buffer->Append(subxid.value_or(ctx->buffer->xid()), std::move(record));

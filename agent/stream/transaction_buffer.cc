@@ -7,7 +7,11 @@
 namespace walship::agent {
 namespace {
 
-void StampEvent(const proto::TransactionInfo& info, v1::Event* event) {
+// `sequence` is the event's 1-based place among the transaction's surviving events, so a
+// transaction gets the same positions whether PostgreSQL streamed it (aborted
+// subtransactions included, then discarded) or sent it whole at commit.
+void StampEvent(const proto::TransactionInfo& info, uint32_t sequence, v1::Event* event) {
+  event->set_sequence(sequence);
   event->set_xid(info.xid);
   event->set_commit_lsn(info.commit_lsn.value());
   event->set_end_lsn(info.end_lsn.value());
@@ -25,8 +29,7 @@ class BufferedTransaction : public proto::Transaction {
 
   const proto::TransactionInfo& info() const override { return info_; }
 
-  absl::Status ForEachRecord(
-      absl::FunctionRef<absl::Status(const v1::Record&)> fn) const override {
+  absl::Status ForEachRecord(absl::FunctionRef<absl::Status(const v1::Record&)> fn) const override {
     const auto& aborted = buffer_->aborted_;
     if (buffer_->spill_ == nullptr) {
       for (const auto& [subxid, record] : buffer_->records_) {
@@ -35,9 +38,10 @@ class BufferedTransaction : public proto::Transaction {
       }
       return absl::OkStatus();
     }
+    uint32_t sequence = 0;
     return buffer_->spill_->ForEach([&](Xid subxid, v1::Record& record) -> absl::Status {
       if (!aborted.empty() && aborted.contains(subxid)) return absl::OkStatus();
-      if (record.has_event()) StampEvent(info_, record.mutable_event());
+      if (record.has_event()) StampEvent(info_, ++sequence, record.mutable_event());
       return fn(record);
     });
   }
@@ -89,11 +93,10 @@ absl::StatusOr<std::unique_ptr<proto::Transaction>> TransactionBuffer::Finish(
     }
     info.event_count = events;
   } else {
-    uint64_t events = 0;
+    uint32_t events = 0;
     for (auto& [subxid, record] : buffer->records_) {
-      if (!record.has_event()) continue;
-      StampEvent(info, record.mutable_event());
-      if (!buffer->aborted_.contains(subxid)) ++events;
+      if (!record.has_event() || buffer->aborted_.contains(subxid)) continue;
+      StampEvent(info, ++events, record.mutable_event());
     }
     info.event_count = events;
   }

@@ -37,11 +37,9 @@ class TransactionBuffer {
 
   uint64_t event_count() const { return event_count_; }
   bool spilled() const { return spill_ != nullptr; }
-  // The next 1-based event sequence number (events are numbered as they arrive).
-  uint32_t NextSequence() { return ++sequence_; }
-
   // Turns the buffer into a committed transaction; every event gets `info`'s xid, commit
-  // LSN, end LSN and commit time. `info.event_count` is filled in.
+  // LSN, end LSN and commit time, and its 1-based sequence among the events that survive
+  // subtransaction aborts. `info.event_count` is filled in.
   static absl::StatusOr<std::unique_ptr<proto::Transaction>> Finish(
       std::unique_ptr<TransactionBuffer> buffer, proto::TransactionInfo info);
 
@@ -54,7 +52,6 @@ class TransactionBuffer {
   uint64_t memory_limit_;
   uint64_t memory_bytes_ = 0;
   uint64_t event_count_ = 0;
-  uint32_t sequence_ = 0;
   std::vector<std::pair<Xid, v1::Record>> records_;
   std::unique_ptr<SpillFile> spill_;
   absl::flat_hash_set<Xid> aborted_;

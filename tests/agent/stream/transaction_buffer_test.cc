@@ -41,10 +41,10 @@ v1::Record RelationDef() {
 v1::Record InsertEvent(TransactionBuffer& buffer, const std::string& payload) {
   v1::Record record;
   v1::Event* event = record.mutable_event();
-  event->set_sequence(buffer.NextSequence());
   event->set_op(v1::INSERT);
   event->mutable_relation()->set_oid(kAccounts);
-  event->mutable_new_row()->add_values()->set_text(std::to_string(event->sequence()));
+  // The first value is the arrival number; the sequence is given at commit.
+  event->mutable_new_row()->add_values()->set_text(std::to_string(buffer.event_count() + 1));
   event->mutable_new_row()->add_values()->set_text(payload);
   return record;
 }
@@ -136,11 +136,16 @@ TEST_P(SubtransactionAbortTest, AbortedSubtransactionEventsAreDropped) {
   TempDir dir;
   auto buffer = std::make_unique<TransactionBuffer>(kXid, dir.path(), GetParam());
   ASSERT_OK(buffer->Append(kXid, RelationDef()));
+  // Surviving events are numbered 1..20 as if the aborted ones had never been sent, which
+  // is how PostgreSQL sends the same transaction when it does not stream it.
   std::vector<std::string> expected_shape = {"R16384"};
+  std::vector<std::string> expected_arrivals;
   for (int i = 1; i <= 30; ++i) {
     Xid subxid = i % 3 == 0 ? 801 : (i % 2 == 0 ? kXid : 802);
     ASSERT_OK(buffer->Append(subxid, InsertEvent(*buffer, std::string(60, 'z'))));
-    if (subxid != 801) expected_shape.push_back(absl::StrCat("I", i));
+    if (subxid == 801) continue;
+    expected_arrivals.push_back(absl::StrCat(i));
+    expected_shape.push_back(absl::StrCat("I", expected_arrivals.size()));
   }
   buffer->AbortSubtransaction(801);
   buffer->AbortSubtransaction(999);  // never seen: harmless
@@ -151,6 +156,11 @@ TEST_P(SubtransactionAbortTest, AbortedSubtransactionEventsAreDropped) {
   EXPECT_EQ(txn->info().event_count, 20u);
   std::vector<v1::Record> records = testing::Records(*txn);
   EXPECT_THAT(Shape(records), ElementsAreArray(expected_shape));
+  std::vector<std::string> arrivals;
+  for (const v1::Record& r : records) {
+    if (r.has_event()) arrivals.push_back(r.event().new_row().values(0).text());
+  }
+  EXPECT_THAT(arrivals, ElementsAreArray(expected_arrivals));
   ExpectStamped(records);
   EXPECT_EQ(dir.SpillFiles().size(), spilled ? 1u : 0u);
 }
@@ -177,7 +187,8 @@ TEST(TransactionBuffer, MissingSpillDirectoryIsAClearError) {
   const std::string missing = "/nonexistent-walship-dir/spill";
   TransactionBuffer buffer(kXid, missing, 256);
   absl::Status status;
-  for (int i = 0; i < 20 && status.ok(); ++i) status = buffer.Append(kXid, InsertEvent(buffer, "x"));
+  for (int i = 0; i < 20 && status.ok(); ++i)
+    status = buffer.Append(kXid, InsertEvent(buffer, "x"));
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(std::string(status.message()), HasSubstr(missing));
   EXPECT_FALSE(buffer.spilled());
@@ -226,7 +237,6 @@ TEST(TransactionBuffer, HugeTransactionKeepsMemoryBounded) {
   while (appended_bytes < kTargetBytes) {
     v1::Record record;
     v1::Event* event = record.mutable_event();
-    event->set_sequence(buffer->NextSequence());
     event->set_op(v1::INSERT);
     event->mutable_relation()->set_oid(kAccounts);
     v1::Row* row = event->mutable_new_row();
