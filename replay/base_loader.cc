@@ -330,12 +330,9 @@ std::string TableChecksumSql(const std::string& quoted_table) {
       quoted_table, " t");
 }
 
-absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* store,
-                                                            const sinks::StreamId& stream,
-                                                            const std::string& conninfo,
-                                                            const std::vector<TableLoadJob>& work,
-                                                            int jobs, uint64_t split_bytes,
-                                                            const AfterTable& after_table) {
+absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
+    sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
+    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes, const LoadHooks& hooks) {
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -398,6 +395,10 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
         }
         job.folded = *folded;
       }
+      if (hooks.before_table) {
+        status = hooks.before_table(job);
+        if (!status.ok()) break;
+      }
       absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conns, job);
       if (!loaded.ok()) {
         status = loaded.status();
@@ -406,15 +407,18 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(sinks::ObjectStore* 
       LogInfo("loaded table \"%s\": %d rows", loaded->name, loaded->rows);
       results[order[i]] = std::move(*loaded);
       helpers.clear();
-      if (after_table) {
-        status = after_table(work[order[i]]);
+      if (hooks.after_table) {
+        status = hooks.after_table(work[order[i]]);
         if (!status.ok()) break;
       }
     }
     if (!status.ok()) {
-      absl::MutexLock lock(&mu);
-      if (first_error.ok()) first_error = status;
-      failed.store(true);
+      {
+        absl::MutexLock lock(&mu);
+        if (first_error.ok()) first_error = status;
+        failed.store(true);
+      }
+      if (hooks.on_failure) hooks.on_failure();
     }
   };
   std::vector<std::thread> pool;

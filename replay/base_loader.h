@@ -52,13 +52,22 @@ struct TableLoadResult {
 // announce, and the rows sent with what the server loaded. Base segments are checked (checksum,
 // kind, relation oid). Errors name the table and the object; tables loaded before an error stay
 // loaded. `stream` resolves object keys relative to the stream. The store must be thread-safe and
-// outlive the call. `after_table`, if set, runs on the loading thread once a table is loaded and
-// committed (while other tables still load); its error ends the load like a load error.
-using AfterTable = std::function<absl::Status(const TableLoadJob&)>;
+// outlive the call.
+//
+// The hooks, each optional, run on a table's loading thread: `before_table` once its fold is at
+// hand and before its rows are read, `after_table` once it is loaded and committed (while other
+// tables still load); an error of either ends the load like a load error. `on_failure` runs when
+// the load fails, so that a hook waiting on another table's progress stops waiting.
+using TableHook = std::function<absl::Status(const TableLoadJob&)>;
+struct LoadHooks {
+  TableHook before_table;
+  TableHook after_table;
+  std::function<void()> on_failure;
+};
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
     const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20,
-    const AfterTable& after_table = nullptr);
+    const LoadHooks& hooks = {});
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with
 // COLLATE "C", joined with '\n'. SQL for one (already quoted) table.

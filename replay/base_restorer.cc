@@ -21,6 +21,7 @@
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/change_fold.h"
+#include "replay/early_foreign_keys.h"
 #include "replay/fold_runner.h"
 #include "replay/sql_script.h"
 #include "replay/target_tables.h"
@@ -398,11 +399,13 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   WALSHIP_ASSIGN_OR_RETURN(RestorePlan changes, ResolveXidTarget(store, plan.changes));
   // The window is read on a thread of its own while the tables it does not change load.
   std::unique_ptr<FoldRunner> folding;
+  // The relations the window changes (unknown for segments that do not list them).
+  std::optional<absl::flat_hash_set<uint32_t>> changed;
   if (run_post_data && !table_level && !options.check_base && options.fold_memory_bytes > 0) {
     FoldOptions fold_options;
     fold_options.memory_limit_bytes = options.fold_memory_bytes;
     folding = std::make_unique<FoldRunner>(store, changes, manifest, fold_options);
-    std::optional<absl::flat_hash_set<uint32_t>> changed = ChangedRelations(changes);
+    changed = ChangedRelations(changes);
     for (TableLoadJob& job : work) {
       uint32_t oid = job.table->relation().oid();
       if (changed && !changed->contains(oid)) continue;
@@ -415,21 +418,60 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   if (run_post_data) {
     for (TableLoadJob& job : work) job.created = true;
   }
-  // Whether each table is final once loaded (the whole window folded): known once the fold
-  // is built, so a table loaded before that waits for it here.
-  auto indexes_early = [&]() -> absl::StatusOr<bool> {
+  // Whether a table is final once loaded: one the window leaves alone is; the others are
+  // when the whole window folded, known once the fold is built (so a table loaded before
+  // that waits for it here).
+  auto indexes_early = [&](const TableLoadJob& job) -> absl::StatusOr<bool> {
     if (folding == nullptr) return false;
+    if (changed && !changed->contains(job.table->relation().oid())) return true;
     WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding->Wait());
     return fold->complete();
   };
+  // Foreign keys added to empty tables before their rows load, when the load does not fire
+  // them (superuser: session_replication_role = replica) and nothing is applied by
+  // statements afterwards (the whole window folded; known before a changed table loads).
+  std::unique_ptr<EarlyForeignKeys> early_keys;
+  if (folding != nullptr) {
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> superuser,
+                             conn->QueryValue("SHOW is_superuser", {}, "checking the role"));
+    if (superuser.value_or("") == "on") {
+      std::vector<EarlyForeignKeys::Candidate> candidates;
+      for (const ScriptStatement& statement : rest) {
+        std::optional<ForeignKeyCheck> key = SplitForeignKey(statement.sql);
+        if (!key) continue;
+        candidates.push_back({statement.sql, absl::AsciiStrToUpper(key->table),
+                              absl::AsciiStrToUpper(key->referenced)});
+      }
+      early_keys = std::make_unique<EarlyForeignKeys>(
+          std::move(candidates), [&](const std::string& sql) -> absl::Status {
+            for (const ScriptStatement& statement : rest) {
+              if (statement.sql == sql) return RunGroups(conninfo, 1, {{statement}}, "foreign key");
+            }
+            return absl::InternalError("a foreign key that is not in the script");
+          });
+    }
+  }
+  LoadHooks hooks;
+  if (early_keys != nullptr) {
+    hooks.before_table = [&](const TableLoadJob& job) -> absl::Status {
+      bool complete = false;
+      if (folding->Done()) {
+        WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding->Wait());
+        complete = fold->complete();
+      }
+      return early_keys->BeforeLoad(DumpQualifiedName(job.target_schema, job.target_table),
+                                    complete);
+    };
+    hooks.on_failure = [&] { early_keys->Stop(); };
+  }
 
   absl::Mutex keys_mu;
-  AfterTable build_keys = nullptr;
+  TableHook build_keys = nullptr;
   if (run_post_data) {
     build_keys = [&](const TableLoadJob& job) -> absl::Status {
       std::string table = DumpQualifiedName(job.target_schema, job.target_table);
       auto found = key_group_of_table.find(table);
-      WALSHIP_ASSIGN_OR_RETURN(bool early, indexes_early());
+      WALSHIP_ASSIGN_OR_RETURN(bool early, indexes_early(job));
       if (early) {
         // The table is final: every index build at once (keys split from their
         // constraints), then the rest of its keys in script order.
@@ -453,11 +495,14 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
         }
         WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, builds, "index"));
         if (!after.empty()) WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, 1, {after}, "primary key"));
-        absl::MutexLock lock(&keys_mu);
-        if (found != key_group_of_table.end()) keys_built[found->second] = true;
-        if (indexes != indexes_of_table.end()) {
-          for (size_t i : indexes->second) index_built[i] = true;
+        {
+          absl::MutexLock lock(&keys_mu);
+          if (found != key_group_of_table.end()) keys_built[found->second] = true;
+          if (indexes != indexes_of_table.end()) {
+            for (size_t i : indexes->second) index_built[i] = true;
+          }
         }
+        if (early_keys != nullptr) early_keys->Loaded(table, found != key_group_of_table.end());
         return absl::OkStatus();
       }
       if (found != key_group_of_table.end()) {
@@ -465,11 +510,13 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
         absl::MutexLock lock(&keys_mu);
         keys_built[found->second] = true;
       }
+      if (early_keys != nullptr) early_keys->Loaded(table, found != key_group_of_table.end());
       return absl::OkStatus();
     };
   }
+  hooks.after_table = build_keys;
   WALSHIP_ASSIGN_OR_RETURN(result.tables, LoadBaseTables(store, stream, conninfo, work,
-                                                         options.jobs, split_bytes, build_keys));
+                                                         options.jobs, split_bytes, hooks));
   if (run_post_data) {
     // The keys not matched to a loaded table (or of tables the script names otherwise).
     std::vector<std::vector<ScriptStatement>> rest_keys;
@@ -551,10 +598,20 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
         others.push_back(statement);
         continue;
       }
+      if (early_keys != nullptr && early_keys->Added(statement)) {
+        ++result.foreign_keys_added_early;
+        continue;
+      }
       others.push_back(foreign_key->add_not_valid);
       auto [it, added] = checks_of_table.emplace(foreign_key->table, checks.size());
       if (added) checks.emplace_back();
       checks[it->second].push_back(ScriptStatement{"", foreign_key->validate});
+    }
+    if (result.foreign_keys_added_early > 0) {
+      LogInfo(
+          "%d foreign keys were added before their tables loaded the source's rows (not "
+          "checked again)",
+          result.foreign_keys_added_early);
     }
     WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), others, "post-data schema"));
     WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, checks, "foreign key"));

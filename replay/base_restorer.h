@@ -46,6 +46,7 @@ struct BaseRestoreResult {
   std::vector<TableLoadResult> tables;  // base rows loaded
   RestoreResult changes;                // every change after the base, folded or applied
   uint64_t folded_events = 0;           // of which folded into the base load (see ChangeFold)
+  size_t foreign_keys_added_early = 0;  // added to empty tables (see EarlyForeignKeys)
   size_t sequences_set = 0;
   absl::Duration schema_time, copy_time, change_time, finish_time;
 };

@@ -34,6 +34,8 @@ class FoldRunner {
   // Blocks until the fold is built; its error, if reading the window failed. The fold
   // stays owned by the runner.
   absl::StatusOr<ChangeFold*> Wait();
+  // Whether Wait() would return at once.
+  bool Done() const { return done_.HasBeenNotified(); }
 
  private:
   std::atomic<bool> cancel_{false};

@@ -129,7 +129,9 @@ std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement) {
 std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement) {
   static const std::regex kForeignKey(
       R"(^ALTER\s+TABLE\s+ONLY\s+((?:"(?:[^"]|"")*"|[^\s."()]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."()]+))?))"
-      R"(\s+ADD\s+CONSTRAINT\s+("(?:[^"]|"")*"|[^\s."()]+)\s+FOREIGN\s+KEY\s*\([\s\S]*$)");
+      R"(\s+ADD\s+CONSTRAINT\s+("(?:[^"]|"")*"|[^\s."()]+)\s+FOREIGN\s+KEY\s*)"
+      R"(\((?:"(?:[^"]|"")*"|[^")])*\)\s*REFERENCES\s+)"
+      R"(((?:"(?:[^"]|"")*"|[^\s."()]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."()]+))?)[\s\S]*$)");
   std::string text(absl::StripAsciiWhitespace(statement));
   std::smatch match;
   if (!std::regex_match(text, match, kForeignKey)) return std::nullopt;
@@ -137,7 +139,7 @@ std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement) {
   std::string table = match[1], name = match[2];
   return ForeignKeyCheck{absl::StrCat(text, " NOT VALID"),
                          absl::StrCat("ALTER TABLE ONLY ", table, " VALIDATE CONSTRAINT ", name),
-                         table};
+                         table, match[3]};
 }
 
 std::vector<std::string> SplitSqlScript(absl::string_view script) {

@@ -62,11 +62,13 @@ std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement);
 // (a brief lock, no scan) and validating it ("ALTER TABLE ONLY t VALIDATE CONSTRAINT c"),
 // which locks only `t` against other validations, so the foreign keys of different tables
 // are checked at once. The catalog ends the same: a validated constraint. Empty for any
-// other statement. `table` is the constrained table as written.
+// other statement. `table` is the constrained table and `referenced` the one it refers to,
+// as written.
 struct ForeignKeyCheck {
   std::string add_not_valid;
   std::string validate;
   std::string table;
+  std::string referenced;
 };
 std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement);
 

@@ -136,6 +136,7 @@ TEST(SplitForeignKeyTest, AddsNotValidThenValidatesOnTheConstrainedTable) {
   EXPECT_EQ(split->validate,
             "ALTER TABLE ONLY public.deals VALIDATE CONSTRAINT deals_customer_id_fkey");
   EXPECT_EQ(split->table, "public.deals");
+  EXPECT_EQ(split->referenced, "public.customers");
   std::optional<ForeignKeyCheck> quoted = SplitForeignKey(
       "ALTER TABLE ONLY \"CRM\".\"Deal Lines\"\n    ADD CONSTRAINT \"fk \"\"x\"\"\" FOREIGN KEY "
       "(a, b) "
@@ -143,6 +144,13 @@ TEST(SplitForeignKeyTest, AddsNotValidThenValidatesOnTheConstrainedTable) {
   ASSERT_TRUE(quoted.has_value());
   EXPECT_EQ(quoted->validate,
             "ALTER TABLE ONLY \"CRM\".\"Deal Lines\" VALIDATE CONSTRAINT \"fk \"\"x\"\"\"");
+  EXPECT_EQ(quoted->referenced, "\"CRM\".p");
+  std::optional<ForeignKeyCheck> odd = SplitForeignKey(
+      "ALTER TABLE ONLY t\n    ADD CONSTRAINT f FOREIGN KEY (\"a) REFERENCES x(\", b) "
+      "REFERENCES \"Odd (Name)\"(a, b)");
+  ASSERT_TRUE(odd.has_value());
+  EXPECT_EQ(odd->table, "t");
+  EXPECT_EQ(odd->referenced, "\"Odd (Name)\"");
 }
 
 TEST(SplitForeignKeyTest, LeavesNotValidPartitionedAndOtherStatementsAlone) {
