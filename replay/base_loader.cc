@@ -144,14 +144,14 @@ class RowReader {
         }
         announced_ += rows->row_count();
         std::string data;
+        data.swap(*rows->mutable_data());
         if (job_.folded != nullptr) {
-          absl::StatusOr<uint64_t> kept = job_.folded->Overlay(rows->data(), &data);
+          absl::StatusOr<uint64_t> kept = job_.folded->OverlayInPlace(&data);
           if (!kept.ok()) {
             return Annotate(kept.status(), absl::StrFormat("%s: base object \"%s\"", what_, key));
           }
           sent_ += *kept;
         } else {
-          data.swap(*rows->mutable_data());
           sent_ += rows->row_count();
         }
         if (!data.empty()) WALSHIP_RETURN_IF_ERROR(emit(std::move(data)));

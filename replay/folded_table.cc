@@ -184,7 +184,15 @@ std::string FoldedTable::Describe(const Entry& entry, absl::string_view key) con
 }
 
 absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::string* out) {
-  uint64_t rows = 0;
+  std::string rows(data);
+  absl::StatusOr<uint64_t> kept = OverlayInPlace(&rows);
+  if (kept.ok()) out->append(rows);
+  return kept;
+}
+
+absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
+  const absl::string_view data = *rows;
+  uint64_t kept = 0;
   // Key columns first and in order (the usual `id` first) make the key a prefix of the line.
   bool prefix_key = true;
   for (size_t k = 0; k < key_columns_.size(); ++k) {
@@ -192,10 +200,16 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
   }
   const int last_key = key_columns_.back();
   std::string key;
-  while (!data.empty()) {
-    size_t end = data.find('\n');
-    absl::string_view line = data.substr(0, end);
-    data = end == absl::string_view::npos ? absl::string_view() : data.substr(end + 1);
+  // The rewritten text, started at the first line the window changes; `pending` is where
+  // the run of unchanged lines not yet copied into it begins.
+  std::string out;
+  bool changed = false;
+  size_t pending = 0;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t end = std::min(data.find('\n', pos), data.size());
+    const size_t next = std::min(end + 1, data.size());
+    absl::string_view line = data.substr(pos, end - pos);
     // Field boundaries up to the last key column.
     absl::string_view lookup;
     size_t field_start = 0;
@@ -225,9 +239,8 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
     if (!prefix_key) lookup = key;
     auto it = entries_.find(lookup);
     if (it == entries_.end()) {
-      out->append(line.data(), line.size());
-      out->push_back('\n');
-      ++rows;
+      ++kept;
+      pos = next;
       continue;
     }
     Entry& entry = it->second;
@@ -242,9 +255,16 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
           "%s: the row was already in the base snapshot, so the stream and the base disagree",
           Describe(entry, it->first)));
     }
+    if (!changed) {
+      out.reserve(data.size() + 1024);
+      changed = true;
+    }
+    out.append(data.data() + pending, pos - pending);
+    pending = next;
+    pos = next;
     if (entry.deleted) continue;
     if (entry.unchanged.empty()) {
-      out->append(entry.line);
+      out.append(entry.line);
     } else {
       std::vector<absl::string_view> mine = Fields(entry.line);
       std::vector<absl::string_view> base = Fields(line);
@@ -254,15 +274,21 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
                             DisplayName(relation_), base.size(), width_, line.substr(0, 80)));
       }
       for (int i = 0; i < width_; ++i) {
-        if (i > 0) out->push_back('\t');
+        if (i > 0) out.push_back('\t');
         absl::string_view field = HasUnchanged(entry.unchanged, i) ? base[i] : mine[i];
-        out->append(field.data(), field.size());
+        out.append(field.data(), field.size());
       }
     }
-    out->push_back('\n');
-    ++rows;
+    out.push_back('\n');
+    ++kept;
   }
-  return rows;
+  if (changed) {
+    out.append(data.data() + pending, data.size() - pending);
+    rows->swap(out);
+  }
+  // Every line ends with a newline, the last one too.
+  if (!rows->empty() && rows->back() != '\n') rows->push_back('\n');
+  return kept;
 }
 
 absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {

@@ -58,6 +58,9 @@ class FoldedTable {
   // kDataLoss when a base row's key was inserted by the window (it was not there before)
   // or appears twice in the base, or a line is malformed.
   absl::StatusOr<uint64_t> Overlay(absl::string_view data, std::string* out);
+  // The same in place: `rows` becomes the rewritten lines. A chunk the window leaves alone
+  // is not copied at all (most of a large table's chunks).
+  absl::StatusOr<uint64_t> OverlayInPlace(std::string* rows);
 
   // After every base row went through Overlay(): appends the rows the window inserted (and
   // not deleted) and returns how many. kDataLoss, naming the event, when the window updated

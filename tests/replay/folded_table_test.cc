@@ -72,6 +72,25 @@ TEST_F(FoldedTableTest, DropsDeletedRowsReplacesUpdatedOnesAndAppendsInserts) {
             "1\tone\t1.00\n2\ttwo v2\t2.50\n4\tfour\t4.00\n9\tnine\t9.00\n");
 }
 
+TEST_F(FoldedTableTest, InPlaceLeavesUntouchedChunksAsTheyAreAndRewritesTheOthers) {
+  ASSERT_TRUE(Update({"2", "two v2", "2.50"}));
+  ASSERT_TRUE(Delete("4"));
+  std::string untouched = "1\tone\t1.00\n3\tthree\t3.00\n";
+  const char* before = untouched.data();
+  ASSERT_OK_AND_ASSIGN(uint64_t kept, table_.OverlayInPlace(&untouched));
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(untouched, "1\tone\t1.00\n3\tthree\t3.00\n");
+  EXPECT_EQ(untouched.data(), before);  // not copied
+  // Changed lines first, last and between; the last line without its newline gets one.
+  std::string chunk = "2\ttwo\t2.00\n5\tfive\t5.00\n4\tfour\t4.00";
+  ASSERT_OK_AND_ASSIGN(kept, table_.OverlayInPlace(&chunk));
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(chunk, "2\ttwo v2\t2.50\n5\tfive\t5.00\n");
+  std::string no_newline = "6\tsix\t6.00";
+  ASSERT_OK_AND_ASSIGN(kept, table_.OverlayInPlace(&no_newline));
+  EXPECT_EQ(no_newline, "6\tsix\t6.00\n");
+}
+
 TEST_F(FoldedTableTest, DeleteThenInsertOfABaseKeyReplacesTheRow) {
   ASSERT_TRUE(Delete("1"));
   ASSERT_TRUE(Insert({"1", "again", "0.10"}));
