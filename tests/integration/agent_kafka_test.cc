@@ -4,8 +4,9 @@
 // against proto/walship.proto, each table is rebuilt from its topic and compared with the
 // source byte for byte as `row::text`, and the expected number of events per table comes
 // from an independent decoder (a test_decoding slot created before the workload).
-#include <google/protobuf/text_format.h>
 #include <signal.h>
+
+#include <google/protobuf/text_format.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -46,6 +47,7 @@ const std::vector<std::string> kTables = {"public.activity_log", "public.custome
 
 // ---- reading the brokers with kcat ---------------------------------------------------
 
+
 // ---- decoding with protoc ------------------------------------------------------------
 
 std::string TextOf(const google::protobuf::Message& message) {
@@ -66,9 +68,9 @@ absl::StatusOr<std::string> RunProtoc(const std::vector<std::string>& args,
 
 // `protoc --decode=walship.v1.Event -I proto walship.proto` of one message.
 absl::StatusOr<std::string> ProtocDecodeOne(const std::string& type, const std::string& bytes) {
-  return RunProtoc(
-      {absl::StrCat("--decode=walship.v1.", type), "-I", WALSHIP_PROTO_DIR, "walship.proto"},
-      bytes);
+  return RunProtoc({absl::StrCat("--decode=walship.v1.", type), "-I", WALSHIP_PROTO_DIR,
+                    "walship.proto"},
+                   bytes);
 }
 
 void AppendVarint(uint64_t v, std::string* out) {
@@ -133,9 +135,7 @@ std::string Nested(absl::string_view field, const google::protobuf::Message& mes
 
 using Position = std::pair<uint64_t, uint32_t>;  // (commit LSN, sequence)
 
-std::string PositionText(const Position& p) {
-  return absl::StrFormat("%016X:%u", p.first, p.second);
-}
+std::string PositionText(const Position& p) { return absl::StrFormat("%016X:%u", p.first, p.second); }
 
 struct TopicEvents {
   // Messages with a value, parsed, in (partition, offset) order, duplicates included.
@@ -208,8 +208,7 @@ absl::Status Apply(const v1::Event& event, RebuiltTable* table) {
       Cells cells;
       for (int i = 0; i < relation.columns_size(); ++i) {
         if (event.new_row().values(i).has_unchanged_toast()) {
-          return absl::DataLossError(
-              absl::StrCat("unchanged TOAST in an INSERT at ", PositionText(p)));
+          return absl::DataLossError(absl::StrCat("unchanged TOAST in an INSERT at ", PositionText(p)));
         }
         cells[relation.columns(i).name()] = CellOf(event.new_row().values(i));
       }
@@ -225,8 +224,7 @@ absl::Status Apply(const v1::Event& event, RebuiltTable* table) {
         const std::string& name = relation.columns(i).name();
         if (event.new_row().values(i).has_unchanged_toast()) {
           if (!row.contains(name)) {
-            return absl::DataLossError(
-                absl::StrCat("unchanged TOAST without a value at ", PositionText(p)));
+            return absl::DataLossError(absl::StrCat("unchanged TOAST without a value at ", PositionText(p)));
           }
           cells[name] = row[name];
         } else {
@@ -281,29 +279,14 @@ std::string RowText(const Cells& row, const v1::Relation& relation) {
   std::string line;
   for (char c : record) {
     switch (c) {
-      case '\\':
-        line += "\\\\";
-        break;
-      case '\n':
-        line += "\\n";
-        break;
-      case '\r':
-        line += "\\r";
-        break;
-      case '\t':
-        line += "\\t";
-        break;
-      case '\b':
-        line += "\\b";
-        break;
-      case '\f':
-        line += "\\f";
-        break;
-      case '\v':
-        line += "\\v";
-        break;
-      default:
-        line += c;
+      case '\\': line += "\\\\"; break;
+      case '\n': line += "\\n"; break;
+      case '\r': line += "\\r"; break;
+      case '\t': line += "\\t"; break;
+      case '\b': line += "\\b"; break;
+      case '\f': line += "\\f"; break;
+      case '\v': line += "\\v"; break;
+      default: line += c;
     }
   }
   return line;
@@ -329,17 +312,10 @@ class AgentKafkaTest : public ::testing::Test {
   }
 
   std::vector<std::string> AgentArgs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--source",
-                                     pg_->ConnInfo("crm"),
-                                     "--create",
-                                     "--object-store",
-                                     "file://" + store_,
-                                     "--work-dir",
-                                     work_,
-                                     "--segment-max-ms",
-                                     "50",
-                                     "--kafka",
-                                     kafka_->bootstrap()};
+    std::vector<std::string> args = {"--source",   pg_->ConnInfo("crm"), "--create",
+                                     "--object-store", "file://" + store_, "--work-dir",
+                                     work_,        "--segment-max-ms", "50",
+                                     "--kafka",    kafka_->bootstrap()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -367,9 +343,8 @@ class AgentKafkaTest : public ::testing::Test {
 
   // A test_decoding slot: an independent decoder of the same changes.
   void CreateReferenceSlot() {
-    ASSERT_OK(pg_->Query("crm",
-                         "SELECT 'ok' FROM pg_create_logical_replication_slot("
-                         "'reference', 'test_decoding')")
+    ASSERT_OK(pg_->Query("crm", "SELECT 'ok' FROM pg_create_logical_replication_slot("
+                                "'reference', 'test_decoding')")
                   .status());
   }
 
@@ -501,8 +476,7 @@ class AgentKafkaTest : public ::testing::Test {
           bool resent = false;
           for (const auto& [m2, e2] : te.events) {
             if (m2 == m) break;
-            resent |=
-                m2->partition == m->partition && Position{e2.commit_lsn(), e2.sequence()} == p;
+            resent |= m2->partition == m->partition && Position{e2.commit_lsn(), e2.sequence()} == p;
           }
           EXPECT_TRUE(resent) << topic << ": position " << PositionText(p) << " after "
                               << PositionText(it->second) << " for one key (partition "
@@ -625,8 +599,7 @@ TEST_F(AgentKafkaTest, BrokerOutageHoldsTheSlotAndLosesNothing) {
   ASSERT_OK_AND_ASSIGN(Lsn before, CurrentLsn(*pg_, "crm"));
   // A one-row transaction first, so that no keepalive can land inside it; then the rest of
   // the workload, while every broker is down.
-  ASSERT_OK(
-      pg_->Psql("crm", "INSERT INTO deal_contacts VALUES (999, 1, 'during outage')").status());
+  ASSERT_OK(pg_->Psql("crm", "INSERT INTO deal_contacts VALUES (999, 1, 'during outage')").status());
   ASSERT_OK_AND_ASSIGN(Lsn first_end, CurrentLsn(*pg_, "crm"));
   RunSteps(3, 100);
   ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
@@ -706,8 +679,7 @@ class AgentKafkaBadInputTest : public AgentKafkaTest {
     ASSERT_OK(pg_->Psql("crm", "CREATE TABLE notes (id int PRIMARY KEY, body text)").status());
   }
   bool SlotExists() {
-    auto n =
-        pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walship'");
+    auto n = pg_->Query("crm", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walship'");
     EXPECT_OK(n.status());
     return n.ok() && *n != "0";
   }
@@ -718,15 +690,9 @@ class AgentKafkaBadInputTest : public AgentKafkaTest {
   }
   // Creates slot and publication with a run that has no Kafka sink, then one transaction.
   Lsn PrepareWithPendingTransaction() {
-    std::vector<std::string> args = {"--source",
-                                     pg_->ConnInfo("crm"),
-                                     "--create",
-                                     "--object-store",
-                                     "file://" + store_,
-                                     "--work-dir",
-                                     work_,
-                                     "--until-lsn",
-                                     "0/1"};
+    std::vector<std::string> args = {"--source",       pg_->ConnInfo("crm"), "--create",
+                                     "--object-store", "file://" + store_,   "--work-dir",
+                                     work_,            "--until-lsn",        "0/1"};
     auto setup = RunAgent(args);
     EXPECT_OK(setup.status());
     if (setup.ok()) {
@@ -784,15 +750,13 @@ TEST_F(AgentKafkaBadInputTest, SecretOnTheCommandLineIsRefusedAndNeverPrinted) {
 TEST_F(AgentKafkaBadInputTest, RefusedKafkaSettingsCreateNothing) {
   for (const char* setting : {"no.such.setting=1", "sasl.password=x", "acks=1"}) {
     SCOPED_TRACE(setting);
-    ASSERT_OK_AND_ASSIGN(SubprocessResult result,
-                         RunAgent(AgentArgs({"--kafka-config", std::string(setting)})));
+    ASSERT_OK_AND_ASSIGN(SubprocessResult result, RunAgent(AgentArgs({"--kafka-config", std::string(setting)})));
     EXPECT_NE(result.exit_code, 0) << result.stderr_text;
     EXPECT_FALSE(SlotExists()) << "a refused start left a slot behind";
     EXPECT_FALSE(PublicationExists()) << "a refused start left a publication behind";
-    ASSERT_OK(pg_->Psql("crm",
-                        "SELECT pg_drop_replication_slot(slot_name) FROM "
-                        "pg_replication_slots WHERE slot_name = 'walship'; "
-                        "DROP PUBLICATION IF EXISTS walship")
+    ASSERT_OK(pg_->Psql("crm", "SELECT pg_drop_replication_slot(slot_name) FROM "
+                               "pg_replication_slots WHERE slot_name = 'walship'; "
+                               "DROP PUBLICATION IF EXISTS walship")
                   .status());
   }
 }
@@ -814,9 +778,10 @@ TEST_F(AgentKafkaBadInputTest, TopicAuthorizationFailureStopsWithoutAcknowledgin
   std::string log = work_ + "/agent.log";
   // With several requests in flight the mock falsely acknowledges failed batches
   // (ENVIRONMENT.md), so this uses one.
-  auto agent = StartStreaming(AgentArgs({"--topic-prefix", kPrefix, "--kafka-config",
-                                         "max.in.flight.requests.per.connection=1"}),
-                              log);
+  auto agent = StartStreaming(
+      AgentArgs({"--topic-prefix", kPrefix, "--kafka-config",
+                 "max.in.flight.requests.per.connection=1"}),
+      log);
   ASSERT_NE(agent, nullptr);
   ASSERT_OK(pg_->Psql("crm", "INSERT INTO notes VALUES (1, 'allowed')").status());
   ASSERT_OK_AND_ASSIGN(Lsn first, CurrentLsn(*pg_, "crm"));
