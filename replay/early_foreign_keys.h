@@ -11,7 +11,8 @@
 // tracked as they load: a table whose referenced table is loading or building its keys
 // right now waits for it (that table waits on nothing else, so this cannot deadlock); one
 // whose referenced table has not started, or failed, or has no key, gets nothing early, and
-// its key is added and validated after the load as before. Thread-safe.
+// its key is added and validated after the load as before; so does a key the server refuses
+// to add early. Thread-safe.
 #ifndef WALSHIP_REPLAY_EARLY_FOREIGN_KEYS_H_
 #define WALSHIP_REPLAY_EARLY_FOREIGN_KEYS_H_
 
