@@ -436,18 +436,15 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
                              conn->QueryValue("SHOW is_superuser", {}, "checking the role"));
     if (superuser.value_or("") == "on") {
       std::vector<EarlyForeignKeys::Candidate> candidates;
-      for (const ScriptStatement& statement : rest) {
-        std::optional<ForeignKeyCheck> key = SplitForeignKey(statement.sql);
+      for (size_t i = 0; i < rest.size(); ++i) {
+        std::optional<ForeignKeyCheck> key = SplitForeignKey(rest[i].sql);
         if (!key) continue;
-        candidates.push_back({statement.sql, absl::AsciiStrToUpper(key->table),
+        candidates.push_back({rest[i].sql, i, absl::AsciiStrToUpper(key->table),
                               absl::AsciiStrToUpper(key->referenced)});
       }
       early_keys = std::make_unique<EarlyForeignKeys>(
-          std::move(candidates), [&](const std::string& sql) -> absl::Status {
-            for (const ScriptStatement& statement : rest) {
-              if (statement.sql == sql) return RunGroups(conninfo, 1, {{statement}}, "foreign key");
-            }
-            return absl::InternalError("a foreign key that is not in the script");
+          std::move(candidates), [&](const EarlyForeignKeys::Candidate& candidate) {
+            return RunGroups(conninfo, 1, {{rest[candidate.script_index]}}, "foreign key");
           });
     }
   }

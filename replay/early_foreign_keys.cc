@@ -22,7 +22,7 @@ absl::Status EarlyForeignKeys::BeforeLoad(const std::string& table, bool add_key
       if (it == state_.end() || it->second != State::kKeyed) continue;
     }
     // Refused (say, the key it needs is an index built later): added after the load instead.
-    if (absl::Status added = run_(candidate.statement); !added.ok()) {
+    if (absl::Status added = run_(candidate); !added.ok()) {
       LogInfo("foreign key of \"%s\" left for after the load: %s", table, added.message());
       continue;
     }

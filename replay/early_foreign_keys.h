@@ -29,16 +29,17 @@ namespace walship::replay {
 
 class EarlyForeignKeys {
  public:
-  // A foreign key of the post-data script: its statement (run as is) and the tables it
-  // constrains and references, named the same way as the tables passed to the methods
-  // below (see DumpQualifiedName in base_restorer.cc).
+  // A foreign key of the post-data script: its statement, its place in the caller's
+  // script, and the tables it constrains and references, named the same way as the tables
+  // passed to the methods below (see DumpQualifiedName in base_restorer.cc).
   struct Candidate {
     std::string statement;
+    size_t script_index = 0;
     std::string table;
     std::string referenced;
   };
-  // Runs one statement of the script on a connection of its own.
-  using Run = std::function<absl::Status(const std::string& statement)>;
+  // Runs one candidate's statement on a connection of its own.
+  using Run = std::function<absl::Status(const Candidate& candidate)>;
 
   EarlyForeignKeys(std::vector<Candidate> candidates, Run run)
       : candidates_(std::move(candidates)), run_(std::move(run)) {}

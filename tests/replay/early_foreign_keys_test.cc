@@ -25,12 +25,12 @@ constexpr char kSelfFk[] = "ALTER TABLE ONLY public.deals ADD CONSTRAINT parent_
 class EarlyForeignKeysTest : public ::testing::Test {
  protected:
   EarlyForeignKeysTest()
-      : keys_({{kDealsFk, "PUBLIC.DEALS", "PUBLIC.CUSTOMERS"},
-               {kNotesFk, "PUBLIC.NOTES", "PUBLIC.DEALS"},
-               {kSelfFk, "PUBLIC.DEALS", "PUBLIC.DEALS"}},
-              [this](const std::string& sql) {
+      : keys_({{kDealsFk, 0, "PUBLIC.DEALS", "PUBLIC.CUSTOMERS"},
+               {kNotesFk, 1, "PUBLIC.NOTES", "PUBLIC.DEALS"},
+               {kSelfFk, 2, "PUBLIC.DEALS", "PUBLIC.DEALS"}},
+              [this](const EarlyForeignKeys::Candidate& candidate) {
                 absl::MutexLock lock(&mu_);
-                ran_.push_back(sql);
+                ran_.push_back(candidate.statement);
                 return absl::OkStatus();
               }) {}
 
@@ -97,9 +97,10 @@ TEST_F(EarlyForeignKeysTest, AStoppedLoadWakesTheWaiter) {
 }
 
 TEST(EarlyForeignKeys, ARefusedStatementLeavesTheKeyForAfterTheLoad) {
-  EarlyForeignKeys keys({{kDealsFk, "PUBLIC.DEALS", "PUBLIC.CUSTOMERS"}}, [](const std::string&) {
-    return absl::FailedPreconditionError("there is no unique constraint matching given keys");
-  });
+  EarlyForeignKeys keys(
+      {{kDealsFk, 0, "PUBLIC.DEALS", "PUBLIC.CUSTOMERS"}}, [](const EarlyForeignKeys::Candidate&) {
+        return absl::FailedPreconditionError("there is no unique constraint matching given keys");
+      });
   keys.Loaded("PUBLIC.CUSTOMERS", true);
   EXPECT_OK(keys.BeforeLoad("PUBLIC.DEALS", true));
   EXPECT_FALSE(keys.Added(kDealsFk));
