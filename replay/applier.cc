@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "agent/base/log.h"
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
 #include "proto/event_names.h"
@@ -90,7 +91,8 @@ absl::Status Applier::ExecControl(const char* sql) {
 absl::Status Applier::StartEvent(const v1::Event& event) {
   if (in_batch_ && event.commit_lsn() == current_commit_lsn_) return absl::OkStatus();
   // A new source transaction: the batch may end here, never inside a transaction.
-  if (in_batch_ && batch_events_ >= options_.batch_events) {
+  if (in_batch_ && (batch_events_ >= options_.batch_events || end_batch_after_transaction_)) {
+    end_batch_after_transaction_ = false;
     WALSHIP_RETURN_IF_ERROR(FlushCopy());
     WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
     in_batch_ = false;
@@ -282,15 +284,69 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
   WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
   if (!message.ok()) return Annotate(message.status(), Where(event));
-  absl::StatusOr<std::vector<std::string>> changed = ddl_.Apply(*message);
-  if (!changed.ok()) {
-    return Annotate(changed.status(),
-                    absl::StrFormat("%s \"%s\" %s", message->tag, message->query, Where(event)));
-  }
+  std::string where = absl::StrFormat("%s \"%s\" %s", message->tag, message->query, Where(event));
+  absl::StatusOr<bool> ran = RunDdlStatement(*message, event);
+  if (!ran.ok()) return Annotate(ran.status(), where);
+  absl::StatusOr<std::vector<std::string>> changed =
+      *ran ? ddl_.Remember(*message) : ddl_.Apply(*message);
+  if (!changed.ok()) return Annotate(changed.status(), where);
   // The target's tables changed behind the cached checks: check again on next use.
   for (const std::string& name : *changed) tables_.Forget(name);
   for (auto& [oid, state] : relations_) state->prepared = false;
+  if (message->tag == "ALTER TYPE") end_batch_after_transaction_ = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v1::Event& event) {
+  if (message.format < 2) return false;
+  // Rows written by CREATE TABLE AS / SELECT INTO arrive as INSERTs: create the table from
+  // its description instead of running the query again.
+  if (message.tag == "CREATE TABLE AS" || message.tag == "SELECT INTO") return false;
+  if (ddl_cursor_.commit_lsn != event.commit_lsn() || ddl_cursor_.query != message.query) {
+    ddl_cursor_.commit_lsn = event.commit_lsn();
+    ddl_cursor_.query = message.query;
+    ddl_cursor_.statements = SplitSqlScript(message.query);
+    ddl_cursor_.next = 0;
+  }
+  std::optional<std::string> statement;
+  for (size_t i = ddl_cursor_.next; i < ddl_cursor_.statements.size(); ++i) {
+    if (StatementHasTag(ddl_cursor_.statements[i], message.tag)) {
+      statement = ddl_cursor_.statements[i];
+      ddl_cursor_.next = i + 1;
+      break;
+    }
+  }
+  if (!statement) {
+    LogWarning("DDL %s: no %s statement found in the query string \"%s\"; following the "
+               "recorded table descriptions instead",
+               Where(event), message.tag, FirstLine(message.query));
+    return false;
+  }
+  std::string sql = RunnableInTransaction(*statement);
+  WALSHIP_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT walship_ddl", "starting a DDL savepoint"));
+  absl::Status ran = absl::OkStatus();
+  if (!message.search_path.empty()) {
+    ran = conn_->Query("SELECT pg_catalog.set_config('search_path', $1, true)",
+                       {message.search_path}, "setting the DDL's search_path")
+              .status();
+  }
+  if (ran.ok()) ran = conn_->Exec(sql, absl::StrCat("running ", FirstLine(sql)));
+  if (!message.search_path.empty()) {
+    // The applier's own statements name their tables fully; this only tidies the session.
+    absl::Status reset = conn_->Exec("SET LOCAL search_path TO DEFAULT", "resetting search_path");
+    if (ran.ok()) ran = reset;
+  }
+  if (ran.ok()) {
+    WALSHIP_RETURN_IF_ERROR(conn_->Exec("RELEASE SAVEPOINT walship_ddl", "ending a DDL savepoint"));
+    return true;
+  }
+  WALSHIP_RETURN_IF_ERROR(
+      conn_->Exec("ROLLBACK TO SAVEPOINT walship_ddl", "rolling back a refused DDL statement"));
+  WALSHIP_RETURN_IF_ERROR(conn_->Exec("RELEASE SAVEPOINT walship_ddl", "ending a DDL savepoint"));
+  LogWarning("DDL %s: the target refused \"%s\" (%s); following the recorded table "
+             "descriptions instead",
+             Where(event), FirstLine(sql), ran.message());
+  return false;
 }
 
 absl::Status Applier::ApplyTruncate(const v1::Event& event) {

@@ -88,6 +88,9 @@ class Applier {
   absl::Status ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event);
   absl::Status ApplyTruncate(const v1::Event& event);
   absl::Status ApplyDdl(const v1::Event& event);
+  // Runs the statement a format-2 DDL message names, in a savepoint; false (the savepoint
+  // rolled back, a warning logged) when it has none to run or the target refuses it.
+  absl::StatusOr<bool> RunDdlStatement(const DdlMessage& message, const v1::Event& event);
   // Sends the pending COPY batch, if any.
   absl::Status FlushCopy();
   // Runs a control statement once every pipelined statement succeeded.
@@ -111,6 +114,18 @@ class Applier {
   bool in_batch_ = false;
   uint64_t batch_events_ = 0;
   uint64_t current_commit_lsn_ = 0;
+  // The batch ends with the current source transaction (after ALTER TYPE ... ADD VALUE,
+  // whose new value the target accepts only once committed).
+  bool end_batch_after_transaction_ = false;
+  // The statements of the query string the last DDL message came from, and how far its
+  // messages have used them: several statements in one string each send one message.
+  struct DdlCursor {
+    uint64_t commit_lsn = 0;
+    std::string query;
+    std::vector<std::string> statements;
+    size_t next = 0;
+  };
+  DdlCursor ddl_cursor_;
 };
 
 }  // namespace walship::replay

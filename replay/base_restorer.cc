@@ -249,6 +249,38 @@ absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manife
             .status());
     ++*count;
   }
+  // Sequences the base does not know (created by DDL in the change window, serial and
+  // identity columns among them): past the largest value of the column they own.
+  absl::flat_hash_set<std::string> known;
+  for (const v1::SequenceValue& sequence : manifest.sequences()) {
+    known.insert(absl::StrCat(sequence.schema(), ".", sequence.name()));
+  }
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult owned,
+      conn->Query("SELECT sn.nspname, s.relname, tn.nspname, t.relname, a.attname "
+                  "FROM pg_catalog.pg_class s "
+                  "JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace "
+                  "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass "
+                  "  AND d.objid = s.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+                  "  AND d.deptype IN ('a', 'i') "
+                  "JOIN pg_catalog.pg_class t ON t.oid = d.refobjid AND t.relkind IN ('r', 'p') "
+                  "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
+                  "JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+                  "WHERE s.relkind = 'S' AND sn.nspname <> 'walship'",
+                  {}, "listing the target's owned sequences"));
+  for (const auto& row : owned.rows) {
+    if (!row[0] || !row[1] || !row[2] || !row[3] || !row[4]) continue;
+    if (known.contains(absl::StrCat(*row[0], ".", *row[1]))) continue;
+    std::string seq = pg::QuoteQualified(*row[0], *row[1]);
+    std::string sql = absl::StrCat(
+        "SELECT setval($1::regclass, m, true) FROM (SELECT max(", pg::QuoteIdent(*row[4]),
+        ")::bigint AS m FROM ", pg::QuoteQualified(*row[2], *row[3]), ") s, ", seq,
+        " q WHERE m IS NOT NULL AND (m > q.last_value OR (m = q.last_value AND NOT q.is_called))");
+    WALSHIP_RETURN_IF_ERROR(
+        conn->Query(sql, {seq}, absl::StrFormat("setting sequence \"%s.%s\"", *row[0], *row[1]))
+            .status());
+    ++*count;
+  }
   return absl::OkStatus();
 }
 

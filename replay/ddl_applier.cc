@@ -1,11 +1,16 @@
 // DDL message parsing (through protobuf's JSON parser into a Struct) and application.
 #include "replay/ddl_applier.h"
 
+#include <cctype>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "google/protobuf/struct.pb.h"
@@ -34,6 +39,41 @@ bool Flag(const Struct& object, const std::string& name) {
   return value != nullptr && value->kind_case() == Value::kBoolValue && value->bool_value();
 }
 
+// The leading keywords of a statement, upper-cased; comments and whitespace skipped.
+std::vector<std::string> LeadingWords(absl::string_view text, size_t limit) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size() && words.size() < limit) {
+    char c = text[i];
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '(') {
+      ++i;
+    } else if (absl::StartsWith(text.substr(i), "--")) {
+      size_t end = text.find('\n', i);
+      i = end == absl::string_view::npos ? text.size() : end + 1;
+    } else if (absl::StartsWith(text.substr(i), "/*")) {
+      size_t end = text.find("*/", i + 2);
+      i = end == absl::string_view::npos ? text.size() : end + 2;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t start = i;
+      while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) ||
+                                 text[i] == '_')) {
+        ++i;
+      }
+      words.push_back(absl::AsciiStrToUpper(text.substr(start, i - start)));
+    } else {
+      break;  // a quoted name or punctuation: the keywords are over
+    }
+  }
+  return words;
+}
+
+bool IsCreateModifier(const std::string& word) {
+  static const std::set<std::string> kModifiers = {
+      "OR",     "REPLACE",    "UNIQUE",  "TEMP",    "TEMPORARY", "UNLOGGED", "GLOBAL",
+      "LOCAL",  "CONSTRAINT", "TRUSTED", "PROCEDURAL", "DEFAULT", "RECURSIVE"};
+  return kModifiers.count(word) > 0;
+}
+
 struct TargetColumn {
   std::string type;
   bool not_null = false;
@@ -41,6 +81,95 @@ struct TargetColumn {
 };
 
 }  // namespace
+
+std::string StatementTag(absl::string_view statement) {
+  std::vector<std::string> words = LeadingWords(statement, 8);
+  if (words.empty()) return "";
+  std::vector<std::string> tag = {words[0]};
+  size_t i = 1;
+  if (words[0] == "CREATE") {
+    while (i < words.size() && IsCreateModifier(words[i])) ++i;
+  }
+  static const std::set<std::string> kTwoWordObjects = {
+      "MATERIALIZED", "FOREIGN", "EVENT", "TEXT", "ACCESS", "USER", "DEFAULT"};
+  if (words[0] == "CREATE" || words[0] == "ALTER" || words[0] == "DROP") {
+    if (i < words.size()) tag.push_back(words[i++]);
+    if (tag.size() == 2 && kTwoWordObjects.count(tag[1]) && i < words.size()) {
+      tag.push_back(words[i++]);
+      if ((tag[1] == "FOREIGN" && tag[2] == "DATA") || (tag[1] == "TEXT" && tag[2] == "SEARCH")) {
+        if (i < words.size()) tag.push_back(words[i++]);
+      }
+    }
+    if (words[0] == "CREATE" && tag.size() == 2 && tag[1] == "OPERATOR" && i < words.size() &&
+        (words[i] == "CLASS" || words[i] == "FAMILY")) {
+      tag.push_back(words[i]);
+    }
+  } else if (words[0] == "IMPORT" || words[0] == "SECURITY" || words[0] == "REFRESH") {
+    for (size_t k = 1; k < words.size() && k < (words[0] == "SECURITY" ? 2u : 3u); ++k) {
+      tag.push_back(words[k]);
+    }
+  }
+  return absl::StrJoin(tag, " ");
+}
+
+bool StatementHasTag(absl::string_view statement, absl::string_view tag) {
+  std::string own = StatementTag(statement);
+  if (own == tag) return true;
+  if (tag == "CREATE TABLE AS") return own == "CREATE TABLE";
+  if (tag == "SELECT INTO") return own == "SELECT";
+  if (tag == "ALTER DEFAULT PRIVILEGES") return own == "ALTER DEFAULT PRIVILEGES";
+  return false;
+}
+
+std::string RunnableInTransaction(absl::string_view statement) {
+  std::vector<std::string> words = LeadingWords(statement, 6);
+  bool index_command =
+      (words.size() >= 2 && words[0] == "CREATE" &&
+       (words[1] == "INDEX" || (words[1] == "UNIQUE" && words.size() >= 3 && words[2] == "INDEX"))) ||
+      (words.size() >= 2 && words[0] == "DROP" && words[1] == "INDEX") ||
+      (!words.empty() && words[0] == "REINDEX");
+  bool detach = words.size() >= 2 && words[0] == "ALTER" && words[1] == "TABLE" &&
+                absl::StrContains(absl::AsciiStrToUpper(statement), "DETACH PARTITION");
+  if (!index_command && !detach) return std::string(statement);
+  // Drop the keyword CONCURRENTLY where it stands as a word outside quotes.
+  std::string out;
+  size_t i = 0;
+  bool in_quote = false;
+  char quote = 0;
+  while (i < statement.size()) {
+    char c = statement[i];
+    if (in_quote) {
+      out.push_back(c);
+      if (c == quote) in_quote = false;
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      in_quote = true;
+      quote = c;
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t start = i;
+      while (i < statement.size() && (std::isalnum(static_cast<unsigned char>(statement[i])) ||
+                                      statement[i] == '_')) {
+        ++i;
+      }
+      absl::string_view word = statement.substr(start, i - start);
+      if (absl::EqualsIgnoreCase(word, "CONCURRENTLY")) {
+        while (i < statement.size() && std::isspace(static_cast<unsigned char>(statement[i]))) ++i;
+        continue;
+      }
+      out.append(word.data(), word.size());
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return out;
+}
 
 absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json) {
   Struct root;
@@ -50,8 +179,11 @@ absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json) {
         absl::StrCat("walship.ddl message is not valid JSON: ", status.message().ToString()));
   }
   DdlMessage message;
+  message.format = static_cast<int>(Number(root, "format"));
+  if (message.format == 0) message.format = 1;
   message.tag = Text(root, "tag");
   message.query = Text(root, "query");
+  message.search_path = Text(root, "search_path");
   const Value* tables = Field(root, "tables");
   if (tables == nullptr || !tables->has_list_value()) {
     return absl::DataLossError("walship.ddl message has no \"tables\" list");
@@ -80,6 +212,8 @@ absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json) {
         if (const Value* d = Field(col, "default"); d && d->has_string_value()) {
           column.default_expr = d->string_value();
         }
+        column.generated = Text(col, "generated");
+        column.identity = Text(col, "identity");
         if (column.name.empty() || column.type.empty()) {
           return absl::DataLossError(absl::StrFormat(
               "walship.ddl column %d of \"%s.%s\" lacks name or type", column.attnum,
@@ -99,12 +233,71 @@ absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json) {
 absl::StatusOr<std::vector<std::string>> DdlApplier::Apply(const DdlMessage& message) {
   std::vector<std::string> changed;
   for (const DdlTable& table : message.tables) {
-    WALSHIP_RETURN_IF_ERROR(ApplyTable(table, &changed));
+    WALSHIP_RETURN_IF_ERROR(ApplyTable(table, message, &changed));
   }
   return changed;
 }
 
-absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::string>* changed) {
+std::vector<std::string> DdlApplier::Remember(const DdlMessage& message) {
+  std::vector<std::string> changed;
+  for (const DdlTable& table : message.tables) {
+    auto known = names_.find(table.oid);
+    if (known != names_.end()) {
+      changed.push_back(absl::StrCat(known->second.first, ".", known->second.second));
+    }
+    changed.push_back(absl::StrCat(table.schema, ".", table.table));
+    if (table.dropped) {
+      names_.erase(table.oid);
+    } else {
+      RememberTable(table);
+    }
+  }
+  return changed;
+}
+
+void DdlApplier::RememberTable(const DdlTable& table) {
+  names_[table.oid] = {table.schema, table.table};
+  for (const DdlColumn& column : table.columns) {
+    column_names_[{table.oid, column.attnum}] = column.name;
+  }
+}
+
+std::string DdlApplier::ColumnDefinition(const DdlColumn& column) const {
+  std::string part = absl::StrCat(pg::QuoteIdent(column.name), " ", column.type);
+  if (column.generated == "s" && column.default_expr) {
+    absl::StrAppend(&part, " GENERATED ALWAYS AS (", *column.default_expr, ") STORED");
+  } else if (column.identity == "a" || column.identity == "d") {
+    absl::StrAppend(&part, column.identity == "a" ? " GENERATED ALWAYS" : " GENERATED BY DEFAULT",
+                    " AS IDENTITY");
+  } else if (column.default_expr) {
+    absl::StrAppend(&part, " DEFAULT ", *column.default_expr);
+  }
+  if (column.not_null) absl::StrAppend(&part, " NOT NULL");
+  return part;
+}
+
+absl::Status DdlApplier::CreateMissingSequence(const DdlColumn& column, const std::string& what) {
+  if (!column.default_expr || !column.generated.empty() || !column.identity.empty()) {
+    return absl::OkStatus();
+  }
+  // pg_get_expr writes "nextval('schema.name'::regclass)" (search_path = pg_catalog).
+  const std::string& expr = *column.default_expr;
+  const std::string kPrefix = "nextval('";
+  size_t at = expr.find(kPrefix);
+  if (at == std::string::npos) return absl::OkStatus();
+  size_t end = expr.find("'::regclass)", at);
+  if (end == std::string::npos) return absl::OkStatus();
+  std::string name = expr.substr(at + kPrefix.size(), end - at - kPrefix.size());
+  name = absl::StrReplaceAll(name, {{"''", "'"}});
+  WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> exists,
+                           conn_->QueryValue("SELECT to_regclass($1) IS NOT NULL", {name}, what));
+  if (exists && *exists == "t") return absl::OkStatus();
+  LogInfo("DDL: creating sequence %s for column \"%s\"", name, column.name);
+  return conn_->Exec(absl::StrCat("CREATE SEQUENCE ", name), what);
+}
+
+absl::Status DdlApplier::ApplyTable(const DdlTable& table, const DdlMessage& message,
+                                    std::vector<std::string>* changed) {
   auto known = names_.find(table.oid);
   std::string schema = known != names_.end() ? known->second.first : table.schema;
   std::string name = known != names_.end() ? known->second.second : table.table;
@@ -127,10 +320,8 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::stri
   if (found.rows.empty()) {
     std::vector<std::string> parts;
     for (const DdlColumn& column : table.columns) {
-      std::string part = absl::StrCat(pg::QuoteIdent(column.name), " ", column.type);
-      if (column.default_expr) absl::StrAppend(&part, " DEFAULT ", *column.default_expr);
-      if (column.not_null) absl::StrAppend(&part, " NOT NULL");
-      parts.push_back(std::move(part));
+      WALSHIP_RETURN_IF_ERROR(CreateMissingSequence(column, what));
+      parts.push_back(ColumnDefinition(column));
     }
     if (!table.primary_key.empty()) {
       std::vector<std::string> keys;
@@ -168,26 +359,59 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::stri
                      "$1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                      {quoted}, what));
     std::map<std::string, TargetColumn> current;
+    std::vector<std::string> current_order;
     for (const auto& row : columns.rows) {
       current[*row[0]] = TargetColumn{row[1].value_or(""), row[2] == "t", row[3]};
+      current_order.push_back(*row[0]);
     }
+    auto rename = [&](const std::string& from, const std::string& to) -> absl::Status {
+      LogInfo("DDL: renaming column \"%s\" of \"%s.%s\" to \"%s\"", from, schema, name, to);
+      WALSHIP_RETURN_IF_ERROR(conn_->Exec(
+          absl::StrCat("ALTER TABLE ", quoted, " RENAME COLUMN ", pg::QuoteIdent(from), " TO ",
+                       pg::QuoteIdent(to)),
+          what));
+      current[to] = current[from];
+      current.erase(from);
+      for (std::string& c : current_order) {
+        if (c == from) c = to;
+      }
+      return absl::OkStatus();
+    };
     std::set<std::string> wanted;
     for (const DdlColumn& column : table.columns) {
       // A column renamed at the source keeps its attnum.
       auto previous = column_names_.find({table.oid, column.attnum});
       if (previous != column_names_.end() && previous->second != column.name &&
           current.count(previous->second) && !current.count(column.name)) {
-        WALSHIP_RETURN_IF_ERROR(conn_->Exec(
-            absl::StrCat("ALTER TABLE ", quoted, " RENAME COLUMN ", pg::QuoteIdent(previous->second),
-                         " TO ", pg::QuoteIdent(column.name)),
-            what));
-        current[column.name] = current[previous->second];
-        current.erase(previous->second);
+        WALSHIP_RETURN_IF_ERROR(rename(previous->second, column.name));
       }
       wanted.insert(column.name);
     }
-    for (const auto& [column_name, state] : current) {
-      if (wanted.count(column_name)) continue;
+    // No earlier description of this table (its first change since the base): a RENAME
+    // COLUMN shows as one column gone and one new one at the same place with the same type.
+    if (!column_names_.count({table.oid, table.columns.empty() ? 0 : table.columns[0].attnum}) &&
+        absl::StrContains(absl::AsciiStrToUpper(message.query), "RENAME")) {
+      std::vector<std::string> gone;
+      std::vector<const DdlColumn*> added;
+      for (const std::string& c : current_order) {
+        if (!wanted.count(c)) gone.push_back(c);
+      }
+      for (const DdlColumn& column : table.columns) {
+        if (!current.count(column.name)) added.push_back(&column);
+      }
+      if (gone.size() == 1 && added.size() == 1 && current[gone[0]].type == added[0]->type) {
+        size_t gone_at = 0, added_at = 0;
+        for (size_t i = 0; i < current_order.size(); ++i) {
+          if (current_order[i] == gone[0]) gone_at = i;
+        }
+        for (size_t i = 0; i < table.columns.size(); ++i) {
+          if (&table.columns[i] == added[0]) added_at = i;
+        }
+        if (gone_at == added_at) WALSHIP_RETURN_IF_ERROR(rename(gone[0], added[0]->name));
+      }
+    }
+    for (const std::string& column_name : current_order) {
+      if (wanted.count(column_name) || !current.count(column_name)) continue;
       LogInfo("DDL: dropping column \"%s\" of \"%s.%s\"", column_name, schema, name);
       WALSHIP_RETURN_IF_ERROR(conn_->Exec(
           absl::StrCat("ALTER TABLE ", quoted, " DROP COLUMN ", pg::QuoteIdent(column_name)), what));
@@ -196,9 +420,9 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::stri
       std::string col = pg::QuoteIdent(column.name);
       auto it = current.find(column.name);
       if (it == current.end()) {
-        std::string sql = absl::StrCat("ALTER TABLE ", quoted, " ADD COLUMN ", col, " ", column.type);
-        if (column.default_expr) absl::StrAppend(&sql, " DEFAULT ", *column.default_expr);
-        if (column.not_null) absl::StrAppend(&sql, " NOT NULL");
+        WALSHIP_RETURN_IF_ERROR(CreateMissingSequence(column, what));
+        std::string sql =
+            absl::StrCat("ALTER TABLE ", quoted, " ADD COLUMN ", ColumnDefinition(column));
         LogInfo("DDL: adding column \"%s\" %s to \"%s.%s\"", column.name, column.type, schema, name);
         WALSHIP_RETURN_IF_ERROR(conn_->Exec(sql, what));
         continue;
@@ -210,7 +434,11 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::stri
                          " USING ", col, "::", column.type),
             what));
       }
-      if (have.default_expr != column.default_expr) {
+      // Identity and generated columns keep what the target has: their expression is not a
+      // default to set.
+      if (column.generated.empty() && column.identity.empty() &&
+          have.default_expr != column.default_expr) {
+        if (column.default_expr) WALSHIP_RETURN_IF_ERROR(CreateMissingSequence(column, what));
         WALSHIP_RETURN_IF_ERROR(conn_->Exec(
             column.default_expr
                 ? absl::StrCat("ALTER TABLE ", quoted, " ALTER COLUMN ", col, " SET DEFAULT ",
@@ -226,10 +454,7 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, std::vector<std::stri
       }
     }
   }
-  names_[table.oid] = {table.schema, table.table};
-  for (const DdlColumn& column : table.columns) {
-    column_names_[{table.oid, column.attnum}] = column.name;
-  }
+  RememberTable(table);
   changed->push_back(absl::StrCat(table.schema, ".", table.table));
   return absl::OkStatus();
 }

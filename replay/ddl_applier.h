@@ -25,7 +25,9 @@ struct DdlColumn {
   std::string name;
   std::string type;  // format_type() text at the source
   bool not_null = false;
-  std::optional<std::string> default_expr;
+  std::optional<std::string> default_expr;  // the generation expression when generated
+  std::string generated;                    // attgenerated: "" or "s" (stored)
+  std::string identity;                     // attidentity: "", "a" (ALWAYS), "d" (BY DEFAULT)
 };
 
 struct DdlTable {
@@ -39,10 +41,27 @@ struct DdlTable {
 };
 
 struct DdlMessage {
+  // 1: "tables" only (replay brings the tables to their description). 2: also every other
+  // command, with the session's search_path, so replay runs the statement itself.
+  int format = 1;
   std::string tag;
   std::string query;
+  std::string search_path;
   std::vector<DdlTable> tables;
 };
+
+// The command tag a statement would report ("CREATE INDEX" for "create unique index
+// concurrently ..."), from its leading keywords; empty when it has none. Pure function.
+std::string StatementTag(absl::string_view statement);
+
+// True when `statement` would report `tag` ("CREATE TABLE AS" is reported by CREATE TABLE
+// ... AS, "SELECT INTO" by SELECT ... INTO).
+bool StatementHasTag(absl::string_view statement, absl::string_view tag);
+
+// `statement` made runnable inside a transaction block, as replay runs every statement:
+// CONCURRENTLY is dropped from CREATE/DROP INDEX, REINDEX and DETACH PARTITION (the result
+// is the same catalog). Pure function.
+std::string RunnableInTransaction(absl::string_view statement);
 
 // Parses the message content. Malformed JSON or missing fields: kDataLoss.
 absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json);
@@ -62,8 +81,17 @@ class DdlApplier {
   // and after renames) so callers can forget cached target state.
   absl::StatusOr<std::vector<std::string>> Apply(const DdlMessage& message);
 
+  // Records the tables of `message` as the target now has them (after the statement itself
+  // ran there); returns the names, as Apply() does.
+  std::vector<std::string> Remember(const DdlMessage& message);
+
  private:
-  absl::Status ApplyTable(const DdlTable& table, std::vector<std::string>* changed);
+  absl::Status ApplyTable(const DdlTable& table, const DdlMessage& message,
+                          std::vector<std::string>* changed);
+  void RememberTable(const DdlTable& table);
+  // "CREATE SEQUENCE" for a nextval() default whose sequence the target lacks.
+  absl::Status CreateMissingSequence(const DdlColumn& column, const std::string& what);
+  std::string ColumnDefinition(const DdlColumn& column) const;
 
   pg::PgConnection* conn_;
   absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> names_;

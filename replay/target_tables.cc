@@ -71,7 +71,7 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
   WALSHIP_ASSIGN_OR_RETURN(
       pg::QueryResult columns,
       conn_->Query("SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
-                   "AND NOT attisdropped",
+                   "AND NOT attisdropped AND attgenerated = ''",
                    {absl::StrCat(state->target_oid)},
                    absl::StrFormat("reading the columns of \"%s\"", name)));
   for (const auto& row : columns.rows) {

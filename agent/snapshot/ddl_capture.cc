@@ -23,7 +23,9 @@ RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
                  'name', a.attname,
                  'type', format_type(a.atttypid, a.atttypmod),
                  'not_null', a.attnotnull,
-                 'default', pg_get_expr(d.adbin, d.adrelid))
+                 'default', pg_get_expr(d.adbin, d.adrelid),
+                 'generated', a.attgenerated::text,
+                 'identity', a.attidentity::text)
                ORDER BY a.attnum)
         FROM pg_attribute a
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -41,13 +43,29 @@ RETURNS json LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
 $fn$;
 )sql";
 
+// Every command but DROP (which sql_drop reports) on objects outside walship's own schema
+// and the temporary schemas: the statement text and search_path let replay run the same
+// command at the same place ("format": 2); "tables" describes the plain and partitioned
+// tables the command touched, for old readers and as the fallback.
 constexpr char kCaptureFunction[] = R"sql(
-CREATE OR REPLACE FUNCTION walship.capture_ddl() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+CREATE OR REPLACE FUNCTION walship.emit_ddl(tg_tag text, caller_search_path text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
   described json;
+  relevant boolean;
 BEGIN
-  IF tg_tag NOT IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TABLE AS', 'SELECT INTO') THEN
+  IF tg_tag LIKE 'DROP %' THEN
+    RETURN;
+  END IF;
+  SELECT bool_or(coalesce(cmd.schema_name, '') NOT IN ('pg_catalog', 'pg_toast',
+                                                       'information_schema', 'walship')
+                 AND coalesce(cmd.schema_name, '') NOT LIKE 'pg\_temp%'
+                 AND coalesce(cmd.schema_name, '') NOT LIKE 'pg\_toast\_temp%'
+                 AND NOT (cmd.object_type = 'schema' AND cmd.object_identity = 'walship')
+                 AND NOT cmd.in_extension)
+    INTO relevant
+  FROM pg_event_trigger_ddl_commands() AS cmd;
+  IF NOT coalesce(relevant, false) THEN
     RETURN;
   END IF;
   SELECT json_agg(walship.describe_table(t.objid, false, NULL, NULL) ORDER BY t.first)
@@ -62,21 +80,35 @@ BEGIN
           AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema', 'walship')
         GROUP BY cmd.objid) AS t;
-  IF described IS NULL THEN
-    RETURN;
-  END IF;
   PERFORM pg_logical_emit_message(true, 'walship.ddl',
-    json_build_object('tag', tg_tag, 'query', current_query(), 'tables', described)::text);
+    json_build_object('format', 2, 'tag', tg_tag, 'query', current_query(),
+                      'search_path', caller_search_path,
+                      'tables', coalesce(described, '[]'::json))::text);
 END
 $fn$;
 )sql";
 
+// DROP commands: the dropped tables, and the statement as for other commands.
 constexpr char kDropFunction[] = R"sql(
-CREATE OR REPLACE FUNCTION walship.capture_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+CREATE OR REPLACE FUNCTION walship.emit_drop(tg_tag text, caller_search_path text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
   described json;
+  relevant boolean;
 BEGIN
+  IF tg_tag NOT LIKE 'DROP %' THEN
+    RETURN;
+  END IF;
+  SELECT bool_or(NOT d.is_temporary
+                 AND coalesce(d.schema_name, '') NOT IN ('pg_catalog', 'pg_toast',
+                                                         'information_schema', 'walship')
+                 AND NOT (d.object_type = 'schema' AND d.object_name = 'walship'))
+    INTO relevant
+  FROM pg_event_trigger_dropped_objects() AS d
+  WHERE d.original;
+  IF NOT coalesce(relevant, false) THEN
+    RETURN;
+  END IF;
   SELECT json_agg(walship.describe_table(d.objid, true, d.schema_name, d.object_name)
                   ORDER BY d.ord)
     INTO described
@@ -85,11 +117,28 @@ BEGIN
        object_identity, address_names, address_args, ord)
   WHERE d.object_type = 'table' AND NOT d.is_temporary
     AND d.schema_name NOT IN ('pg_catalog', 'pg_toast', 'information_schema', 'walship');
-  IF described IS NULL THEN
-    RETURN;
-  END IF;
   PERFORM pg_logical_emit_message(true, 'walship.ddl',
-    json_build_object('tag', tg_tag, 'query', current_query(), 'tables', described)::text);
+    json_build_object('format', 2, 'tag', tg_tag, 'query', current_query(),
+                      'search_path', caller_search_path,
+                      'tables', coalesce(described, '[]'::json))::text);
+END
+$fn$;
+)sql";
+
+// The event trigger functions themselves run as the caller, without a search_path of their
+// own, only to read the caller's search_path (which names the objects of an unqualified
+// statement); every name in them is qualified.
+constexpr char kTriggerFunctions[] = R"sql(
+CREATE OR REPLACE FUNCTION walship.capture_ddl() RETURNS event_trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM walship.emit_ddl(tg_tag, pg_catalog.current_setting('search_path'));
+END
+$fn$;
+CREATE OR REPLACE FUNCTION walship.capture_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM walship.emit_drop(tg_tag, pg_catalog.current_setting('search_path'));
 END
 $fn$;
 )sql";
@@ -108,7 +157,8 @@ CREATE EVENT TRIGGER walship_ddl_drop ON sql_drop
 absl::Status InstallDdlCapture(pg::PgConnection& conn) {
   std::string sql = absl::StrCat(
       "BEGIN;\nSET LOCAL client_min_messages = warning;\nCREATE SCHEMA IF NOT EXISTS walship;\n",
-                                 kDescribeFunction, kCaptureFunction, kDropFunction, kTriggers,
+                                 kDescribeFunction, kCaptureFunction, kDropFunction, kTriggerFunctions,
+                                 kTriggers,
                                  "COMMIT;");
   absl::Status status = conn.Exec(sql, "installing the DDL-capturing event triggers");
   if (!status.ok()) {
@@ -124,6 +174,8 @@ absl::Status RemoveDdlCapture(pg::PgConnection& conn) {
       "DROP EVENT TRIGGER IF EXISTS walship_ddl_drop;"
       "DROP FUNCTION IF EXISTS walship.capture_ddl();"
       "DROP FUNCTION IF EXISTS walship.capture_drop();"
+      "DROP FUNCTION IF EXISTS walship.emit_ddl(text, text);"
+      "DROP FUNCTION IF EXISTS walship.emit_drop(text, text);"
       "DROP FUNCTION IF EXISTS walship.describe_table(oid, boolean, text, text);",
       "removing the DDL-capturing event triggers");
 }

@@ -37,6 +37,7 @@ JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablenam
 WHERE pt.pubname = $1
 ORDER BY n.nspname, c.relname)sql";
 
+// The columns pgoutput sends (stored generated columns are computed again by the target).
 // Type names as pgoutput's Relation/Type messages give them: the bare typname for built-in
 // types (OID below 10000), "schema.typname" for the others.
 constexpr char kColumnsSql[] = R"sql(
@@ -57,6 +58,7 @@ JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
 WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attgenerated = ''
 ORDER BY c.oid, a.attnum)sql";
 
 constexpr char kSequencesSql[] = R"sql(

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "agent/base/failpoint.h"
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_handles.h"
@@ -81,7 +82,12 @@ absl::StatusOr<v1::BaseTable> CopyTable(
     }
     return locked;
   }
-  std::string sql = absl::StrCat("COPY (SELECT * FROM ", TableSource(table), ") TO STDOUT");
+  // The relation's columns by name: stored generated columns are left out, as pgoutput
+  // leaves them out of the stream, and the target computes them again.
+  std::vector<std::string> columns;
+  for (const v1::Column& column : relation.columns()) columns.push_back(pg::QuoteIdent(column.name()));
+  std::string sql = absl::StrCat("COPY (SELECT ", absl::StrJoin(columns, ", "), " FROM ",
+                                 TableSource(table), ") TO STDOUT");
   PGconn* pg = conn.get();
   {
     pg::PgResultPtr started(PQexec(pg, sql.c_str()));

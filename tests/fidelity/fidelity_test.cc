@@ -1,0 +1,189 @@
+// The fidelity corpus: each family (tests/fidelity/corpus/<family>.sql) runs its setup, then
+// the agent takes a base and streams while the steps run. After every step the source's rows
+// (`row::text`) and schema (`pg_dump --schema-only`, walship's own objects left out) are
+// captured; a restore to that step's LSN onto an empty database, through the folded path and
+// through the statement path (--fold-memory-mb 0), must give the same rows and the same
+// schema. A table-level restore (--tables ... --into-schema) into a copy of the source must
+// give each chosen table's rows and definition.
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "agent/base/status_macros.h"
+#include "tests/fidelity/corpus_file.h"
+#include "tests/integration/harness.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::testing {
+namespace {
+
+constexpr char kPublication[] = "fidelity_pub";
+constexpr char kSlot[] = "walship";
+
+std::vector<std::string> CorpusFiles() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(WALSHIP_FIDELITY_CORPUS_DIR, ec)) {
+    if (entry.path().extension() == ".sql") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  // Sanitizer builds run a representative part: every WALSHIP_FIDELITY_EVERY-th family.
+  std::vector<std::string> chosen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i % WALSHIP_FIDELITY_EVERY == 0) chosen.push_back(names[i]);
+  }
+  return chosen;
+}
+
+struct Checkpoint {
+  std::string step;
+  Lsn lsn;
+  TableRows rows;
+  std::string schema;
+};
+
+class FidelityTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::ifstream in(absl::StrCat(WALSHIP_FIDELITY_CORPUS_DIR, "/", GetParam(), ".sql"));
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSERT_OK_AND_ASSIGN(family_, ParseCorpusFile(GetParam(), text.str()));
+    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
+    ASSERT_OK(pg_->CreateDatabase("src"));
+    store_ = MakeTempDir("fidelity-store");
+    work_ = MakeTempDir("fidelity-work");
+  }
+  void TearDown() override {
+    if (!HasFailure()) {
+      std::filesystem::remove_all(store_);
+      std::filesystem::remove_all(work_);
+    } else {
+      std::cerr << "kept for inspection: store " << store_ << ", work " << work_ << "\n";
+    }
+  }
+
+  absl::StatusOr<std::string> Schema(const std::string& db) {
+    WALSHIP_ASSIGN_OR_RETURN(std::string dump, DumpSchema(*pg_, db));
+    return ComparableSchema(dump);
+  }
+
+  // Setup, base, steps; fills checkpoints_ and stops the agent cleanly.
+  void RunFamily() {
+    ASSERT_THAT(pg_->Psql("src", family_.setup), IsOk()) << "setup of " << family_.name;
+    ASSERT_OK_AND_ASSIGN(
+        std::string has_pub,
+        pg_->Query("src", absl::StrCat("SELECT count(*) FROM pg_publication WHERE pubname = '",
+                                       kPublication, "'")));
+    if (has_pub == "0") {
+      ASSERT_OK(pg_->Psql("src", absl::StrCat("CREATE PUBLICATION ", kPublication,
+                                              " FOR ALL TABLES"))
+                    .status());
+    }
+    ASSERT_OK_AND_ASSIGN(TableRows at_setup, CaptureTables(*pg_, "src"));
+    for (const auto& [table, rows] : at_setup) base_tables_.push_back(table);
+
+    std::string log = work_ + "/agent.log";
+    ASSERT_OK_AND_ASSIGN(
+        auto agent, StartAgent({"--source", pg_->ConnInfo("src"), "--create", "--slot", kSlot,
+                                "--publication", kPublication, "--object-store", "file://" + store_,
+                                "--work-dir", work_, "--segment-max-ms", "50"},
+                               log));
+    ASSERT_THAT(WaitForBase(store_, absl::Seconds(120)), IsOk()) << ReadFile(log);
+    for (const CorpusStep& step : family_.steps) {
+      ASSERT_THAT(pg_->Psql("src", step.sql), IsOk()) << "step " << step.name;
+      Checkpoint point;
+      point.step = step.name;
+      ASSERT_OK_AND_ASSIGN(point.lsn, CurrentLsn(*pg_, "src"));
+      ASSERT_OK_AND_ASSIGN(point.rows, CaptureTables(*pg_, "src"));
+      ASSERT_OK_AND_ASSIGN(point.schema, Schema("src"));
+      checkpoints_.push_back(std::move(point));
+    }
+    ASSERT_THAT(WaitForSlot(*pg_, "src", kSlot, checkpoints_.back().lsn, absl::Seconds(120)),
+                IsOk())
+        << ReadFile(log);
+    agent->Kill(SIGTERM);
+    ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+    ASSERT_EQ(stopped.exit_code, 0) << ReadFile(log);
+    agent_log_ = ReadFile(log);
+  }
+
+  // Restores onto a new empty database; "" on success, else what went wrong.
+  std::string Restore(const std::string& db, std::vector<std::string> extra) {
+    absl::Status created = pg_->CreateDatabase(db);
+    if (!created.ok()) return created.ToString();
+    std::vector<std::string> args = {"restore", "--object-store", "file://" + store_, "--target",
+                                     pg_->ConnInfo(db)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto result = RunReplay(args);
+    if (!result.ok()) return result.status().ToString();
+    last_replay_log_ = result->stderr_text;
+    if (result->exit_code != 0) {
+      return absl::StrCat("walship-replay ", absl::StrJoin(extra, " "), " exited ",
+                          result->exit_code, ":\n", result->stderr_text);
+    }
+    return "";
+  }
+
+  CorpusFamily family_;
+  std::unique_ptr<PgCluster> pg_;
+  std::string store_;
+  std::string work_;
+  std::vector<std::string> base_tables_;
+  std::vector<Checkpoint> checkpoints_;
+  std::string agent_log_;
+  std::string last_replay_log_;
+};
+
+TEST_P(FidelityTest, EveryStepRestoresRowsAndSchemaThroughBothPaths) {
+  ASSERT_NO_FATAL_FAILURE(RunFamily());
+  for (size_t i = 0; i < checkpoints_.size(); ++i) {
+    const Checkpoint& point = checkpoints_[i];
+    for (bool folded : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(family_.name, " after step \"", point.step, "\" (",
+                                point.lsn.ToString(), "), ", folded ? "folded" : "statement",
+                                " path"));
+      std::string db = absl::StrCat("r", i, folded ? "_fold" : "_stmt");
+      std::vector<std::string> extra = {"--to-lsn", point.lsn.ToString()};
+      if (!folded) {
+        extra.push_back("--fold-memory-mb");
+        extra.push_back("0");
+      }
+      std::string failed = Restore(db, extra);
+      EXPECT_EQ(failed, "");
+      if (!failed.empty()) continue;
+      ASSERT_OK_AND_ASSIGN(TableRows rows, CaptureTables(*pg_, db));
+      EXPECT_EQ(FirstDifference(point.rows, rows), "") << last_replay_log_;
+      for (const auto& [table, unused] : rows) {
+        EXPECT_TRUE(point.rows.count(table)) << "restore has a table the source lacks: " << table;
+      }
+      ASSERT_OK_AND_ASSIGN(std::string schema, Schema(db));
+      std::string difference = FirstDifferentLine(point.schema, schema);
+      EXPECT_EQ(difference, "") << last_replay_log_;
+      if (!difference.empty()) {
+        std::ofstream(absl::StrCat(work_, "/", db, ".expected.sql")) << point.schema;
+        std::ofstream(absl::StrCat(work_, "/", db, ".actual.sql")) << schema;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, FidelityTest, ::testing::ValuesIn(CorpusFiles()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace walship::testing
