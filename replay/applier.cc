@@ -33,6 +33,16 @@ bool IsFullIdentity(const v1::Relation& relation) {
   return true;
 }
 
+// "::schema.type" for a column of a user-defined type (named schema-qualified in the
+// stream), so its key parameter is typed; "" for built-in types, which `=` resolves.
+std::string ParameterCast(const v1::Column& column) {
+  constexpr uint32_t kFirstNormalObjectId = 16384;
+  const std::string& type = column.type_name();
+  size_t dot = type.find('.');
+  if (column.type_oid() < kFirstNormalObjectId || dot == std::string::npos) return "";
+  return absl::StrCat("::", pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1)));
+}
+
 }  // namespace
 
 Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
@@ -60,6 +70,14 @@ absl::Status Applier::DefineRelation(const v1::Relation& relation) {
     state = std::make_unique<RelationState>();
     state->relation = relation;
     state->serialized = std::move(serialized);
+    if (auto moved = renamed_.find(relation.oid()); moved != renamed_.end()) {
+      if (moved->second.stream_name == DisplayName(relation)) {
+        state->relation.set_schema(moved->second.schema);
+        state->relation.set_table(moved->second.table);
+      } else {
+        renamed_.erase(moved);  // a new description names the table as it is
+      }
+    }
   }
   state->defined_in_segment = true;
   return absl::OkStatus();
@@ -100,6 +118,9 @@ absl::Status Applier::StartEvent(const v1::Event& event) {
   }
   if (!in_batch_) {
     WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
+    // Deferrable keys are checked at commit, as the source checked them at the end of a
+    // statement that changed several rows (UPDATE t SET k = NOT k) applied here row by row.
+    WALSHIP_RETURN_IF_ERROR(ExecControl("SET CONSTRAINTS ALL DEFERRED"));
     in_batch_ = true;
     batch_events_ = 0;
   }
@@ -225,6 +246,7 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   bool full = IsFullIdentity(relation);
   const v1::Row& match_row = has_old ? event.old_row() : event.new_row();
   std::vector<std::string> match_columns;
+  std::vector<std::string> match_casts;
   for (int i = 0; i < n; ++i) {
     const v1::Column& column = relation.columns(i);
     const v1::Value& value = match_row.values(i);
@@ -238,15 +260,17 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
       }
     }
     match_columns.push_back(column.name());
+    match_casts.push_back(ParameterCast(column));
     params.push_back(value.has_text() ? &value.text() : nullptr);
   }
   std::string table = pg::QuoteQualified(relation.schema(), relation.table());
   std::string sql;
   if (is_update) {
     sql = full ? BuildUpdateByRow(table, set_columns, match_columns)
-               : BuildUpdateByKey(table, set_columns, match_columns);
+               : BuildUpdateByKey(table, set_columns, match_columns, match_casts);
   } else {
-    sql = full ? BuildDeleteByRow(table, match_columns) : BuildDeleteByKey(table, match_columns);
+    sql = full ? BuildDeleteByRow(table, match_columns)
+               : BuildDeleteByKey(table, match_columns, match_casts);
   }
   // A row not found is the pipeline's kDataLoss, naming `what`.
   return pipeline_.Send(sql, params, std::move(what), StatementPipeline::Expect::kSomeRow);
@@ -282,6 +306,14 @@ absl::Status Applier::FlushCopy() {
 
 absl::Status Applier::ApplyDdl(const v1::Event& event) {
   WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
+  if (options_.before_schema_change) {
+    auto hook = std::move(options_.before_schema_change);
+    options_.before_schema_change = nullptr;
+    WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
+    WALSHIP_RETURN_IF_ERROR(hook());
+    WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
+    WALSHIP_RETURN_IF_ERROR(ExecControl("SET CONSTRAINTS ALL DEFERRED"));
+  }
   absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
   if (!message.ok()) return Annotate(message.status(), Where(event));
   std::string where = absl::StrFormat("%s \"%s\" %s", message->tag, message->query, Where(event));
@@ -323,6 +355,11 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
     return false;
   }
   std::string sql = RunnableInTransaction(*statement);
+  absl::flat_hash_map<uint32_t, std::string> target_oids;
+  bool may_move = message.tag == "ALTER SCHEMA";
+  if (may_move) {
+    WALSHIP_ASSIGN_OR_RETURN(target_oids, TargetOidsOfRelations());
+  }
   WALSHIP_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT walship_ddl", "starting a DDL savepoint"));
   absl::Status ran = absl::OkStatus();
   if (!message.search_path.empty()) {
@@ -338,6 +375,7 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
   }
   if (ran.ok()) {
     WALSHIP_RETURN_IF_ERROR(conn_->Exec("RELEASE SAVEPOINT walship_ddl", "ending a DDL savepoint"));
+    if (may_move) WALSHIP_RETURN_IF_ERROR(FollowMovedTables(target_oids));
     return true;
   }
   WALSHIP_RETURN_IF_ERROR(
@@ -347,6 +385,59 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
              "descriptions instead",
              Where(event), FirstLine(sql), ran.message());
   return false;
+}
+
+absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> Applier::TargetOidsOfRelations() {
+  // Every table the restore knows: described by the stream, or by the base and DDL.
+  absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> known = ddl_.names();
+  for (const auto& [oid, state] : relations_) {
+    known[oid] = {state->relation.schema(), state->relation.table()};
+  }
+  absl::flat_hash_map<uint32_t, std::string> oids;
+  for (const auto& [oid, name] : known) {
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> target,
+                             conn_->QueryValue("SELECT to_regclass($1)::oid::text",
+                                               {pg::QuoteQualified(name.first, name.second)},
+                                               "looking up a table in the target"));
+    if (target) oids[oid] = *target;
+  }
+  return oids;
+}
+
+absl::Status Applier::FollowMovedTables(
+    const absl::flat_hash_map<uint32_t, std::string>& target_oids) {
+  for (const auto& [oid, target_oid] : target_oids) {
+    auto it = relations_.find(oid);
+    v1::Relation base_only;
+    if (it == relations_.end()) {
+      // Not described by the stream yet: its first Relation message may name the old schema.
+      auto named = ddl_.names().find(oid);
+      if (named == ddl_.names().end()) continue;
+      base_only.set_schema(named->second.first);
+      base_only.set_table(named->second.second);
+    }
+    v1::Relation& relation = it != relations_.end() ? it->second->relation : base_only;
+    WALSHIP_ASSIGN_OR_RETURN(
+        pg::QueryResult now,
+        conn_->Query("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN "
+                     "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+                     {target_oid}, "following a table in the target"));
+    if (now.rows.empty() || !now.rows[0][0] || !now.rows[0][1]) continue;
+    if (*now.rows[0][0] == relation.schema() && *now.rows[0][1] == relation.table()) continue;
+    std::string stream_name = DisplayName(relation);
+    if (auto known = renamed_.find(oid); known != renamed_.end()) {
+      stream_name = known->second.stream_name;
+    }
+    LogInfo("table \"%s\" is now \"%s.%s\" in the target (its schema was renamed)",
+            DisplayName(relation), *now.rows[0][0], *now.rows[0][1]);
+    tables_.Forget(DisplayName(relation));
+    relation.set_schema(*now.rows[0][0]);
+    relation.set_table(*now.rows[0][1]);
+    if (it != relations_.end()) it->second->prepared = false;
+    ddl_.Seed(oid, relation.schema(), relation.table());
+    renamed_[oid] = Renamed{stream_name, relation.schema(), relation.table()};
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Applier::ApplyTruncate(const v1::Event& event) {

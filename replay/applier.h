@@ -6,6 +6,7 @@
 #define WALSHIP_REPLAY_APPLIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,6 +42,9 @@ struct ApplierOptions {
   std::vector<v1::Relation> base_relations;
   // At most this many row statements are sent and not yet answered; 1 waits for each.
   uint64_t pipeline_depth = 1000;
+  // Runs once before the first schema change is applied, with the target's batch committed
+  // (it may use other connections).
+  std::function<absl::Status()> before_schema_change;
 };
 
 struct ApplierStats {
@@ -75,7 +79,7 @@ class Applier {
 
  private:
   struct RelationState {
-    v1::Relation relation;
+    v1::Relation relation;  // as the stream describes it, under its target name
     std::string serialized;
     bool defined_in_segment = false;
     bool prepared = false;  // target checked against this description
@@ -126,6 +130,19 @@ class Applier {
     size_t next = 0;
   };
   DdlCursor ddl_cursor_;
+  // Tables whose schema was renamed (ALTER SCHEMA ... RENAME TO): PostgreSQL sends no new
+  // Relation message for them, so the stream goes on naming the old schema. Source oid ->
+  // (the stream's "schema.table", the target's schema and table).
+  struct Renamed {
+    std::string stream_name;
+    std::string schema;
+    std::string table;
+  };
+  absl::flat_hash_map<uint32_t, Renamed> renamed_;
+  // After a statement that may move tables without a Relation message: follows each known
+  // relation's target table by its oid and renames the relation to where it now is.
+  absl::Status FollowMovedTables(const absl::flat_hash_map<uint32_t, std::string>& target_oids);
+  absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> TargetOidsOfRelations();
 };
 
 }  // namespace walship::replay

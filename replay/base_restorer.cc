@@ -321,6 +321,17 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
                            pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
   WALSHIP_RETURN_IF_ERROR(conn->Exec("SET synchronous_commit = off", "tuning the target session"));
+  // Changes apply as a logical replication worker applies them: the source's cascades and
+  // trigger effects are in the stream already, so the target's must not fire again (they
+  // exist during the changes once a schema change brought the rest of the schema forward).
+  if (absl::Status replica = conn->Exec("SET session_replication_role = replica");
+      !replica.ok()) {
+    LogWarning(
+        "cannot apply changes with session_replication_role = replica (%s): restore as a "
+        "superuser, or a change window with schema changes may fire foreign key actions and "
+        "triggers twice",
+        replica.message());
+  }
   WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseTable*> tables,
                            SelectTables(manifest, options.tables));
   std::vector<TableLoadJob> work;
@@ -572,42 +583,13 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   absl::Time copy_done = absl::Now();
   result.copy_time = copy_done - schema_done;
 
-  // 3. Changes after the snapshot.
-  RestoreOptions restore_options;
-  restore_options.applier.force = false;
-  restore_options.applier.after_base = true;
-  restore_options.applier.batch_events = options.batch_events;
-  if (!table_level) {
-    for (const v1::BaseTable& table : manifest.tables()) {
-      restore_options.applier.base_relations.push_back(table.relation());
-    }
-  }
-  restore_options.progress_on_terminal = options.progress_on_terminal;
-  if (table_level) {
-    absl::flat_hash_set<uint32_t> oids;
-    for (const TableLoadJob& job : work) oids.insert(job.table->relation().oid());
-    std::string schema = options.into_schema;
-    restore_options.filter = [oids, schema](v1::Record* record) {
-      return KeepAndMove(oids, schema, record);
-    };
-  }
-  ChangeFold* fold = nullptr;
-  if (folding != nullptr) {
-    WALSHIP_ASSIGN_OR_RETURN(fold, folding->Wait());
-    restore_options.start_at = fold->resume_at();
-  }
-  if (fold == nullptr || !fold->complete()) {
-    WALSHIP_ASSIGN_OR_RETURN(result.changes, Restore(store, changes, conn.get(), restore_options));
-  }
-  if (fold != nullptr) {
-    result.changes = Combine(fold, result.changes);
-    result.folded_events = fold->stats().events;
-  }
-  absl::Time changes_done = absl::Now();
-  result.change_time = changes_done - copy_done;
-
-  // 4. The rest of the schema, then sequences.
-  if (run_post_data) {
+  // The rest of the schema (step 4), once: before the first schema change of the window
+  // when there is one (its statements name objects as the base has them, and a change may
+  // rename or drop them), else after the changes.
+  bool rest_of_schema_done = !run_post_data;
+  auto rest_of_schema = [&]() -> absl::Status {
+    if (rest_of_schema_done) return absl::OkStatus();
+    rest_of_schema_done = true;
     // Index builds at once over the jobs (they depend only on their table and each other's
     // absence of conflicts: SHARE locks), then everything else (foreign keys after the
     // referenced keys, index attachments, triggers, ...) in script order on one connection,
@@ -644,7 +626,46 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     }
     WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), others, "post-data schema"));
     WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, checks, "foreign key"));
+      return absl::OkStatus();
+  };
+
+  // 3. Changes after the snapshot.
+  RestoreOptions restore_options;
+  restore_options.applier.before_schema_change = rest_of_schema;
+  restore_options.applier.force = false;
+  restore_options.applier.after_base = true;
+  restore_options.applier.batch_events = options.batch_events;
+  if (!table_level) {
+    for (const v1::BaseTable& table : manifest.tables()) {
+      restore_options.applier.base_relations.push_back(table.relation());
+    }
   }
+  restore_options.progress_on_terminal = options.progress_on_terminal;
+  if (table_level) {
+    absl::flat_hash_set<uint32_t> oids;
+    for (const TableLoadJob& job : work) oids.insert(job.table->relation().oid());
+    std::string schema = options.into_schema;
+    restore_options.filter = [oids, schema](v1::Record* record) {
+      return KeepAndMove(oids, schema, record);
+    };
+  }
+  ChangeFold* fold = nullptr;
+  if (folding != nullptr) {
+    WALSHIP_ASSIGN_OR_RETURN(fold, folding->Wait());
+    restore_options.start_at = fold->resume_at();
+  }
+  if (fold == nullptr || !fold->complete()) {
+    WALSHIP_ASSIGN_OR_RETURN(result.changes, Restore(store, changes, conn.get(), restore_options));
+  }
+  if (fold != nullptr) {
+    result.changes = Combine(fold, result.changes);
+    result.folded_events = fold->stats().events;
+  }
+  absl::Time changes_done = absl::Now();
+  result.change_time = changes_done - copy_done;
+
+  // 4. The rest of the schema, then sequences.
+  WALSHIP_RETURN_IF_ERROR(rest_of_schema());
   if (!table_level) {
     WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));
   }

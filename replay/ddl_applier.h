@@ -81,6 +81,12 @@ class DdlApplier {
   // and after renames) so callers can forget cached target state.
   absl::StatusOr<std::vector<std::string>> Apply(const DdlMessage& message);
 
+  // Source oid -> the target's (schema, table), as far as the base and the DDL applied so
+  // far tell.
+  const absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>>& names() const {
+    return names_;
+  }
+
   // Records the tables of `message` as the target now has them (after the statement itself
   // ran there); returns the names, as Apply() does.
   std::vector<std::string> Remember(const DdlMessage& message);

@@ -8,23 +8,36 @@
 namespace walship::replay {
 namespace {
 
-// "a" = $1, "b" = $2 ... joined by `separator`, numbering from `first`.
+// "a" = $1, "b" = $2 ... joined by `separator`, numbering from `first`; casts[i], when
+// given and not empty, follows the parameter ("$3::\"public\".\"pair\"").
 std::string Assignments(const std::vector<std::string>& columns, int first, absl::string_view op,
-                        absl::string_view separator, bool as_text = false) {
+                        absl::string_view separator,
+                        const std::vector<std::string>& casts = {}) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < columns.size(); ++i) {
-    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), as_text ? "::text" : "", " ", op, " $",
-                                 first + static_cast<int>(i)));
+    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), " ", op, " $",
+                                 first + static_cast<int>(i), i < casts.size() ? casts[i] : ""));
   }
   return absl::StrJoin(parts, separator);
+}
+
+// Each column as its type's output function writes it (what the stream holds: `::text`
+// differs for boolean "true", inet "/32" and char(n) padding), NULL kept apart from "".
+std::string MatchAsOutputText(const std::vector<std::string>& columns, int first) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::string column = pg::QuoteIdent(columns[i]);
+    parts.push_back(absl::StrCat("(CASE WHEN ", column, " IS NULL THEN NULL ELSE format('%s', ",
+                                 column, ") END) IS NOT DISTINCT FROM $",
+                                 first + static_cast<int>(i)));
+  }
+  return absl::StrJoin(parts, " AND ");
 }
 
 // The (tableoid, ctid) of one row matching every column as text, for ctid-based changes.
 std::string OneRowLocator(absl::string_view table, const std::vector<std::string>& match,
                           int first) {
-  std::string where =
-      match.empty() ? "true"
-                    : Assignments(match, first, "IS NOT DISTINCT FROM", " AND ", /*as_text=*/true);
+  std::string where = match.empty() ? "true" : MatchAsOutputText(match, first);
   return absl::StrCat("(tableoid, ctid) = (SELECT tableoid, ctid FROM ", table, " WHERE ", where,
                       " LIMIT 1)");
 }
@@ -43,13 +56,16 @@ std::string BuildInsert(absl::string_view table, const std::vector<std::string>&
 }
 
 std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::string>& set,
-                             const std::vector<std::string>& keys) {
+                             const std::vector<std::string>& keys,
+                             const std::vector<std::string>& key_casts) {
   return absl::StrCat("UPDATE ", table, " SET ", Assignments(set, 1, "=", ", "), " WHERE ",
-                      Assignments(keys, static_cast<int>(set.size()) + 1, "=", " AND "));
+                      Assignments(keys, static_cast<int>(set.size()) + 1, "=", " AND ", key_casts));
 }
 
-std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys) {
-  return absl::StrCat("DELETE FROM ", table, " WHERE ", Assignments(keys, 1, "=", " AND "));
+std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& key_casts) {
+  return absl::StrCat("DELETE FROM ", table, " WHERE ",
+                      Assignments(keys, 1, "=", " AND ", key_casts));
 }
 
 std::string BuildUpdateByRow(absl::string_view table, const std::vector<std::string>& set,
