@@ -235,15 +235,18 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   }
   std::vector<std::string> set_columns;
   std::vector<const std::string*> params;
+  bool full = IsFullIdentity(relation);
   if (is_update) {
     for (int i = 0; i < n; ++i) {
       const v1::Value& value = event.new_row().values(i);
       if (value.has_unchanged_toast()) continue;
+      // Without an old row the key did not change: leaving it out of SET keeps a GENERATED
+      // ALWAYS identity key (which UPDATE may only set to DEFAULT) out of the way.
+      if (!full && !has_old && relation.columns(i).key()) continue;
       set_columns.push_back(relation.columns(i).name());
       params.push_back(value.has_text() ? &value.text() : nullptr);
     }
   }
-  bool full = IsFullIdentity(relation);
   const v1::Row& match_row = has_old ? event.old_row() : event.new_row();
   std::vector<std::string> match_columns;
   std::vector<std::string> match_casts;
@@ -268,6 +271,10 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   if (is_update) {
     sql = full ? BuildUpdateByRow(table, set_columns, match_columns)
                : BuildUpdateByKey(table, set_columns, match_columns, match_casts);
+    if (!full && set_columns.empty()) {
+      // Nothing but the unchanged key: the row must still be there.
+      sql = BuildFindByKey(table, match_columns, match_casts);
+    }
   } else {
     sql = full ? BuildDeleteByRow(table, match_columns)
                : BuildDeleteByKey(table, match_columns, match_casts);
@@ -325,6 +332,7 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
   // The target's tables changed behind the cached checks: check again on next use.
   for (const std::string& name : *changed) tables_.Forget(name);
   for (auto& [oid, state] : relations_) state->prepared = false;
+  pipeline_.ForgetPrepared();
   if (message->tag == "ALTER TYPE") end_batch_after_transaction_ = true;
   return absl::OkStatus();
 }

@@ -194,8 +194,10 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
     columns.push_back(pg::QuoteIdent(column.name()));
   }
   std::string what = absl::StrFormat("loading table \"%s\" from base snapshot", result.name);
-  std::string copy = absl::StrCat("COPY ", pg::QuoteQualified(job.target_schema, job.target_table),
-                                  " (", absl::StrJoin(columns, ", "), ") FROM STDIN");
+  // A table without columns takes no column list (its rows are empty lines).
+  std::string copy = absl::StrCat(
+      "COPY ", pg::QuoteQualified(job.target_schema, job.target_table),
+      columns.empty() ? "" : absl::StrCat(" (", absl::StrJoin(columns, ", "), ")"), " FROM STDIN");
   std::vector<CopyStream> streams;
   for (pg::PgConnection* conn : conns) streams.push_back(CopyStream{conn});
   auto rollback_all = [&] {
@@ -210,7 +212,16 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
     rollback_all();
     return status;
   };
-  const bool freeze = job.created && streams.size() == 1;
+  // COPY FREEZE needs a plain table (a partitioned one, published through its root, loads
+  // into its partitions).
+  bool freeze = job.created && streams.size() == 1;
+  if (freeze) {
+    absl::StatusOr<std::optional<std::string>> kind = streams[0].conn->QueryValue(
+        "SELECT relkind::text FROM pg_catalog.pg_class WHERE oid = to_regclass($1)",
+        {pg::QuoteQualified(job.target_schema, job.target_table)}, what);
+    if (!kind.ok()) return kind.status();
+    freeze = kind->value_or("") == "r";
+  }
   if (freeze) absl::StrAppend(&copy, " WITH (FREEZE)");
   for (CopyStream& s : streams) {
     absl::Status begun = s.conn->Exec("BEGIN", what);

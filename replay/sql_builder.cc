@@ -51,8 +51,9 @@ std::string BuildInsert(absl::string_view table, const std::vector<std::string>&
     params.push_back(absl::StrCat("$", i + 1));
   }
   if (columns.empty()) return absl::StrCat("INSERT INTO ", table, " DEFAULT VALUES");
-  return absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(names, ", "), ") VALUES (",
-                      absl::StrJoin(params, ", "), ")");
+  // The source's value of a GENERATED ALWAYS identity column is kept, as COPY keeps it.
+  return absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(names, ", "),
+                      ") OVERRIDING SYSTEM VALUE VALUES (", absl::StrJoin(params, ", "), ")");
 }
 
 std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::string>& set,
@@ -65,6 +66,12 @@ std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::str
 std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys,
                              const std::vector<std::string>& key_casts) {
   return absl::StrCat("DELETE FROM ", table, " WHERE ",
+                      Assignments(keys, 1, "=", " AND ", key_casts));
+}
+
+std::string BuildFindByKey(absl::string_view table, const std::vector<std::string>& keys,
+                           const std::vector<std::string>& key_casts) {
+  return absl::StrCat("SELECT 1 FROM ", table, " WHERE ",
                       Assignments(keys, 1, "=", " AND ", key_casts));
 }
 

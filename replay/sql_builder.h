@@ -22,6 +22,10 @@ std::string BuildUpdateByKey(absl::string_view table, const std::vector<std::str
 std::string BuildDeleteByKey(absl::string_view table, const std::vector<std::string>& keys,
                              const std::vector<std::string>& key_casts = {});
 
+// SELECT 1 of the rows with that key: an UPDATE that changed nothing but names a row.
+std::string BuildFindByKey(absl::string_view table, const std::vector<std::string>& keys,
+                           const std::vector<std::string>& key_casts = {});
+
 // Matches exactly one row whose every listed column, as its type's output function writes
 // it (format('%s', ...), NULL apart), is not distinct from the parameter (REPLICA IDENTITY FULL, or no key: rows may repeat, and json has no `=`).
 std::string BuildUpdateByRow(absl::string_view table, const std::vector<std::string>& set,

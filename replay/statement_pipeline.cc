@@ -54,7 +54,7 @@ absl::Status StatementPipeline::Send(const std::string& sql,
   }
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
-    std::string name = absl::StrCat("walship_", statements_.size() + 1);
+    std::string name = absl::StrCat("walship_", ++prepared_count_);
     if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr) !=
         1) {
       return SendFailed(absl::StrCat(what, ": preparing the statement"));

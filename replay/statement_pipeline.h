@@ -55,6 +55,9 @@ class StatementPipeline {
                     std::string what, Expect expect);
   // Waits for every sent statement's result and leaves pipeline mode; the first failure.
   absl::Status Drain();
+  // After a schema change: statements are prepared again on next use (a prepared
+  // statement keeps the parameter types it was planned with). Call after Drain().
+  void ForgetPrepared() { statements_.clear(); }
   // The first failure so far (results not read yet are not waited for).
   const absl::Status& status() const { return first_error_; }
 
@@ -76,6 +79,7 @@ class StatementPipeline {
   uint64_t group_size_;      // statements per sync
   uint64_t max_open_syncs_;  // syncs left unanswered after sending one
   absl::flat_hash_map<std::string, std::string> statements_;  // SQL -> prepared name
+  uint64_t prepared_count_ = 0;  // names stay unique across ForgetPrepared()
   std::deque<Pending> pending_;
   uint64_t unsynced_ = 0;    // statements sent since the last sync
   uint64_t open_syncs_ = 0;  // syncs sent and not yet answered

@@ -10,7 +10,8 @@ constexpr char kTable[] = "\"public\".\"deals\"";
 
 TEST(SqlBuilder, InsertNamesEveryColumnWithNumberedParameters) {
   EXPECT_EQ(BuildInsert(kTable, {"id", "Deal Name"}),
-            "INSERT INTO \"public\".\"deals\" (\"id\", \"Deal Name\") VALUES ($1, $2)");
+            "INSERT INTO \"public\".\"deals\" (\"id\", \"Deal Name\") OVERRIDING SYSTEM VALUE "
+            "VALUES ($1, $2)");
 }
 
 TEST(SqlBuilder, KeyedUpdateAndDeleteUseEquality) {
