@@ -224,7 +224,8 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
   std::string what = absl::StrFormat("%s of \"%s\" %s", proto::OperationName(event.op()),
                                      DisplayName(relation), Where(event));
   const int n = relation.columns_size();
-  bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
+  // A table without columns has empty row images; its old row is still there.
+  bool has_old = event.has_old_row() && (event.old_row().values_size() > 0 || n == 0);
   if ((is_update && event.new_row().values_size() != n) ||
       (has_old && event.old_row().values_size() != n)) {
     return absl::DataLossError(
@@ -331,6 +332,7 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
   if (!changed.ok()) return Annotate(changed.status(), where);
   // The target's tables changed behind the cached checks: check again on next use.
   for (const std::string& name : *changed) tables_.Forget(name);
+  if (*ran) tables_.ForgetAll();
   for (auto& [oid, state] : relations_) state->prepared = false;
   pipeline_.ForgetPrepared();
   if (message->tag == "ALTER TYPE") end_batch_after_transaction_ = true;

@@ -225,6 +225,15 @@ absl::StatusOr<bool> TableExists(pg::PgConnection* conn, const std::string& sche
 absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manifest, size_t* count) {
   for (const v1::SequenceValue& sequence : manifest.sequences()) {
     std::string seq = pg::QuoteQualified(sequence.schema(), sequence.name());
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> exists,
+                             conn->QueryValue("SELECT to_regclass($1) IS NOT NULL", {seq},
+                                              "looking up a sequence in the target"));
+    if (exists.value_or("f") != "t") {
+      LogInfo("sequence \"%s.%s\" of the base is gone (dropped or renamed by a later schema "
+              "change)",
+              sequence.schema(), sequence.name());
+      continue;
+    }
     std::string column_max = "NULL::bigint";
     if (!sequence.owned_by_table().empty() && !sequence.owned_by_column().empty()) {
       size_t dot = sequence.owned_by_table().find('.');

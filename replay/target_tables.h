@@ -36,6 +36,9 @@ class TargetTables {
 
   // Forgets what is known about a table (after DDL changed it behind this object).
   void Forget(const std::string& display_name) { tables_.erase(display_name); }
+  // After a statement that may change any table (partitions and typed tables follow their
+  // parent and type): every table is checked again on next use.
+  void ForgetAll() { tables_.clear(); }
 
   // Prepares the relation's table for changes. Errors: the table is missing or not empty
   // without --force (kFailedPrecondition, with the fix), or a query failed.

@@ -61,8 +61,9 @@ BEGIN
                                                        'information_schema', 'walship')
                  AND coalesce(cmd.schema_name, '') NOT LIKE 'pg\_temp%'
                  AND coalesce(cmd.schema_name, '') NOT LIKE 'pg\_toast\_temp%'
-                 AND NOT (cmd.object_type = 'schema' AND cmd.object_identity = 'walship')
-                 AND NOT cmd.in_extension)
+                 AND NOT (coalesce(cmd.object_type, '') = 'schema'
+                          AND coalesce(cmd.object_identity, '') = 'walship')
+                 AND NOT coalesce(cmd.in_extension, false))
     INTO relevant
   FROM pg_event_trigger_ddl_commands() AS cmd;
   IF NOT coalesce(relevant, false) THEN
@@ -102,7 +103,8 @@ BEGIN
   SELECT bool_or(NOT d.is_temporary
                  AND coalesce(d.schema_name, '') NOT IN ('pg_catalog', 'pg_toast',
                                                          'information_schema', 'walship')
-                 AND NOT (d.object_type = 'schema' AND d.object_name = 'walship'))
+                 AND NOT (coalesce(d.object_type, '') = 'schema'
+                          AND coalesce(d.object_name, '') = 'walship'))
     INTO relevant
   FROM pg_event_trigger_dropped_objects() AS d
   WHERE d.original;
@@ -143,6 +145,9 @@ END
 $fn$;
 )sql";
 
+// ENABLE ALWAYS: a session under session_replication_role = replica (pg_restore
+// --disable-triggers, replication tools, migration scripts) would otherwise skip them, and
+// its schema changes would reach the stream undescribed.
 constexpr char kTriggers[] = R"sql(
 DROP EVENT TRIGGER IF EXISTS walship_ddl_capture;
 DROP EVENT TRIGGER IF EXISTS walship_ddl_drop;
@@ -150,6 +155,8 @@ CREATE EVENT TRIGGER walship_ddl_capture ON ddl_command_end
   EXECUTE FUNCTION walship.capture_ddl();
 CREATE EVENT TRIGGER walship_ddl_drop ON sql_drop
   EXECUTE FUNCTION walship.capture_drop();
+ALTER EVENT TRIGGER walship_ddl_capture ENABLE ALWAYS;
+ALTER EVENT TRIGGER walship_ddl_drop ENABLE ALWAYS;
 )sql";
 
 }  // namespace
