@@ -190,9 +190,9 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
       for (const v1::Column& column : relation.columns())
         names.push_back(pg::QuoteIdent(column.name()));
       copy_.oid = relation.oid();
-      copy_.copy_sql =
-          absl::StrCat("COPY ", pg::QuoteQualified(relation.schema(), relation.table()), " (",
-                       absl::StrJoin(names, ", "), ") FROM STDIN");
+      copy_.copy_sql = absl::StrCat(
+          "COPY ", pg::QuoteQualified(relation.schema(), relation.table()),
+          names.empty() ? "" : absl::StrCat(" (", absl::StrJoin(names, ", "), ")"), " FROM STDIN");
       copy_.first = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), Where(event));
       copy_.data.clear();
     }

@@ -30,7 +30,7 @@ absl::StatusOr<CorpusFamily> ParseCorpusFile(absl::string_view name, absl::strin
 
 // `pg_dump --schema-only` output as the corpus compares it: walship's own objects (schema
 // "walship", its functions and event triggers) and the publication left out, comments,
-// blank lines, session settings (SET) and psql's \restrict / \unrestrict lines (a random key each run) dropped.
+// privileges (ACL), blank lines, session settings (SET) and psql's \restrict / \unrestrict lines (a random key each run) dropped.
 std::string ComparableSchema(absl::string_view dump);
 
 // The first line where two texts differ, with a little context; "" when equal.

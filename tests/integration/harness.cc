@@ -34,8 +34,9 @@ absl::StatusOr<TableRows> CaptureTables(PgCluster& pg, absl::string_view db) {
   for (absl::string_view name : absl::StrSplit(names, '\n', absl::SkipEmpty())) {
     WALSHIP_ASSIGN_OR_RETURN(
         std::string text,
-        pg.Psql(db, absl::StrCat("COPY (SELECT t::text FROM ", name,
-                                 " t ORDER BY t::text COLLATE \"C\") TO STDOUT")));
+        // ROW(t.*): a column named "t" would shadow the bare alias.
+        pg.Psql(db, absl::StrCat("COPY (SELECT s.r FROM (SELECT ROW(t.*)::text AS r FROM ", name,
+                                 " t) s ORDER BY s.r COLLATE \"C\") TO STDOUT")));
     std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
     rows[std::string(name)] = std::move(lines);
   }
