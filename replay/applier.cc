@@ -321,7 +321,10 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
     WALSHIP_RETURN_IF_ERROR(hook());
     WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
     WALSHIP_RETURN_IF_ERROR(ExecControl("SET CONSTRAINTS ALL DEFERRED"));
+    quieting_triggers_ = true;
   }
+  // The schema change sees the triggers as the source had them.
+  WALSHIP_RETURN_IF_ERROR(RestoreTriggers());
   absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
   if (!message.ok()) return Annotate(message.status(), Where(event));
   std::string where = absl::StrFormat("%s \"%s\" %s", message->tag, message->query, Where(event));
@@ -336,6 +339,50 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
   for (auto& [oid, state] : relations_) state->prepared = false;
   pipeline_.ForgetPrepared();
   if (message->tag == "ALTER TYPE") end_batch_after_transaction_ = true;
+  return QuietTriggers();
+}
+
+absl::StatusOr<std::string> Applier::TableByOid(const std::string& oid) {
+  // regclass output: the current name, quoted and schema-qualified as this session needs.
+  WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                           conn_->QueryValue("SELECT $1::oid::regclass::text", {oid},
+                                             "naming a table of the target"));
+  if (!name) return absl::InternalError(absl::StrCat("table oid ", oid, " has no name"));
+  return *name;
+}
+
+absl::Status Applier::QuietTriggers() {
+  if (!quieting_triggers_) return absl::OkStatus();
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult found,
+      conn_->Query("SELECT t.tgrelid::text, t.tgname, t.tgenabled::text FROM "
+                   "pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+                   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R') "
+                   "AND n.nspname <> 'walship'",
+                   {}, "listing the target's ALWAYS and REPLICA triggers"));
+  for (const auto& row : found.rows) {
+    if (!row[0] || !row[1] || !row[2]) continue;
+    QuietTrigger trigger{*row[0], *row[1], *row[2] == "A" ? "ALWAYS" : "REPLICA"};
+    WALSHIP_ASSIGN_OR_RETURN(std::string table, TableByOid(trigger.table_oid));
+    WALSHIP_RETURN_IF_ERROR(conn_->Exec(
+        absl::StrCat("ALTER TABLE ", table, " DISABLE TRIGGER ",
+                     pg::QuoteIdent(trigger.name)),
+        "disabling a trigger while changes apply"));
+    quiet_triggers_.push_back(std::move(trigger));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::RestoreTriggers() {
+  for (const QuietTrigger& trigger : quiet_triggers_) {
+    WALSHIP_ASSIGN_OR_RETURN(std::string table, TableByOid(trigger.table_oid));
+    WALSHIP_RETURN_IF_ERROR(conn_->Exec(
+        absl::StrCat("ALTER TABLE ", table, " ENABLE ", trigger.mode,
+                     " TRIGGER ", pg::QuoteIdent(trigger.name)),
+        "enabling a trigger again"));
+  }
+  quiet_triggers_.clear();
   return absl::OkStatus();
 }
 
@@ -468,8 +515,10 @@ absl::Status Applier::ApplyTruncate(const v1::Event& event) {
 
 absl::Status Applier::Finish() {
   WALSHIP_RETURN_IF_ERROR(pipeline_.status());
-  if (!in_batch_) return absl::OkStatus();
+  if (!in_batch_) return RestoreTriggers();
   WALSHIP_RETURN_IF_ERROR(FlushCopy());
+  WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
+  WALSHIP_RETURN_IF_ERROR(RestoreTriggers());
   WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
   in_batch_ = false;
   stats_.committed_commit_lsn = current_commit_lsn_;

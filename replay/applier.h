@@ -143,6 +143,20 @@ class Applier {
   // relation's target table by its oid and renames the relation to where it now is.
   absl::Status FollowMovedTables(const absl::flat_hash_map<uint32_t, std::string>& target_oids);
   absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> TargetOidsOfRelations();
+  // The target's ENABLE ALWAYS / ENABLE REPLICA triggers fire even under
+  // session_replication_role = replica; their effects are in the stream already. While
+  // changes apply they are disabled (QuietTriggers) and given back their mode before each
+  // schema change and at the end (RestoreTriggers), so the catalog ends as the source's.
+  struct QuietTrigger {
+    std::string table_oid;
+    std::string name;
+    std::string mode;  // "ALWAYS" or "REPLICA"
+  };
+  std::vector<QuietTrigger> quiet_triggers_;
+  bool quieting_triggers_ = false;
+  absl::Status QuietTriggers();
+  absl::Status RestoreTriggers();
+  absl::StatusOr<std::string> TableByOid(const std::string& oid);
 };
 
 }  // namespace walship::replay
