@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
@@ -24,6 +25,7 @@
 #include "replay/early_foreign_keys.h"
 #include "replay/fold_runner.h"
 #include "replay/sql_script.h"
+#include "replay/table_level_schema.h"
 #include "replay/target_tables.h"
 
 namespace walship::replay {
@@ -222,6 +224,9 @@ absl::StatusOr<bool> TableExists(pg::PgConnection* conn, const std::string& sche
   return !found.rows.empty();
 }
 
+absl::Status SetOwnedSequences(pg::PgConnection* conn, const absl::flat_hash_set<std::string>& known,
+                               const std::string& only_schema, size_t* count);
+
 absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manifest, size_t* count) {
   for (const v1::SequenceValue& sequence : manifest.sequences()) {
     std::string seq = pg::QuoteQualified(sequence.schema(), sequence.name());
@@ -264,6 +269,13 @@ absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manife
   for (const v1::SequenceValue& sequence : manifest.sequences()) {
     known.insert(absl::StrCat(sequence.schema(), ".", sequence.name()));
   }
+  return SetOwnedSequences(conn, known, "", count);
+}
+
+// Every sequence owned by a table column (in `only_schema`, when given) and not in `known`
+// ("schema.name"): past the largest value of its column.
+absl::Status SetOwnedSequences(pg::PgConnection* conn, const absl::flat_hash_set<std::string>& known,
+                               const std::string& only_schema, size_t* count) {
   WALSHIP_ASSIGN_OR_RETURN(
       pg::QueryResult owned,
       conn->Query("SELECT sn.nspname, s.relname, tn.nspname, t.relname, a.attname "
@@ -275,8 +287,9 @@ absl::Status SetSequences(pg::PgConnection* conn, const v1::BaseManifest& manife
                   "JOIN pg_catalog.pg_class t ON t.oid = d.refobjid AND t.relkind IN ('r', 'p') "
                   "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
                   "JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
-                  "WHERE s.relkind = 'S' AND sn.nspname <> 'walship'",
-                  {}, "listing the target's owned sequences"));
+                  "WHERE s.relkind = 'S' AND sn.nspname <> 'walship' "
+                  "AND ($1 = '' OR sn.nspname = $1)",
+                  {only_schema}, "listing the target's owned sequences"));
   for (const auto& row : owned.rows) {
     if (!row[0] || !row[1] || !row[2] || !row[3] || !row[4]) continue;
     if (known.contains(absl::StrCat(*row[0], ".", *row[1]))) continue;
@@ -358,6 +371,7 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   PostDataParts post = SplitPostData(manifest.post_data_sql());
   bool run_post_data = false;
   TargetTables target_tables(conn.get(), options.force);
+  TableLevelSchema table_schema;
   if (table_level) {
     WALSHIP_RETURN_IF_ERROR(conn->Exec(
         absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
@@ -370,9 +384,37 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
             "table \"%s.%s\" already exists in the target; choose another --into-schema",
             job.target_schema, job.target_table));
       }
-      WALSHIP_RETURN_IF_ERROR(
-          target_tables.CreateFromRelation(job.table->relation(), job.target_schema));
     }
+    // The tables as the base defines them (sequences, defaults, identity, comments, keys,
+    // indexes, constraints, triggers), moved into the new schema.
+    std::vector<QualifiedName> chosen, all_tables;
+    for (const TableLoadJob& job : work) {
+      chosen.push_back({job.table->relation().schema(), job.table->relation().table()});
+    }
+    for (const v1::BaseTable& table : manifest.tables()) {
+      all_tables.push_back({table.relation().schema(), table.relation().table()});
+    }
+    absl::flat_hash_map<std::string, std::string> quoted_names;
+    absl::Status quote_failed = absl::OkStatus();
+    auto quote = [&](const std::string& name) -> std::string {
+      auto it = quoted_names.find(name);
+      if (it != quoted_names.end()) return it->second;
+      absl::StatusOr<std::optional<std::string>> quoted =
+          conn->QueryValue("SELECT quote_ident($1)", {name}, "quoting a name");
+      if (!quoted.ok()) quote_failed.Update(quoted.status());
+      std::string result = quoted.ok() ? quoted->value_or(name) : name;
+      quoted_names[name] = result;
+      return result;
+    };
+    table_schema = BuildTableLevelSchema(manifest.pre_data_sql(), manifest.post_data_sql(),
+                                         chosen, all_tables, options.into_schema, quote);
+    WALSHIP_RETURN_IF_ERROR(quote_failed);
+    for (const std::string& statement : table_schema.skipped) {
+      LogWarning("skipped (it names a table outside --tables): %s",
+                 absl::StrReplaceAll(statement, {{"\n", " "}, {"    ", ""}}));
+    }
+    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), table_schema.create, "table schema"));
+    WALSHIP_RETURN_IF_ERROR(conn->Exec("RESET search_path", "resetting search_path"));
   } else {
     std::vector<std::string> existing, missing;
     for (const TableLoadJob& job : work) {
@@ -574,6 +616,9 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     }
     WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo, options.jobs, rest_keys, "primary key"));
   }
+  if (table_level) {
+    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), table_schema.keys, "table keys"));
+  }
   if (options.check_base) {
     for (const TableLoadJob& job : work) {
       std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
@@ -675,6 +720,11 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
 
   // 4. The rest of the schema, then sequences.
   WALSHIP_RETURN_IF_ERROR(rest_of_schema());
+  if (table_level) {
+    WALSHIP_RETURN_IF_ERROR(RunStatements(conn.get(), table_schema.rest, "table indexes and constraints"));
+    WALSHIP_RETURN_IF_ERROR(SetOwnedSequences(conn.get(), {}, options.into_schema,
+                                              &result.sequences_set));
+  }
   if (!table_level) {
     WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));
   }

@@ -102,6 +102,17 @@ absl::StatusOr<std::string> DumpSchema(PgCluster& pg, absl::string_view db) {
   return result.stdout_text;
 }
 
+absl::StatusOr<std::string> DumpTableSchema(PgCluster& pg, absl::string_view db,
+                                            absl::string_view pattern) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      SubprocessResult result,
+      Subprocess::Run({"/usr/bin/pg_dump", "--schema-only", "--no-publications",
+                       "--no-subscriptions", "-t", std::string(pattern), "-h", pg.host(), "-p",
+                       std::to_string(pg.port()), "-U", "postgres", std::string(db)}));
+  if (!result.ok()) return absl::InternalError("pg_dump -t failed: " + result.stderr_text);
+  return result.stdout_text;
+}
+
 absl::Status CreateDatabaseWithSchema(PgCluster& pg, absl::string_view db,
                                       absl::string_view schema_sql) {
   WALSHIP_RETURN_IF_ERROR(pg.CreateDatabase(db));

@@ -36,6 +36,9 @@ absl::Status WaitForSlot(PgCluster& pg, absl::string_view db, absl::string_view 
 
 // `pg_dump --schema-only` of `db`, as SQL text; and running SQL text in a new database.
 absl::StatusOr<std::string> DumpSchema(PgCluster& pg, absl::string_view db);
+// `pg_dump --schema-only -t PATTERN` of `db` (PATTERN as pg_dump reads it: "schema"."table").
+absl::StatusOr<std::string> DumpTableSchema(PgCluster& pg, absl::string_view db,
+                                            absl::string_view pattern);
 absl::Status CreateDatabaseWithSchema(PgCluster& pg, absl::string_view db,
                                       absl::string_view schema_sql);
 
