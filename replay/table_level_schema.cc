@@ -110,8 +110,22 @@ TableLevelSchema BuildTableLevelSchema(absl::string_view pre_data_sql,
     }
   }
   TableLevelSchema schema;
+  // Only statements that define a table or what it owns: a function or view whose body
+  // names a chosen table belongs to the live schema, not to the copy.
+  auto defines_table = [](absl::string_view statement) {
+    for (absl::string_view kind :
+         {"CREATE TABLE ", "CREATE UNLOGGED TABLE ", "CREATE SEQUENCE ", "ALTER SEQUENCE ",
+          "ALTER TABLE ", "COMMENT ON ", "CREATE INDEX ", "CREATE UNIQUE INDEX ",
+          "CREATE TRIGGER ", "CREATE CONSTRAINT TRIGGER ", "CREATE RULE ", "CREATE POLICY ",
+          "SECURITY LABEL "}) {
+      if (absl::StartsWith(statement, kind)) return true;
+    }
+    return false;
+  };
   auto take = [&](const std::string& statement, std::vector<std::string>* into_list) {
-    if (IsSessionSetting(statement) || !mentions_chosen(statement)) return;
+    if (IsSessionSetting(statement) || !defines_table(statement) || !mentions_chosen(statement)) {
+      return;
+    }
     if (mentions_other(statement)) {
       schema.skipped.push_back(statement);
       return;
