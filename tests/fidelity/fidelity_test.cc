@@ -8,6 +8,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -143,8 +145,8 @@ class FidelityTest : public ::testing::TestWithParam<std::string> {
     agent_log_ = ReadFile(log);
   }
 
-  // Restores onto a new empty database; "" on success, else what went wrong.
-  std::string Restore(const std::string& db, std::vector<std::string> extra) {
+  // Restores onto a new empty database; "" on success, else what went wrong. Thread-safe.
+  std::string Restore(const std::string& db, std::vector<std::string> extra, std::string* log) {
     absl::Status created = pg_->CreateDatabase(db);
     if (!created.ok()) return created.ToString();
     std::vector<std::string> args = {"restore", "--object-store", "file://" + store_, "--target",
@@ -152,13 +154,16 @@ class FidelityTest : public ::testing::TestWithParam<std::string> {
     args.insert(args.end(), extra.begin(), extra.end());
     auto result = RunReplay(args);
     if (!result.ok()) return result.status().ToString();
-    last_replay_log_ = result->stderr_text;
+    *log = result->stderr_text;
     if (result->exit_code != 0) {
       return absl::StrCat("walship-replay ", absl::StrJoin(extra, " "), " exited ",
                           result->exit_code, ":\n", result->stderr_text);
     }
     return "";
   }
+
+  void CheckEveryStep();
+  void CheckTableLevel();
 
   CorpusFamily family_;
   std::unique_ptr<PgCluster> pg_;
@@ -178,36 +183,68 @@ class FidelityTest : public ::testing::TestWithParam<std::string> {
   std::string last_replay_log_;
 };
 
-TEST_P(FidelityTest, EveryStepRestoresRowsAndSchemaThroughBothPaths) {
-  ASSERT_NO_FATAL_FAILURE(RunFamily());
-  for (size_t i = 0; i < checkpoints_.size(); ++i) {
-    const Checkpoint& point = checkpoints_[i];
-    for (bool folded : {true, false}) {
-      SCOPED_TRACE(absl::StrCat(family_.name, " after step \"", point.step, "\" (",
-                                point.lsn.ToString(), "), ", folded ? "folded" : "statement",
-                                " path"));
-      std::string db = absl::StrCat("r", i, folded ? "_fold" : "_stmt");
+// One restore of the corpus and what it gave; filled on a thread of its own.
+struct RestoreOutcome {
+  std::string what;      // which step and path
+  std::string failed;    // "" when walship-replay succeeded
+  std::string log;       // its stderr
+  std::string rows;      // first difference of the rows, "" when equal
+  std::string extra;     // a table the source lacks, if any
+  std::string schema;    // first difference of the schema, "" when equal
+  std::string actual_schema;
+};
+
+void FidelityTest::CheckEveryStep() {
+  // Every (step, path) restore at once, a few at a time: each is a process of its own
+  // and mostly waits on the server.
+  std::vector<RestoreOutcome> outcomes(checkpoints_.size() * 2);
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t k = next++; k < outcomes.size(); k = next++) {
+      const Checkpoint& point = checkpoints_[k / 2];
+      bool folded = k % 2 == 0;
+      RestoreOutcome& out = outcomes[k];
+      out.what = absl::StrCat(family_.name, " after step \"", point.step, "\" (",
+                              point.lsn.ToString(), "), ", folded ? "folded" : "statement", " path");
+      std::string db = absl::StrCat("r", k / 2, folded ? "_fold" : "_stmt");
       std::vector<std::string> extra = {"--to-lsn", point.lsn.ToString()};
       if (!folded) {
         extra.push_back("--fold-memory-mb");
         extra.push_back("0");
       }
-      std::string failed = Restore(db, extra);
-      EXPECT_EQ(failed, "");
-      if (!failed.empty()) continue;
-      ASSERT_OK_AND_ASSIGN(TableRows rows, CaptureTables(*pg_, db));
-      EXPECT_EQ(FirstDifference(point.rows, rows), "") << last_replay_log_;
-      for (const auto& [table, unused] : rows) {
-        EXPECT_TRUE(point.rows.count(table)) << "restore has a table the source lacks: " << table;
+      out.failed = Restore(db, extra, &out.log);
+      if (!out.failed.empty()) continue;
+      absl::StatusOr<TableRows> rows = CaptureTables(*pg_, db);
+      if (!rows.ok()) {
+        out.failed = rows.status().ToString();
+        continue;
       }
-      ASSERT_OK_AND_ASSIGN(std::string schema, Schema(db));
-      std::string difference = FirstDifferentLine(point.schema, schema);
-      EXPECT_EQ(difference, "") << last_replay_log_;
-      if (!difference.empty()) {
+      out.rows = FirstDifference(point.rows, *rows);
+      for (const auto& [table, unused] : *rows) {
+        if (!point.rows.count(table)) out.extra = table;
+      }
+      absl::StatusOr<std::string> schema = Schema(db);
+      if (!schema.ok()) {
+        out.failed = schema.status().ToString();
+        continue;
+      }
+      out.schema = FirstDifferentLine(point.schema, *schema);
+      if (!out.schema.empty()) {
         std::ofstream(absl::StrCat(work_, "/", db, ".expected.sql")) << point.schema;
-        std::ofstream(absl::StrCat(work_, "/", db, ".actual.sql")) << schema;
+        std::ofstream(absl::StrCat(work_, "/", db, ".actual.sql")) << *schema;
       }
     }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+  for (const RestoreOutcome& out : outcomes) {
+    SCOPED_TRACE(out.what);
+    EXPECT_EQ(out.failed, "");
+    if (!out.failed.empty()) continue;
+    EXPECT_EQ(out.rows, "") << out.log;
+    EXPECT_EQ(out.extra, "") << "restore has a table the source lacks";
+    EXPECT_EQ(out.schema, "") << out.log;
   }
 }
 
@@ -235,13 +272,14 @@ std::string TypeDefinitions(const std::string& schema) {
   return out;
 }
 
-TEST_P(FidelityTest, ChosenTablesRestoreIntoASchemaBesideACopyOfTheSource) {
-  ASSERT_NO_FATAL_FAILURE(RunFamily());
+void FidelityTest::CheckTableLevel() {
   // A table-level restore uses the target's live types and domains: base rows are checked
   // against them as they are now, so a family that changes them after the base is out of
   // this test's reach (README: table-level restores).
   if (TypeDefinitions(checkpoints_.back().schema) != types_at_setup_) {
-    GTEST_SKIP() << family_.name << " changes types or domains after the base";
+    std::cerr << "table-level check left out: " << family_.name
+              << " changes types or domains after the base\n";
+    return;
   }
   // The tables whose definition the stream left as the base has it (table-level restores
   // take the base's definition; schema changes in the window are not replayed there).
@@ -255,9 +293,13 @@ TEST_P(FidelityTest, ChosenTablesRestoreIntoASchemaBesideACopyOfTheSource) {
     chosen.push_back(&candidate);
     final_schema[candidate.quoted] = schema;
   }
-  if (chosen.empty()) GTEST_SKIP() << "no table keeps its base definition in " << family_.name;
+  if (chosen.empty()) {
+    std::cerr << "table-level check left out: no table keeps its base definition in "
+              << family_.name << "\n";
+    return;
+  }
   const Checkpoint& last = checkpoints_.back();
-  ASSERT_EQ(Restore("copy", {"--to-lsn", last.lsn.ToString()}), "");
+  ASSERT_EQ(Restore("copy", {"--to-lsn", last.lsn.ToString()}, &last_replay_log_), "");
   std::vector<std::string> extra = {"--to-lsn", last.lsn.ToString(), "--into-schema",
                                     "restored set", "--tables"};
   for (const Candidate* candidate : chosen) extra.push_back(candidate->display);
@@ -309,6 +351,24 @@ TEST_P(FidelityTest, ChosenTablesRestoreIntoASchemaBesideACopyOfTheSource) {
     EXPECT_EQ(FirstDifferentLine(absl::StrJoin(expected, "\n"), restored_schema), "")
         << last_replay_log_;
   }
+}
+
+TEST_P(FidelityTest, RestoresEqualTheSource) {
+  absl::Time start = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(RunFamily());
+  absl::Time streamed = absl::Now();
+  {
+    SCOPED_TRACE("every step, folded and statement paths, onto an empty database");
+    CheckEveryStep();
+  }
+  absl::Time restored = absl::Now();
+  {
+    SCOPED_TRACE("--tables ... --into-schema into a copy of the source");
+    CheckTableLevel();
+  }
+  std::cerr << "timing: " << family_.name << ": setup and stream " << (streamed - start)
+            << ", step restores " << (restored - streamed) << ", table-level "
+            << (absl::Now() - restored) << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, FidelityTest, ::testing::ValuesIn(CorpusFiles()),

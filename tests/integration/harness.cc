@@ -30,16 +30,30 @@ absl::StatusOr<TableRows> CaptureTables(PgCluster& pg, absl::string_view db) {
               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
               "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
               "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"));
-  TableRows rows;
+  // One psql for every table: each table's rows follow a line holding a tab and its name
+  // (COPY's text format writes a tab in a value as \t, so no row line starts with one).
+  // ROW(t.*): a column named "t" would shadow the bare alias.
+  std::string script;
+  std::vector<std::string> tables;
   for (absl::string_view name : absl::StrSplit(names, '\n', absl::SkipEmpty())) {
-    WALSHIP_ASSIGN_OR_RETURN(
-        std::string text,
-        // ROW(t.*): a column named "t" would shadow the bare alias.
-        pg.Psql(db, absl::StrCat("COPY (SELECT s.r FROM (SELECT ROW(t.*)::text AS r FROM ", name,
-                                 " t) s ORDER BY s.r COLLATE \"C\") TO STDOUT")));
-    std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-    rows[std::string(name)] = std::move(lines);
+    tables.emplace_back(name);
+    absl::StrAppend(&script, "SELECT E'\\t' || $walship$", name, "$walship$;\n",
+                    "COPY (SELECT s.r FROM (SELECT ROW(t.*)::text AS r FROM ", name,
+                    " t) s ORDER BY s.r COLLATE \"C\") TO STDOUT;\n");
   }
+  TableRows rows;
+  if (tables.empty()) return rows;
+  WALSHIP_ASSIGN_OR_RETURN(std::string text, pg.Psql(db, script));
+  std::vector<std::string>* current = nullptr;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "\t")) {
+      current = &rows[std::string(line)];
+      continue;
+    }
+    if (current == nullptr) return absl::InternalError("capturing tables: rows before a name");
+    current->emplace_back(line);
+  }
+  for (const std::string& table : tables) rows[table];  // empty tables too
   return rows;
 }
 
