@@ -130,15 +130,32 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
           conn->Describe(), source.identity.system_id, source.identity.timeline,
           source.identity.database, config.slot, source.slot.confirmed_flush.ToString());
-  if (config.create) {
+  // The DDL capture: installed by --create, brought up to date at every start where it is
+  // installed, and a warning whenever it is missing or disabled, since a schema change it
+  // does not capture reaches the store undescribed (replay then follows Relation messages,
+  // which cannot tell a renamed column from a dropped and an added one).
+  {
     auto ddl_conn = pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal);
-    absl::Status installed =
-        ddl_conn.ok() ? snapshot::InstallDdlCapture(**ddl_conn) : ddl_conn.status();
-    if (!installed.ok()) {
+    absl::StatusOr<snapshot::DdlCaptureState> state =
+        ddl_conn.ok() ? snapshot::ReadDdlCaptureState(**ddl_conn) : ddl_conn.status();
+    absl::Status installed = absl::OkStatus();
+    if (ddl_conn.ok() && (config.create || (state.ok() && state->installed && state->enabled))) {
+      installed = snapshot::InstallDdlCapture(**ddl_conn);
+      if (installed.ok()) state = snapshot::ReadDdlCaptureState(**ddl_conn);
+    }
+    if (!state.ok()) {
+      LogWarning("cannot check the DDL capture triggers: %s", state.status().message());
+    } else if (!state->installed || !state->enabled) {
       LogWarning(
-          "schema changes will be followed from relation messages only (added and "
-          "dropped columns): cannot install the DDL capture trigger: %s",
-          installed.message());
+          "schema changes are NOT captured in database \"%s\": the walship DDL capture "
+          "event triggers are %s%s; replay will follow relation messages only (a renamed "
+          "column restores as dropped and added, without its values). Start the agent once "
+          "with --create as a superuser to install them",
+          source.identity.database, state->installed ? "disabled" : "missing",
+          installed.ok() ? "" : absl::StrCat(" (installing them failed: ", installed.message(), ")"));
+    } else if (!installed.ok()) {
+      LogWarning("cannot bring the DDL capture triggers up to date (%s); older ones keep "
+                 "capturing", installed.message());
     }
   }
   sinks::StreamId stream{source.identity.system_id, config.slot};

@@ -159,6 +159,8 @@ absl::Status ReplicationConnection::CreatePublication(absl::string_view publicat
   return conn_->Exec(sql, absl::StrFormat("creating publication \"%s\"", publication));
 }
 
+// A deferrable primary key is no replica identity: PostgreSQL refuses UPDATE and DELETE on
+// such a table once it is published, as on one without a key.
 absl::StatusOr<std::vector<std::string>> ReplicationConnection::TablesWithoutIdentity(
     absl::string_view publication) {
   WALSHIP_ASSIGN_OR_RETURN(
@@ -168,7 +170,8 @@ absl::StatusOr<std::vector<std::string>> ReplicationConnection::TablesWithoutIde
                    "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
                    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
                    "WHERE pt.pubname = " + QuoteLiteral(publication) + " AND c.relreplident = 'd' AND NOT EXISTS ("
-                   "  SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+                   "  SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
+                   "  AND i.indimmediate) "
                    "ORDER BY 1",
                    {}, "checking the published tables' replica identity"));
   std::vector<std::string> tables;

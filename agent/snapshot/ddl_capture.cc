@@ -175,6 +175,21 @@ absl::Status InstallDdlCapture(pg::PgConnection& conn) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<DdlCaptureState> ReadDdlCaptureState(pg::PgConnection& conn) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult rows,
+      conn.Query("SELECT count(*), count(*) FILTER (WHERE evtenabled <> 'D') FROM "
+                 "pg_catalog.pg_event_trigger WHERE evtname IN ('walship_ddl_capture', "
+                 "'walship_ddl_drop')",
+                 {}, "reading the DDL capture triggers"));
+  DdlCaptureState state;
+  if (rows.rows.size() == 1) {
+    state.installed = rows.rows[0][0].value_or("0") == "2";
+    state.enabled = rows.rows[0][1].value_or("0") == "2";
+  }
+  return state;
+}
+
 absl::Status RemoveDdlCapture(pg::PgConnection& conn) {
   return conn.Exec(
       "DROP EVENT TRIGGER IF EXISTS walship_ddl_capture;"

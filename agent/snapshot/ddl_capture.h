@@ -6,6 +6,7 @@
 #define WALSHIP_AGENT_SNAPSHOT_DDL_CAPTURE_H_
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "agent/pg/pg_connection.h"
 
 namespace walship::snapshot {
@@ -24,6 +25,13 @@ inline constexpr char kDdlMessagePrefix[] = "walship.ddl";
 // object schema-qualified, as pg_dump does: "nextval('public.deals_id_seq'::regclass)",
 // "public.deal_stage".
 absl::Status InstallDdlCapture(pg::PgConnection& conn);
+
+struct DdlCaptureState {
+  bool installed = false;  // both event triggers exist
+  bool enabled = false;    // and fire (not DISABLEd)
+};
+// Reads whether the capture triggers exist in the connected database and fire.
+absl::StatusOr<DdlCaptureState> ReadDdlCaptureState(pg::PgConnection& conn);
 
 // Drops the triggers and functions (schema "walship" is kept). Idempotent.
 absl::Status RemoveDdlCapture(pg::PgConnection& conn);

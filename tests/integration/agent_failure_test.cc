@@ -93,6 +93,45 @@ class AgentFailureTest : public ::testing::Test {
   int next_id_ = 1;
 };
 
+// Schema changes the capture triggers miss reach the store undescribed: every start says so
+// when they are missing or disabled, and --create puts them back (ENABLE ALWAYS).
+TEST_F(AgentFailureTest, MissingOrDisabledDdlCaptureIsReportedAtEveryStart) {
+  auto run = [&](bool create) -> std::string {
+    auto until = CurrentLsn(*pg_, "crm");
+    EXPECT_OK(until.status());
+    std::vector<std::string> args = {"--source", pg_->ConnInfo("crm"), "--object-store",
+                                     "file://" + store_, "--work-dir", work_, "--until-lsn",
+                                     until.ok() ? until->ToString() : "0/0"};
+    if (create) args.push_back("--create");
+    auto result = RunAgent(args, absl::Seconds(60));
+    EXPECT_OK(result.status());
+    if (!result.ok()) return "";
+    EXPECT_EQ(result->exit_code, 0) << result->stderr_text;
+    return result->stderr_text;
+  };
+  std::string first = run(true);
+  EXPECT_THAT(first, Not(HasSubstr("schema changes are NOT captured")));
+  EXPECT_EQ(*pg_->Query("crm", "SELECT string_agg(evtenabled::text, ',' ORDER BY evtname) FROM "
+                               "pg_event_trigger WHERE evtname LIKE 'walship_ddl_%'"),
+            "A,A");
+
+  ASSERT_OK(pg_->Psql("crm", "ALTER EVENT TRIGGER walship_ddl_capture DISABLE").status());
+  EXPECT_THAT(run(false), AllOf(HasSubstr("schema changes are NOT captured"),
+                                HasSubstr("disabled")));
+  // A deliberate DISABLE is left as it is by a plain start.
+  EXPECT_EQ(*pg_->Query("crm", "SELECT evtenabled FROM pg_event_trigger WHERE evtname = "
+                               "'walship_ddl_capture'"),
+            "D");
+
+  ASSERT_OK(pg_->Psql("crm", "DROP EVENT TRIGGER walship_ddl_capture").status());
+  EXPECT_THAT(run(false), AllOf(HasSubstr("schema changes are NOT captured"),
+                                HasSubstr("missing")));
+  EXPECT_THAT(run(true), Not(HasSubstr("schema changes are NOT captured")));
+  EXPECT_EQ(*pg_->Query("crm", "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE "
+                               "'walship_ddl_%' AND evtenabled = 'A'"),
+            "2");
+}
+
 TEST_F(AgentFailureTest, KillNineAtEveryStageLosesNothing) {
   std::vector<Txn> txns;
   const std::vector<std::string> crash_points = {

@@ -693,19 +693,30 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
     CREATE TABLE walship.internal (x int);
     CREATE TEMP TABLE scratch (x int);
     CREATE INDEX agreements_name ON agreements (name);
+    SET search_path = pg_temp, public;
     DROP TABLE agreements;
   )sql")
                 .status());
   std::vector<std::string> messages = DdlMessages(*pg_, "ddl");
-  ASSERT_EQ(messages.size(), 6u) << absl::StrJoin(messages, "\n");
+  // Every command but those on walship's own and temporary objects: the index too.
+  ASSERT_EQ(messages.size(), 7u) << absl::StrJoin(messages, "\n");
   // The query is the statement's text; the rest is compared as JSON without it.
   ASSERT_OK_AND_ASSIGN(std::string query,
                        pg_->Query("crm", absl::StrCat("SELECT ", pg::QuoteLiteral(messages[0]),
                                                       "::jsonb ->> 'query'")));
   EXPECT_THAT(query, HasSubstr("CREATE TABLE contracts (id bigserial PRIMARY KEY"));
+  // The caller's search_path, not the trigger function's own.
+  auto search_path = [&](size_t i) {
+    auto out = pg_->Query("crm", absl::StrCat("SELECT ", pg::QuoteLiteral(messages[i]),
+                                              "::jsonb ->> 'search_path'"));
+    return out.ok() ? *out : out.status().ToString();
+  };
+  EXPECT_EQ(search_path(0), "\"$user\", public");
+  EXPECT_EQ(search_path(6), "pg_temp, public");
   auto tables_of = [&](size_t i) {
     auto out = pg_->Query(
-        "crm", absl::StrCat("SELECT (", pg::QuoteLiteral(messages[i]), "::jsonb - 'query')::text"));
+        "crm", absl::StrCat("SELECT (", pg::QuoteLiteral(messages[i]),
+                            "::jsonb - 'query' - 'search_path')::text"));
     return out.ok() ? *out : out.status().ToString();
   };
   auto expect_tables = [&](size_t i, const std::string& expected) {
@@ -718,36 +729,37 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
   };
   const std::string id_column =
       R"j({"attnum": 1, "name": "id", "type": "bigint", "not_null": true,
-          "default": "nextval('public.contracts_id_seq'::regclass)"})j";
-  expect_tables(0, R"j({"tag": "CREATE TABLE", "tables": [{"schema": "public",
+          "default": "nextval('public.contracts_id_seq'::regclass)", "generated": "", "identity": ""})j";
+  expect_tables(0, R"j({"format": 2, "tag": "CREATE TABLE", "tables": [{"schema": "public",
     "table": "contracts", "dropped": false, "columns": [)j" +
                        id_column + R"j(,
-      {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null}],
+      {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null, "generated": "", "identity": ""}],
       "primary_key": ["id"], "replica_identity": "d"}]})j");
-  expect_tables(1, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
+  expect_tables(1, R"j({"format": 2, "tag": "ALTER TABLE", "tables": [{"schema": "public",
     "table": "contracts", "dropped": false, "columns": [)j" +
                        id_column + R"j(,
-      {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null},
+      {"attnum": 2, "name": "title", "type": "text", "not_null": true, "default": null, "generated": "", "identity": ""},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
-       "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
-  expect_tables(2, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
+       "default": "0", "generated": "", "identity": ""}], "primary_key": ["id"], "replica_identity": "d"}]})j");
+  expect_tables(2, R"j({"format": 2, "tag": "ALTER TABLE", "tables": [{"schema": "public",
     "table": "contracts", "dropped": false, "columns": [)j" +
                        id_column + R"j(,
-      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null},
+      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null, "generated": "", "identity": ""},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
-       "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
-  expect_tables(3, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
+       "default": "0", "generated": "", "identity": ""}], "primary_key": ["id"], "replica_identity": "d"}]})j");
+  expect_tables(3, R"j({"format": 2, "tag": "ALTER TABLE", "tables": [{"schema": "public",
     "table": "agreements", "dropped": false, "columns": [)j" +
                        id_column + R"j(,
-      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null},
+      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null, "generated": "", "identity": ""},
       {"attnum": 3, "name": "value", "type": "numeric(10,2)", "not_null": false,
-       "default": "0"}], "primary_key": ["id"], "replica_identity": "d"}]})j");
-  expect_tables(4, R"j({"tag": "ALTER TABLE", "tables": [{"schema": "public",
+       "default": "0", "generated": "", "identity": ""}], "primary_key": ["id"], "replica_identity": "d"}]})j");
+  expect_tables(4, R"j({"format": 2, "tag": "ALTER TABLE", "tables": [{"schema": "public",
     "table": "agreements", "dropped": false, "columns": [)j" +
                        id_column + R"j(,
-      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null}],
+      {"attnum": 2, "name": "name", "type": "text", "not_null": true, "default": null, "generated": "", "identity": ""}],
       "primary_key": ["id"], "replica_identity": "d"}]})j");
-  expect_tables(5, R"j({"tag": "DROP TABLE", "tables": [{"schema": "public",
+  expect_tables(5, R"j({"format": 2, "tag": "CREATE INDEX", "tables": []})j");
+  expect_tables(6, R"j({"format": 2, "tag": "DROP TABLE", "tables": [{"schema": "public",
     "table": "agreements", "dropped": true, "columns": [], "primary_key": [],
     "replica_identity": "d"}]})j");
 

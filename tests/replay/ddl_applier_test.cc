@@ -84,6 +84,49 @@ TEST_F(DdlApplierTest, BringsTablesToTheDescribedState) {
   EXPECT_EQ(Value(db_, "SELECT to_regclass('public.tags') IS NULL"), "t");
 }
 
+// A store written before the statements were recorded: the first change of a table since
+// the base is a RENAME COLUMN, with no earlier description to match attnums against. The
+// column keeps its values (it used to be dropped and added empty).
+TEST_F(DdlApplierTest, AFirstDescribedRenameKeepsTheColumnsValues) {
+  DdlApplier ddl(conn_.get());
+  ddl.Seed(16390, "public", "deals");
+  ASSERT_OK_AND_ASSIGN(DdlMessage rename, ParseDdlMessage(R"json({"tag": "ALTER TABLE",
+    "query": "ALTER TABLE deals RENAME COLUMN note TO remark",
+    "tables": [{"oid": 16390, "schema": "public", "table": "deals", "dropped": false,
+      "columns": [{"attnum": 1, "name": "id", "type": "integer", "not_null": true, "default": null},
+                  {"attnum": 2, "name": "amount", "type": "numeric(12,2)", "not_null": false, "default": null},
+                  {"attnum": 3, "name": "remark", "type": "text", "not_null": false, "default": null}],
+      "primary_key": ["id"], "replica_identity": "d"}]})json"));
+  ASSERT_OK(ddl.Apply(rename).status());
+  EXPECT_EQ(Columns("deals"), "id integer not null, amount numeric(12,2), remark text");
+  EXPECT_EQ(Rows(db_, "deals"), (std::vector<std::string>{"(1,10.50,a)", "(2,20.25,)"}));
+}
+
+// A captured statement (format 2) runs as written, under the session's search_path; a
+// serial column's sequence comes with it.
+TEST_F(DdlApplierTest, TheApplierRunsTheCapturedStatementUnderItsSearchPath) {
+  Sql(db_, "CREATE SCHEMA crm");
+  StreamBuilder stream;
+  stream.Begin(10);
+  stream.Message(std::string(kDdlMessagePrefix), R"json({"format": 2, "tag": "CREATE TABLE",
+    "query": "CREATE TABLE campaigns (id serial PRIMARY KEY, title text DEFAULT 'x')",
+    "search_path": "crm, public", "tables": []})json");
+  stream.Begin(11);
+  stream.Message(std::string(kDdlMessagePrefix), R"json({"format": 2, "tag": "ALTER TABLE",
+    "query": "INSERT INTO t VALUES (1); ALTER TABLE campaigns RENAME COLUMN title TO name; SELECT 1",
+    "search_path": "crm, public", "tables": []})json");
+  ApplierOptions options;
+  options.after_base = true;
+  Applier applier(conn_.get(), options);
+  applier.BeginSegment();
+  for (const v1::Record& record : stream.Take()) ASSERT_OK(applier.Apply(record.event()));
+  ASSERT_OK(applier.Finish());
+  EXPECT_EQ(Columns("crm.campaigns"),
+            "id integer default nextval('crm.campaigns_id_seq'::regclass) not null, name text "
+            "default 'x'::text");
+  EXPECT_EQ(Value(db_, "SELECT to_regclass('public.campaigns') IS NULL"), "t");
+}
+
 TEST_F(DdlApplierTest, MalformedMessagesAreDataLoss) {
   EXPECT_EQ(ParseDdlMessage("{not json").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(ParseDdlMessage(R"json({"tag": "x"})").status().code(), absl::StatusCode::kDataLoss);
