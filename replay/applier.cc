@@ -106,6 +106,13 @@ absl::Status Applier::ExecControl(const char* sql) {
   return conn_->Exec(sql, absl::StrCat("running ", sql, " in the target"));
 }
 
+absl::Status Applier::BeginTargetTransaction() {
+  WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
+  // Deferrable keys are checked at commit, as the source checked them at the end of a
+  // statement that changed several rows (UPDATE t SET k = NOT k) applied here row by row.
+  return ExecControl("SET CONSTRAINTS ALL DEFERRED");
+}
+
 absl::Status Applier::StartEvent(const v1::Event& event) {
   if (in_batch_ && event.commit_lsn() == current_commit_lsn_) return absl::OkStatus();
   // A new source transaction: the batch may end here, never inside a transaction.
@@ -117,10 +124,7 @@ absl::Status Applier::StartEvent(const v1::Event& event) {
     stats_.committed_commit_lsn = current_commit_lsn_;
   }
   if (!in_batch_) {
-    WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
-    // Deferrable keys are checked at commit, as the source checked them at the end of a
-    // statement that changed several rows (UPDATE t SET k = NOT k) applied here row by row.
-    WALSHIP_RETURN_IF_ERROR(ExecControl("SET CONSTRAINTS ALL DEFERRED"));
+    WALSHIP_RETURN_IF_ERROR(BeginTargetTransaction());
     in_batch_ = true;
     batch_events_ = 0;
   }
@@ -319,8 +323,7 @@ absl::Status Applier::ApplyDdl(const v1::Event& event) {
     options_.before_schema_change = nullptr;
     WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
     WALSHIP_RETURN_IF_ERROR(hook());
-    WALSHIP_RETURN_IF_ERROR(ExecControl("BEGIN"));
-    WALSHIP_RETURN_IF_ERROR(ExecControl("SET CONSTRAINTS ALL DEFERRED"));
+    WALSHIP_RETURN_IF_ERROR(BeginTargetTransaction());
     quieting_triggers_ = true;
   }
   // The schema change sees the triggers as the source had them.

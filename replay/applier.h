@@ -97,6 +97,8 @@ class Applier {
   absl::StatusOr<bool> RunDdlStatement(const DdlMessage& message, const v1::Event& event);
   // Sends the pending COPY batch, if any.
   absl::Status FlushCopy();
+  // BEGIN on the target, with deferrable constraints deferred to COMMIT.
+  absl::Status BeginTargetTransaction();
   // Runs a control statement once every pipelined statement succeeded.
   absl::Status ExecControl(const char* sql);
 

@@ -370,7 +370,6 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   // 1. Schema with keys.
   PostDataParts post = SplitPostData(manifest.post_data_sql());
   bool run_post_data = false;
-  TargetTables target_tables(conn.get(), options.force);
   TableLevelSchema table_schema;
   if (table_level) {
     WALSHIP_RETURN_IF_ERROR(conn->Exec(

@@ -102,7 +102,6 @@ class FidelityTest : public ::testing::TestWithParam<std::string> {
     ASSERT_OK_AND_ASSIGN(std::string schema_at_setup, Schema("src"));
     types_at_setup_ = TypeDefinitions(schema_at_setup);
     ASSERT_OK_AND_ASSIGN(TableRows at_setup, CaptureTables(*pg_, "src"));
-    for (const auto& [table, rows] : at_setup) base_tables_.push_back(table);
     // Table-level candidates: plain tables (no partitions, no inheritance), a few per family.
     ASSERT_OK_AND_ASSIGN(
         std::string plain,
@@ -169,7 +168,6 @@ class FidelityTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<PgCluster> pg_;
   std::string store_;
   std::string work_;
-  std::vector<std::string> base_tables_;
   struct Candidate {
     std::string quoted;   // "schema"."table" as format('%I.%I') writes it
     std::string display;  // schema.table, as --tables takes it
