@@ -60,6 +60,9 @@ struct AgentConfig {
   std::string metrics_listen;
   // Emit a heartbeat logical message this often when idle (0: never).
   absl::Duration heartbeat_interval = absl::ZeroDuration();
+  // Record the free-standing sequences at least this often, and after group commits when
+  // they changed (0: never).
+  absl::Duration sequence_interval = absl::Seconds(10);
   // While idle, write a heartbeat object to every store at most this often.
   absl::Duration idle_report_interval = absl::Minutes(1);
   // Stop once everything up to this LSN is durable and acknowledged.

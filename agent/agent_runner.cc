@@ -244,6 +244,8 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.spill_dir = spill_dir;
   options.memory_limit_per_transaction = config.transaction_memory_bytes;
   options.heartbeat_interval = config.heartbeat_interval;
+  options.sequence_interval = config.sequence_interval;
+  options.sequence_min_interval = std::min(absl::Seconds(1), config.sequence_interval);
   options.idle_report_interval = config.idle_report_interval;
   options.on_idle = [&stores, &stream](absl::Time now, Lsn acknowledged, Lsn server_wal) {
     WriteHeartbeat(stores, stream, now, acknowledged, server_wal);

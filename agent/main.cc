@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
   std::string until_lsn, log_format = "text", log_level = "info";
   int64_t segment_max_ms = absl::ToInt64Milliseconds(config.segment_max_age);
   double heartbeat_seconds = 0;
+  double sequence_seconds = 10;
   double idle_report_seconds = absl::ToDoubleSeconds(config.idle_report_interval);
   std::string base_every;
   app.add_option("--source", config.source,
@@ -93,6 +94,11 @@ int Main(int argc, char** argv) {
                  "Seconds between heartbeat messages while idle, so the slot keeps moving when "
                  "other databases write (0: off)")
       ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--sequence-interval", sequence_seconds,
+                 "Seconds between recordings of the free-standing sequences' values (also "
+                 "recorded after each group commit when they changed), so a restore sets them "
+                 "past every value used (0: off)")
+      ->check(CLI::Range(0.0, 3600.0));
   // Hidden (empty group): tests shorten the once-a-minute heartbeat object while idle.
   app.add_option("--idle-report-seconds", idle_report_seconds,
                  "Seconds between heartbeat objects while idle")
@@ -112,6 +118,7 @@ int Main(int argc, char** argv) {
   }
   config.segment_max_age = absl::Milliseconds(segment_max_ms);
   config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
+  config.sequence_interval = absl::Seconds(sequence_seconds);
   config.idle_report_interval = absl::Seconds(idle_report_seconds);
   if (!base_every.empty()) {
     std::string text = base_every;

@@ -24,6 +24,7 @@ constexpr size_t kMaxRawFrameBytes = kMaxFrameBytes - kMaxFrameBytes / 64;
 constexpr size_t kKeepBufferBytes = 2 * kTargetFrameRawBytes;
 constexpr absl::string_view kMarkPrefix = "walship";
 constexpr absl::string_view kMarkContentPrefix = "mark:";
+constexpr absl::string_view kSequencesPrefix = "walship.sequences";
 
 class SegmentWriterImpl : public SegmentWriter {
  public:
@@ -152,6 +153,10 @@ class SegmentWriterImpl : public SegmentWriter {
       mark->set_commit_lsn(event.commit_lsn());
       mark->set_xid(event.xid());
       mark->set_commit_time_us(event.commit_time_us());
+    }
+    if (event.op() == v1::MESSAGE && event.message().prefix() == kSequencesPrefix) {
+      trailer_.set_sequence_recordings(trailer_.sequence_recordings() + 1);
+      trailer_.set_last_sequence_recording_lsn(event.commit_lsn());
     }
   }
 

@@ -185,7 +185,7 @@ absl::StatusOr<BaseRestorePlan> PlanBaseRestore(const BaseCatalog& bases,
     }
   }
   plan.segments.assign(segments.begin() + begin, segments.begin() + end);
-  return BaseRestorePlan{*chosen, std::move(plan)};
+  return BaseRestorePlan{*chosen, std::move(plan), segments};
 }
 
 }  // namespace walship::replay

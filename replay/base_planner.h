@@ -49,6 +49,8 @@ struct BaseRestorePlan {
   // Change segments to read after the base; plan.first_commit_lsn is the base's snapshot
   // LSN (earlier transactions are in the base).
   RestorePlan changes;
+  // Every segment of the stream, for the sequence recordings past the target.
+  std::vector<CatalogSegment> stream_segments;
 };
 
 // Picks the latest base with snapshot_lsn <= target LSN (snapshot time <= target time for

@@ -24,6 +24,7 @@
 #include "replay/change_fold.h"
 #include "replay/early_foreign_keys.h"
 #include "replay/fold_runner.h"
+#include "replay/sequence_recordings.h"
 #include "replay/sql_script.h"
 #include "replay/table_level_schema.h"
 #include "replay/target_tables.h"
@@ -726,6 +727,18 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   }
   if (!table_level) {
     WALSHIP_RETURN_IF_ERROR(SetSequences(conn.get(), manifest, &result.sequences_set));
+    // Free-standing sequences: PostgreSQL 15 does not stream them; the agent records them.
+    Lsn restored(std::max(result.changes.stats.last_commit_lsn, plan.base.snapshot_lsn().value()));
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<SequenceRecordingAt> recording,
+                             FindSequenceRecording(store, plan.stream_segments, restored));
+    if (recording.has_value()) {
+      WALSHIP_RETURN_IF_ERROR(ApplySequenceRecording(conn.get(), *recording,
+                                                     options.sequence_margin,
+                                                     &result.sequences_set));
+    } else if (!manifest.sequences().empty()) {
+      LogInfo("the stream holds no sequence recordings: free-standing sequences keep their "
+              "base values");
+    }
   }
   // Everything above committed asynchronously; a synchronous commit of a transaction with
   // an id flushes the WAL up to it, so the whole restore is durable once this returns.

@@ -40,6 +40,9 @@ struct BaseRestoreOptions {
   // restore creates the schema, and not with check_base or a table-level restore.
   uint64_t fold_memory_bytes = uint64_t{1} << 30;
   bool progress_on_terminal = false;
+  // Free-standing sequences: when the restore ends past the agent's last recording, this
+  // many increments are added to the recorded values (nextval calls after it are unknown).
+  int64_t sequence_margin = 1000;
 };
 
 struct BaseRestoreResult {

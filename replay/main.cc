@@ -59,6 +59,7 @@ struct ReplayConfig {
   std::string into_schema;         // with --tables: restore them into this new schema
   bool check_base = false;         // compare loaded base tables with the manifest checksums
   uint64_t fold_memory_mb = 1024;  // fold the change window into the base load (0: never)
+  int64_t sequence_margin = 1000;  // increments past the last sequence recording
   std::string scratch;             // drill: conninfo of an empty scratch database
 };
 
@@ -151,6 +152,7 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
   options.into_schema = config.into_schema;
   options.check_base = config.check_base;
   options.fold_memory_bytes = config.fold_memory_mb << 20;
+  options.sequence_margin = config.sequence_margin;
   options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
   absl::Time start = absl::Now();
   WALSHIP_ASSIGN_OR_RETURN(BaseRestoreResult result,
@@ -307,6 +309,10 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
                     "memory for folding the change window into the base load (rows go in once, "
                     "in their final state); past it the rest applies as statements; 0: never")
         ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+    app->add_option("--sequence-margin", config->sequence_margin,
+                    "when the target is past the agent's last recording of the free-standing "
+                    "sequences, set each this many increments past its recorded value")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
     app->add_flag("--exclusive", config->exclusive, "with --to-xid: stop just before it")
         ->needs(to_xid);
     app->add_flag("--force", config->force, "empty target tables that hold rows");

@@ -131,10 +131,37 @@ pg::PgConnection* StreamLoop::SideConnection() {
   return side_conn_.get();
 }
 
+void StreamLoop::RecordSequences(absl::Time now, bool force) {
+  if (options_.sequence_interval <= absl::ZeroDuration()) return;
+  bool moved = tracker_.flushed() > sequences_flushed_ && now >= next_sequence_check_;
+  if (!force && !moved && now < next_sequence_poll_) return;
+  sequences_flushed_ = tracker_.flushed();
+  next_sequence_check_ = now + options_.sequence_min_interval;
+  next_sequence_poll_ = now + options_.sequence_interval;
+  pg::PgConnection* conn = SideConnection();
+  if (conn == nullptr) return;
+  absl::StatusOr<bool> recorded = sequences_.Record(*conn);
+  if (!recorded.ok()) {
+    // Once: a role without the right to write logical messages fails every time.
+    if (!sequence_warned_) {
+      LogWarning("%s; free-standing sequences are not recorded, so a restore sets them only "
+                 "to their base values (grant the agent's role EXECUTE on "
+                 "pg_logical_emit_message, or run it as a superuser)",
+                 recorded.status().message());
+      sequence_warned_ = true;
+    }
+    side_conn_.reset();
+    return;
+  }
+  if (*recorded) LogDebug("recorded the free-standing sequences: %s", sequences_.last_values());
+}
+
 void StreamLoop::SideWork(absl::Time now) {
   bool idle = !tracker_.HasInFlight() && !assembler_.InTransaction();
+  bool heartbeat = false;
   if (options_.heartbeat_interval > absl::ZeroDuration() && now >= next_heartbeat_) {
     next_heartbeat_ = now + options_.heartbeat_interval;
+    heartbeat = idle;
     pg::PgConnection* conn = idle ? SideConnection() : nullptr;
     if (conn != nullptr) {
       absl::Status status = conn->Exec(
@@ -145,6 +172,7 @@ void StreamLoop::SideWork(absl::Time now) {
       }
     }
   }
+  RecordSequences(now, heartbeat);
   if (metrics_ != nullptr && now >= next_slot_stats_) {
     next_slot_stats_ = now + options_.slot_stats_interval;
     if (pg::PgConnection* conn = SideConnection()) {

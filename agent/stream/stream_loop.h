@@ -23,6 +23,7 @@
 #include "agent/pg/pgoutput_decoder.h"
 #include "agent/pg/replication_connection.h"
 #include "agent/stream/feedback_tracker.h"
+#include "agent/stream/sequence_recorder.h"
 #include "agent/stream/transaction_assembler.h"
 #include "sinks/sink.h"
 
@@ -51,6 +52,10 @@ struct StreamOptions {
   std::function<void(absl::Time now, Lsn acknowledged, Lsn server_wal_end)> on_idle;
   // How often the slot's retained WAL is read for the metrics.
   absl::Duration slot_stats_interval = absl::Seconds(15);
+  // Free-standing sequences are recorded (when their values changed) after the flush
+  // position moved, at most this often, and at least this often otherwise (0: never).
+  absl::Duration sequence_min_interval = absl::Seconds(1);
+  absl::Duration sequence_interval = absl::Seconds(10);
 };
 
 class StreamLoop {
@@ -75,9 +80,11 @@ class StreamLoop {
   absl::Status ServeSinks(absl::Time now);
   absl::Status SendStatus(pg::ReplicationConnection& conn, absl::Time now, bool reply);
   absl::Status FinishStream(pg::ReplicationConnection& conn);
-  // Periodic side work over a normal connection: heartbeat messages, slot statistics and
-  // the idle report. Failures are logged, never fatal.
+  // Periodic side work over a normal connection: heartbeat messages, sequence recordings,
+  // slot statistics and the idle report. Failures are logged, never fatal.
   void SideWork(absl::Time now);
+  // Records the free-standing sequences when due (`force`: a heartbeat is being sent).
+  void RecordSequences(absl::Time now, bool force);
   pg::PgConnection* SideConnection();
 
   StreamOptions options_;
@@ -91,6 +98,11 @@ class StreamLoop {
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();
+  SequenceRecorder sequences_;
+  Lsn sequences_flushed_;  // the flush position at the last sequence check
+  absl::Time next_sequence_check_ = absl::InfinitePast();
+  absl::Time next_sequence_poll_ = absl::InfinitePast();
+  bool sequence_warned_ = false;
   Lsn server_wal_end_;
   // Since when a sink has been over its memory bound (InfiniteFuture: none is).
   absl::Time backlogged_since_ = absl::InfiniteFuture();
