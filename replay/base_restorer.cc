@@ -24,6 +24,7 @@
 #include "replay/change_fold.h"
 #include "replay/early_foreign_keys.h"
 #include "replay/fold_runner.h"
+#include "replay/preflight.h"
 #include "replay/sequence_recordings.h"
 #include "replay/sql_script.h"
 #include "replay/table_level_schema.h"
@@ -368,14 +369,30 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
           plan.base.snapshot_lsn().ToString(), FormatUtcMicros(manifest.snapshot_time_us()),
           work.size(), plan.base.row_count());
 
+  // 0. Pre-flight: every object the restore reads is fetched (remote stores) and checked
+  // before anything is written to the target.
+  auto began_writing = [&options]() {
+    if (options.began_writing != nullptr) *options.began_writing = true;
+  };
+  {
+    absl::Time checking = absl::Now();
+    WALSHIP_ASSIGN_OR_RETURN(
+        PreflightStats checked,
+        CheckObjects(store, options.cache, ObjectsToRead(plan, stream, tables), options.jobs));
+    LogInfo("pre-flight: %d objects (%.1f MiB%s) checked in %.1fs", checked.objects,
+            checked.bytes / 1048576.0,
+            options.cache != nullptr
+                ? absl::StrFormat(", %.1f MiB fetched into %s", checked.fetched / 1048576.0,
+                                  options.cache->dir())
+                : "",
+            absl::ToDoubleSeconds(absl::Now() - checking));
+  }
+
   // 1. Schema with keys.
   PostDataParts post = SplitPostData(manifest.post_data_sql());
   bool run_post_data = false;
   TableLevelSchema table_schema;
   if (table_level) {
-    WALSHIP_RETURN_IF_ERROR(conn->Exec(
-        absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
-        absl::StrFormat("creating schema \"%s\"", options.into_schema)));
     for (const TableLoadJob& job : work) {
       WALSHIP_ASSIGN_OR_RETURN(bool exists,
                                TableExists(conn.get(), job.target_schema, job.target_table));
@@ -385,6 +402,16 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
             job.target_schema, job.target_table));
       }
     }
+    WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseRole*> missing_roles,
+                             MissingRoles(conn.get(), manifest));
+    if (!options.create_roles) {
+      WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, false));
+    }
+    began_writing();
+    WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, options.create_roles));
+    WALSHIP_RETURN_IF_ERROR(conn->Exec(
+        absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
+        absl::StrFormat("creating schema \"%s\"", options.into_schema)));
     // The tables as the base defines them (sequences, defaults, identity, comments, keys,
     // indexes, constraints, triggers), moved into the new schema.
     std::vector<QualifiedName> chosen, all_tables;
@@ -430,6 +457,16 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
           absl::StrJoin(existing, ", "), absl::StrJoin(missing, ", ")));
     }
     if (existing.empty()) {
+      WALSHIP_RETURN_IF_ERROR(CheckTargetIsEmpty(conn.get()));
+      WALSHIP_RETURN_IF_ERROR(
+          CheckExtensionsAvailable(conn.get(), ExtensionsCreatedBy(manifest.pre_data_sql())));
+      WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseRole*> missing_roles,
+                               MissingRoles(conn.get(), manifest));
+      if (!options.create_roles) {
+        WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, false));
+      }
+      began_writing();
+      WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, options.create_roles));
       WALSHIP_RETURN_IF_ERROR(
           RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()), "pre-data schema"));
       // pg_dump empties search_path; DDL messages name types as the source's session saw
@@ -437,6 +474,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       WALSHIP_RETURN_IF_ERROR(conn->Exec("RESET search_path", "resetting search_path"));
       run_post_data = true;
     } else {
+      // Every table is checked before the first is emptied.
+      std::vector<std::string> to_empty;
       for (const TableLoadJob& job : work) {
         std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
         WALSHIP_ASSIGN_OR_RETURN(
@@ -452,9 +491,13 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
           }
           LogWarning("emptying table \"%s.%s\" in the target (--force)", job.target_schema,
                      job.target_table);
-          WALSHIP_RETURN_IF_ERROR(conn->Exec(absl::StrCat("TRUNCATE ONLY ", quoted, " CASCADE"),
-                                             absl::StrFormat("emptying \"%s\"", quoted)));
+          to_empty.push_back(quoted);
         }
+      }
+      began_writing();
+      for (const std::string& quoted : to_empty) {
+        WALSHIP_RETURN_IF_ERROR(conn->Exec(absl::StrCat("TRUNCATE ONLY ", quoted, " CASCADE"),
+                                           absl::StrFormat("emptying \"%s\"", quoted)));
       }
       LogInfo("the target already has the schema: base schema statements are not run");
     }

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "replay/base_loader.h"
 #include "replay/base_planner.h"
+#include "replay/object_cache.h"
 #include "replay/restorer.h"
 #include "sinks/object_store/object_store.h"
 
@@ -43,6 +44,14 @@ struct BaseRestoreOptions {
   // Free-standing sequences: when the restore ends past the agent's last recording, this
   // many increments are added to the recorded values (nextval calls after it are unknown).
   int64_t sequence_margin = 1000;
+  // Create the roles the base's privileges name that the target server lacks (without
+  // passwords); without it such a restore is refused before its first write.
+  bool create_roles = false;
+  // The remote store's local copy the pre-flight fetches into (null: read the store).
+  ObjectCache* cache = nullptr;
+  // Set to true right before the first write to the target (a failure after it leaves the
+  // target incomplete). May be null.
+  bool* began_writing = nullptr;
 };
 
 struct BaseRestoreResult {

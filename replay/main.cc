@@ -12,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,6 +25,7 @@
 #include "replay/base_commands.h"
 #include "replay/base_planner.h"
 #include "replay/base_restorer.h"
+#include "replay/object_cache.h"
 #include "replay/recovery_target.h"
 #include "replay/restore_planner.h"
 #include "replay/restorer.h"
@@ -60,6 +62,8 @@ struct ReplayConfig {
   bool check_base = false;         // compare loaded base tables with the manifest checksums
   uint64_t fold_memory_mb = 1024;  // fold the change window into the base load (0: never)
   int64_t sequence_margin = 1000;  // increments past the last sequence recording
+  std::string work_dir;            // restore: where remote objects are fetched to
+  bool create_roles = false;       // restore: create the roles the base's privileges name
   std::string scratch;             // drill: conninfo of an empty scratch database
 };
 
@@ -95,11 +99,20 @@ void WarnOnPassword(absl::string_view option, const std::string& conninfo) {
   }
 }
 
-// The first store that answers a listing.
-absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig& config) {
+// The first store that answers a listing. With `cache_dir`, a remote store's objects are
+// read through an ObjectCache there (below decryption), returned in `*cache`.
+absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig& config,
+                                                              const std::string& cache_dir = "",
+                                                              ObjectCache** cache = nullptr) {
   absl::Status last = absl::InvalidArgumentError("--object-store is required");
   for (const std::string& url : config.object_stores) {
     absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> store = sinks::OpenObjectStore(url);
+    ObjectCache* cached = nullptr;
+    if (store.ok() && !cache_dir.empty() && !absl::StartsWith(url, "file:")) {
+      auto wrapped = std::make_unique<ObjectCache>(std::move(*store), cache_dir);
+      cached = wrapped.get();
+      store = std::unique_ptr<sinks::ObjectStore>(std::move(wrapped));
+    }
     if (store.ok()) store = sinks::MaybeDecrypt(std::move(*store), config.encryption_key_file);
     if (!store.ok()) {
       last = store.status();
@@ -107,7 +120,10 @@ absl::StatusOr<std::unique_ptr<sinks::ObjectStore>> OpenStore(const ReplayConfig
       continue;
     }
     absl::StatusOr<std::vector<sinks::ObjectInfo>> probe = (*store)->List("");
-    if (probe.ok()) return store;
+    if (probe.ok()) {
+      if (cache != nullptr) *cache = cached;
+      return store;
+    }
     last = probe.status();
     if (config.object_stores.size() > 1) LogWarning("%s", last.message());
   }
@@ -136,7 +152,7 @@ absl::Status RunList(const ReplayConfig& config) {
 }
 
 absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* store,
-                            const sinks::StreamId& stream, const BaseCatalog& bases,
+                            ObjectCache* cache, const sinks::StreamId& stream, const BaseCatalog& bases,
                             const SegmentCatalog& catalog) {
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget resolved, ResolveToLsnTarget(store, catalog, target));
@@ -153,10 +169,28 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
   options.check_base = config.check_base;
   options.fold_memory_bytes = config.fold_memory_mb << 20;
   options.sequence_margin = config.sequence_margin;
+  options.cache = cache;
+  options.create_roles = config.create_roles;
+  bool began_writing = false;
+  options.began_writing = &began_writing;
   options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
   absl::Time start = absl::Now();
-  WALSHIP_ASSIGN_OR_RETURN(BaseRestoreResult result,
-                           RestoreFromBase(store, stream, plan, config.target, options));
+  absl::StatusOr<BaseRestoreResult> restored =
+      RestoreFromBase(store, stream, plan, config.target, options);
+  if (!restored.ok()) {
+    if (began_writing) {
+      return absl::Status(
+          restored.status().code(),
+          absl::StrCat(restored.status().message(),
+                       "\nTHE TARGET IS INCOMPLETE: the restore stopped after it began writing "
+                       "to it. Drop the target database (with --into-schema, that schema) and "
+                       "restore again once the cause above is fixed."));
+    }
+    return absl::Status(restored.status().code(),
+                        absl::StrCat(restored.status().message(),
+                                     "\nNothing was written to the target."));
+  }
+  BaseRestoreResult& result = *restored;
   uint64_t rows = 0;
   for (const TableLoadResult& table : result.tables) rows += table.base_rows;
   absl::PrintF(
@@ -201,12 +235,19 @@ absl::Status RunStatus(const ReplayConfig& config) {
 absl::Status RunRestore(const ReplayConfig& config) {
   WarnOnPassword("--target", config.target);
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
+  // Remote objects are fetched into a work directory of the restore's own, checked there
+  // before the first write, and read from there; it is removed when the restore ends.
+  WALSHIP_ASSIGN_OR_RETURN(RestoreWorkDir work, RestoreWorkDir::Create(config.work_dir));
+  ObjectCache* cache = nullptr;
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store,
+                           OpenStore(config, work.path(), &cache));
   WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
                            ResolveStream(store.get(), config.system_id, config.slot));
   WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
   WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
-  if (!bases.bases().empty()) return RunBaseRestore(config, store.get(), stream, bases, catalog);
+  if (!bases.bases().empty()) {
+    return RunBaseRestore(config, store.get(), cache, stream, bases, catalog);
+  }
   if (!config.into_schema.empty()) {
     return absl::FailedPreconditionError("--into-schema needs a base snapshot; none is stored");
   }
@@ -309,6 +350,13 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
                     "memory for folding the change window into the base load (rows go in once, "
                     "in their final state); past it the rest applies as statements; 0: never")
         ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+    app->add_flag("--create-roles", config->create_roles,
+                  "create the roles the base's privileges name that the target server lacks, "
+                  "without passwords (without it, such a restore is refused before writing)");
+    app->add_option("--work-dir", config->work_dir,
+                    "where a restore from a remote store fetches and checks the objects it "
+                    "reads, before its first write (a new directory inside it, removed at the "
+                    "end; default $TMPDIR or /tmp)");
     app->add_option("--sequence-margin", config->sequence_margin,
                     "when the target is past the agent's last recording of the free-standing "
                     "sequences, set each this many increments past its recorded value")

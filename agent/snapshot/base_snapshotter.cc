@@ -192,6 +192,7 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   WALSHIP_ASSIGN_OR_RETURN(std::vector<PublishedTable> tables,
                            ReadPublishedTables(*catalog, options.publication));
   WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::SequenceValue> sequences, ReadSequences(*catalog));
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::BaseRole> roles, ReadRolesNamed(*catalog));
   // Locks held by `catalog` until the base is written; checked against the live catalog.
   {
     WALSHIP_ASSIGN_OR_RETURN(
@@ -294,6 +295,8 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   }
   for (auto& [index, table] : done) *manifest.add_tables() = std::move(table);
   for (v1::SequenceValue& sequence : sequences) *manifest.add_sequences() = std::move(sequence);
+  for (v1::BaseRole& role : roles) *manifest.add_roles() = std::move(role);
+  manifest.set_privileges_included(true);
   *manifest.mutable_session() = session;
   manifest.set_publication(options.publication);
   manifest.set_finished_time_us(absl::ToUnixMicros(absl::Now()));

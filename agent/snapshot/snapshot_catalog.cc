@@ -308,4 +308,53 @@ absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& c
   return out;
 }
 
+namespace {
+
+constexpr char kRolesNamedSql[] = R"sql(
+WITH user_ns AS (
+  SELECT oid FROM pg_catalog.pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'walship')
+    AND nspname NOT LIKE 'pg\_%'),
+acls AS (
+  SELECT c.relacl AS acl FROM pg_catalog.pg_class c
+  WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relacl IS NOT NULL
+  UNION ALL
+  SELECT a.attacl FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND a.attacl IS NOT NULL
+  UNION ALL
+  SELECT n.nspacl FROM pg_catalog.pg_namespace n
+  WHERE n.oid IN (SELECT oid FROM user_ns) AND n.nspacl IS NOT NULL
+  UNION ALL
+  SELECT t.typacl FROM pg_catalog.pg_type t
+  WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typacl IS NOT NULL
+  UNION ALL
+  SELECT p.proacl FROM pg_catalog.pg_proc p
+  WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.proacl IS NOT NULL
+  UNION ALL
+  SELECT d.defaclacl FROM pg_catalog.pg_default_acl d),
+named AS (
+  SELECT e.grantee AS role FROM acls, pg_catalog.aclexplode(acls.acl) e
+  UNION SELECT e.grantor FROM acls, pg_catalog.aclexplode(acls.acl) e
+  UNION SELECT d.defaclrole FROM pg_catalog.pg_default_acl d
+  UNION SELECT unnest(p.polroles) FROM pg_catalog.pg_policy p)
+SELECT r.rolname, r.rolcanlogin, r.rolinherit
+FROM named JOIN pg_catalog.pg_roles r ON r.oid = named.role
+ORDER BY r.rolname)sql";
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::BaseRole>> ReadRolesNamed(pg::PgConnection& conn) {
+  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult result,
+                           conn.Query(kRolesNamedSql, {}, "listing the roles the schema names"));
+  std::vector<v1::BaseRole> out;
+  for (const auto& row : result.rows) {
+    v1::BaseRole role;
+    role.set_name(row[0].value_or(""));
+    role.set_login(row[1].value_or("f") == "t");
+    role.set_inherit(row[2].value_or("f") == "t");
+    out.push_back(std::move(role));
+  }
+  return out;
+}
+
 }  // namespace walship::snapshot

@@ -61,6 +61,11 @@ absl::Status LockAndCheckTables(pg::PgConnection& snapshot_conn, pg::PgConnectio
 // last_value / is_called and the column that owns it.
 absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& conn);
 
+// The roles that the privileges of the schema a base dumps name: grantees and grantors of
+// every ACL outside the system schemas (and walship's), the roles of default privileges and
+// of row-level security policies. Never their passwords.
+absl::StatusOr<std::vector<v1::BaseRole>> ReadRolesNamed(pg::PgConnection& conn);
+
 }  // namespace walship::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_SNAPSHOT_CATALOG_H_

@@ -70,10 +70,8 @@ std::string ComparableSchema(absl::string_view dump) {
     if (absl::StartsWith(line, "-- Name: ") || absl::StartsWith(line, "-- Data for Name: ")) {
       skipping = absl::StrContains(line, "; Schema: walship;") ||
                  absl::StartsWith(line, "-- Name: walship; Type: SCHEMA;") ||
+                 absl::StartsWith(line, "-- Name: SCHEMA walship; Type: ACL;") ||
                  absl::StrContains(line, "Type: EVENT TRIGGER;") ||
-                 // Privileges: base snapshots leave them out for now (they name roles the
-                 // target may lack); restoring them and the roles is its own work.
-                 absl::StrContains(line, "; Type: ACL;") ||
                  absl::StrContains(line, "Type: PUBLICATION");
       continue;
     }
