@@ -250,6 +250,12 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.on_idle = [&stores, &stream](absl::Time now, Lsn acknowledged, Lsn server_wal) {
     WriteHeartbeat(stores, stream, now, acknowledged, server_wal);
   };
+  if (!config.no_base) {
+    options.on_tables_entered = [&bases](std::vector<std::string> tables, Lsn since,
+                                         int64_t since_time_us) {
+      bases.RequestForEnteredTables(std::move(tables), since, since_time_us);
+    };
+  }
   StreamLoop loop(options, sink_ptrs, source.slot.confirmed_flush, stop, &metrics);
   if (!config.no_base) bases.Start(newest_base);
   absl::Status status = loop.Run(std::move(conn));

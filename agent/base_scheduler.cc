@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
@@ -36,7 +37,9 @@ BaseScheduler::BaseScheduler(snapshot::SnapshotOptions options,
 
 BaseScheduler::~BaseScheduler() { Stop(); }
 
-absl::Status BaseScheduler::TakeNow() {
+absl::Status BaseScheduler::TakeNow() { return TakeWith(options_); }
+
+absl::Status BaseScheduler::TakeWith(const snapshot::SnapshotOptions& options) {
   absl::Time started = absl::Now();
   snapshot::ProgressCallback render = snapshot::MakeDefaultProgressRenderer(STDERR_FILENO);
   auto progress = [&](const snapshot::BaseProgress& p) {
@@ -45,7 +48,7 @@ absl::Status BaseScheduler::TakeNow() {
       metrics_->SetBaseSnapshotProgress(static_cast<double>(p.tables_done) / p.tables_total);
     }
   };
-  auto manifest = snapshot::TakeBaseSnapshot(options_, stores_, progress);
+  auto manifest = snapshot::TakeBaseSnapshot(options, stores_, progress);
   if (!manifest.ok()) {
     if (metrics_ != nullptr) metrics_->OnError("snapshot", absl::StatusCodeToString(manifest.status().code()));
     return Annotate(manifest.status(), "taking a base snapshot");
@@ -75,9 +78,19 @@ absl::Status BaseScheduler::TakeNow() {
 }
 
 void BaseScheduler::Start(std::optional<absl::Time> last) {
-  if (!policy_.enabled()) return;
   last_ = last;
   thread_ = std::thread([this] { Loop(); });
+}
+
+void BaseScheduler::RequestForEnteredTables(std::vector<std::string> tables, Lsn noticed_at,
+                                            int64_t commit_time_us) {
+  absl::MutexLock lock(&mu_);
+  if (!requested_) {
+    entered_lsn_ = noticed_at;
+    entered_time_us_ = commit_time_us;
+  }
+  requested_ = true;
+  for (std::string& table : tables) entered_tables_.push_back(std::move(table));
 }
 
 void BaseScheduler::Stop() {
@@ -91,14 +104,31 @@ void BaseScheduler::Stop() {
 
 void BaseScheduler::Loop() {
   absl::Duration backoff = absl::Minutes(1);
+  auto woken = [this]() { return stopping_ || requested_; };
   while (true) {
-    absl::Time due = snapshot::NextBaseTime(last_, policy_, absl::Now());
+    absl::Time due = policy_.enabled() ? snapshot::NextBaseTime(last_, policy_, absl::Now())
+                                       : absl::InfiniteFuture();
+    snapshot::SnapshotOptions options = options_;
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithDeadline(absl::Condition(&stopping_), due);
+      mu_.AwaitWithDeadline(absl::Condition(&woken), due);
       if (stopping_) return;
+      if (requested_) {
+        options.entered_tables = std::exchange(entered_tables_, {});
+        options.entered_lsn = entered_lsn_;
+        options.entered_time_us = entered_time_us_;
+        requested_ = false;
+        LogInfo("taking a base now: %s entered the publication with rows no change event "
+                "carries",
+                absl::StrJoin(options.entered_tables, ", "));
+      }
     }
-    absl::Status status = TakeNow();
+    absl::Status status = TakeWith(options);
+    if (!status.ok() && !options.entered_tables.empty()) {
+      // Asked again, so the retry keeps its reason.
+      RequestForEnteredTables(options.entered_tables, options.entered_lsn,
+                              options.entered_time_us);
+    }
     if (status.ok()) {
       backoff = absl::Minutes(1);
       continue;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,13 +30,20 @@ class BaseScheduler {
 
   // Takes one base now, on the calling thread (the first start), then applies retention.
   absl::Status TakeNow();
-  // Starts the periodic thread; `last` is when the newest stored base was taken.
+  // Starts the thread that takes bases by policy and on request; `last` is when the newest
+  // stored base was taken.
   void Start(std::optional<absl::Time> last);
+  // Asks for a base as soon as possible (after one in progress), recording why: tables that
+  // entered the publication with rows no change event carries. Requests made before the
+  // base starts are merged. Thread-safe.
+  void RequestForEnteredTables(std::vector<std::string> tables, Lsn noticed_at,
+                               int64_t commit_time_us);
   // Cancels a base in progress and joins the thread.
   void Stop();
 
  private:
   void Loop();
+  absl::Status TakeWith(const snapshot::SnapshotOptions& options);
 
   snapshot::SnapshotOptions options_;
   std::vector<sinks::ObjectStore*> stores_;
@@ -46,6 +54,10 @@ class BaseScheduler {
   std::atomic<bool> cancel_{false};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::string> entered_tables_ ABSL_GUARDED_BY(mu_);
+  Lsn entered_lsn_ ABSL_GUARDED_BY(mu_);
+  int64_t entered_time_us_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<absl::Time> last_;
   std::thread thread_;
 };

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
@@ -86,6 +87,19 @@ std::string FormatBaseListing(const BaseCatalog& bases, const SegmentCatalog& ch
         base.snapshot_lsn().ToString(), Time(m.snapshot_time_us()), m.tables_size(),
         base.row_count(), Bytes(base.object_bytes),
         Seconds(absl::Microseconds(m.finished_time_us() - m.started_time_us())));
+    if (!m.entered_tables().empty()) {
+      absl::StrAppendFormat(&out,
+                            "      taken because %s entered the publication after %s with rows "
+                            "no change event carries (targets in between are refused)\n",
+                            absl::StrJoin(m.entered_tables(), ", "),
+                            Lsn(m.entered_lsn()).ToString());
+    }
+    if (m.large_object_count() > 0) {
+      absl::StrAppendFormat(&out,
+                            "      large objects %d (%s) as of this base; later changes to "
+                            "large objects are not in the change stream\n",
+                            m.large_object_count(), Bytes(m.large_object_bytes()));
+    }
   }
   for (const IncompleteBase& incomplete : bases.incomplete()) {
     base_bytes += incomplete.object_bytes;

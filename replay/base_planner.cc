@@ -161,6 +161,28 @@ absl::StatusOr<BaseRestorePlan> PlanBaseRestore(const BaseCatalog& bases,
       return absl::InternalError("xid and mark targets must be resolved to an LSN first");
   }
   if (chosen == nullptr) chosen = &all.front();
+  // Tables that entered the publication with rows no change event carries, after the chosen
+  // base: a target past their entry, before the base that has their rows, would lack them.
+  for (const CatalogBase& later : all) {
+    const v1::BaseManifest& m = later.manifest;
+    if (later.snapshot_lsn() <= chosen->snapshot_lsn() || m.entered_tables().empty()) continue;
+    bool crosses = false;
+    if (target.kind == RecoveryTarget::Kind::kLsn) {
+      crosses = target.lsn.value() >= m.entered_lsn();
+    } else if (target.kind == RecoveryTarget::Kind::kTime) {
+      crosses = absl::ToUnixMicros(target.time) >= m.entered_time_us();
+    }
+    if (crosses) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s entered the publication after %s (committed %s) holding rows that no change "
+          "event carries (ATTACH PARTITION, SET LOGGED or ALTER PUBLICATION ... ADD TABLE); "
+          "the first base with their rows is %s (snapshot %s): restore to a point at or after "
+          "it, or before %s",
+          absl::StrJoin(m.entered_tables(), ", "), Lsn(m.entered_lsn()).ToString(),
+          FormatUtcMicros(m.entered_time_us()), later.snapshot_lsn().ToString(),
+          FormatUtcMicros(m.snapshot_time_us()), Lsn(m.entered_lsn()).ToString()));
+    }
+  }
   const uint64_t snapshot = chosen->snapshot_lsn().value();
   plan.first_commit_lsn = snapshot;
   const std::vector<CatalogSegment>& segments = changes.segments();

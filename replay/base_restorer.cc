@@ -24,6 +24,7 @@
 #include "replay/change_fold.h"
 #include "replay/early_foreign_keys.h"
 #include "replay/fold_runner.h"
+#include "replay/large_objects.h"
 #include "replay/preflight.h"
 #include "replay/sequence_recordings.h"
 #include "replay/sql_script.h"
@@ -378,7 +379,9 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
     absl::Time checking = absl::Now();
     WALSHIP_ASSIGN_OR_RETURN(
         PreflightStats checked,
-        CheckObjects(store, options.cache, ObjectsToRead(plan, stream, tables), options.jobs));
+        CheckObjects(store, options.cache,
+                     ObjectsToRead(plan, stream, tables, /*large_objects=*/!table_level),
+                     options.jobs));
     LogInfo("pre-flight: %d objects (%.1f MiB%s) checked in %.1fs", checked.objects,
             checked.bytes / 1048576.0,
             options.cache != nullptr
@@ -676,6 +679,14 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
             sum.value_or("?"), plan.base.manifest_key, job.table->checksum()));
       }
     }
+  }
+  // The large objects as of the base (they are not in the change stream).
+  if (!table_level && !manifest.large_object_keys().empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(result.large_objects,
+                             RestoreLargeObjects(store, stream, manifest, conn.get()));
+    LogInfo("restored %d large objects (%.1f MiB) as of the base's snapshot; later changes to "
+            "large objects are not in the change stream",
+            result.large_objects, manifest.large_object_bytes() / 1048576.0);
   }
   absl::Time copy_done = absl::Now();
   result.copy_time = copy_done - schema_done;

@@ -60,6 +60,7 @@ struct BaseRestoreResult {
   uint64_t folded_events = 0;           // of which folded into the base load (see ChangeFold)
   size_t foreign_keys_added_early = 0;  // added to empty tables (see EarlyForeignKeys)
   size_t sequences_set = 0;
+  uint64_t large_objects = 0;
   absl::Duration schema_time, copy_time, change_time, finish_time;
 };
 

@@ -152,8 +152,9 @@ absl::Status RunList(const ReplayConfig& config) {
 }
 
 absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* store,
-                            ObjectCache* cache, const sinks::StreamId& stream, const BaseCatalog& bases,
-                            const SegmentCatalog& catalog) {
+                            ObjectCache* cache, const sinks::StreamId& stream,
+                            const BaseCatalog& bases, const SegmentCatalog& catalog,
+                            bool* began_writing) {
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget resolved, ResolveToLsnTarget(store, catalog, target));
   WALSHIP_ASSIGN_OR_RETURN(BaseRestorePlan plan, PlanBaseRestore(bases, catalog, resolved));
@@ -171,26 +172,11 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
   options.sequence_margin = config.sequence_margin;
   options.cache = cache;
   options.create_roles = config.create_roles;
-  bool began_writing = false;
-  options.began_writing = &began_writing;
+  options.began_writing = began_writing;
   options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
   absl::Time start = absl::Now();
-  absl::StatusOr<BaseRestoreResult> restored =
-      RestoreFromBase(store, stream, plan, config.target, options);
-  if (!restored.ok()) {
-    if (began_writing) {
-      return absl::Status(
-          restored.status().code(),
-          absl::StrCat(restored.status().message(),
-                       "\nTHE TARGET IS INCOMPLETE: the restore stopped after it began writing "
-                       "to it. Drop the target database (with --into-schema, that schema) and "
-                       "restore again once the cause above is fixed."));
-    }
-    return absl::Status(restored.status().code(),
-                        absl::StrCat(restored.status().message(),
-                                     "\nNothing was written to the target."));
-  }
-  BaseRestoreResult& result = *restored;
+  WALSHIP_ASSIGN_OR_RETURN(BaseRestoreResult result,
+                           RestoreFromBase(store, stream, plan, config.target, options));
   uint64_t rows = 0;
   for (const TableLoadResult& table : result.tables) rows += table.base_rows;
   absl::PrintF(
@@ -232,7 +218,26 @@ absl::Status RunStatus(const ReplayConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status RunRestoreSteps(const ReplayConfig& config, bool* began_writing);
+
+// A restore's error says whether the target was written to.
 absl::Status RunRestore(const ReplayConfig& config) {
+  bool began_writing = false;
+  absl::Status status = RunRestoreSteps(config, &began_writing);
+  if (status.ok()) return status;
+  if (began_writing) {
+    return absl::Status(
+        status.code(),
+        absl::StrCat(status.message(),
+                     "\nTHE TARGET IS INCOMPLETE: the restore stopped after it began writing "
+                     "to it. Drop the target database (with --into-schema, that schema) and "
+                     "restore again once the cause above is fixed."));
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat(status.message(), "\nNothing was written to the target."));
+}
+
+absl::Status RunRestoreSteps(const ReplayConfig& config, bool* began_writing) {
   WarnOnPassword("--target", config.target);
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
   // Remote objects are fetched into a work directory of the restore's own, checked there
@@ -246,7 +251,7 @@ absl::Status RunRestore(const ReplayConfig& config) {
   WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
   WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
   if (!bases.bases().empty()) {
-    return RunBaseRestore(config, store.get(), cache, stream, bases, catalog);
+    return RunBaseRestore(config, store.get(), cache, stream, bases, catalog, began_writing);
   }
   if (!config.into_schema.empty()) {
     return absl::FailedPreconditionError("--into-schema needs a base snapshot; none is stored");
@@ -261,6 +266,7 @@ absl::Status RunRestore(const ReplayConfig& config) {
   options.applier.force = config.force;
   options.applier.batch_events = config.batch_events;
   options.progress_on_terminal = isatty(STDERR_FILENO) == 1;
+  *began_writing = true;  // into the target's existing tables (no pre-flight without a base)
   WALSHIP_ASSIGN_OR_RETURN(RestoreResult result,
                            Restore(store.get(), std::move(plan), conn.get(), options));
   absl::PrintF("restored %d transactions (%d events, %d duplicates dropped) up to commit LSN %s",

@@ -15,6 +15,7 @@
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
 #include "proto/segment_reader.h"
+#include "replay/large_objects.h"
 
 namespace walship::replay {
 namespace {
@@ -56,13 +57,19 @@ absl::Status CheckObject(sinks::ObjectStore* store, ObjectCache* cache,
 
 std::vector<PreflightObject> ObjectsToRead(const BaseRestorePlan& plan,
                                            const sinks::StreamId& stream,
-                                           const std::vector<const v1::BaseTable*>& tables) {
+                                           const std::vector<const v1::BaseTable*>& tables,
+                                           bool large_objects) {
   std::vector<PreflightObject> out;
+  if (large_objects) {
+    for (const std::string& stored_key : plan.base.manifest.large_object_keys()) {
+      std::string key = BaseObjectKey(stream, stored_key);
+      out.push_back({key, absl::StrFormat("base object \"%s\" of the large objects", key),
+                     nullptr});
+    }
+  }
   for (const v1::BaseTable* table : tables) {
     for (const std::string& stored_key : table->object_keys()) {
-      std::string key = absl::StartsWith(stored_key, stream.Prefix())
-                            ? stored_key
-                            : absl::StrCat(stream.Prefix(), stored_key);
+      std::string key = BaseObjectKey(stream, stored_key);
       out.push_back({key,
                      absl::StrFormat("base object \"%s\" of table \"%s\"", key,
                                      DisplayName(table->relation())),
@@ -260,6 +267,8 @@ SELECT what FROM (
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                     WHERE e.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
                       AND e.objid = t.oid AND e.deptype = 'e')
+  UNION ALL
+  SELECT 4, 'large object ' || m.oid FROM pg_catalog.pg_largeobject_metadata m
 ) objects ORDER BY k, what LIMIT 6)sql";
   WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult found,
                            conn->Query(kSql, {}, "checking that the target is empty"));

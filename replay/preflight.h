@@ -29,10 +29,12 @@ struct PreflightObject {
   const CatalogSegment* segment = nullptr;  // change segments: the index that planned it
 };
 
-// The objects a restore of `plan` reads for `tables` (keys from the store's root).
+// The objects a restore of `plan` reads for `tables` (keys from the store's root), and the
+// base's large objects when `large_objects`.
 std::vector<PreflightObject> ObjectsToRead(const BaseRestorePlan& plan,
                                            const sinks::StreamId& stream,
-                                           const std::vector<const v1::BaseTable*>& tables);
+                                           const std::vector<const v1::BaseTable*>& tables,
+                                           bool large_objects);
 
 struct PreflightStats {
   size_t objects = 0;
@@ -63,7 +65,7 @@ absl::Status ProvideRoles(pg::PgConnection* conn,
                           const std::vector<const v1::BaseRole*>& missing, bool create);
 
 // Refuses a target that holds schemas, tables, views, sequences or types of its own (not an
-// extension's), naming up to five of them.
+// extension's), or large objects, naming up to five of them.
 absl::Status CheckTargetIsEmpty(pg::PgConnection* conn);
 
 }  // namespace walship::replay

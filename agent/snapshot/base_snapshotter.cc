@@ -276,6 +276,9 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   for (std::thread& worker : workers) worker.join();
   dumper.join();
   WALSHIP_RETURN_IF_ERROR(state.status());
+  // The large objects, on the connection that holds the snapshot.
+  WALSHIP_ASSIGN_OR_RETURN(LargeObjectsCopy large_objects,
+                           CopyLargeObjects(*catalog, target, options.cancel));
 
   // 6. The manifest, last.
   v1::BaseManifest manifest;
@@ -297,6 +300,12 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   for (v1::SequenceValue& sequence : sequences) *manifest.add_sequences() = std::move(sequence);
   for (v1::BaseRole& role : roles) *manifest.add_roles() = std::move(role);
   manifest.set_privileges_included(true);
+  for (std::string& key : large_objects.keys) manifest.add_large_object_keys(std::move(key));
+  for (const std::string& table : options.entered_tables) manifest.add_entered_tables(table);
+  manifest.set_entered_lsn(options.entered_lsn.value());
+  manifest.set_entered_time_us(options.entered_time_us);
+  manifest.set_large_object_count(large_objects.count);
+  manifest.set_large_object_bytes(large_objects.bytes);
   *manifest.mutable_session() = session;
   manifest.set_publication(options.publication);
   manifest.set_finished_time_us(absl::ToUnixMicros(absl::Now()));

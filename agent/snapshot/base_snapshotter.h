@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/base/lsn.h"
 #include "absl/time/time.h"
 #include "agent/snapshot/base_progress.h"
 #include "proto/walship.pb.h"
@@ -60,6 +61,11 @@ struct SnapshotOptions {
   int max_attempts = 5;
   // When set and turned true (e.g. on SIGTERM), the snapshot stops with kCancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // Recorded in the manifest (BaseManifest.entered_*): tables that entered the publication
+  // with rows no change event carries, and where; empty for a base taken by policy.
+  std::vector<std::string> entered_tables;
+  Lsn entered_lsn;
+  int64_t entered_time_us = 0;
   // Test hook: called on every attempt once the snapshot is exported and before any table
   // is read or locked, with the
   // snapshot's name and consistent point (importable while the call runs and until the

@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -19,16 +21,19 @@ namespace {
 // One base segment being built in memory.
 class SegmentInProgress {
  public:
+  // `relation`, when given, is the segment's first record.
   static absl::StatusOr<std::unique_ptr<SegmentInProgress>> Start(const CopyTarget& target,
-                                                                  const v1::Relation& relation) {
+                                                                  const v1::Relation* relation) {
     auto segment = std::unique_ptr<SegmentInProgress>(new SegmentInProgress());
     proto::SegmentWriterOptions options;
     options.zstd_level = target.zstd_level;
     WALSHIP_ASSIGN_OR_RETURN(
         segment->writer_, proto::SegmentWriter::Create(&segment->sink_, *target.header, options));
-    v1::Record record;
-    *record.mutable_relation_def() = relation;
-    WALSHIP_RETURN_IF_ERROR(segment->writer_->Add(record));
+    if (relation != nullptr) {
+      v1::Record record;
+      *record.mutable_relation_def() = *relation;
+      WALSHIP_RETURN_IF_ERROR(segment->writer_->Add(record));
+    }
     return segment;
   }
 
@@ -101,7 +106,7 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   uint32_t object_number = 0;
   uint64_t total_rows = 0;
   uint64_t segment_rows = 0;  // rows in the current (unstored) object
-  WALSHIP_ASSIGN_OR_RETURN(auto segment, SegmentInProgress::Start(target, relation));
+  WALSHIP_ASSIGN_OR_RETURN(auto segment, SegmentInProgress::Start(target, &relation));
   v1::Record batch;
   v1::CopyRows* rows = batch.mutable_copy_rows();
   rows->set_relation_oid(relation.oid());
@@ -123,7 +128,7 @@ absl::StatusOr<v1::BaseTable> CopyTable(
     if (segment->raw_bytes() >= target.object_bytes) {
       WALSHIP_RETURN_IF_ERROR(store_segment());
       segment_rows = 0;
-      WALSHIP_ASSIGN_OR_RETURN(segment, SegmentInProgress::Start(target, relation));
+      WALSHIP_ASSIGN_OR_RETURN(segment, SegmentInProgress::Start(target, &relation));
     }
     return absl::OkStatus();
   };
@@ -175,6 +180,69 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   }
   result.set_row_count(total_rows);
   result.set_checksum(checksum.md5);
+  return result;
+}
+
+absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(pg::PgConnection& conn,
+                                                  const CopyTarget& target,
+                                                  const std::atomic<bool>* cancel,
+                                                  uint64_t chunk_bytes) {
+  LargeObjectsCopy result;
+  WALSHIP_ASSIGN_OR_RETURN(
+      pg::QueryResult oids,
+      conn.Query("SELECT oid::text FROM pg_catalog.pg_largeobject_metadata ORDER BY oid", {},
+                 "listing the large objects"));
+  if (oids.rows.empty()) return result;
+  uint32_t object_number = 0;
+  std::unique_ptr<SegmentInProgress> segment;
+  auto store_segment = [&]() -> absl::Status {
+    std::string key = sinks::BaseSegmentKey(*target.stream, target.snapshot_lsn, "pg_catalog",
+                                            "pg_largeobject", object_number++);
+    WALSHIP_RETURN_IF_ERROR(segment->Store(target, key).status());
+    result.keys.push_back(key);
+    segment.reset();
+    return absl::OkStatus();
+  };
+  const std::string length = absl::StrCat(chunk_bytes);
+  for (const auto& row : oids.rows) {
+    const std::string oid = row[0].value_or("");
+    uint32_t oid_value = 0;
+    if (!absl::SimpleAtoi(oid, &oid_value)) {
+      return absl::DataLossError(absl::StrCat("unexpected large object oid \"", oid, "\""));
+    }
+    for (uint64_t offset = 0;; offset += chunk_bytes) {
+      if (cancel != nullptr && cancel->load()) {
+        return absl::CancelledError("base snapshot cancelled while copying large objects");
+      }
+      absl::StatusOr<std::optional<std::string>> piece = conn.QueryValue(
+          "SELECT pg_catalog.encode(pg_catalog.lo_get($1::oid, $2::bigint, $3::int), 'hex')",
+          {oid, absl::StrCat(offset), length},
+          absl::StrFormat("reading large object %s", oid));
+      if (!piece.ok()) {
+        return absl::Status(
+            piece.status().code(),
+            absl::StrCat(piece.status().message(),
+                         " (the base copies every large object: grant the agent's role SELECT "
+                         "on them, or run it as a superuser)"));
+      }
+      std::string data = absl::HexStringToBytes(piece->value_or(""));
+      if (segment == nullptr) {
+        WALSHIP_ASSIGN_OR_RETURN(segment, SegmentInProgress::Start(target, nullptr));
+      }
+      v1::Record record;
+      v1::LargeObjectChunk* chunk = record.mutable_large_object();
+      chunk->set_oid(oid_value);
+      chunk->set_offset(offset);
+      const bool last = data.size() < chunk_bytes;
+      result.bytes += data.size();
+      chunk->set_data(std::move(data));
+      WALSHIP_RETURN_IF_ERROR(segment->Add(record));
+      if (segment->raw_bytes() >= target.object_bytes) WALSHIP_RETURN_IF_ERROR(store_segment());
+      if (last) break;
+    }
+    ++result.count;
+  }
+  if (segment != nullptr) WALSHIP_RETURN_IF_ERROR(store_segment());
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,6 +45,22 @@ absl::StatusOr<v1::BaseTable> CopyTable(
     pg::PgConnection& conn, const PublishedTable& table, const CopyTarget& target,
     const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
     const std::atomic<bool>* cancel);
+
+struct LargeObjectsCopy {
+  std::vector<std::string> keys;  // base segments written (none when there is no large object)
+  uint64_t count = 0;
+  uint64_t bytes = 0;  // of large object data
+};
+
+// Copies every large object as the snapshot `conn` imported sees it (read-only large
+// objects read as of the transaction's snapshot) into base segments of LargeObjectChunk
+// records, pieces of `chunk_bytes`, written to every store under the keys of a table named
+// pg_catalog.pg_largeobject. A large object the agent's role may not read is an error that
+// names it. Stops with kCancelled when `*cancel` turns true.
+absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(pg::PgConnection& conn,
+                                                  const CopyTarget& target,
+                                                  const std::atomic<bool>* cancel,
+                                                  uint64_t chunk_bytes = 1 << 20);
 
 }  // namespace walship::snapshot
 

@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/base/failpoint.h"
 #include "agent/base/log.h"
@@ -156,6 +158,155 @@ void StreamLoop::RecordSequences(absl::Time now, bool force) {
   if (*recorded) LogDebug("recorded the free-standing sequences: %s", sequences_.last_values());
 }
 
+namespace {
+
+// The publication's leaf tables (a partitioned table's partitions; with
+// publish_via_partition_root, the partitions under each published root), each with whether
+// it holds a row now.
+constexpr char kPublishedLeavesSql[] = R"sql(
+SELECT DISTINCT l.relid::oid::text, pg_catalog.format('%I.%I', n.nspname, c.relname)
+FROM pg_catalog.pg_publication_tables p
+CROSS JOIN LATERAL (SELECT pg_catalog.format('%I.%I', p.schemaname, p.tablename)
+                             ::pg_catalog.regclass AS rel) r
+CROSS JOIN LATERAL (
+  SELECT t.relid FROM pg_catalog.pg_partition_tree(r.rel) t WHERE t.isleaf
+  UNION
+  SELECT r.rel WHERE (SELECT k.relkind FROM pg_catalog.pg_class k WHERE k.oid = r.rel) = 'r') l
+JOIN pg_catalog.pg_class c ON c.oid = l.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE p.pubname = $1)sql";
+
+// Every table outside the system schemas (a table that exists unpublished may enter later).
+constexpr char kTablesSql[] = R"sql(
+SELECT c.oid::text FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'walship')
+  AND n.nspname NOT LIKE 'pg\_%')sql";
+
+}  // namespace
+
+// Whether the transaction with 32-bit id $1 is visible to a snapshot taken now: the server
+// sends a commit before the committing backend leaves the proc array, and the catalog read
+// after it must see the transaction's schema change. The full id is the one below the
+// snapshot's xmax with those low bits.
+constexpr char kVisibleSql[] = R"sql(
+SELECT pg_catalog.pg_visible_in_snapshot(
+  (CASE WHEN b.base + $1::numeric > m.xmax THEN b.base + $1::numeric - 4294967296
+        ELSE b.base + $1::numeric END)::text::pg_catalog.xid8, s.snap)
+FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_snapshot_xmax(s.snap)::text::numeric AS xmax) m
+CROSS JOIN LATERAL (SELECT floor(m.xmax / 4294967296) * 4294967296 AS base) b)sql";
+
+void StreamLoop::CheckPublication(absl::Time now) {
+  if (!options_.on_tables_entered) return;
+  if (assembler_.InTransaction()) return;  // between transactions only
+  // Candidates wait until the stream has passed the WAL position of the catalog read: a
+  // change to them committed before it may still be on its way.
+  if (!entry_candidates_.empty()) {
+    want_server_position_ = server_wal_end_ < candidates_read_at_;
+    if (want_server_position_) return;
+    std::vector<std::string> entered;
+    for (const EntryCandidate& candidate : entry_candidates_) {
+      // A table that was already there (unpublished, or unlogged) entered with its rows; one
+      // created since the previous check did so only if the stream carried none of its rows.
+      if (candidate.existed_before || !streamed_since_check_.contains(candidate.oid)) {
+        entered.push_back(candidate.name);
+      }
+    }
+    entry_candidates_.clear();
+    streamed_since_check_.clear();
+    if (!entered.empty()) {
+      LogWarning("%s entered publication \"%s\" holding rows that no change event carries "
+                 "(ATTACH PARTITION, SET LOGGED or ALTER PUBLICATION ... ADD TABLE): taking a "
+                 "base so that restores from here on have them",
+                 absl::StrJoin(entered, ", "), options_.publication);
+      options_.on_tables_entered(std::move(entered), candidates_since_, candidates_since_us_);
+    }
+    return;
+  }
+  if (!publication_check_due_ && now < next_publication_check_) return;
+  pg::PgConnection* conn = SideConnection();
+  if (conn == nullptr) return;
+  if (ddl_xid_.has_value()) {
+    if (ddl_seen_at_ == absl::InfinitePast()) ddl_seen_at_ = now;
+    absl::StatusOr<std::optional<std::string>> visible = conn->QueryValue(
+        kVisibleSql, {absl::StrCat(*ddl_xid_)}, "waiting for a schema change to be visible");
+    // Not yet visible: the next turn asks again (for at most a few seconds: a streamed
+    // transaction that aborted never becomes visible).
+    if (visible.ok() && visible->value_or("f") != "t" && now - ddl_seen_at_ < absl::Seconds(5)) {
+      return;
+    }
+    if (!visible.ok()) LogWarning("%s", visible.status().message());
+    ddl_xid_.reset();
+    ddl_seen_at_ = absl::InfinitePast();
+  }
+  // A session of its own: a long-lived one may read the catalog through a catalog snapshot
+  // that predates the schema change (kept until its invalidation messages arrive, which the
+  // committing backend sends after it becomes visible).
+  absl::StatusOr<std::unique_ptr<pg::PgConnection>> fresh =
+      pg::PgConnection::Connect(options_.conninfo, pg::ConnectionKind::kNormal);
+  if (!fresh.ok()) {
+    LogWarning("checking the publication's tables: %s", fresh.status().message());
+    return;
+  }
+  conn = fresh->get();
+  absl::StatusOr<pg::QueryResult> leaves =
+      conn->Query(kPublishedLeavesSql, {options_.publication}, "listing the published tables");
+  absl::StatusOr<pg::QueryResult> tables =
+      leaves.ok() ? conn->Query(kTablesSql, {}, "listing the tables") : leaves.status();
+  absl::StatusOr<std::optional<std::string>> read_at =
+      tables.ok() ? conn->QueryValue("SELECT pg_catalog.pg_current_wal_insert_lsn()::text", {},
+                                     "reading the WAL position")
+                  : tables.status();
+  absl::StatusOr<Lsn> read_lsn =
+      read_at.ok() ? Lsn::Parse(read_at->value_or("")) : read_at.status();
+  if (!read_lsn.ok()) {
+    LogWarning("checking the publication's tables: %s", read_lsn.status().message());
+    return;
+  }
+  publication_check_due_ = false;
+  next_publication_check_ = now + options_.publication_check_interval;
+  absl::flat_hash_set<uint32_t> current;
+  std::vector<EntryCandidate> candidates;
+  for (const auto& row : leaves->rows) {
+    uint32_t oid = 0;
+    if (!absl::SimpleAtoi(row[0].value_or(""), &oid)) continue;
+    current.insert(oid);
+    if (!published_leaves_.has_value() || published_leaves_->contains(oid)) continue;
+    const std::string name = row[1].value_or("");
+    absl::StatusOr<std::optional<std::string>> has_rows = conn->QueryValue(
+        absl::StrCat("SELECT EXISTS (SELECT 1 FROM ONLY ", name, ")"), {},
+        absl::StrFormat("checking whether %s holds rows", name));
+    if (!has_rows.ok()) {
+      LogWarning("%s", has_rows.status().message());
+      continue;
+    }
+    if (has_rows->value_or("f") != "t") continue;
+    candidates.push_back({oid, name, existing_tables_.contains(oid)});
+  }
+  published_leaves_ = std::move(current);
+  existing_tables_.clear();
+  for (const auto& row : tables->rows) {
+    uint32_t oid = 0;
+    if (absl::SimpleAtoi(row[0].value_or(""), &oid)) existing_tables_.insert(oid);
+  }
+  // They entered in a schema change since the previous check: at the earliest, the first
+  // captured one's (or, without captured DDL, the previous check's position).
+  Lsn since = first_ddl_lsn_.valid() ? first_ddl_lsn_ : checked_at_lsn_;
+  int64_t since_us = first_ddl_lsn_.valid() ? first_ddl_time_us_ : checked_at_time_us_;
+  checked_at_lsn_ = tracker_.last_handed();
+  checked_at_time_us_ = last_handed_commit_time_us_;
+  first_ddl_lsn_ = Lsn();
+  if (candidates.empty()) {
+    streamed_since_check_.clear();
+    return;
+  }
+  entry_candidates_ = std::move(candidates);
+  candidates_read_at_ = *read_lsn;
+  candidates_since_ = since;
+  candidates_since_us_ = since_us;
+}
+
 void StreamLoop::SideWork(absl::Time now) {
   bool idle = !tracker_.HasInFlight() && !assembler_.InTransaction();
   bool heartbeat = false;
@@ -173,6 +324,7 @@ void StreamLoop::SideWork(absl::Time now) {
     }
   }
   RecordSequences(now, heartbeat);
+  CheckPublication(now);
   if (metrics_ != nullptr && now >= next_slot_stats_) {
     next_slot_stats_ = now + options_.slot_stats_interval;
     if (pg::PgConnection* conn = SideConnection()) {
@@ -196,8 +348,37 @@ void StreamLoop::SideWork(absl::Time now) {
   }
 }
 
+void StreamLoop::NoteForPublicationCheck(const PgOutputMessage& message) {
+  if (const auto* begin = std::get_if<BeginMessage>(&message)) {
+    current_xid_ = begin->xid;
+    current_commit_time_us_ = begin->commit_time_us;
+  } else if (const auto* start = std::get_if<StreamStartMessage>(&message)) {
+    current_xid_ = start->xid;
+    current_commit_time_us_ = 0;  // known at its commit; the previous check's time stands
+  } else if (const auto* logical = std::get_if<LogicalMessage>(&message)) {
+    if (logical->prefix == "walship.ddl") {
+      publication_check_due_ = true;
+      ddl_xid_ = logical->xid.value_or(current_xid_);
+      if (!first_ddl_lsn_.valid()) {
+        first_ddl_lsn_ = logical->lsn;
+        first_ddl_time_us_ =
+            current_commit_time_us_ != 0 ? current_commit_time_us_ : checked_at_time_us_;
+      }
+    }
+  } else if (const auto* insert = std::get_if<InsertMessage>(&message)) {
+    streamed_since_check_.insert(insert->relation);
+  } else if (const auto* update = std::get_if<UpdateMessage>(&message)) {
+    streamed_since_check_.insert(update->relation);
+  } else if (const auto* del = std::get_if<DeleteMessage>(&message)) {
+    streamed_since_check_.insert(del->relation);
+  } else if (const auto* truncate = std::get_if<TruncateMessage>(&message)) {
+    for (RelationOid oid : truncate->relations) streamed_since_check_.insert(oid);
+  }
+}
+
 absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
   const proto::TransactionInfo& info = txn->info();
+  last_handed_commit_time_us_ = std::max(last_handed_commit_time_us_, info.commit_time_us);
   if (info.end_lsn <= tracker_.last_handed()) return absl::OkStatus();  // resent after reconnect
   if (info.event_count == 0) {
     tracker_.OnTransaction(info.end_lsn, /*empty=*/true);
@@ -236,6 +417,7 @@ absl::Status StreamLoop::HandleXLogData(const pg::CopyMessage& message) {
     return Annotate(decoded.status(),
                     absl::StrCat("decoding the message at ", message.wal_start.ToString()));
   }
+  NoteForPublicationCheck(*decoded);
   auto txn = assembler_.Feed(std::move(*decoded));
   if (!txn.ok()) {
     return Annotate(txn.status(), absl::StrCat("at ", message.wal_start.ToString()));
@@ -277,6 +459,11 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
       return absl::OkStatus();
     }
     if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
+    // The server answers a status update that asks for a reply with its position.
+    if (want_server_position_ && now >= next_position_request_) {
+      next_position_request_ = now + absl::Milliseconds(200);
+      WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, true));
+    }
     SideWork(now);
 
     // Push-back: while a sink is over its memory bound, read nothing more (the server

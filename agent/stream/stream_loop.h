@@ -13,9 +13,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/base/lsn.h"
@@ -56,6 +58,16 @@ struct StreamOptions {
   // position moved, at most this often, and at least this often otherwise (0: never).
   absl::Duration sequence_min_interval = absl::Seconds(1);
   absl::Duration sequence_interval = absl::Seconds(10);
+  // Tables that enter the publication with rows no change event carries (ATTACH PARTITION
+  // of a filled table, SET LOGGED, ALTER PUBLICATION ... ADD TABLE): the publication's leaf
+  // tables are read after every transaction that carries captured DDL, and at least this
+  // often; a new one that holds rows while the stream carried none of its changes since the
+  // last check is reported ("schema.table", and the end LSN and commit time of the last
+  // transaction handed off before the previous check: the entry came after them). Empty:
+  // not checked.
+  std::function<void(std::vector<std::string> tables, Lsn noticed_at, int64_t commit_time_us)>
+      on_tables_entered;
+  absl::Duration publication_check_interval = absl::Seconds(60);
 };
 
 class StreamLoop {
@@ -85,6 +97,10 @@ class StreamLoop {
   void SideWork(absl::Time now);
   // Records the free-standing sequences when due (`force`: a heartbeat is being sent).
   void RecordSequences(absl::Time now, bool force);
+  // Reads the publication's leaf tables when due and reports those that entered it with rows
+  // (see StreamOptions::on_tables_entered).
+  void CheckPublication(absl::Time now);
+  void NoteForPublicationCheck(const PgOutputMessage& message);
   pg::PgConnection* SideConnection();
 
   StreamOptions options_;
@@ -103,6 +119,34 @@ class StreamLoop {
   absl::Time next_sequence_check_ = absl::InfinitePast();
   absl::Time next_sequence_poll_ = absl::InfinitePast();
   bool sequence_warned_ = false;
+  // Publication checks: the leaf tables at the last check (none before the first), the
+  // relations whose changes the stream carried since, and whether captured DDL passed.
+  std::optional<absl::flat_hash_set<uint32_t>> published_leaves_;
+  absl::flat_hash_set<uint32_t> streamed_since_check_;
+  bool publication_check_due_ = true;
+  absl::Time next_publication_check_ = absl::InfinitePast();
+  int64_t last_handed_commit_time_us_ = 0;
+  Lsn checked_at_lsn_;  // the last handed-off transaction's end at the last check
+  Xid current_xid_ = 0;  // of the transaction being decoded
+  int64_t current_commit_time_us_ = 0;
+  Lsn first_ddl_lsn_;  // the first captured DDL message since the last check
+  int64_t first_ddl_time_us_ = 0;
+  absl::flat_hash_set<uint32_t> existing_tables_;  // every table at the last check
+  // New published leaves holding rows, judged once the stream passed the catalog read.
+  struct EntryCandidate {
+    uint32_t oid;
+    std::string name;
+    bool existed_before;
+  };
+  std::vector<EntryCandidate> entry_candidates_;
+  Lsn candidates_read_at_;
+  bool want_server_position_ = false;  // ask the server for its position (keepalive)
+  absl::Time next_position_request_ = absl::InfinitePast();
+  Lsn candidates_since_;
+  int64_t candidates_since_us_ = 0;
+  std::optional<Xid> ddl_xid_;  // the last transaction with captured DDL, until visible
+  absl::Time ddl_seen_at_ = absl::InfinitePast();
+  int64_t checked_at_time_us_ = 0;
   Lsn server_wal_end_;
   // Since when a sink has been over its memory bound (InfiniteFuture: none is).
   absl::Time backlogged_since_ = absl::InfiniteFuture();

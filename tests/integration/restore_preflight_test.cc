@@ -200,5 +200,52 @@ TEST_F(RestorePreflightTest, AFailureAfterWritingBeganSaysTheTargetIsIncomplete)
                     Not(HasSubstr("Nothing was written"))));
 }
 
+TEST_F(RestorePreflightTest, MissingRolesAreNamedBeforeTheFirstWriteAndCreateRolesMakesThem) {
+  ASSERT_OK(pg_->Psql("crm", "CREATE ROLE dana LOGIN PASSWORD 'dana-secret-pw'; "
+                             "CREATE ROLE \"eve ops\" NOINHERIT; "
+                             "GRANT SELECT ON ledger TO dana; "
+                             "GRANT UPDATE (amount) ON ledger TO \"eve ops\"; "
+                             "REVOKE ALL ON ledger FROM PUBLIC")
+                .status());
+  ASSERT_NO_FATAL_FAILURE(StreamRuns(1));
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(store_)) {
+    if (entry.is_regular_file()) {
+      EXPECT_THAT(ReadFile(entry.path().string()), Not(HasSubstr("dana-secret-pw")))
+          << entry.path();
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCluster> other, PgCluster::Start());
+  ASSERT_OK(other->CreateDatabase("refused"));
+  SubprocessResult refused = Restore(*other, "refused");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.stderr_text,
+              AllOf(HasSubstr("dana"), HasSubstr("\"eve ops\""), HasSubstr("--create-roles"),
+                    HasSubstr("Nothing was written to the target")));
+  EXPECT_EQ(Relations(*other, "refused"), "");
+
+  ASSERT_OK(other->CreateDatabase("created"));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult created,
+                       RunReplay({"restore", "--object-store", "file://" + store_, "--target",
+                                  other->ConnInfo("created"), "--create-roles"}));
+  ASSERT_EQ(created.exit_code, 0) << created.stderr_text;
+  ASSERT_OK_AND_ASSIGN(
+      std::string roles,
+      other->Query("created", "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || "
+                              "rolinherit || ':' || (rolpassword IS NULL), ' ' ORDER BY rolname) "
+                              "FROM pg_authid WHERE rolname IN ('dana', 'eve ops')"));
+  EXPECT_EQ(roles, "dana:true:true:true eve ops:false:false:true");
+  ASSERT_OK_AND_ASSIGN(
+      std::string privileges,
+      other->Query("created", "SELECT has_table_privilege('dana', 'ledger', 'SELECT') || ':' || "
+                              "has_table_privilege('dana', 'ledger', 'UPDATE') || ':' || "
+                              "has_column_privilege('eve ops', 'ledger', 'amount', 'UPDATE') "
+                              "|| ':' || has_column_privilege('eve ops', 'ledger', 'payload', "
+                              "'UPDATE')"));
+  EXPECT_EQ(privileges, "true:false:true:false");
+  ASSERT_OK_AND_ASSIGN(TableRows source, CaptureTables(*pg_, "crm"));
+  ASSERT_OK_AND_ASSIGN(TableRows restored, CaptureTables(*other, "created"));
+  EXPECT_EQ(FirstDifference(source, restored), "");
+}
+
 }  // namespace
 }  // namespace walship::testing
