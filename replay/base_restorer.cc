@@ -375,6 +375,17 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
   auto began_writing = [&options]() {
     if (options.began_writing != nullptr) *options.began_writing = true;
   };
+  // Before the schema's statements: the roles its privileges name must exist (refused
+  // before any write), or are created (--create-roles), which is the first write.
+  auto start_writing_with_roles = [&]() -> absl::Status {
+    WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseRole*> missing_roles,
+                             MissingRoles(conn.get(), manifest));
+    if (!options.create_roles) {
+      WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, false));
+    }
+    began_writing();
+    return ProvideRoles(conn.get(), missing_roles, options.create_roles);
+  };
   {
     absl::Time checking = absl::Now();
     WALSHIP_ASSIGN_OR_RETURN(
@@ -405,13 +416,7 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
             job.target_schema, job.target_table));
       }
     }
-    WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseRole*> missing_roles,
-                             MissingRoles(conn.get(), manifest));
-    if (!options.create_roles) {
-      WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, false));
-    }
-    began_writing();
-    WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, options.create_roles));
+    WALSHIP_RETURN_IF_ERROR(start_writing_with_roles());
     WALSHIP_RETURN_IF_ERROR(conn->Exec(
         absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options.into_schema)),
         absl::StrFormat("creating schema \"%s\"", options.into_schema)));
@@ -463,13 +468,7 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       WALSHIP_RETURN_IF_ERROR(CheckTargetIsEmpty(conn.get()));
       WALSHIP_RETURN_IF_ERROR(
           CheckExtensionsAvailable(conn.get(), ExtensionsCreatedBy(manifest.pre_data_sql())));
-      WALSHIP_ASSIGN_OR_RETURN(std::vector<const v1::BaseRole*> missing_roles,
-                               MissingRoles(conn.get(), manifest));
-      if (!options.create_roles) {
-        WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, false));
-      }
-      began_writing();
-      WALSHIP_RETURN_IF_ERROR(ProvideRoles(conn.get(), missing_roles, options.create_roles));
+      WALSHIP_RETURN_IF_ERROR(start_writing_with_roles());
       WALSHIP_RETURN_IF_ERROR(
           RunStatements(conn.get(), SplitSqlScript(manifest.pre_data_sql()), "pre-data schema"));
       // pg_dump empties search_path; DDL messages name types as the source's session saw

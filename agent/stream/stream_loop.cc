@@ -200,30 +200,6 @@ CROSS JOIN LATERAL (SELECT floor(m.xmax / 4294967296) * 4294967296 AS base) b)sq
 void StreamLoop::CheckPublication(absl::Time now) {
   if (!options_.on_tables_entered) return;
   if (assembler_.InTransaction()) return;  // between transactions only
-  // Candidates wait until the stream has passed the WAL position of the catalog read: a
-  // change to them committed before it may still be on its way.
-  if (!entry_candidates_.empty()) {
-    want_server_position_ = server_wal_end_ < candidates_read_at_;
-    if (want_server_position_) return;
-    std::vector<std::string> entered;
-    for (const EntryCandidate& candidate : entry_candidates_) {
-      // A table that was already there (unpublished, or unlogged) entered with its rows; one
-      // created since the previous check did so only if the stream carried none of its rows.
-      if (candidate.existed_before || !streamed_since_check_.contains(candidate.oid)) {
-        entered.push_back(candidate.name);
-      }
-    }
-    entry_candidates_.clear();
-    streamed_since_check_.clear();
-    if (!entered.empty()) {
-      LogWarning("%s entered publication \"%s\" holding rows that no change event carries "
-                 "(ATTACH PARTITION, SET LOGGED or ALTER PUBLICATION ... ADD TABLE): taking a "
-                 "base so that restores from here on have them",
-                 absl::StrJoin(entered, ", "), options_.publication);
-      options_.on_tables_entered(std::move(entered), candidates_since_, candidates_since_us_);
-    }
-    return;
-  }
   if (!publication_check_due_ && now < next_publication_check_) return;
   pg::PgConnection* conn = SideConnection();
   if (conn == nullptr) return;
@@ -250,29 +226,33 @@ void StreamLoop::CheckPublication(absl::Time now) {
     return;
   }
   conn = fresh->get();
+  // The tables first: one created between the two reads then counts as published, never as
+  // one that was there before (which only a later check may say).
+  absl::StatusOr<pg::QueryResult> tables = conn->Query(kTablesSql, {}, "listing the tables");
   absl::StatusOr<pg::QueryResult> leaves =
-      conn->Query(kPublishedLeavesSql, {options_.publication}, "listing the published tables");
-  absl::StatusOr<pg::QueryResult> tables =
-      leaves.ok() ? conn->Query(kTablesSql, {}, "listing the tables") : leaves.status();
-  absl::StatusOr<std::optional<std::string>> read_at =
-      tables.ok() ? conn->QueryValue("SELECT pg_catalog.pg_current_wal_insert_lsn()::text", {},
-                                     "reading the WAL position")
+      tables.ok() ? conn->Query(kPublishedLeavesSql, {options_.publication},
+                                "listing the published tables")
                   : tables.status();
-  absl::StatusOr<Lsn> read_lsn =
-      read_at.ok() ? Lsn::Parse(read_at->value_or("")) : read_at.status();
-  if (!read_lsn.ok()) {
-    LogWarning("checking the publication's tables: %s", read_lsn.status().message());
+  if (!leaves.ok()) {
+    LogWarning("checking the publication's tables: %s", leaves.status().message());
     return;
   }
   publication_check_due_ = false;
   next_publication_check_ = now + options_.publication_check_interval;
   absl::flat_hash_set<uint32_t> current;
-  std::vector<EntryCandidate> candidates;
+  std::vector<std::string> entered;
   for (const auto& row : leaves->rows) {
     uint32_t oid = 0;
     if (!absl::SimpleAtoi(row[0].value_or(""), &oid)) continue;
     current.insert(oid);
-    if (!published_leaves_.has_value() || published_leaves_->contains(oid)) continue;
+    // New in the publication. A table that was there at the previous check (unpublished, or
+    // unlogged) brings the rows it holds; one created since is left alone: its rows came
+    // with it through the stream or with its statement (CREATE TABLE AS writes rows that
+    // logical decoding does not send; replay runs the captured statement).
+    if (!published_leaves_.has_value() || published_leaves_->contains(oid) ||
+        !existing_tables_.contains(oid)) {
+      continue;
+    }
     const std::string name = row[1].value_or("");
     absl::StatusOr<std::optional<std::string>> has_rows = conn->QueryValue(
         absl::StrCat("SELECT EXISTS (SELECT 1 FROM ONLY ", name, ")"), {},
@@ -281,8 +261,7 @@ void StreamLoop::CheckPublication(absl::Time now) {
       LogWarning("%s", has_rows.status().message());
       continue;
     }
-    if (has_rows->value_or("f") != "t") continue;
-    candidates.push_back({oid, name, existing_tables_.contains(oid)});
+    if (has_rows->value_or("f") == "t") entered.push_back(name);
   }
   published_leaves_ = std::move(current);
   existing_tables_.clear();
@@ -297,14 +276,12 @@ void StreamLoop::CheckPublication(absl::Time now) {
   checked_at_lsn_ = tracker_.last_handed();
   checked_at_time_us_ = last_handed_commit_time_us_;
   first_ddl_lsn_ = Lsn();
-  if (candidates.empty()) {
-    streamed_since_check_.clear();
-    return;
-  }
-  entry_candidates_ = std::move(candidates);
-  candidates_read_at_ = *read_lsn;
-  candidates_since_ = since;
-  candidates_since_us_ = since_us;
+  if (entered.empty()) return;
+  LogWarning("%s entered publication \"%s\" holding rows that no change event carries "
+             "(ATTACH PARTITION, SET LOGGED or ALTER PUBLICATION ... ADD TABLE): taking a base "
+             "so that restores from here on have them",
+             absl::StrJoin(entered, ", "), options_.publication);
+  options_.on_tables_entered(std::move(entered), since, since_us);
 }
 
 void StreamLoop::SideWork(absl::Time now) {
@@ -365,14 +342,6 @@ void StreamLoop::NoteForPublicationCheck(const PgOutputMessage& message) {
             current_commit_time_us_ != 0 ? current_commit_time_us_ : checked_at_time_us_;
       }
     }
-  } else if (const auto* insert = std::get_if<InsertMessage>(&message)) {
-    streamed_since_check_.insert(insert->relation);
-  } else if (const auto* update = std::get_if<UpdateMessage>(&message)) {
-    streamed_since_check_.insert(update->relation);
-  } else if (const auto* del = std::get_if<DeleteMessage>(&message)) {
-    streamed_since_check_.insert(del->relation);
-  } else if (const auto* truncate = std::get_if<TruncateMessage>(&message)) {
-    for (RelationOid oid : truncate->relations) streamed_since_check_.insert(oid);
   }
 }
 
@@ -459,11 +428,6 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
       return absl::OkStatus();
     }
     if (tracker_.StatusDue(now)) WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, false));
-    // The server answers a status update that asks for a reply with its position.
-    if (want_server_position_ && now >= next_position_request_) {
-      next_position_request_ = now + absl::Milliseconds(200);
-      WALSHIP_RETURN_IF_ERROR(SendStatus(conn, now, true));
-    }
     SideWork(now);
 
     // Push-back: while a sink is over its memory bound, read nothing more (the server

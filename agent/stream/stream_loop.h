@@ -61,10 +61,9 @@ struct StreamOptions {
   // Tables that enter the publication with rows no change event carries (ATTACH PARTITION
   // of a filled table, SET LOGGED, ALTER PUBLICATION ... ADD TABLE): the publication's leaf
   // tables are read after every transaction that carries captured DDL, and at least this
-  // often; a new one that holds rows while the stream carried none of its changes since the
-  // last check is reported ("schema.table", and the end LSN and commit time of the last
-  // transaction handed off before the previous check: the entry came after them). Empty:
-  // not checked.
+  // often; a new one that existed at the previous check and holds rows is reported
+  // ("schema.table", and where the entry came at the earliest: the first captured DDL since
+  // the previous check, or that check's position, with a commit time). Empty: not checked.
   std::function<void(std::vector<std::string> tables, Lsn noticed_at, int64_t commit_time_us)>
       on_tables_entered;
   absl::Duration publication_check_interval = absl::Seconds(60);
@@ -119,10 +118,9 @@ class StreamLoop {
   absl::Time next_sequence_check_ = absl::InfinitePast();
   absl::Time next_sequence_poll_ = absl::InfinitePast();
   bool sequence_warned_ = false;
-  // Publication checks: the leaf tables at the last check (none before the first), the
-  // relations whose changes the stream carried since, and whether captured DDL passed.
+  // Publication checks: the leaf tables at the last check (none before the first), and
+  // whether captured DDL passed since.
   std::optional<absl::flat_hash_set<uint32_t>> published_leaves_;
-  absl::flat_hash_set<uint32_t> streamed_since_check_;
   bool publication_check_due_ = true;
   absl::Time next_publication_check_ = absl::InfinitePast();
   int64_t last_handed_commit_time_us_ = 0;
@@ -132,18 +130,6 @@ class StreamLoop {
   Lsn first_ddl_lsn_;  // the first captured DDL message since the last check
   int64_t first_ddl_time_us_ = 0;
   absl::flat_hash_set<uint32_t> existing_tables_;  // every table at the last check
-  // New published leaves holding rows, judged once the stream passed the catalog read.
-  struct EntryCandidate {
-    uint32_t oid;
-    std::string name;
-    bool existed_before;
-  };
-  std::vector<EntryCandidate> entry_candidates_;
-  Lsn candidates_read_at_;
-  bool want_server_position_ = false;  // ask the server for its position (keepalive)
-  absl::Time next_position_request_ = absl::InfinitePast();
-  Lsn candidates_since_;
-  int64_t candidates_since_us_ = 0;
   std::optional<Xid> ddl_xid_;  // the last transaction with captured DDL, until visible
   absl::Time ddl_seen_at_ = absl::InfinitePast();
   int64_t checked_at_time_us_ = 0;

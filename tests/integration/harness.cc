@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <sstream>
 
@@ -240,6 +241,28 @@ std::string ReadFile(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+void CrmStoreTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<PgCluster>> pg = PgCluster::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  pg_ = std::move(*pg);
+  absl::Status created = pg_->CreateDatabase("crm");
+  ASSERT_TRUE(created.ok()) << created;
+  absl::StatusOr<std::string> schema = pg_->Psql("crm", schema_sql_);
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  store_ = MakeTempDir("store");
+  work_ = MakeTempDir("work");
+}
+
+void CrmStoreTest::TearDown() {
+  if (store_.empty()) return;
+  if (HasFailure()) {
+    std::cerr << "kept for inspection: store " << store_ << ", work " << work_ << "\n";
+    return;
+  }
+  std::filesystem::remove_all(store_);
+  std::filesystem::remove_all(work_);
 }
 
 }  // namespace walship::testing

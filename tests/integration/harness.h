@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "agent/base/lsn.h"
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/subprocess.h"
@@ -70,6 +71,21 @@ absl::StatusOr<SubprocessResult> RunReplay(const std::vector<std::string>& args,
 // A fresh directory under /tmp, removed by the caller (or left for inspection on failure).
 std::string MakeTempDir(absl::string_view tag);
 std::string ReadFile(const std::string& path);
+
+// A throw-away cluster with a database "crm" that holds `schema_sql`, an empty object store
+// directory and a work directory; both directories are removed after a passing test and
+// kept (and named on stderr) after a failing one.
+class CrmStoreTest : public ::testing::Test {
+ protected:
+  explicit CrmStoreTest(std::string schema_sql) : schema_sql_(std::move(schema_sql)) {}
+  void SetUp() override;
+  void TearDown() override;
+
+  std::string schema_sql_;
+  std::unique_ptr<PgCluster> pg_;
+  std::string store_;
+  std::string work_;
+};
 
 }  // namespace walship::testing
 

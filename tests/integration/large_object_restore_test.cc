@@ -32,29 +32,14 @@ constexpr char kLargeObjects[] =
     "SELECT coalesce(string_agg(oid || ' ' || length(lo_get(oid)) || ' ' || md5(lo_get(oid)), "
     "E'\\n' ORDER BY oid), '') FROM pg_largeobject_metadata";
 
-class LargeObjectRestoreTest : public ::testing::Test {
+class LargeObjectRestoreTest : public CrmStoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
-    ASSERT_OK(pg_->CreateDatabase("crm"));
-    ASSERT_OK(pg_->Psql("crm", kSchema).status());
-    store_ = MakeTempDir("lo-store");
-    work_ = MakeTempDir("lo-work");
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      std::filesystem::remove_all(store_);
-      std::filesystem::remove_all(work_);
-    }
-  }
+  LargeObjectRestoreTest() : CrmStoreTest(kSchema) {}
   std::vector<std::string> AgentArgs(const std::string& until) {
     return {"--source", pg_->ConnInfo("crm"), "--create", "--object-store", "file://" + store_,
             "--work-dir", work_, "--segment-max-ms", "20", "--until-lsn", until};
   }
 
-  std::unique_ptr<PgCluster> pg_;
-  std::string store_;
-  std::string work_;
 };
 
 TEST_F(LargeObjectRestoreTest, TheBaseCarriesThemAndARestoreBringsThemBack) {

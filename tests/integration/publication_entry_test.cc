@@ -35,21 +35,9 @@ INSERT INTO app.events VALUES (1, 'eu', 'first');
 CREATE PUBLICATION entry_pub FOR TABLE app.events, TABLES IN SCHEMA ul;
 )sql";
 
-class PublicationEntryTest : public ::testing::Test {
+class PublicationEntryTest : public CrmStoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
-    ASSERT_OK(pg_->CreateDatabase("crm"));
-    ASSERT_OK(pg_->Psql("crm", kSchema).status());
-    store_ = MakeTempDir("entry-store");
-    work_ = MakeTempDir("entry-work");
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      std::filesystem::remove_all(store_);
-      std::filesystem::remove_all(work_);
-    }
-  }
+  PublicationEntryTest() : CrmStoreTest(kSchema) {}
 
   int StoredBases() {
     int n = 0;
@@ -71,9 +59,6 @@ class PublicationEntryTest : public ::testing::Test {
     ASSERT_EQ(StoredBases(), bases) << "after: " << sql << "\n" << ReadFile(log);
   }
 
-  std::unique_ptr<PgCluster> pg_;
-  std::string store_;
-  std::string work_;
 };
 
 TEST_F(PublicationEntryTest, EachEntryTakesABaseAndRestoresHaveTheRows) {

@@ -21,26 +21,12 @@ using ::testing::Not;
 
 constexpr char kSchema[] =
     "CREATE TABLE ledger (id int PRIMARY KEY, payload text, amount numeric(12,3));"
-    "CREATE INDEX ledger_amount ON ledger (amount);";
+    "CREATE INDEX ledger_amount ON ledger (amount);"
+    "INSERT INTO ledger SELECT g, repeat('p', g), g FROM generate_series(1, 500) g;";
 
-class RestorePreflightTest : public ::testing::Test {
+class RestorePreflightTest : public CrmStoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
-    ASSERT_OK(pg_->CreateDatabase("crm"));
-    ASSERT_OK(pg_->Psql("crm", kSchema).status());
-    ASSERT_OK(pg_->Psql("crm", "INSERT INTO ledger SELECT g, repeat('p', g), g FROM "
-                               "generate_series(1, 500) g")
-                  .status());
-    store_ = MakeTempDir("preflight-store");
-    work_ = MakeTempDir("preflight-work");
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      std::filesystem::remove_all(store_);
-      std::filesystem::remove_all(work_);
-    }
-  }
+  RestorePreflightTest() : CrmStoreTest(kSchema) {}
 
   std::vector<std::string> AgentArgs(const std::string& until) {
     return {"--source", pg_->ConnInfo("crm"), "--create", "--object-store", "file://" + store_,
@@ -80,9 +66,6 @@ class RestorePreflightTest : public ::testing::Test {
     return names.ok() ? *names : "?";
   }
 
-  std::unique_ptr<PgCluster> pg_;
-  std::string store_;
-  std::string work_;
 };
 
 // Replaces a file's content, returning the old one.

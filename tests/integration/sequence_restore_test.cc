@@ -35,21 +35,9 @@ SELECT nextval('invoice_no') FROM generate_series(1, 5);
 INSERT INTO items (note) SELECT 'n' || g FROM generate_series(1, 3) g;
 )sql";
 
-class SequenceRestoreTest : public ::testing::Test {
+class SequenceRestoreTest : public CrmStoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(pg_, PgCluster::Start());
-    ASSERT_OK(pg_->CreateDatabase("crm"));
-    ASSERT_OK(pg_->Psql("crm", kSchema).status());
-    store_ = MakeTempDir("seq-store");
-    work_ = MakeTempDir("seq-work");
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      std::filesystem::remove_all(store_);
-      std::filesystem::remove_all(work_);
-    }
-  }
+  SequenceRestoreTest() : CrmStoreTest(kSchema) {}
 
   int64_t Next(const std::string& db, const std::string& sequence) {
     auto value = pg_->Query(db, absl::StrCat("SELECT nextval('", sequence, "')"));
@@ -72,9 +60,6 @@ class SequenceRestoreTest : public ::testing::Test {
     return result->stderr_text;
   }
 
-  std::unique_ptr<PgCluster> pg_;
-  std::string store_;
-  std::string work_;
 };
 
 TEST_F(SequenceRestoreTest, FreeStandingSequencesContinuePastEveryValueUsed) {
