@@ -274,11 +274,18 @@ class AgentS3Test : public ::testing::Test {
 
   TableRows RestoreInto(const std::string& url, const std::string& db) {
     EXPECT_OK(pg_->CreateDatabase(db));
-    absl::StatusOr<SubprocessResult> restore =
-        RunReplay({"restore", "--object-store", url, "--target", pg_->ConnInfo(db)});
+    // A remote store's objects are fetched once into a directory of the restore's own
+    // inside --work-dir, checked there before the first write, and removed at the end.
+    std::string fetch_dir = work_ + "/restore-" + db;
+    absl::StatusOr<SubprocessResult> restore = RunReplay(
+        {"restore", "--object-store", url, "--target", pg_->ConnInfo(db), "--work-dir", fetch_dir});
     EXPECT_OK(restore.status());
     if (!restore.ok()) return {};
     EXPECT_EQ(restore->exit_code, 0) << restore->stderr_text;
+    if (absl::StartsWith(url, "s3://")) {
+      EXPECT_THAT(restore->stderr_text, ::testing::HasSubstr("fetched into " + fetch_dir));
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(fetch_dir)) << "the restore left files in " << fetch_dir;
     absl::StatusOr<TableRows> rows = CaptureTables(*pg_, db);
     EXPECT_OK(rows.status());
     return rows.ok() ? *rows : TableRows{};
