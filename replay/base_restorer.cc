@@ -393,7 +393,7 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
         CheckObjects(store, options.cache,
                      ObjectsToRead(plan, stream, tables, /*large_objects=*/!table_level),
                      options.jobs));
-    LogInfo("pre-flight: %d objects (%.1f MiB%s) checked in %.1fs", checked.objects,
+    LogInfo("pre-flight: %d objects (%.1f MiB%s) checked in %.2fs", checked.objects,
             checked.bytes / 1048576.0,
             options.cache != nullptr
                 ? absl::StrFormat(", %.1f MiB fetched into %s", checked.fetched / 1048576.0,
@@ -788,7 +788,8 @@ absl::StatusOr<BaseRestoreResult> RestoreFromBase(sinks::ObjectStore* store,
       WALSHIP_RETURN_IF_ERROR(ApplySequenceRecording(conn.get(), *recording,
                                                      options.sequence_margin,
                                                      &result.sequences_set));
-    } else if (!manifest.sequences().empty()) {
+    } else if (std::any_of(manifest.sequences().begin(), manifest.sequences().end(),
+                           [](const v1::SequenceValue& s) { return s.owned_by_table().empty(); })) {
       LogInfo("the stream holds no sequence recordings: free-standing sequences keep their "
               "base values");
     }
