@@ -21,6 +21,7 @@
 #include "agent/base/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/segment_reader.h"
+#include "replay/large_objects.h"
 #include "replay/sql_script.h"
 #include "replay/target_tables.h"
 
@@ -100,9 +101,7 @@ class RowReader {
     const v1::BaseTable& table = *job_.table;
     const v1::Relation& relation = table.relation();
     for (const std::string& stored_key : table.object_keys()) {
-      std::string key = absl::StartsWith(stored_key, stream_.Prefix())
-                            ? stored_key
-                            : absl::StrCat(stream_.Prefix(), stored_key);
+      std::string key = BaseObjectKey(stream_, stored_key);
       absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store_->Open(key);
       if (!source.ok()) {
         return Annotate(source.status(),

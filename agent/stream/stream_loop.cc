@@ -201,6 +201,9 @@ void StreamLoop::CheckPublication(absl::Time now) {
   if (!options_.on_tables_entered) return;
   if (assembler_.InTransaction()) return;  // between transactions only
   if (!publication_check_due_ && now < next_publication_check_) return;
+  // At most one check every 200 ms: a migration of many small DDL transactions is checked
+  // once per burst, not once per transaction (each check opens a session).
+  if (now < last_publication_check_ + absl::Milliseconds(200)) return;
   pg::PgConnection* conn = SideConnection();
   if (conn == nullptr) return;
   if (ddl_xid_.has_value()) {
@@ -238,6 +241,7 @@ void StreamLoop::CheckPublication(absl::Time now) {
     return;
   }
   publication_check_due_ = false;
+  last_publication_check_ = now;
   next_publication_check_ = now + options_.publication_check_interval;
   absl::flat_hash_set<uint32_t> current;
   std::vector<std::string> entered;

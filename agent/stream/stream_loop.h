@@ -123,6 +123,7 @@ class StreamLoop {
   std::optional<absl::flat_hash_set<uint32_t>> published_leaves_;
   bool publication_check_due_ = true;
   absl::Time next_publication_check_ = absl::InfinitePast();
+  absl::Time last_publication_check_ = absl::InfinitePast();
   int64_t last_handed_commit_time_us_ = 0;
   Lsn checked_at_lsn_;  // the last handed-off transaction's end at the last check
   Xid current_xid_ = 0;  // of the transaction being decoded
