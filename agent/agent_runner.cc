@@ -12,6 +12,7 @@
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
 #include "agent/base_scheduler.h"
+#include "agent/stream_identity.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/metrics/metrics_server.h"
 #include "agent/pg/pg_connection.h"
@@ -42,7 +43,8 @@ absl::Status MakeDirs(const std::string& path) {
   return absl::OkStatus();
 }
 
-v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::string& slot) {
+v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::string& slot,
+                                     const v1::StreamIncarnation& incarnation) {
   v1::SegmentHeader header;
   for (const auto& [name, value] : pg::PinnedSessionSettings()) {
     (*header.mutable_session()->mutable_settings())[name] = value;
@@ -53,24 +55,50 @@ v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::strin
   header.set_timeline(source.identity.timeline);
   header.set_database(source.identity.database);
   header.set_slot(slot);
+  header.set_incarnation(incarnation.number());
+  header.set_incarnation_id(incarnation.id());
   return header;
 }
 
-// Writes a heartbeat object to every store and keeps only the newest few there.
-void WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
-                    const sinks::StreamId& stream, absl::Time now, Lsn acknowledged,
+// The newest complete base's snapshot LSN in the branch (Invalid when none).
+Lsn NewestBaseLsn(sinks::ObjectStore& store, const sinks::StreamId& stream) {
+  auto listed = store.List(stream.Prefix() + "base/");
+  Lsn newest;
+  if (!listed.ok()) return newest;
+  for (const sinks::ObjectInfo& object : *listed) {
+    auto parsed = sinks::ParseBaseKey(object.key);
+    if (parsed && parsed->file == "manifest.pb") newest = std::max(newest, parsed->snapshot_lsn);
+  }
+  return newest;
+}
+
+// Writes a heartbeat object to every store and keeps only the newest few there; true when
+// every store has it. A heartbeat of the same second already there is replaced by none: the
+// next one is written under the next second's key.
+bool WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
+                    const StreamIdentity& identity, absl::Time now, Lsn acknowledged,
                     Lsn server_wal) {
-  std::string content = sinks::EncodeHeartbeat({now, acknowledged, server_wal});
+  const sinks::StreamId& stream = identity.stream;
+  sinks::Heartbeat heartbeat{now, acknowledged, server_wal};
+  heartbeat.system_id = identity.incarnation.system_id();
+  heartbeat.timeline = identity.incarnation.timeline();
+  heartbeat.incarnation = identity.incarnation.number();
+  std::string content = sinks::EncodeHeartbeat(heartbeat);
+  bool all = true;
   for (const auto& store : stores) {
     absl::Status put = store->Put(sinks::HeartbeatKey(stream, now), content);
-    if (!put.ok() && put.code() != absl::StatusCode::kAlreadyExists) {
-      LogWarning("heartbeat to %s: %s", store->url(), put.message());
+    if (!put.ok()) {
+      all = false;
+      if (put.code() != absl::StatusCode::kAlreadyExists) {
+        LogWarning("heartbeat to %s: %s", store->url(), put.message());
+      }
       continue;
     }
     auto listed = store->List(sinks::HeartbeatPrefix(stream));
     if (!listed.ok()) continue;
     for (size_t i = 0; i + 3 < listed->size(); ++i) (void)store->Delete((*listed)[i].key);
   }
+  return all;
 }
 
 }  // namespace
@@ -158,7 +186,12 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
                  "capturing", installed.message());
     }
   }
-  sinks::StreamId stream{source.identity.system_id, config.slot};
+  // Which history this is: a new incarnation when the slot was created again or the server
+  // switched timelines (recorded in every store before anything else is written).
+  ServerState server{source.identity, config.slot, source.slot_created,
+                     source.slot.confirmed_flush, config.source};
+  WALSHIP_ASSIGN_OR_RETURN(StreamIdentity identity, ResolveStreamIdentity(store_ptrs, server, *conn));
+  const sinks::StreamId stream = identity.stream;
 
   std::string work = absl::StrCat(config.work_dir, "/", config.slot);
   std::string spill_dir = work + "/spill";
@@ -172,6 +205,10 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   snap.slot = config.slot;
   snap.jobs = config.snapshot_jobs;
   snap.zstd_level = config.compression_level;
+  snap.branch = stream.branch;
+  snap.incarnation = identity.incarnation.number();
+  snap.incarnation_id = identity.incarnation.id();
+  snap.expected_timeline = identity.incarnation.timeline();
   snapshot::BasePolicy policy;
   policy.every = config.base_every;
   if (!config.base_at.empty()) {
@@ -181,6 +218,49 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   retention.retain_base = config.retain_base;
   retention.retain_for = absl::Hours(24) * config.retain_days;
   BaseScheduler bases(snap, store_ptrs, stream, policy, retention, &metrics);
+  std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
+  std::vector<sinks::Sink*> sink_ptrs;
+  v1::SegmentHeader header = MakeHeaderTemplate(source, config.slot, identity.incarnation);
+  v1::SegmentIndex index_identity;
+  index_identity.set_system_id(identity.incarnation.system_id());
+  index_identity.set_timeline(identity.incarnation.timeline());
+  index_identity.set_incarnation(identity.incarnation.number());
+  index_identity.set_incarnation_id(identity.incarnation.id());
+  // A gap recorded by any store (segments lost before the slot's position, or a slot that
+  // starts past the store's end) makes a new base due at once.
+  bool gap_recorded = false;
+  for (size_t i = 0; i < stores.size(); ++i) {
+    sinks::ObjectStoreSinkOptions options;
+    options.stream = stream;
+    options.header_template = header;
+    options.segment_max_bytes = config.segment_max_bytes;
+    options.segment_max_age = config.segment_max_age;
+    options.staging_dir = absl::StrCat(work, "/staging-", i);
+    options.zstd_level = config.compression_level;
+    options.index_identity = index_identity;
+    options.slot_confirmed = source.slot.confirmed_flush;
+    options.vouched = identity.vouched[i];
+    options.read_from = NewestBaseLsn(*stores[i], stream);
+    options.new_slot_reason = identity.slot_reason;
+    sinks::ObjectStoreSinkOptions::OpenReport report;
+    options.report = &report;
+    std::string sink_name = stores[i]->url();
+    options.on_segment_stored =
+        [&metrics, sink_name](const sinks::ObjectStoreSinkOptions::SegmentStats& stats) {
+          metrics.ObserveSegmentBuild(stats.open_for);
+          metrics.ObserveUpload(sink_name, stats.store_took);
+          metrics.AddSinkBytes(sink_name, stats.bytes);
+        };
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
+    LogInfo("object store %s: changes stored up to %s%s", stores[i]->url(),
+            sink->DurableWatermark().ToString(),
+            report.refills == 0 ? ""
+                                : absl::StrFormat(" (%d missing runs to write again from the slot)",
+                                                  report.refills));
+    if (!report.gaps.empty()) gap_recorded = true;
+    sink_ptrs.push_back(sink.get());
+    owned_sinks.push_back(std::move(sink));
+  }
   std::optional<absl::Time> newest_base;
   if (!config.no_base) {
     for (sinks::ObjectStore* store : store_ptrs) {
@@ -197,8 +277,10 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
       if (!newest) all_have_base = false;
       if (newest && (!newest_base || *newest < *newest_base)) newest_base = newest;
     }
-    if (!all_have_base) {
-      LogInfo("no base snapshot stored yet: taking one of publication \"%s\" (%d jobs)",
+    if (!all_have_base || gap_recorded) {
+      LogInfo("%s: taking one of publication \"%s\" (%d jobs)",
+              all_have_base ? "the stream has a new gap, so restores past it need a new base"
+                            : "no base snapshot stored yet",
               config.publication, config.snapshot_jobs);
       metrics.SetState(AgentState::kSnapshotting);
       WALSHIP_RETURN_IF_ERROR(bases.TakeNow());
@@ -206,30 +288,6 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     }
   }
 
-  std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
-  std::vector<sinks::Sink*> sink_ptrs;
-  v1::SegmentHeader header = MakeHeaderTemplate(source, config.slot);
-  for (size_t i = 0; i < stores.size(); ++i) {
-    sinks::ObjectStoreSinkOptions options;
-    options.stream = stream;
-    options.header_template = header;
-    options.segment_max_bytes = config.segment_max_bytes;
-    options.segment_max_age = config.segment_max_age;
-    options.staging_dir = absl::StrCat(work, "/staging-", i);
-    options.zstd_level = config.compression_level;
-    std::string sink_name = stores[i]->url();
-    options.on_segment_stored =
-        [&metrics, sink_name](const sinks::ObjectStoreSinkOptions::SegmentStats& stats) {
-          metrics.ObserveSegmentBuild(stats.open_for);
-          metrics.ObserveUpload(sink_name, stats.store_took);
-          metrics.AddSinkBytes(sink_name, stats.bytes);
-        };
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
-    LogInfo("object store %s: changes stored up to %s", stores[i]->url(),
-            sink->DurableWatermark().ToString());
-    sink_ptrs.push_back(sink.get());
-    owned_sinks.push_back(std::move(sink));
-  }
   if (kafka_sink != nullptr) {
     sink_ptrs.push_back(kafka_sink.get());
     owned_sinks.push_back(std::move(kafka_sink));
@@ -247,8 +305,13 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.sequence_interval = config.sequence_interval;
   options.sequence_min_interval = std::min(absl::Seconds(1), config.sequence_interval);
   options.idle_report_interval = config.idle_report_interval;
-  options.on_idle = [&stores, &stream](absl::Time now, Lsn acknowledged, Lsn server_wal) {
-    WriteHeartbeat(stores, stream, now, acknowledged, server_wal);
+  options.on_idle = [&stores, &identity](absl::Time now, Lsn acknowledged, Lsn server_wal) {
+    WriteHeartbeat(stores, identity, now, acknowledged, server_wal);
+  };
+  // Positions past the stored changes are confirmed only once a heartbeat vouches for them,
+  // so a restart never finds the slot past what the stores know about.
+  options.on_vouch = [&stores, &identity](absl::Time now, Lsn position, Lsn server_wal) {
+    return WriteHeartbeat(stores, identity, now, position, server_wal);
   };
   if (!config.no_base) {
     options.on_tables_entered = [&bases](std::vector<std::string> tables, Lsn since,

@@ -23,7 +23,10 @@ namespace walship::proto {
 
 inline constexpr char kSegmentMagic[8] = {'W', 'S', 'H', 'P', 'S', 'E', 'G', '\x01'};
 inline constexpr char kFooterMagic[8] = {'W', 'S', 'H', 'P', 'E', 'N', 'D', '\x01'};
-inline constexpr uint32_t kSegmentFormatVersion = 1;
+// Format 2 adds the slot incarnation to the header (and index objects carry a checksum);
+// format 1 objects are still read. A newer version is refused by name.
+inline constexpr uint32_t kSegmentFormatVersion = 2;
+inline constexpr uint32_t kOldestSegmentFormatVersion = 1;
 inline constexpr uint8_t kFrameRecords = 1;
 inline constexpr uint8_t kFrameTrailer = 2;
 inline constexpr size_t kFrameHeaderBytes = 1 + 4 + 4 + 4;

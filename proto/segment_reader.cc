@@ -123,11 +123,16 @@ absl::StatusOr<SegmentLayout> ReadLayout(const RandomAccessSource& source) {
   if (!layout.header.ParseFromString(bytes)) {
     return Corrupt(source, kSegmentHeaderPrefixBytes, "header does not parse");
   }
-  if (layout.header.format_version() != kSegmentFormatVersion) {
+  if (layout.header.format_version() < kOldestSegmentFormatVersion ||
+      layout.header.format_version() > kSegmentFormatVersion) {
     return Corrupt(source, kSegmentHeaderPrefixBytes,
-                   absl::StrFormat("format version %d is not supported (this reader reads "
-                                   "version %d); a newer walship may read it",
-                                   layout.header.format_version(), kSegmentFormatVersion));
+                   absl::StrFormat("format version %d is not supported (this walship reads "
+                                   "versions %d to %d); %s",
+                                   layout.header.format_version(), kOldestSegmentFormatVersion,
+                                   kSegmentFormatVersion,
+                                   layout.header.format_version() > kSegmentFormatVersion
+                                       ? "it was written by a newer walship: upgrade walship"
+                                       : "the object is not a walship segment"));
   }
   if (layout.header.codec() != v1::CODEC_NONE && layout.header.codec() != v1::CODEC_ZSTD) {
     return Corrupt(source, kSegmentHeaderPrefixBytes,

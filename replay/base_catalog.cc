@@ -82,6 +82,13 @@ absl::StatusOr<BaseCatalog> BaseCatalog::Load(sinks::ObjectStore* store,
           "restore from another base",
           base.manifest_key));
     }
+    // Format 2 adds the slot incarnation; 1 is still read; a newer one is refused by name.
+    if (base.manifest.format_version() > 2) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "base manifest \"%s\" has format version %d, newer than this walship reads (2): "
+          "upgrade walship-replay",
+          base.manifest_key, base.manifest.format_version()));
+    }
     WALSHIP_RETURN_IF_ERROR(ValidateManifest(base.manifest, base.dir, base.manifest_key));
     catalog.bases_.push_back(std::move(base));
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/base/status_macros.h"
+#include "sinks/object_store/stream_history.h"
 
 namespace walship::replay {
 
@@ -19,15 +20,11 @@ absl::StatusOr<SegmentCatalog> SegmentCatalog::Load(sinks::ObjectStore* store,
     std::optional<Lsn> end = sinks::ParseSegmentIndexKey(object.key);
     if (!end) continue;
     WALSHIP_ASSIGN_OR_RETURN(std::string bytes, store->Get(object.key));
-    v1::SegmentIndex index;
-    if (!index.ParseFromString(bytes)) {
-      return absl::DataLossError(
-          absl::StrFormat("index object \"%s\" is not a valid SegmentIndex", object.key));
-    }
-    if (index.trailer().last_end_lsn() != end->value()) {
+    WALSHIP_ASSIGN_OR_RETURN(v1::SegmentIndex index, sinks::DecodeSegmentIndex(object.key, bytes));
+    if (!index.system_id().empty() && index.system_id() != stream.system_id) {
       return absl::DataLossError(absl::StrFormat(
-          "index object \"%s\" says its segment ends at %s, not at the LSN in its name", object.key,
-          Lsn(index.trailer().last_end_lsn()).ToString()));
+          "index object \"%s\" belongs to database system %s, not to the stream's %s",
+          object.key, index.system_id(), stream.system_id));
     }
     CatalogSegment segment;
     segment.index_key = object.key;

@@ -73,6 +73,15 @@ absl::StatusOr<std::string> ReplicationConnection::ShowSetting(absl::string_view
   return value.value_or("");
 }
 
+absl::StatusOr<std::string> ReplicationConnection::TimelineHistory(uint32_t timeline) {
+  std::string command = absl::StrCat("TIMELINE_HISTORY ", timeline);
+  WALSHIP_ASSIGN_OR_RETURN(QueryResult result, conn_->Query(command, {}, command));
+  if (result.rows.size() != 1 || result.rows[0].size() < 2 || !result.rows[0][1]) {
+    return absl::DataLossError(absl::StrFormat("%s returned an unexpected result", command));
+  }
+  return *result.rows[0][1];
+}
+
 absl::Status ReplicationConnection::CheckServer() {
   WALSHIP_ASSIGN_OR_RETURN(std::string wal_level, ShowSetting("wal_level"));
   if (wal_level != "logical") {

@@ -74,6 +74,9 @@ class ReplicationConnection {
   // Tables in the publication that would make the source's own UPDATE/DELETE fail once
   // published (no primary key, REPLICA IDENTITY DEFAULT), as "schema.table".
   absl::StatusOr<std::vector<std::string>> TablesWithoutIdentity(absl::string_view publication);
+  // TIMELINE_HISTORY: the history file of `timeline` (> 1), as PostgreSQL wrote it
+  // ("<parent tli>\t<switch lsn>\t<reason>" lines).
+  absl::StatusOr<std::string> TimelineHistory(uint32_t timeline);
   // Server settings recorded in segment headers (server_version, server_encoding).
   absl::StatusOr<std::string> ShowSetting(absl::string_view name);
 

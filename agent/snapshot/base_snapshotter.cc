@@ -161,6 +161,12 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   WALSHIP_ASSIGN_OR_RETURN(auto repl, pg::ReplicationConnection::Connect(options.conninfo));
   WALSHIP_RETURN_IF_ERROR(repl->CheckServer());
   WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl->IdentifySystem());
+  if (options.expected_timeline != 0 && identity.timeline != options.expected_timeline) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "base snapshot: the server is now on timeline %d, not %d (a failover); restart the "
+        "agent so that it records the switch",
+        identity.timeline, options.expected_timeline));
+  }
   WALSHIP_ASSIGN_OR_RETURN(std::string server_version, repl->ShowSetting("server_version"));
   WALSHIP_ASSIGN_OR_RETURN(std::string server_encoding, repl->ShowSetting("server_encoding"));
   // Per attempt: a retried attempt's predecessor may still be dropping its slot.
@@ -206,7 +212,7 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   }
 
   // 3. The segment header and the copy target.
-  sinks::StreamId stream{identity.system_id, options.slot};
+  sinks::StreamId stream{identity.system_id, options.slot, options.branch};
   v1::SessionSettings session;
   for (const auto& [name, value] : pg::PinnedSessionSettings()) {
     (*session.mutable_settings())[name] = value;
@@ -222,6 +228,8 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   header.set_timeline(identity.timeline);
   header.set_database(identity.database);
   header.set_slot(options.slot);
+  header.set_incarnation(options.incarnation);
+  header.set_incarnation_id(options.incarnation_id);
   header.set_created_time_us(absl::ToUnixMicros(started));
   CopyTarget target;
   target.stream = &stream;
@@ -282,7 +290,9 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
 
   // 6. The manifest, last.
   v1::BaseManifest manifest;
-  manifest.set_format_version(1);
+  manifest.set_format_version(kManifestFormatVersion);
+  manifest.set_incarnation(options.incarnation);
+  manifest.set_incarnation_id(options.incarnation_id);
   manifest.set_system_id(identity.system_id);
   manifest.set_timeline(identity.timeline);
   manifest.set_database(identity.database);

@@ -34,6 +34,9 @@
 
 namespace walship::snapshot {
 
+// Format 2 adds the slot incarnation; format 1 manifests are still read.
+inline constexpr uint32_t kManifestFormatVersion = 2;
+
 struct SnapshotOptions {
   // The source database (key=value or URI), without replication=; the snapshotter opens
   // its own replication connection from it (and jobs + 1 ordinary ones).
@@ -43,6 +46,14 @@ struct SnapshotOptions {
   // The main slot's name: recorded in the manifest and segment headers, and part of every
   // key ("<system-id>/<slot>/base/<lsn16>/...").
   std::string slot;
+  // The stream's branch and slot incarnation (StreamIncarnation), recorded in the manifest
+  // and segment headers; the branch is part of every key. A server found on another
+  // timeline than `expected_timeline` (when set) is refused: the stream must first notice
+  // the switch.
+  std::string branch;
+  uint32_t incarnation = 0;
+  std::string incarnation_id;
+  uint32_t expected_timeline = 0;
   // Name of the temporary slot; empty: "walship_base_<pid>_<unix-seconds>".
   std::string temporary_slot;
   // --snapshot-jobs: tables copied in parallel (>= 1).

@@ -26,13 +26,27 @@ void FeedbackTracker::OnDurable(Lsn watermark) {
   durable_ = std::max(durable_, watermark);
   while (!in_flight_.empty() &&
          (in_flight_.front().empty || in_flight_.front().end_lsn <= durable_)) {
-    flushed_ = std::max(flushed_, in_flight_.front().end_lsn);
+    if (in_flight_.front().empty) {
+      OnIdlePosition(in_flight_.front().end_lsn);
+    } else {
+      flushed_ = std::max(flushed_, in_flight_.front().end_lsn);
+    }
     in_flight_.pop_front();
   }
 }
 
 void FeedbackTracker::OnKeepalive(Lsn wal_end, bool in_transaction) {
-  if (in_flight_.empty() && !in_transaction) flushed_ = std::max(flushed_, wal_end);
+  if (in_flight_.empty() && !in_transaction) OnIdlePosition(wal_end);
+}
+
+void FeedbackTracker::OnIdlePosition(Lsn lsn) {
+  pending_idle_ = std::max(pending_idle_, lsn);
+  flushed_ = std::max(flushed_, std::min(lsn, idle_limit_));
+}
+
+void FeedbackTracker::SetIdleLimit(Lsn limit) {
+  idle_limit_ = limit;
+  flushed_ = std::max(flushed_, std::min(pending_idle_, idle_limit_));
 }
 
 bool FeedbackTracker::StatusDue(absl::Time now) const {

@@ -32,6 +32,12 @@ class FeedbackTracker {
   // Commit yet.
   void OnKeepalive(Lsn wal_end, bool in_transaction);
 
+  // Positions past the stored changes (keepalives, empty transactions) are confirmed only
+  // up to `limit` (Lsn::Max() by default: no limit).
+  void SetIdleLimit(Lsn limit);
+  // The newest such position not yet allowed by the limit; Invalid when none.
+  Lsn PendingIdle() const { return pending_idle_ > idle_limit_ ? pending_idle_ : Lsn(); }
+
   Lsn flushed() const { return flushed_; }
   // The position reported as written: what was received, never below what is flushed.
   Lsn written() const { return received_ > flushed_ ? received_ : flushed_; }
@@ -50,6 +56,8 @@ class FeedbackTracker {
     bool empty;
   };
 
+  void OnIdlePosition(Lsn lsn);
+
   absl::Duration status_interval_;
   absl::Duration min_status_gap_;
   Lsn flushed_;
@@ -59,6 +67,8 @@ class FeedbackTracker {
   Lsn last_sent_flushed_;
   absl::Time last_sent_ = absl::InfinitePast();
   std::deque<InFlight> in_flight_;
+  Lsn idle_limit_ = Lsn::Max();
+  Lsn pending_idle_;
 };
 
 }  // namespace walship::agent

@@ -51,6 +51,7 @@ absl::StatusOr<SourceState> PrepareSource(pg::ReplicationConnection& conn,
     WALSHIP_ASSIGN_OR_RETURN(Lsn consistent, conn.CreateSlot(options.slot));
     LogInfo("created replication slot \"%s\" at %s", options.slot, consistent.ToString());
     WALSHIP_ASSIGN_OR_RETURN(state.slot, conn.GetSlot(options.slot));
+    state.slot_created = true;
   }
   if (state.slot.plugin != "pgoutput") {
     return absl::FailedPreconditionError(absl::StrFormat(

@@ -23,6 +23,7 @@ struct SourceOptions {
 struct SourceState {
   pg::SystemIdentity identity;
   pg::SlotInfo slot;
+  bool slot_created = false;  // by this start
   std::string server_version;
   std::string server_encoding;
 };

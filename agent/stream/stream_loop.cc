@@ -23,7 +23,9 @@ StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, L
       stop_(stop),
       tracker_(confirmed, options_.status_interval),
       assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  if (options_.on_vouch) tracker_.SetIdleLimit(confirmed);
+}
 
 absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
   absl::Duration backoff = options_.reconnect_min;
@@ -326,6 +328,11 @@ void StreamLoop::SideWork(absl::Time now) {
     next_idle_report_ = now + options_.idle_report_interval;
     options_.on_idle(now, tracker_.flushed(), server_wal_end_);
     if (metrics_ != nullptr) metrics_->OnHeartbeat(now);
+  }
+  if (options_.on_vouch && tracker_.PendingIdle().valid() && now >= next_vouch_) {
+    next_vouch_ = now + options_.vouch_interval;
+    Lsn position = tracker_.PendingIdle();
+    if (options_.on_vouch(now, position, server_wal_end_)) tracker_.SetIdleLimit(position);
   }
 }
 

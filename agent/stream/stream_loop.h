@@ -52,6 +52,11 @@ struct StreamOptions {
   // acknowledged position and the server's WAL end; the agent writes a heartbeat object.
   absl::Duration idle_report_interval = absl::Minutes(1);
   std::function<void(absl::Time now, Lsn acknowledged, Lsn server_wal_end)> on_idle;
+  // When set, positions past the stored changes (idle keepalives, empty transactions) are
+  // confirmed only once this returns true for them: the agent writes a heartbeat saying the
+  // store holds everything up to `position` (at most every vouch_interval).
+  std::function<bool(absl::Time now, Lsn position, Lsn server_wal_end)> on_vouch;
+  absl::Duration vouch_interval = absl::Seconds(5);
   // How often the slot's retained WAL is read for the metrics.
   absl::Duration slot_stats_interval = absl::Seconds(15);
   // Free-standing sequences are recorded (when their values changed) after the flush
@@ -113,6 +118,7 @@ class StreamLoop {
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();
+  absl::Time next_vouch_ = absl::InfinitePast();
   SequenceRecorder sequences_;
   Lsn sequences_flushed_;  // the flush position at the last sequence check
   absl::Time next_sequence_check_ = absl::InfinitePast();

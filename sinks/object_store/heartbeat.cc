@@ -59,9 +59,14 @@ std::optional<absl::Time> ParseHeartbeatKey(absl::string_view key) {
 }
 
 std::string EncodeHeartbeat(const Heartbeat& h) {
-  return absl::StrFormat(R"({"time_us":%d,"acknowledged_lsn":"%s","server_wal_lsn":"%s"})",
+  std::string identity;
+  if (!h.system_id.empty()) {
+    identity = absl::StrFormat(R"(,"system_id":"%s","timeline":%d,"incarnation":%d)",
+                               h.system_id, h.timeline, h.incarnation);
+  }
+  return absl::StrFormat(R"({"time_us":%d,"acknowledged_lsn":"%s","server_wal_lsn":"%s"%s})",
                          absl::ToUnixMicros(h.time), h.acknowledged.ToString(),
-                         h.server_wal.ToString());
+                         h.server_wal.ToString(), identity);
 }
 
 absl::StatusOr<Heartbeat> DecodeHeartbeat(absl::string_view content) {
@@ -81,6 +86,15 @@ absl::StatusOr<Heartbeat> DecodeHeartbeat(absl::string_view content) {
     absl::StatusOr<Lsn> lsn = Lsn::Parse(*text);
     if (!lsn.ok()) return bad(absl::StrCat("\"", field, "\" is not an LSN"));
     *out = *lsn;
+  }
+  if (std::optional<std::string> system_id = FieldValue(content, "system_id")) {
+    h.system_id = *system_id;
+    std::optional<std::string> timeline = FieldValue(content, "timeline");
+    std::optional<std::string> incarnation = FieldValue(content, "incarnation");
+    if (!timeline || !absl::SimpleAtoi(*timeline, &h.timeline) || !incarnation ||
+        !absl::SimpleAtoi(*incarnation, &h.incarnation)) {
+      return bad("\"system_id\" without a numeric \"timeline\" and \"incarnation\"");
+    }
   }
   return h;
 }

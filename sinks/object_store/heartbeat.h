@@ -4,7 +4,8 @@
 //
 //   <system-id>/<slot>/heartbeat/<unix-seconds, 10 digits>.hb
 //   content (JSON, UTF-8, one line):
-//     {"time_us":1714572300000000,"acknowledged_lsn":"0/16B3748","server_wal_lsn":"0/16B3800"}
+//     {"time_us":1714572300000000,"acknowledged_lsn":"0/16B3748","server_wal_lsn":"0/16B3800",
+//      "system_id":"7340...","timeline":1,"incarnation":2}
 // time_us is the agent's clock when written; acknowledged_lsn is the position confirmed to
 // PostgreSQL (durable in every sink); server_wal_lsn the server's WAL end last reported.
 // Keys list in time order. Readers ignore unknown fields.
@@ -23,9 +24,19 @@
 namespace walship::sinks {
 
 struct Heartbeat {
+  Heartbeat() = default;
+  Heartbeat(absl::Time time, Lsn acknowledged, Lsn server_wal)
+      : time(time), acknowledged(acknowledged), server_wal(server_wal) {}
+
   absl::Time time;
+  // Confirmed to PostgreSQL, or about to be: the store holds every transaction ending at
+  // or before it (nothing ended between its last segment and here).
   Lsn acknowledged;
   Lsn server_wal;
+  // The stream identity (absent in heartbeats written before identities: empty, 0).
+  std::string system_id;
+  uint32_t timeline = 0;
+  uint32_t incarnation = 0;
 };
 
 // "<system-id>/<slot>/heartbeat/"

@@ -31,7 +31,36 @@ std::optional<Lsn> ParseKeyLsn(absl::string_view text) {
 
 }  // namespace
 
-std::string StreamId::Prefix() const { return absl::StrCat(system_id, "/", slot, "/"); }
+std::string StreamId::Prefix() const {
+  if (branch.empty()) return RootPrefix();
+  return absl::StrCat(system_id, "/", slot, "/", branch, "/");
+}
+std::string StreamId::RootPrefix() const { return absl::StrCat(system_id, "/", slot, "/"); }
+
+std::string BranchName(uint32_t timeline) { return absl::StrFormat("timeline-%08X", timeline); }
+
+std::string IncarnationPrefix(const StreamId& stream) {
+  return absl::StrCat(stream.RootPrefix(), "incarnation/");
+}
+std::string IncarnationKey(const StreamId& stream, uint32_t number) {
+  return absl::StrFormat("%s%08d.json", IncarnationPrefix(stream), number);
+}
+std::optional<uint32_t> ParseIncarnationKey(absl::string_view key) {
+  size_t slash = key.rfind('/');
+  absl::string_view name = slash == absl::string_view::npos ? key : key.substr(slash + 1);
+  if (name.size() != 13 || !absl::EndsWith(name, ".json")) return std::nullopt;
+  uint32_t number = 0;
+  for (char c : name.substr(0, 8)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (number == 0) return std::nullopt;
+  return number;
+}
+std::string GapPrefix(const StreamId& stream) { return absl::StrCat(stream.Prefix(), "gap/"); }
+std::string GapKey(const StreamId& stream, Lsn from, Lsn to) {
+  return absl::StrCat(GapPrefix(stream), from.ToKey(), "-", to.ToKey(), ".json");
+}
 
 std::string WalSegmentKey(const StreamId& stream, Lsn first_commit, Lsn last_end) {
   return absl::StrCat(stream.Prefix(), "wal/", first_commit.ToKey(), "-", last_end.ToKey(),

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -18,11 +19,31 @@
 namespace walship::sinks {
 
 struct StreamId {
+  StreamId() = default;
+  StreamId(std::string system_id, std::string slot, std::string branch = "")
+      : system_id(std::move(system_id)), slot(std::move(slot)), branch(std::move(branch)) {}
+
   std::string system_id;  // PostgreSQL's system identifier, decimal
   std::string slot;
-  // "<system-id>/<slot>/"
+  // The timeline branch (StreamIncarnation.branch): "" for the stream's first timeline,
+  // "timeline-0000000N" for one the stream reached by a switch.
+  std::string branch;
+  // "<system-id>/<slot>/", or "<system-id>/<slot>/<branch>/"
   std::string Prefix() const;
+  // "<system-id>/<slot>/" whatever the branch.
+  std::string RootPrefix() const;
 };
+
+// "timeline-0000000N" (8 upper-case hex digits, as in WAL file names).
+std::string BranchName(uint32_t timeline);
+// <system-id>/<slot>/incarnation/<n, 8 digits>.json, and its number back (nullopt for
+// anything else).
+std::string IncarnationPrefix(const StreamId& stream);
+std::string IncarnationKey(const StreamId& stream, uint32_t number);
+std::optional<uint32_t> ParseIncarnationKey(absl::string_view key);
+// <stream prefix>gap/<from16>-<to16>.json
+std::string GapPrefix(const StreamId& stream);
+std::string GapKey(const StreamId& stream, Lsn from, Lsn to);
 
 std::string WalSegmentKey(const StreamId& stream, Lsn first_commit, Lsn last_end);
 std::string SegmentIndexKey(const StreamId& stream, Lsn last_end);

@@ -23,6 +23,7 @@
 #include "proto/segment_reader.h"
 #include "sinks/object_store/file_util.h"
 #include "sinks/object_store/segment_builder.h"
+#include "sinks/object_store/stream_history.h"
 
 namespace walship::sinks {
 namespace {
@@ -54,49 +55,76 @@ absl::Status ValidateOptions(const ObjectStoreSinkOptions& options) {
   return absl::OkStatus();
 }
 
-// Where the stored stream ends; writes any index object missing for a stored segment (a
-// crash between the segment and its index).
-absl::StatusOr<Lsn> RecoverStoredEnd(ObjectStore* store, const StreamId& stream) {
-  WALSHIP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> segments, store->List(stream.Prefix() + "wal/"));
-  WALSHIP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> indexes,
-                           store->List(stream.Prefix() + "index/"));
-  absl::flat_hash_set<uint64_t> indexed;
-  for (const ObjectInfo& index : indexes) {
-    if (auto end = ParseSegmentIndexKey(index.key)) indexed.insert(end->value());
+// Where writing resumes: the end of the stored chain, up to the first missing segment the
+// slot can resend (the stored runs after it are skipped while refilling). Missing segments
+// the slot cannot resend, and a slot that starts past the chain's end, are recorded gaps.
+struct StartPoint {
+  Lsn resume;        // transactions ending at or before it are stored
+  Lsn previous_end;  // the next segment's previous_end_lsn
+  std::deque<StoredRun> skip;
+  std::vector<v1::GapRecord> gaps;
+};
+
+absl::StatusOr<StartPoint> FindStartPoint(ObjectStore* store,
+                                          const ObjectStoreSinkOptions& options) {
+  const Lsn confirmed = options.slot_confirmed;
+  Lsn from = options.read_from.valid() ? std::min(options.read_from, confirmed) : confirmed;
+  if (!confirmed.valid()) from = Lsn();
+  WALSHIP_ASSIGN_OR_RETURN(StoredChain chain,
+                           ReadStoredChain(*store, options.stream, from, options.index_identity));
+  StartPoint start;
+  auto record_gap = [&](Lsn gap_from, Lsn gap_to, std::string reason) {
+    v1::GapRecord gap;
+    gap.set_from_lsn(gap_from.value());
+    gap.set_to_lsn(gap_to.value());
+    gap.set_recorded_time_us(absl::ToUnixMicros(absl::Now()));
+    gap.set_reason(std::move(reason));
+    gap.set_incarnation(options.index_identity.incarnation());
+    LogError("%s: the stream has a gap from %s to %s (%s): restores inside or after it need a "
+             "newer base",
+             store->url(), gap_from.ToString(), gap_to.ToString(), gap.reason());
+    start.gaps.push_back(std::move(gap));
+  };
+  for (size_t i = 0; i < chain.runs.size(); ++i) {
+    const StoredRun& run = chain.runs[i];
+    if (i == 0) {
+      start.resume = run.end;
+      continue;
+    }
+    if (start.resume >= confirmed || !start.skip.empty()) {
+      // The slot resends everything after `resume`: the missing segments are written again.
+      LogWarning("%s: segments from %s to %s are missing; writing them again from the slot",
+                 store->url(), (start.skip.empty() ? start.resume : start.skip.back().end).ToString(),
+                 run.start.ToString());
+      start.skip.push_back(run);
+      continue;
+    }
+    record_gap(start.resume, run.start,
+               "segments missing from the store before the slot's confirmed position");
+    start.resume = run.end;
   }
-  Lsn stored_end;
-  for (const ObjectInfo& segment : segments) {
-    std::optional<ParsedSegmentKey> parsed = ParseWalSegmentKey(segment.key);
-    if (!parsed) continue;
-    stored_end = std::max(stored_end, parsed->last_end);
-    if (indexed.contains(parsed->last_end.value())) continue;
-    LogWarning("segment \"%s\" in %s has no index object; writing it", segment.key,
-               store->url());
-    std::string context = absl::StrFormat("repairing the index of segment \"%s\"", segment.key);
-    absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> opened = store->Open(segment.key);
-    WALSHIP_RETURN_IF_ERROR(Annotate(opened.status(), context));
-    std::unique_ptr<proto::RandomAccessSource> source = *std::move(opened);
-    absl::StatusOr<v1::SegmentTrailer> trailer = proto::ReadSegmentTrailer(source.get());
-    WALSHIP_RETURN_IF_ERROR(Annotate(trailer.status(), context));
-    v1::SegmentIndex index;
-    index.set_segment_key(segment.key);
-    index.set_segment_bytes(source->size());
-    *index.mutable_trailer() = *std::move(trailer);
-    absl::Status put =
-        store->Put(SegmentIndexKey(stream, parsed->last_end), index.SerializeAsString());
-    if (!put.ok() && !absl::IsAlreadyExists(put)) return Annotate(put, context);
+  start.previous_end = start.resume;
+  if (start.skip.empty() && confirmed.valid() &&
+      confirmed > std::max(start.resume, options.vouched) && start.resume.valid()) {
+    record_gap(start.resume, confirmed,
+               options.new_slot_reason.empty()
+                   ? "the slot's confirmed position is past the store's end"
+                   : options.new_slot_reason);
+    start.resume = confirmed;
+    start.previous_end = confirmed;
   }
-  return stored_end;
+  return start;
 }
 
 class ObjectStoreSink : public Sink {
  public:
-  ObjectStoreSink(ObjectStore* store, ObjectStoreSinkOptions options, Lsn stored_end)
+  ObjectStoreSink(ObjectStore* store, ObjectStoreSinkOptions options, StartPoint start)
       : store_(store),
         options_(std::move(options)),
-        accepted_end_(stored_end),
-        previous_end_(stored_end),
-        watermark_(stored_end) {
+        accepted_end_(start.resume),
+        previous_end_(start.previous_end),
+        skip_(std::move(start.skip)),
+        watermark_(start.resume) {
     uploader_ = std::thread([this] { UploadLoop(); });
   }
 
@@ -109,6 +137,28 @@ class ObjectStoreSink : public Sink {
     const proto::TransactionInfo& info = txn.info();
     // Already stored (before a restart) or already taken (resent after a reconnect).
     if (info.end_lsn <= accepted_end_) return absl::OkStatus();
+    // Refilling: a transaction that reaches stored segments closes the refilled segment
+    // there; the stored run counts as written once everything before it is.
+    while (!skip_.empty() && info.end_lsn > skip_.front().start) {
+      StoredRun run = skip_.front();
+      skip_.pop_front();
+      if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment(/*may_block=*/true));
+      if (previous_end_ != run.start) {
+        LogWarning("%s: the segments written again end at %s, but the stored ones after them "
+                   "begin after %s",
+                   store_->url(), previous_end_.ToString(), run.start.ToString());
+      }
+      FinishedSegment stored;
+      stored.already_stored = true;
+      stored.last_end = run.end;
+      {
+        absl::MutexLock lock(&mu_);
+        queue_.push_back(std::move(stored));
+      }
+      previous_end_ = run.end;
+      accepted_end_ = run.end;
+      if (info.end_lsn <= run.end) return absl::OkStatus();
+    }
     absl::Time now = absl::Now();
     if (builder_ == nullptr) {
       std::string path = absl::StrFormat("%s/%s%s-%d", options_.staging_dir, kStagingPrefix,
@@ -215,6 +265,12 @@ class ObjectStoreSink : public Sink {
         if (abandon_ || !error_.ok() || queue_.empty()) return;
         segment = queue_.front();
       }
+      if (segment.already_stored) {
+        absl::MutexLock lock(&mu_);
+        watermark_ = segment.last_end;
+        queue_.pop_front();
+        continue;
+      }
       absl::Time store_started = absl::Now();
       absl::Status status = Upload(segment);
       if (status.ok() && options_.on_segment_stored) {
@@ -252,12 +308,12 @@ class ObjectStoreSink : public Sink {
     WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
     WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(key, segment.path), context));
     CrashPoint("segment-stored");
-    v1::SegmentIndex index;
+    v1::SegmentIndex index = options_.index_identity;
     index.set_segment_key(key);
     index.set_segment_bytes(segment.bytes);
     *index.mutable_trailer() = segment.trailer;
     std::string index_key = SegmentIndexKey(options_.stream, segment.last_end);
-    return Annotate(store_->Put(index_key, index.SerializeAsString()),
+    return Annotate(store_->Put(index_key, EncodeSegmentIndex(std::move(index))),
                     absl::StrFormat("storing index \"%s\"", index_key));
   }
 
@@ -299,6 +355,7 @@ class ObjectStoreSink : public Sink {
   std::unique_ptr<SegmentBuilder> builder_;  // the open segment, null when none
   Lsn accepted_end_;                         // end LSN of the last transaction taken
   Lsn previous_end_;                         // end LSN of the last segment finished
+  std::deque<StoredRun> skip_;               // stored runs ahead of a refill
   uint64_t next_staging_ = 0;
 
   mutable absl::Mutex mu_;
@@ -322,12 +379,21 @@ absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
   WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakeDirs(options.staging_dir),
                                    "object-store sink: staging directory"));
   WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(options.staging_dir, kStagingPrefix));
-  absl::StatusOr<Lsn> stored_end = RecoverStoredEnd(store, options.stream);
-  WALSHIP_RETURN_IF_ERROR(Annotate(stored_end.status(),
+  absl::StatusOr<StartPoint> start = FindStartPoint(store, options);
+  WALSHIP_RETURN_IF_ERROR(Annotate(start.status(),
                                    absl::StrFormat("opening the object-store sink on %s",
                                                    store->url())));
+  for (const v1::GapRecord& gap : start->gaps) {
+    WALSHIP_RETURN_IF_ERROR(Annotate(PutGapRecord(*store, options.stream, gap),
+                                     absl::StrFormat("recording a gap in %s", store->url())));
+  }
+  if (options.report != nullptr) {
+    options.report->gaps = start->gaps;
+    options.report->refills = start->skip.size();
+    options.report->stored_end = start->skip.empty() ? start->resume : start->skip.back().end;
+  }
   return std::unique_ptr<Sink>(
-      std::make_unique<ObjectStoreSink>(store, std::move(options), *stored_end));
+      std::make_unique<ObjectStoreSink>(store, std::move(options), *std::move(start)));
 }
 
 }  // namespace walship::sinks

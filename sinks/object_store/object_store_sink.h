@@ -45,12 +45,39 @@ struct ObjectStoreSinkOptions {
     uint64_t transactions = 0;
   };
   std::function<void(const SegmentStats&)> on_segment_stored;
+
+  // The stream identity stamped into every index object (system_id, timeline, incarnation,
+  // incarnation_id; the rest is filled in per segment).
+  v1::SegmentIndex index_identity;
+  // The slot's confirmed position at start: what it resends begins after it. A segment
+  // missing from the stored chain after it is written again from the slot; one missing
+  // before it is recorded as a gap. A slot confirmed past the stored chain's end (and past
+  // `vouched`) is a gap too.
+  Lsn slot_confirmed;
+  // A position the store vouches for beyond its last segment (the newest heartbeat of this
+  // incarnation: no transaction ended between the last segment and it).
+  Lsn vouched;
+  // Only segments ending after this are read at start (the chain before it was checked
+  // when it was written); Invalid reads from slot_confirmed.
+  Lsn read_from;
+  // Why the slot may start past the store's end ("slot re-created"), for the gap record.
+  std::string new_slot_reason;
+  // Filled in by OpenObjectStoreSink: the gaps it recorded (a new base is then due), and the
+  // stored runs it will skip while refilling.
+  struct OpenReport {
+    std::vector<v1::GapRecord> gaps;
+    size_t refills = 0;
+    Lsn stored_end;
+  };
+  OpenReport* report = nullptr;
 };
 
-// Opens the sink: lists the stream's wal/ and index/ keys to find where the stored stream
-// ends (writing any index object a crash left missing). Transactions whose end LSN is at or
-// below that point are already stored and are skipped by Write(); the watermark starts
-// there. The store must outlive the sink.
+// Opens the sink: reads the chain of stored segments (each one's previous_end links; any
+// index object a crash left missing is written) to find where the contiguous stored stream
+// ends. Transactions whose end LSN is at or below that point are already stored and are
+// skipped by Write(); the watermark starts there. Missing segments the slot can resend are
+// written again (the stored ones after them are skipped); those it cannot are recorded as
+// gaps (OpenReport). The store must outlive the sink.
 absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
                                                           ObjectStoreSinkOptions options);
 

@@ -26,6 +26,9 @@ struct FinishedSegment {
   Lsn last_end;        // end LSN of its last transaction
   uint64_t bytes = 0;  // file size
   v1::SegmentTrailer trailer;
+  // Not a file: segments already in the store up to `last_end` (a refill reached them);
+  // storing it only moves the watermark.
+  bool already_stored = false;
 };
 
 // Owns its staging file until Finish() hands it over; when destroyed unfinished it removes
