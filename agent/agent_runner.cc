@@ -77,7 +77,7 @@ Lsn NewestBaseLsn(sinks::ObjectStore& store, const sinks::StreamId& stream) {
 // next one is written under the next second's key.
 bool WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
                     const StreamIdentity& identity, absl::Time now, Lsn acknowledged,
-                    Lsn server_wal) {
+                    Lsn server_wal, bool trim) {
   const sinks::StreamId& stream = identity.stream;
   sinks::Heartbeat heartbeat{now, acknowledged, server_wal};
   heartbeat.system_id = identity.incarnation.system_id();
@@ -94,6 +94,7 @@ bool WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stor
       }
       continue;
     }
+    if (!trim) continue;
     auto listed = store->List(sinks::HeartbeatPrefix(stream));
     if (!listed.ok()) continue;
     for (size_t i = 0; i + 3 < listed->size(); ++i) (void)store->Delete((*listed)[i].key);
@@ -306,12 +307,12 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.sequence_min_interval = std::min(absl::Seconds(1), config.sequence_interval);
   options.idle_report_interval = config.idle_report_interval;
   options.on_idle = [&stores, &identity](absl::Time now, Lsn acknowledged, Lsn server_wal) {
-    WriteHeartbeat(stores, identity, now, acknowledged, server_wal);
+    WriteHeartbeat(stores, identity, now, acknowledged, server_wal, /*trim=*/true);
   };
   // Positions past the stored changes are confirmed only once a heartbeat vouches for them,
   // so a restart never finds the slot past what the stores know about.
   options.on_vouch = [&stores, &identity](absl::Time now, Lsn position, Lsn server_wal) {
-    return WriteHeartbeat(stores, identity, now, position, server_wal);
+    return WriteHeartbeat(stores, identity, now, position, server_wal, /*trim=*/false);
   };
   if (!config.no_base) {
     options.on_tables_entered = [&bases](std::vector<std::string> tables, Lsn since,

@@ -23,11 +23,30 @@ absl::Status OutsideWindow(const std::string& what, const RecoveryWindow& window
       window.DescribeTimes(), window.earliest_lsn.ToString(), window.latest_lsn.ToString()));
 }
 
-absl::Status GapError(const StreamGap& gap, const CatalogBase& base) {
+// Names the gap and the nearest restorable points on both sides of it: the last commit
+// before it, and the first base after it (or that none exists yet).
+absl::Status GapError(const StreamGap& gap, const CatalogBase& base,
+                      const std::vector<CatalogSegment>& segments,
+                      const std::vector<CatalogBase>& bases) {
+  std::string before = "none (the gap is at the start of the stored changes)";
+  if (gap.next > 0 && gap.next <= segments.size()) {
+    const v1::SegmentTrailer& last = segments[gap.next - 1].trailer;
+    before = absl::StrFormat("--to-lsn %s (committed %s)", Lsn(last.last_commit_lsn()).ToString(),
+                             FormatUtcMicros(last.last_commit_time_us()));
+  }
+  std::string after = "none yet (the agent takes one when it records a gap)";
+  for (const CatalogBase& later : bases) {
+    if (later.snapshot_lsn() >= gap.to) {
+      after = absl::StrFormat("base %s (--to-time %s or later)", later.snapshot_lsn().ToString(),
+                              FormatUtcMicros(later.manifest.snapshot_time_us()));
+      break;
+    }
+  }
   return absl::FailedPreconditionError(absl::StrFormat(
       "cannot restore from base %s across a gap in the stream: no stored changes between %s and "
-      "%s (before segment \"%s\"); choose a target before the gap or a later base",
-      base.snapshot_lsn().ToString(), gap.from.ToString(), gap.to.ToString(), gap.next_key));
+      "%s (before segment \"%s\"). Nearest restorable points: before the gap %s; after it %s",
+      base.snapshot_lsn().ToString(), gap.from.ToString(), gap.to.ToString(), gap.next_key,
+      before, after));
 }
 
 }  // namespace
@@ -197,13 +216,13 @@ absl::StatusOr<BaseRestorePlan> PlanBaseRestore(const BaseCatalog& bases,
   }
   for (const StreamGap& gap : changes.gaps()) {
     if (gap.to.value() <= snapshot) continue;  // before the base: not needed
-    if (gap.next >= begin && gap.next < end) return GapError(gap, *chosen);
+    if (gap.next >= begin && gap.next < end) return GapError(gap, *chosen, segments, all);
     // A target inside the gap.
     if (gap.next == end && end < segments.size()) {
       if (target.kind == RecoveryTarget::Kind::kLsn && target.lsn >= gap.from) {
-        return GapError(gap, *chosen);
+        return GapError(gap, *chosen, segments, all);
       }
-      if (target.kind == RecoveryTarget::Kind::kTime) return GapError(gap, *chosen);
+      if (target.kind == RecoveryTarget::Kind::kTime) return GapError(gap, *chosen, segments, all);
     }
   }
   plan.segments.assign(segments.begin() + begin, segments.begin() + end);

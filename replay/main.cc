@@ -32,6 +32,7 @@
 #include "replay/segment_catalog.h"
 #include "replay/status_command.h"
 #include "replay/stream_locator.h"
+#include "replay/timeline_path.h"
 #include "replay/stream_summary.h"
 #include "replay/verifier.h"
 #include "sinks/object_store/encryption/encrypted_store.h"
@@ -51,6 +52,7 @@ struct ReplayConfig {
   std::string source;                   // verify: the database to compare against
   std::vector<std::string> tables;      // verify: tables to compare (default all)
   std::string to_lsn, to_time, to_xid;  // at most one recovery target
+  uint32_t timeline = 0;                // 0: follow the newest timeline
   bool exclusive = false;               // --to-xid: stop just before the transaction
   bool force = false;                   // empty non-empty target tables
   uint64_t batch_events = 10000;        // events per target transaction (at least)
@@ -140,24 +142,113 @@ absl::Status RunList(const ReplayConfig& config) {
   for (const sinks::StreamId& stream : streams) {
     if (!config.system_id.empty() && stream.system_id != config.system_id) continue;
     if (!config.slot.empty() && stream.slot != config.slot) continue;
-    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
-    WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
-    if (bases.bases().empty() && bases.incomplete().empty()) {
-      absl::PrintF("%s", FormatSummary(Summarize(catalog)));
-    } else {
-      absl::PrintF("%s", FormatBaseListing(bases, catalog));
+    WALSHIP_ASSIGN_OR_RETURN(StreamHistory history, LoadStreamHistory(store.get(), stream));
+    for (const StreamBranch& branch : history.branches) {
+      WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog,
+                               SegmentCatalog::Load(store.get(), branch.stream));
+      WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), branch.stream));
+      std::string text = bases.bases().empty() && bases.incomplete().empty()
+                             ? FormatSummary(Summarize(catalog))
+                             : FormatBaseListing(bases, catalog);
+      if (history.branches.size() > 1 || branch.timeline != 0) {
+        // "stream S/slot" becomes "stream S/slot, timeline N".
+        size_t eol = text.find('\n');
+        text.insert(eol == std::string::npos ? text.size() : eol,
+                    absl::StrFormat(", timeline %d%s", branch.timeline,
+                                    branch.stream.branch.empty()
+                                        ? ""
+                                        : absl::StrCat(" (objects under \"",
+                                                       branch.stream.branch, "/\")")));
+      }
+      absl::PrintF("%s", text);
     }
+    absl::PrintF("%s", FormatHistory(history));
   }
   return absl::OkStatus();
+}
+
+// Ends a plan on an older timeline's branch at the next timeline's switch point: only the
+// transactions both timelines share belong to the path.
+void LimitToBranch(RestorePlan* plan, Lsn limit) {
+  if (!limit.valid()) return;
+  plan->last_commit_lsn = std::min(plan->last_commit_lsn, Lsn(limit.value() - 1));
+  while (!plan->segments.empty() &&
+         plan->segments.back().trailer.first_commit_lsn() >= limit.value()) {
+    plan->segments.pop_back();
+  }
+}
+
+// The branch (timeline) of the store a restore reads, and where on it the path ends.
+struct ChosenBranch {
+  sinks::StreamId stream;
+  Lsn limit;  // Invalid: none
+};
+
+absl::StatusOr<ChosenBranch> ChooseBranch(sinks::ObjectStore* store, const sinks::StreamId& root,
+                                          const ReplayConfig& config,
+                                          const RecoveryTarget& target) {
+  WALSHIP_ASSIGN_OR_RETURN(StreamHistory history, LoadStreamHistory(store, root));
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<PathStep> path, TimelinePath(history, config.timeline));
+  size_t chosen = path.size() - 1;
+  if (path.size() > 1 && target.kind != RecoveryTarget::Kind::kEverything) {
+    // The newest branch on the path whose window starts at or before the target.
+    for (size_t i = path.size(); i-- > 0;) {
+      const sinks::StreamId& stream = path[i].branch->stream;
+      WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store, stream));
+      bool fits = false;
+      if (target.kind == RecoveryTarget::Kind::kTime) {
+        fits = !bases.bases().empty() && bases.bases().front().manifest.snapshot_time_us() <=
+                                             absl::ToUnixMicros(target.time);
+      } else if (target.kind == RecoveryTarget::Kind::kLsn) {
+        fits = !bases.bases().empty() && bases.bases().front().snapshot_lsn() <= target.lsn;
+      } else {
+        WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store, stream));
+        absl::StatusOr<RecoveryTarget> resolved = ResolveToLsnTarget(store, catalog, target);
+        fits = resolved.ok() && (!path[i].limit.valid() || resolved->lsn < path[i].limit);
+      }
+      chosen = i;
+      if (fits) break;
+    }
+  }
+  const PathStep& step = path[chosen];
+  ChosenBranch result{step.branch->stream, step.limit};
+  if (!step.limit.valid()) return result;
+  // On an older timeline: the target must lie before the switch.
+  const StreamBranch& next = *path[chosen + 1].branch;
+  bool after = false;
+  if (target.kind == RecoveryTarget::Kind::kLsn) after = target.lsn >= step.limit;
+  if (target.kind == RecoveryTarget::Kind::kTime) {
+    after = next.switch_time_us != 0 && absl::ToUnixMicros(target.time) >= next.switch_time_us;
+  }
+  if (after) {
+    WALSHIP_ASSIGN_OR_RETURN(BaseCatalog next_bases, BaseCatalog::Load(store, next.stream));
+    std::string next_start =
+        next_bases.bases().empty()
+            ? std::string("has no complete base yet")
+            : absl::StrFormat("is restorable from its first base at %s (LSN %s)",
+                              FormatUtcMicros(next_bases.bases().front().manifest.snapshot_time_us()),
+                              next_bases.bases().front().snapshot_lsn().ToString());
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s lies after timeline %d switched to timeline %d at LSN %s (%s), before timeline %d "
+        "is restorable: the nearest restorable points are just before the switch (--to-lsn "
+        "%s, or a time before %s) and timeline %d, which %s. --timeline %d restores timeline "
+        "%d's own history past the switch (what the former primary wrote)",
+        target.Describe(), next.parent_timeline, next.timeline, next.switch_lsn.ToString(),
+        FormatUtcMicros(next.switch_time_us), next.timeline,
+        Lsn(next.switch_lsn.value() - 1).ToString(), FormatUtcMicros(next.switch_time_us),
+        next.timeline, next_start, next.parent_timeline, next.parent_timeline));
+  }
+  return result;
 }
 
 absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* store,
                             ObjectCache* cache, const sinks::StreamId& stream,
                             const BaseCatalog& bases, const SegmentCatalog& catalog,
-                            bool* began_writing) {
+                            Lsn branch_limit, bool* began_writing) {
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget target, BuildTarget(config));
   WALSHIP_ASSIGN_OR_RETURN(RecoveryTarget resolved, ResolveToLsnTarget(store, catalog, target));
   WALSHIP_ASSIGN_OR_RETURN(BaseRestorePlan plan, PlanBaseRestore(bases, catalog, resolved));
+  LimitToBranch(&plan.changes, branch_limit);
   LogInfo("restoring stream %s/%s (%s) from base %s and %d change segments", stream.system_id,
           stream.slot, target.Describe(), plan.base.snapshot_lsn().ToString(),
           plan.changes.segments.size());
@@ -196,8 +287,10 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
 absl::StatusOr<bool> RunDrillCommand(const ReplayConfig& config) {
   WarnOnPassword("--scratch", config.scratch);
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store, OpenStore(config));
-  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
+  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId root,
                            ResolveStream(store.get(), config.system_id, config.slot));
+  WALSHIP_ASSIGN_OR_RETURN(StreamHistory history, LoadStreamHistory(store.get(), root));
+  sinks::StreamId stream = NewestBranch(history, root);
   DrillOptions options;
   options.jobs = config.jobs;
   if (!config.to_time.empty()) {
@@ -246,18 +339,28 @@ absl::Status RunRestoreSteps(const ReplayConfig& config, bool* began_writing) {
   ObjectCache* cache = nullptr;
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::ObjectStore> store,
                            OpenStore(config, work.path(), &cache));
-  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId stream,
+  WALSHIP_ASSIGN_OR_RETURN(sinks::StreamId root,
                            ResolveStream(store.get(), config.system_id, config.slot));
+  WALSHIP_ASSIGN_OR_RETURN(ChosenBranch branch, ChooseBranch(store.get(), root, config, target));
+  const sinks::StreamId& stream = branch.stream;
+  if (!stream.branch.empty() || branch.limit.valid()) {
+    LogInfo("following branch \"%s\"%s", stream.branch.empty() ? "(first timeline)" : stream.branch,
+            branch.limit.valid()
+                ? absl::StrCat(" up to the switch at ", branch.limit.ToString())
+                : std::string());
+  }
   WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store.get(), stream));
   WALSHIP_ASSIGN_OR_RETURN(BaseCatalog bases, BaseCatalog::Load(store.get(), stream));
   if (!bases.bases().empty()) {
-    return RunBaseRestore(config, store.get(), cache, stream, bases, catalog, began_writing);
+    return RunBaseRestore(config, store.get(), cache, stream, bases, catalog, branch.limit,
+                          began_writing);
   }
   if (!config.into_schema.empty()) {
     return absl::FailedPreconditionError("--into-schema needs a base snapshot; none is stored");
   }
   WALSHIP_ASSIGN_OR_RETURN(target, ResolveMarkTarget(catalog, target));
   WALSHIP_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(catalog, target));
+  LimitToBranch(&plan, branch.limit);
   LogInfo("restoring stream %s/%s (%s): %d segments", stream.system_id, stream.slot,
           target.Describe(), plan.segments.size());
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
@@ -326,6 +429,10 @@ void DefineCommand(CLI::App* app, const std::string& command, ReplayConfig* conf
     AddStoreOptions(app, config);
     app->add_option("--target", config->target, "conninfo of the database to restore into")
         ->required();
+    app->add_option("--timeline", config->timeline,
+                    "follow this timeline's history (after a failover the store keeps both); "
+                    "default: the newest, like recovery_target_timeline = 'latest'")
+        ->check(CLI::Range(1u, 0xFFFFFFFFu));
     CLI::Option* to_lsn =
         app->add_option("--to-lsn", config->to_lsn,
                         "include transactions committed at or before this LSN (16/B374D848)");

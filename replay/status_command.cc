@@ -1,6 +1,9 @@
 // `walship-replay status`: gathers and formats the store's state.
 #include "replay/status_command.h"
 
+#include "absl/strings/match.h"
+#include "replay/timeline_path.h"
+
 #include <map>
 #include <utility>
 
@@ -19,7 +22,8 @@ namespace {
 std::optional<std::pair<std::string, std::string>> StreamOfKey(absl::string_view key) {
   std::vector<absl::string_view> parts = absl::StrSplit(key, absl::MaxSplits('/', 3));
   if (parts.size() < 4) return std::nullopt;
-  if (parts[2] != "wal" && parts[2] != "index" && parts[2] != "base" && parts[2] != "heartbeat") {
+  if (parts[2] != "wal" && parts[2] != "index" && parts[2] != "base" && parts[2] != "heartbeat" &&
+      parts[2] != "incarnation" && parts[2] != "gap" && !absl::StartsWith(parts[2], "timeline-")) {
     return std::nullopt;
   }
   return std::make_pair(std::string(parts[0]), std::string(parts[1]));
@@ -94,8 +98,33 @@ absl::StatusOr<StoreStatus> CollectStatus(sinks::ObjectStore* store, const std::
   }
 
   for (auto& [id, found] : streams) {
-    sinks::StreamId stream{id.first, id.second};
+    // The newest branch: its heartbeats, bases and segments (after a failover the older
+    // timeline's are listed by `list`).
+    WALSHIP_ASSIGN_OR_RETURN(StreamHistory history,
+                             LoadStreamHistory(store, sinks::StreamId(id.first, id.second)));
+    sinks::StreamId stream = NewestBranch(history, sinks::StreamId(id.first, id.second));
     StreamStatus s;
+    s.timelines = history.branches.size();
+    if (!history.incarnations.empty()) {
+      const v1::StreamIncarnation& newest = history.incarnations.back();
+      s.incarnation = absl::StrFormat("%d (%s), timeline %d", newest.number(), newest.reason(),
+                                      newest.timeline());
+      for (const StreamBranch& branch : history.branches) {
+        if (branch.stream.branch == stream.branch) s.recorded_gaps = branch.gaps;
+      }
+    }
+    found.newest_heartbeat.clear();
+    found.manifests.clear();
+    for (const sinks::ObjectInfo& object : objects) {
+      if (!absl::StartsWith(object.key, stream.Prefix())) continue;
+      absl::string_view rest = absl::string_view(object.key).substr(stream.Prefix().size());
+      if (absl::StartsWith(rest, "heartbeat/") && sinks::ParseHeartbeatKey(object.key)) {
+        found.newest_heartbeat = std::max(found.newest_heartbeat, object.key);
+      } else if (auto base = sinks::ParseBaseKey(object.key);
+                 base && base->file == "manifest.pb" && absl::StartsWith(rest, "base/")) {
+        found.manifests[base->snapshot_lsn] = object.key;
+      }
+    }
     WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store, stream));
     s.summary = Summarize(catalog);
     s.object_count = found.objects;
@@ -167,6 +196,18 @@ std::string FormatStatus(const StoreStatus& status, absl::Time now) {
           s.window_start_time ? FormatUtc(*s.window_start_time) : std::string("unknown time"),
           Lsn(m.last_end_lsn).ToString(), FormatUtcMicros(m.last_commit_time_us),
           s.base ? "" : ", changes only (no base snapshot)");
+    }
+    if (!s.incarnation.empty()) {
+      absl::StrAppendFormat(&out, "  incarnation:    %s%s\n", s.incarnation,
+                            s.timelines > 1
+                                ? absl::StrFormat("; the store holds %d timelines (see list)",
+                                                  s.timelines)
+                                : "");
+    }
+    for (const v1::GapRecord& gap : s.recorded_gaps) {
+      absl::StrAppendFormat(&out, "  recorded gap:   %s .. %s, %s (%s)\n",
+                            Lsn(gap.from_lsn()).ToString(), Lsn(gap.to_lsn()).ToString(),
+                            gap.reason(), FormatUtcMicros(gap.recorded_time_us()));
     }
     if (!m.gaps.empty()) {
       const StreamGap& gap = m.gaps.back();

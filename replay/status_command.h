@@ -42,6 +42,11 @@ struct StreamStatus {
   size_t base_snapshot_count = 0;
   uint64_t object_count = 0;
   uint64_t total_bytes = 0;
+  // The newest incarnation (timeline, number, why it started) and the gaps recorded in its
+  // branch; empty for a store written before incarnation records.
+  std::string incarnation;
+  std::vector<v1::GapRecord> recorded_gaps;
+  size_t timelines = 1;
 };
 
 struct StoreStatus {

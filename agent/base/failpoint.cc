@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace walship {
 namespace {
@@ -45,6 +46,18 @@ void CrashPoint(const char* name) {
     kill(getpid(), SIGKILL);
     _exit(137);
   }
+}
+
+}  // namespace walship
+
+namespace walship {
+
+bool FailpointActive(const char* name) {
+  static const std::string* active = [] {
+    const char* env = std::getenv("WALSHIP_FAILPOINTS");
+    return new std::string(env == nullptr ? "" : absl::StrCat(",", env, ","));
+  }();
+  return !active->empty() && active->find(absl::StrCat(",", name, ",")) != std::string::npos;
 }
 
 }  // namespace walship

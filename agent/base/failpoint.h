@@ -8,6 +8,12 @@ namespace walship {
 
 void CrashPoint(const char* name);
 
+// Behaviour switches for the fault tests: true when the comma-separated environment
+// variable WALSHIP_FAILPOINTS names `name`. Unset (always, in production) nothing changes.
+//   hold-acknowledgements: the agent confirms nothing past the slot's position at start (as
+//   when it dies before its status update), so stored segments lie past the slot.
+bool FailpointActive(const char* name);
+
 }  // namespace walship
 
 #endif  // WALSHIP_AGENT_BASE_FAILPOINT_H_

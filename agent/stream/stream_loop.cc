@@ -23,7 +23,8 @@ StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, L
       stop_(stop),
       tracker_(confirmed, options_.status_interval),
       assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}),
-      metrics_(metrics) {
+      metrics_(metrics),
+      start_confirmed_(confirmed) {
   if (options_.on_vouch) tracker_.SetIdleLimit(confirmed);
 }
 
@@ -102,7 +103,10 @@ absl::Status StreamLoop::ServeSinks(absl::Time now) {
 
 absl::Status StreamLoop::SendStatus(pg::ReplicationConnection& conn, absl::Time now, bool reply) {
   CrashPoint("before-ack");
-  WALSHIP_RETURN_IF_ERROR(conn.SendStatus(tracker_.written(), tracker_.flushed(), reply));
+  Lsn written = tracker_.written();
+  Lsn flushed = tracker_.flushed();
+  if (FailpointActive("hold-acknowledgements")) written = flushed = start_confirmed_;
+  WALSHIP_RETURN_IF_ERROR(conn.SendStatus(written, flushed, reply));
   tracker_.OnStatusSent(now);
   if (metrics_ != nullptr) metrics_->OnAcknowledged(tracker_.flushed());
   CrashPoint("after-ack");

@@ -56,7 +56,7 @@ struct StreamOptions {
   // confirmed only once this returns true for them: the agent writes a heartbeat saying the
   // store holds everything up to `position` (at most every vouch_interval).
   std::function<bool(absl::Time now, Lsn position, Lsn server_wal_end)> on_vouch;
-  absl::Duration vouch_interval = absl::Seconds(5);
+  absl::Duration vouch_interval = absl::Seconds(10);
   // How often the slot's retained WAL is read for the metrics.
   absl::Duration slot_stats_interval = absl::Seconds(15);
   // Free-standing sequences are recorded (when their values changed) after the flush
@@ -119,6 +119,7 @@ class StreamLoop {
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();
   absl::Time next_vouch_ = absl::InfinitePast();
+  const Lsn start_confirmed_;  // the slot's position at start
   SequenceRecorder sequences_;
   Lsn sequences_flushed_;  // the flush position at the last sequence check
   absl::Time next_sequence_check_ = absl::InfinitePast();

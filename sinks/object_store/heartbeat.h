@@ -1,6 +1,9 @@
 // Heartbeat objects: while the database is idle the agent writes a small object at most
 // once a minute, so that an operator (and `walship-replay status`) can tell "idle and
-// healthy" from "stalled" from the store alone.
+// healthy" from "stalled" from the store alone. It also writes one (at most every 10 s)
+// before it confirms to PostgreSQL a position past its last stored segment (WAL that holds
+// no published change): the store then vouches for that position, so a restart never finds
+// the slot past what the store knows about (a gap).
 //
 //   <system-id>/<slot>/heartbeat/<unix-seconds, 10 digits>.hb
 //   content (JSON, UTF-8, one line):

@@ -54,9 +54,13 @@ absl::Status FromJson(absl::string_view key, absl::string_view bytes,
 }  // namespace
 
 std::string EncodeSegmentIndex(v1::SegmentIndex index) {
-  index.set_format_version(kIndexFormatVersion);
+  // format_version goes first (parsers accept fields in any order), so that no truncation
+  // of a format 2 index reads as a format 1 one without a checksum.
+  static_assert(kIndexFormatVersion < 128, "one-byte varint");
+  index.clear_format_version();
   index.clear_checksum();
-  std::string bytes = index.SerializeAsString();
+  std::string bytes = {'\x20', static_cast<char>(kIndexFormatVersion)};
+  bytes += index.SerializeAsString();
   absl::StrAppend(&bytes, absl::string_view(kChecksumTag, 2), Digest(bytes));
   return bytes;
 }

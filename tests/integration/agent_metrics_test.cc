@@ -415,13 +415,14 @@ TEST_F(AgentMetricsTest, SteadyLoadKeepsLagSmallAndCountsEveryTransaction) {
                                             << after.text;
   }
 
-  // While idle (before the load), the agent wrote its heartbeat object, and at most one a
-  // minute.
+  // While idle (before the load), the agent wrote its heartbeat object: one a minute, plus
+  // at most one every 10 s that vouches for idle positions before they are confirmed.
   absl::Duration ran = absl::Now() - started;
   std::vector<std::filesystem::path> beats = HeartbeatObjects(store_);
   EXPECT_GE(beats.size(), 1u);
   if (ran < absl::Seconds(55)) {
-    EXPECT_EQ(beats.size(), 1u) << "ran for " << ran;
+    EXPECT_LE(beats.size(), 1u + static_cast<size_t>(ran / absl::Seconds(10)) + 1)
+        << "ran for " << ran;
   }
   StopAgent();
 }

@@ -257,7 +257,7 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   EXPECT_GT(written_after, 20) << "the writer should have run during the snapshot";
 
   // Manifest fields.
-  EXPECT_EQ(manifest.format_version(), 1u);
+  EXPECT_EQ(manifest.format_version(), snapshot::kManifestFormatVersion);
   EXPECT_EQ(manifest.system_id(), QueryOne(witness,
                                            "SELECT system_identifier::text FROM "
                                            "pg_control_system()"));

@@ -310,14 +310,19 @@ TEST_P(SegmentCorruption, FrameChecksAfterReseal) {
 
 TEST_P(SegmentCorruption, RefusesAnUnsupportedFormatVersion) {
   std::string bad = Small();
-  // The header proto starts with field 1 (format_version) = 1: bytes 0x08 0x01.
+  // The header proto starts with field 1 (format_version) = 2: bytes 0x08 0x02.
   const size_t header = sizeof(kSegmentMagic) + 4;
   ASSERT_EQ(bad[header], '\x08');
-  ASSERT_EQ(bad[header + 1], '\x01');
-  bad[header + 1] = '\x02';
+  ASSERT_EQ(bad[header + 1], '\x02');
+  bad[header + 1] = '\x03';
   Reseal(&bad);
   EXPECT_THAT(ReadAll(bad), StatusIs(absl::StatusCode::kDataLoss,
-                                     HasSubstr("format version 2 is not supported")));
+                                     AllOf(HasSubstr("format version 3 is not supported"),
+                                           HasSubstr("written by a newer walship"))));
+  // Format 1 (before incarnations) is still read.
+  bad[header + 1] = '\x01';
+  Reseal(&bad);
+  EXPECT_OK(ReadAll(bad).status());
 }
 
 TEST_P(SegmentCorruption, TrailerRecordCountMustMatchTheFrames) {

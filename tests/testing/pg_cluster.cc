@@ -169,6 +169,27 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
   return cluster;
 }
 
+absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::StartStandby(const PgCluster& primary) {
+  WALSHIP_ASSIGN_OR_RETURN(int port, PickFreePort());
+  WALSHIP_ASSIGN_OR_RETURN(std::string dir, MakePrivateDir("/tmp/wspg.XXXXXX"));
+  std::unique_ptr<PgCluster> cluster(new PgCluster(dir, port));
+  WALSHIP_RETURN_IF_ERROR(CheckResult(
+      RunAsServerUser({BinDir() + "/pg_basebackup", "-D", cluster->DataDir(), "-R", "-X",
+                       "stream", "-c", "fast", "-d",
+                       absl::StrCat("host=", primary.dir_, " port=", primary.port_,
+                                    " user=postgres")}),
+      "pg_basebackup"));
+  WALSHIP_RETURN_IF_ERROR(cluster->WriteSettings(PgClusterOptions{}));
+  WALSHIP_RETURN_IF_ERROR(cluster->StartServer());
+  return cluster;
+}
+
+absl::Status PgCluster::Promote() {
+  return CheckResult(
+      RunAsServerUser({BinDir() + "/pg_ctl", "-D", DataDir(), "-w", "-t", "60", "promote"}),
+      "pg_ctl promote");
+}
+
 PgCluster::~PgCluster() {
   if (running_) Stop(ShutdownMode::kImmediate).IgnoreError();
   std::error_code ignored;

@@ -46,6 +46,11 @@ class PgCluster {
   // 15 binaries or the `postgres` user (needed as root) are missing.
   static absl::StatusOr<std::unique_ptr<PgCluster>> Start(const PgClusterOptions& options = {});
 
+  // A streaming standby of `primary` (pg_basebackup -R), started and replaying.
+  static absl::StatusOr<std::unique_ptr<PgCluster>> StartStandby(const PgCluster& primary);
+  // pg_ctl promote: the standby becomes a primary on the next timeline.
+  absl::Status Promote();
+
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
   ~PgCluster();

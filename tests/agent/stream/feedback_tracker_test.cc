@@ -212,3 +212,31 @@ TEST(FeedbackTracker, KeepaliveFlushMakesStatusDueAfterMinimumGap) {
 
 }  // namespace
 }  // namespace walship::agent
+
+namespace walship::agent {
+namespace {
+
+// Positions past the stored changes (keepalives, empty transactions) hold nothing the store
+// has: with an idle limit they are confirmed only as far as the store vouches for.
+TEST(FeedbackTracker, IdlePositionsAreConfirmedOnlyUpToTheIdleLimit) {
+  FeedbackTracker tracker(Lsn(0x100), absl::Seconds(10));
+  tracker.SetIdleLimit(Lsn(0x100));
+  tracker.OnKeepalive(Lsn(0x900), false);
+  EXPECT_EQ(tracker.flushed(), Lsn(0x100));
+  EXPECT_EQ(tracker.PendingIdle(), Lsn(0x900));
+  tracker.SetIdleLimit(Lsn(0x900));  // a heartbeat vouches for it
+  EXPECT_EQ(tracker.flushed(), Lsn(0x900));
+  EXPECT_FALSE(tracker.PendingIdle().valid());
+
+  // A stored transaction moves it as always; an empty one after it waits for a vouch.
+  tracker.OnTransaction(Lsn(0xA00), false);
+  tracker.OnTransaction(Lsn(0xB00), true);
+  tracker.OnDurable(Lsn(0xA00));
+  EXPECT_EQ(tracker.flushed(), Lsn(0xA00));
+  EXPECT_EQ(tracker.PendingIdle(), Lsn(0xB00));
+  tracker.SetIdleLimit(Lsn(0xB00));
+  EXPECT_EQ(tracker.flushed(), Lsn(0xB00));
+}
+
+}  // namespace
+}  // namespace walship::agent
