@@ -241,7 +241,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
     options.index_identity = index_identity;
     options.slot_confirmed = source.slot.confirmed_flush;
     options.vouched = identity.vouched[i];
-    options.read_from = NewestBaseLsn(*stores[i], stream);
+    options.newest_base = NewestBaseLsn(*stores[i], stream);
     options.new_slot_reason = identity.slot_reason;
     sinks::ObjectStoreSinkOptions::OpenReport report;
     options.report = &report;

@@ -49,6 +49,8 @@ absl::StatusOr<uint32_t> LegacyTimeline(sinks::ObjectStore& store, const sinks::
   return 0;
 }
 
+// When the server switched to `timeline`, at the latest: its history file's modification
+// time (to the second, so the end of that second), else now.
 absl::Time SwitchTime(const std::string& conninfo, uint32_t timeline) {
   if (conninfo.empty()) return absl::Now();
   auto conn = pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal);
@@ -59,7 +61,8 @@ absl::Time SwitchTime(const std::string& conninfo, uint32_t timeline) {
       {absl::StrFormat("%08X.history", timeline)}, "reading the timeline history file's time");
   int64_t micros = 0;
   if (value.ok() && value->has_value() && absl::SimpleAtoi(**value, &micros)) {
-    return absl::FromUnixMicros(micros);
+    // The file's time is kept to the second: its end is the latest the switch can have been.
+    return absl::FromUnixMicros(micros + 999999);
   }
   return absl::Now();
 }
@@ -112,6 +115,7 @@ absl::StatusOr<StreamIdentity> ResolveStreamIdentity(
   next.set_slot(server.slot);
   next.set_created_time_us(absl::ToUnixMicros(absl::Now()));
   next.set_start_lsn(server.slot_confirmed.value());
+  bool records_were_legacy = false;
   if (records.empty()) {
     // A store written before incarnation records holds incarnation 1 implicitly.
     uint32_t legacy_timeline = 0;
@@ -131,6 +135,7 @@ absl::StatusOr<StreamIdentity> ResolveStreamIdentity(
       WALSHIP_RETURN_IF_ERROR(sinks::PutIncarnation(*store, root, first));
     }
     records.emplace(1, first);
+    records_were_legacy = legacy_timeline != 0;
     if (legacy_timeline == 0) {  // a fresh store
       result.stream = root;
       result.incarnation = first;
@@ -212,6 +217,12 @@ absl::StatusOr<StreamIdentity> ResolveStreamIdentity(
         }
         vouched = std::max(vouched, heartbeat->acknowledged);
       }
+    }
+    // A store written before incarnation records, met for the first time: its agent
+    // confirmed idle positions without vouching for them, so the slot's position is taken
+    // as known (nothing tells a gap from an idle stretch there).
+    if (records_were_legacy && result.incarnation.number() == 1) {
+      vouched = std::max(vouched, server.slot_confirmed);
     }
     result.vouched.push_back(vouched);
   }

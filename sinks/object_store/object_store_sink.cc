@@ -68,12 +68,22 @@ struct StartPoint {
 absl::StatusOr<StartPoint> FindStartPoint(ObjectStore* store,
                                           const ObjectStoreSinkOptions& options) {
   const Lsn confirmed = options.slot_confirmed;
-  Lsn from = options.read_from.valid() ? std::min(options.read_from, confirmed) : confirmed;
+  Lsn from = options.newest_base.valid() ? std::min(options.newest_base, confirmed) : confirmed;
   if (!confirmed.valid()) from = Lsn();
   WALSHIP_ASSIGN_OR_RETURN(StoredChain chain,
                            ReadStoredChain(*store, options.stream, from, options.index_identity));
   StartPoint start;
+  // Gaps recorded before (by an earlier start) are known, not new.
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::GapRecord> recorded,
+                           LoadGapRecords(*store, options.stream));
+  auto already_recorded = [&](Lsn gap_from, Lsn gap_to) {
+    for (const v1::GapRecord& gap : recorded) {
+      if (Lsn(gap.from_lsn()) <= gap_from && gap_to <= Lsn(gap.to_lsn())) return true;
+    }
+    return false;
+  };
   auto record_gap = [&](Lsn gap_from, Lsn gap_to, std::string reason) {
+    if (already_recorded(gap_from, gap_to)) return;
     v1::GapRecord gap;
     gap.set_from_lsn(gap_from.value());
     gap.set_to_lsn(gap_to.value());
@@ -104,9 +114,23 @@ absl::StatusOr<StartPoint> FindStartPoint(ObjectStore* store,
     start.resume = run.end;
   }
   start.previous_end = start.resume;
-  if (start.skip.empty() && confirmed.valid() &&
-      confirmed > std::max(start.resume, options.vouched) && start.resume.valid()) {
-    record_gap(start.resume, confirmed,
+  // A gap already recorded at the chain's end (nothing stored since): the next segment links
+  // past it, and the store knows the stream up to its end.
+  if (start.skip.empty()) {
+    for (const v1::GapRecord& gap : recorded) {
+      if (Lsn(gap.from_lsn()) <= start.resume && Lsn(gap.to_lsn()) > start.resume) {
+        start.resume = start.previous_end = Lsn(gap.to_lsn());
+      }
+    }
+  }
+  // The slot starts past everything the store knows about: the chain's end, a heartbeat's
+  // vouched position, or (no segments yet) the newest base.
+  const bool chain_empty = chain.runs.empty() && !start.resume.valid();
+  Lsn known = std::max(start.resume, options.vouched);
+  if (chain_empty) known = std::max(known, options.newest_base);
+  if (start.skip.empty() && confirmed.valid() && confirmed > known &&
+      (!chain_empty || options.newest_base.valid())) {
+    record_gap(chain_empty ? options.newest_base : start.resume, confirmed,
                options.new_slot_reason.empty()
                    ? "the slot's confirmed position is past the store's end"
                    : options.new_slot_reason);

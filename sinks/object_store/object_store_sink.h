@@ -57,9 +57,10 @@ struct ObjectStoreSinkOptions {
   // A position the store vouches for beyond its last segment (the newest heartbeat of this
   // incarnation: no transaction ended between the last segment and it).
   Lsn vouched;
-  // Only segments ending after this are read at start (the chain before it was checked
-  // when it was written); Invalid reads from slot_confirmed.
-  Lsn read_from;
+  // The newest complete base's snapshot LSN in this branch (Invalid when none). Only
+  // segments ending after min(it, slot_confirmed) are read at start; with no segments
+  // stored, the store knows the stream up to it.
+  Lsn newest_base;
   // Why the slot may start past the store's end ("slot re-created"), for the gap record.
   std::string new_slot_reason;
   // Filled in by OpenObjectStoreSink: the gaps it recorded (a new base is then due), and the

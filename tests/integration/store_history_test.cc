@@ -82,12 +82,12 @@ class StoreHistoryTest : public CrmStoreTest {
   // Starts the agent on `pg`, runs `work` once its base exists, waits until the slot has
   // everything and stops it with SIGTERM.
   void RunAgent(PgCluster& pg, const std::function<void()>& work,
-                std::map<std::string, std::string> env = {}) {
+                std::map<std::string, std::string> env = {}, bool wait_for_slot = true) {
     std::string log = absl::StrCat(work_, "/agent-", runs_++, ".log");
     ASSERT_OK_AND_ASSIGN(auto agent, StartAgent(AgentArgs(pg), log, env));
     WaitForStreaming(log);
     work();
-    if (env.empty()) {
+    if (env.empty() && wait_for_slot) {
       ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(pg, "crm"));
       ASSERT_OK(WaitForSlot(pg, "crm", "walship", end, absl::Seconds(60))) << ReadFile(log);
     } else {
@@ -176,11 +176,37 @@ TEST_F(StoreHistoryTest, SlotDroppedAndCreatedAgainRecordsAGapAndRestoresEqualTh
   EXPECT_THAT(status.stdout_text, HasSubstr("recorded gap:"));
   EXPECT_THAT(status.stdout_text, HasSubstr("incarnation:    2 (slot re-created)"));
 
-  // A point inside the gap: refused (what committed there is unknown), naming the gap.
+  // A point inside the gap: refused (what committed there is unknown), naming the gap and
+  // the nearest restorable points.
   SubprocessResult inside = Restore(*pg_, "in_gap", {"--to-lsn", in_gap.ToString()});
   EXPECT_NE(inside.exit_code, 0);
   EXPECT_THAT(inside.stderr_text, HasSubstr("gap"));
+  EXPECT_THAT(inside.stderr_text, HasSubstr("Nearest restorable points"));
   EXPECT_THAT(inside.stderr_text, HasSubstr("Nothing was written to the target"));
+
+  // Started again with nothing new: the recorded gap is not recorded again, and no base is
+  // taken for it again.
+  size_t manifests = Keys("manifest.pb").size();
+  RunAgent(*pg_, [] {}, {}, /*wait_for_slot=*/false);
+  EXPECT_EQ(Keys("/gap/").size(), 1u);
+  EXPECT_EQ(Keys("manifest.pb").size(), manifests);
+  EXPECT_THAT(last_log_, Not(HasSubstr("the stream has a gap")));
+}
+
+// The same before any change was stored (the store holds only a base): the gap starts at
+// that base, so the rows changed while no slot existed are never silently missing.
+TEST_F(StoreHistoryTest, SlotCreatedAgainBeforeAnyChangeWasStoredIsAGapFromTheBase) {
+  RunAgent(*pg_, [] {}, {}, /*wait_for_slot=*/false);
+  ASSERT_TRUE(StoredSegments(store_).empty());
+  ASSERT_OK(pg_->Psql("crm", "SELECT pg_drop_replication_slot('walship')").status());
+  ASSERT_OK(pg_->Psql("crm", "UPDATE accounts SET name = 'while no slot' WHERE id = 4").status());
+  RunAgent(*pg_, [&] {
+    ASSERT_OK(pg_->Psql("crm", "UPDATE accounts SET balance = 44 WHERE id = 4").status());
+  });
+  EXPECT_EQ(Keys("/gap/").size(), 1u);
+  EXPECT_EQ(Keys("manifest.pb").size(), 2u);
+  ASSERT_OK_AND_ASSIGN(TableRows source, CaptureTables(*pg_, "crm"));
+  ExpectRestoreEquals(*pg_, "at_end", {}, source);
 }
 
 // Stored segments lie past the slot's confirmed position (the agent died before its status
