@@ -81,7 +81,12 @@ absl::StatusOr<std::vector<TimelineSwitch>> ParseTimelineHistory(absl::string_vi
       return absl::DataLossError(
           absl::StrFormat("malformed timeline history line \"%s\"", absl::CHexEscape(line)));
     }
-    WALSHIP_ASSIGN_OR_RETURN(entry.switch_lsn, Lsn::Parse(fields[1]));
+    absl::StatusOr<Lsn> lsn = Lsn::Parse(fields[1]);
+    if (!lsn.ok()) {
+      return absl::DataLossError(absl::StrFormat(
+          "timeline history line \"%s\" has no valid switch LSN", absl::CHexEscape(line)));
+    }
+    entry.switch_lsn = *lsn;
     switches.push_back(entry);
   }
   return switches;
