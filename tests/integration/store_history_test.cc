@@ -141,6 +141,14 @@ class StoreHistoryTest : public CrmStoreTest {
     return keys;
   }
 
+  // The index object of the stored segment at `segment_path` (".../wal/FIRST-END.seg").
+  static std::string IndexOf(const std::string& segment_path) {
+    std::filesystem::path path(segment_path);
+    std::string name = path.filename().string();
+    return absl::StrCat(path.parent_path().parent_path().string(), "/index/",
+                        name.substr(17, 16), ".idx");
+  }
+
   int runs_ = 0;
   std::string last_log_;
 };
@@ -230,9 +238,7 @@ TEST_F(StoreHistoryTest, MissingSegmentAfterTheSlotPositionIsWrittenAgain) {
   // The second of the four segments goes missing (its index too).
   std::string lost = segments[segments.size() - 3];
   std::string lost_name = std::filesystem::path(lost).filename().string();
-  std::string lost_index =
-      absl::StrCat(std::filesystem::path(lost).parent_path().parent_path().string(), "/index/",
-                   lost_name.substr(17, 16), ".idx");
+  std::string lost_index = IndexOf(lost);
   ASSERT_TRUE(std::filesystem::exists(lost_index)) << lost_index;
   ASSERT_TRUE(std::filesystem::remove(lost));
   ASSERT_TRUE(std::filesystem::remove(lost_index));
@@ -273,9 +279,7 @@ TEST_F(StoreHistoryTest, MissingSegmentBeforeTheSlotPositionIsARecordedGap) {
   ASSERT_GE(segments.size(), 3u);
   std::string lost = segments[segments.size() - 2];
   std::string lost_name = std::filesystem::path(lost).filename().string();
-  std::string lost_index =
-      absl::StrCat(std::filesystem::path(lost).parent_path().parent_path().string(), "/index/",
-                   lost_name.substr(17, 16), ".idx");
+  std::string lost_index = IndexOf(lost);
   ASSERT_TRUE(std::filesystem::remove(lost));
   ASSERT_TRUE(std::filesystem::remove(lost_index));
 
