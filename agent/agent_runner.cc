@@ -25,6 +25,7 @@
 #include "prometheus/registry.h"
 #include "sinks/kafka/kafka_sink.h"
 #include "sinks/object_store/encryption/encrypted_store.h"
+#include "sinks/object_store/file_util.h"
 #include "sinks/object_store/heartbeat.h"
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
@@ -33,14 +34,11 @@
 namespace walship::agent {
 namespace {
 
-absl::Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("cannot create directory \"%s\": %s (set --work-dir)", path, ec.message()));
-  }
-  return absl::OkStatus();
+// The work directory and everything below it are private (0700, ours, writable by no one
+// else): staged segments and spilled transactions hold plaintext rows.
+absl::Status MakeWorkDirs(const std::string& root, const std::string& path) {
+  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(root));
+  return sinks::fileutil::MakePrivateDir(path);
 }
 
 v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::string& slot,
@@ -196,7 +194,8 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
 
   std::string work = absl::StrCat(config.work_dir, "/", config.slot);
   std::string spill_dir = work + "/spill";
-  WALSHIP_RETURN_IF_ERROR(MakeDirs(spill_dir));
+  WALSHIP_RETURN_IF_ERROR(MakeWorkDirs(config.work_dir, work));
+  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(spill_dir));
   RemoveStaleSpillFiles(spill_dir);
 
   // Base snapshots: the first one before streaming when the store has none, then by policy.

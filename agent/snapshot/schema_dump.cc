@@ -116,12 +116,7 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!password.empty() && absl::StartsWith(*e, "PGPASSWORD=")) continue;
-    env_strings.push_back(*e);
-  }
-  if (!password.empty()) env_strings.push_back(absl::StrCat("PGPASSWORD=", password));
+  std::vector<std::string> env_strings = ChildEnvironment(environ, password);
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -192,6 +187,21 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                         absl::StripAsciiWhitespace(err)));
   }
   return StripPsqlMetaCommands(out);
+}
+
+std::vector<std::string> ChildEnvironment(char** env, const std::string& password) {
+  std::vector<std::string> kept;
+  for (char** e = env; *e != nullptr; ++e) {
+    absl::string_view entry(*e);
+    absl::string_view name = entry.substr(0, entry.find('='));
+    bool needed = absl::StartsWith(name, "PG") || absl::StartsWith(name, "LC_") ||
+                  name == "PATH" || name == "HOME" || name == "USER" || name == "LANG" ||
+                  name == "TZ" || name == "TMPDIR";
+    if (!needed || (!password.empty() && name == "PGPASSWORD")) continue;
+    kept.emplace_back(entry);
+  }
+  if (!password.empty()) kept.push_back(absl::StrCat("PGPASSWORD=", password));
+  return kept;
 }
 
 }  // namespace walship::snapshot

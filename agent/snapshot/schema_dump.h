@@ -3,6 +3,7 @@
 #define WALSHIP_AGENT_SNAPSHOT_SCHEMA_DUMP_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -12,6 +13,11 @@ namespace walship::snapshot {
 // The pg_dump to run: /usr/lib/postgresql/15/bin/pg_dump when it exists, else "pg_dump"
 // (looked up in PATH).
 std::string DefaultPgDumpPath();
+
+// The environment pg_dump runs with: only what it needs from `env` (PG* variables, PATH,
+// HOME, USER, LANG, LC_*, TZ, TMPDIR), never the AWS or encryption secrets; PGPASSWORD is
+// `password` when one came from the conninfo.
+std::vector<std::string> ChildEnvironment(char** env, const std::string& password);
 
 // `pg_dump --schema-only --no-owner --no-privileges --no-publications --no-subscriptions
 // --exclude-schema=walship --snapshot=<snapshot> --section=<section> -d <conninfo>`; `section` is "pre-data" or

@@ -1,6 +1,9 @@
 // POSIX file helpers for the local store and the sink's staging area.
 #include "sinks/object_store/file_util.h"
 
+#include "agent/base/status_macros.h"
+#include "proto/segment_coding.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -77,6 +80,81 @@ absl::Status MakeDirs(const std::string& dir) {
     return ErrnoStatus(errno, absl::StrFormat("creating directory \"%s\"", dir));
   }
   return FsyncPath(parent);
+}
+
+namespace {
+
+absl::Status MakeDirsWithMode(const std::string& dir, mode_t mode) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) == 0) return absl::OkStatus();
+  if (errno != ENOENT) return ErrnoStatus(errno, absl::StrFormat("examining \"%s\"", dir));
+  std::string parent = DirName(dir);
+  if (parent != dir) WALSHIP_RETURN_IF_ERROR(MakeDirsWithMode(parent, mode));
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, absl::StrFormat("creating directory \"%s\"", dir));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MakePrivateDir(const std::string& dir) {
+  WALSHIP_RETURN_IF_ERROR(MakeDirsWithMode(dir, 0700));
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("examining \"%s\"", dir));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "work directory \"%s\" is not a directory (a symbolic link or a file): another "
+        "local user may have put it there; remove it or choose another --work-dir",
+        dir));
+  }
+  if (st.st_uid != ::geteuid()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "work directory \"%s\" belongs to user id %d, not to this user (%d): another local "
+        "user could read the plaintext rows staged there or swap a staged segment; remove it "
+        "or choose another --work-dir",
+        dir, st.st_uid, ::geteuid()));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "work directory \"%s\" is writable by group or others (mode %04o): another local "
+        "user could swap a staged segment before it is uploaded; chmod 700 it or choose "
+        "another --work-dir",
+        dir, st.st_mode & 07777));
+  }
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("making \"%s\" private (chmod 700)", dir));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifyStagedSegment(const std::string& path, uint64_t size,
+                                 absl::string_view footer) {
+  auto changed = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrFormat(
+        "staging file \"%s\" changed on disk after it was written (%s): it is not uploaded. "
+        "Is another process writing in the --work-dir?",
+        path, what));
+  };
+  WALSHIP_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  if (data.size() != size) {
+    return changed(absl::StrFormat("%d bytes, %d written", data.size(), size));
+  }
+  constexpr size_t kDigestOffset = 4;  // footer: u32 offset | sha256 | magic
+  if (footer.size() < kDigestOffset + 32 || data.size() < footer.size() ||
+      absl::string_view(data).substr(data.size() - footer.size()) != footer) {
+    return changed("its footer differs");
+  }
+  proto::internal::Sha256 sha;
+  sha.Update(absl::string_view(data).substr(0, data.size() - footer.size()));
+  auto digest = sha.Finish();
+  if (absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()) !=
+      footer.substr(kDigestOffset, 32)) {
+    return changed("its content differs from its checksum");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {

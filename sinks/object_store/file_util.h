@@ -30,6 +30,18 @@ absl::Status FsyncPath(const std::string& path);
 // non-directory in the way is kFailedPrecondition.
 absl::Status MakeDirs(const std::string& dir);
 
+// For private working files (staging, spill): creates `dir` and its missing parents with
+// mode 0700, then checks it is a directory (not a link) owned by this user and writable by
+// no one else. One of ours that others may read (made 0755 by an older walship) is narrowed
+// to 0700. Anything else is kFailedPrecondition naming the problem and the fix.
+absl::Status MakePrivateDir(const std::string& dir);
+
+// Checks that the file at `path` still holds what was written: `size` bytes whose last
+// kFooterBytes are `footer` and whose SHA-256 before it is the digest inside that footer
+// (a segment's own layout). kDataLoss naming the file when it was changed on disk.
+absl::Status VerifyStagedSegment(const std::string& path, uint64_t size,
+                                 absl::string_view footer);
+
 // The directory part of `path` ("/a/b/c" -> "/a/b"; "/a" -> "/").
 std::string DirName(const std::string& path);
 

@@ -330,6 +330,9 @@ class ObjectStoreSink : public Sink {
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
     CrashPoint("segment-written");
     WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
+    WALSHIP_RETURN_IF_ERROR(Annotate(
+        fileutil::VerifyStagedSegment(segment.path, segment.bytes, segment.footer), context));
+    CrashPoint("segment-verified");
     WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(key, segment.path), context));
     CrashPoint("segment-stored");
     v1::SegmentIndex index = options_.index_identity;
@@ -400,7 +403,7 @@ class ObjectStoreSink : public Sink {
 absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
                                                           ObjectStoreSinkOptions options) {
   WALSHIP_RETURN_IF_ERROR(ValidateOptions(options));
-  WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakeDirs(options.staging_dir),
+  WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakePrivateDir(options.staging_dir),
                                    "object-store sink: staging directory"));
   WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(options.staging_dir, kStagingPrefix));
   absl::StatusOr<StartPoint> start = FindStartPoint(store, options);

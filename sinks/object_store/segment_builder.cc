@@ -9,13 +9,14 @@
 
 #include "absl/strings/str_format.h"
 #include "agent/base/status_macros.h"
+#include "proto/segment_format.h"
 #include "sinks/object_store/file_util.h"
 
 namespace walship::sinks {
 
 absl::StatusOr<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(
     std::string path, const v1::SegmentHeader& header, int zstd_level, absl::Time opened_at) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return fileutil::ErrnoStatus(errno,
                                  absl::StrFormat("creating staging file \"%s\"", path));
@@ -32,7 +33,7 @@ SegmentBuilder::SegmentBuilder(std::string path, int fd, absl::Time opened_at)
     : path_(std::move(path)),
       fd_(fd),
       opened_at_(opened_at),
-      sink_(std::make_unique<proto::FdByteSink>(fd, path_)) {}
+      sink_(std::make_unique<TailKeepingSink>(fd, path_)) {}
 
 SegmentBuilder::~SegmentBuilder() {
   if (fd_ >= 0) ::close(fd_);
@@ -72,7 +73,20 @@ absl::StatusOr<FinishedSegment> SegmentBuilder::Finish(Lsn previous_end) {
   segment.last_end = last_end_;
   segment.bytes = sink_->size();
   segment.trailer = writer_->trailer();
+  segment.footer = sink_->tail();
   return segment;
+}
+
+absl::Status SegmentBuilder::TailKeepingSink::Append(absl::string_view data) {
+  WALSHIP_RETURN_IF_ERROR(file_.Append(data));
+  if (data.size() >= proto::kFooterBytes) {
+    absl::string_view last = data.substr(data.size() - proto::kFooterBytes);
+    tail_.assign(last.data(), last.size());
+  } else {
+    tail_.append(data.data(), data.size());
+    if (tail_.size() > proto::kFooterBytes) tail_.erase(0, tail_.size() - proto::kFooterBytes);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace walship::sinks

@@ -26,6 +26,10 @@ struct FinishedSegment {
   Lsn last_end;        // end LSN of its last transaction
   uint64_t bytes = 0;  // file size
   v1::SegmentTrailer trailer;
+  // The file's last bytes as written (the segment footer, which holds the SHA-256 of all
+  // before it): the upload checks the file against them, so a file changed on disk after
+  // it was written is never stored.
+  std::string footer;
   // Not a file: segments already in the store up to `last_end` (a refill reached them);
   // storing it only moves the watermark.
   bool already_stored = false;
@@ -63,7 +67,19 @@ class SegmentBuilder {
   std::string path_;
   int fd_;
   absl::Time opened_at_;
-  std::unique_ptr<proto::FdByteSink> sink_;
+  // Forwards to the file and keeps the last bytes written (the footer).
+  class TailKeepingSink : public proto::ByteSink {
+   public:
+    TailKeepingSink(int fd, std::string path) : file_(fd, std::move(path)) {}
+    absl::Status Append(absl::string_view data) override;
+    uint64_t size() const override { return file_.size(); }
+    const std::string& tail() const { return tail_; }
+
+   private:
+    proto::FdByteSink file_;
+    std::string tail_;
+  };
+  std::unique_ptr<TailKeepingSink> sink_;
   std::unique_ptr<proto::SegmentWriter> writer_;  // writes to *sink_
   absl::flat_hash_map<RelationOid, std::string> relation_defs_;  // serialized, per OID
   uint64_t transactions_ = 0;

@@ -310,3 +310,39 @@ TEST_F(AgentEncryptionTest, StoresOnlyCiphertextAndOnlyTheRightKeyRestores) {
 
 }  // namespace
 }  // namespace walship::testing
+
+namespace walship::testing {
+namespace {
+
+// A key given in WALSHIP_ENCRYPTION_KEY is read once and wiped: the running agent's
+// /proc/PID/environ no longer holds it (nor do pg_dump children, whose environment is
+// reduced to the PostgreSQL variables), yet every object is encrypted with it.
+TEST_F(AgentEncryptionTest, KeyFromTheEnvironmentIsWipedOnceRead) {
+  const std::string key = sinks::test_util::KeyLine("kenv", 3);
+  const std::string secret = key.substr(key.find(':') + 1);
+  std::string log = work_ + "/agent-env.log";
+  ASSERT_OK_AND_ASSIGN(auto agent,
+                       StartAgent({"--source", pg_->ConnInfo("crm"), "--create",
+                                   "--object-store", "file://" + store_, "--work-dir",
+                                   work_ + "/agent", "--segment-max-ms", "50"},
+                                  log, {{"WALSHIP_ENCRYPTION_KEY", key}}));
+  ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
+  std::string environ_text = ReadFile(absl::StrCat("/proc/", agent->pid(), "/environ"));
+  EXPECT_THAT(environ_text, HasSubstr("WALSHIP_ENCRYPTION_KEY="));  // the name, wiped value
+  EXPECT_THAT(environ_text, Not(HasSubstr(secret)));
+  agent->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+  ASSERT_EQ(stopped.exit_code, 0) << ReadFile(log);
+  // The key was used: a restore needs it.
+  ASSERT_OK_AND_ASSIGN(TableRows source, CaptureTables(*pg_, "crm"));
+  SubprocessResult without = Restore("file://" + store_, "without_key", {});
+  EXPECT_NE(without.exit_code, 0);
+  SubprocessResult with = Restore("file://" + store_, "with_key", {},
+                                  {{"WALSHIP_ENCRYPTION_KEY", key}});
+  ASSERT_EQ(with.exit_code, 0) << with.stderr_text;
+  ASSERT_OK_AND_ASSIGN(TableRows restored, CaptureTables(*pg_, "with_key"));
+  EXPECT_EQ(FirstDifference(source, restored), "");
+}
+
+}  // namespace
+}  // namespace walship::testing

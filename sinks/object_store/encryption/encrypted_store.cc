@@ -97,9 +97,31 @@ absl::StatusOr<std::vector<ObjectInfo>> EncryptedObjectStore::List(absl::string_
 
 absl::Status EncryptedObjectStore::Delete(absl::string_view key) { return inner_->Delete(key); }
 
+namespace {
+
+// The key variable's value, read once: the variable is then removed from the environment and
+// its bytes in the process's initial environment block are wiped, so /proc/PID/environ and
+// child processes never show it.
+const std::string& EnvironmentKeyText() {
+  static const std::string* text = [] {
+    char* env = std::getenv(kEncryptionKeyEnvVar);
+    auto* value = new std::string(env == nullptr ? "" : env);
+    if (env != nullptr) {
+      volatile char* bytes = env;
+      for (size_t i = 0; bytes[i] != '\0'; ++i) bytes[i] = '\0';
+      ::unsetenv(kEncryptionKeyEnvVar);
+    }
+    return value;
+  }();
+  return *text;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const KeyRing>> LoadConfiguredKeyRing(const std::string& key_file) {
-  const char* env = std::getenv(kEncryptionKeyEnvVar);
-  bool env_set = env != nullptr && env[0] != '\0';
+  const std::string& env_text = EnvironmentKeyText();
+  const char* env = env_text.c_str();
+  bool env_set = !env_text.empty();
   if (!key_file.empty() && env_set) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "both --encryption-key-file and the environment variable %s are set; use one",

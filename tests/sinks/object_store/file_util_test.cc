@@ -59,3 +59,51 @@ TEST(RemoveFilesIn, RemovesOnlyMatchingFiles) {
 
 }  // namespace
 }  // namespace walship::sinks::fileutil
+
+namespace walship::sinks::fileutil {
+namespace {
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Work directories hold plaintext rows: created 0700, ours, writable by no one else.
+TEST(MakePrivateDir, CreatesPrivateDirectoriesAndRefusesSharedOnes) {
+  test_util::TempDir dir;
+  const std::string work = dir.Sub("work/slot/staging");
+  ASSERT_OK(MakePrivateDir(work));
+  EXPECT_EQ(ModeOf(work), 0700u);
+  EXPECT_EQ(ModeOf(dir.Sub("work")), 0700u);  // parents it made too
+
+  // One of ours that others could read (an older walship made it 0755): narrowed.
+  ASSERT_EQ(::chmod(work.c_str(), 0755), 0);
+  ASSERT_OK(MakePrivateDir(work));
+  EXPECT_EQ(ModeOf(work), 0700u);
+
+  // Writable by group or others: refused, and left as it is.
+  ASSERT_EQ(::chmod(work.c_str(), 0777), 0);
+  absl::Status shared = MakePrivateDir(work);
+  EXPECT_EQ(shared.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(shared.message(), ::testing::HasSubstr("writable by group or others"));
+  EXPECT_THAT(shared.message(), ::testing::HasSubstr(work));
+
+  // A symbolic link planted where the directory should be: refused.
+  const std::string link = dir.Sub("planted");
+  ASSERT_EQ(::symlink(work.c_str(), link.c_str()), 0);
+  EXPECT_THAT(MakePrivateDir(link).message(), ::testing::HasSubstr("not a directory"));
+
+  // Owned by another user (only root can build that case).
+  if (::geteuid() == 0) {
+    const std::string foreign = dir.Sub("foreign");
+    ASSERT_EQ(::mkdir(foreign.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+    absl::Status owned = MakePrivateDir(foreign);
+    EXPECT_EQ(owned.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(owned.message(), ::testing::HasSubstr("belongs to user id 65534"));
+  }
+}
+
+}  // namespace
+}  // namespace walship::sinks::fileutil
