@@ -1,6 +1,8 @@
 // Properties parsing, secret refusal and the layered librdkafka producer configuration.
 #include "sinks/kafka/kafka_config.h"
 
+#include "agent/base/secret_file.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -88,6 +90,7 @@ absl::StatusOr<std::vector<Setting>> ReadPropertiesFile(const std::string& path)
     return absl::InvalidArgumentError(absl::StrFormat(
         "kafka: cannot read properties file \"%s\": %s", path, std::strerror(errno)));
   }
+  WarnIfSecretFileIsLoose(path, "kafka properties file");
   std::stringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) {

@@ -1,6 +1,8 @@
 // Reading AWS credentials from the environment or the shared credentials file.
 #include "sinks/object_store/s3/aws_credentials.h"
 
+#include "agent/base/secret_file.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -87,6 +89,7 @@ absl::StatusOr<AwsCredentials> LoadAwsCredentials(const EnvLookup& env) {
   std::string profile = env("AWS_PROFILE").value_or("");
   if (profile.empty()) profile = "default";
   std::ifstream in(path);
+  if (!path.empty() && in) WarnIfSecretFileIsLoose(path, "AWS credentials file");
   if (path.empty() || !in) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write "

@@ -308,6 +308,11 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenS3Store(absl::string_view url,
                                                          const S3Options& options,
                                                          const EnvLookup& env) {
   WALSHIP_ASSIGN_OR_RETURN(S3Location location, ParseS3Url(url, env));
+  if (location.InsecureRemote()) {
+    LogWarning("s3: %s is reached over plain http:// off this machine: objects and requests "
+               "cross the network unencrypted (use an https:// endpoint)",
+               location.ToUrl());
+  }
   absl::StatusOr<AwsCredentials> credentials = LoadAwsCredentials(env);
   if (!credentials.ok()) {
     return Annotate(credentials.status(), absl::StrFormat("opening %s", location.ToUrl()));

@@ -209,4 +209,12 @@ absl::StatusOr<S3Location> ParseS3Url(absl::string_view url, const EnvLookup& en
   return location;
 }
 
+bool S3Location::InsecureRemote() const {
+  if (scheme != "http") return false;
+  absl::string_view host = endpoint_host;
+  if (absl::StartsWith(host, "[")) return !absl::StartsWith(host, "[::1]");
+  host = host.substr(0, host.find(':'));
+  return !(host == "localhost" || absl::StartsWith(host, "127."));
+}
+
 }  // namespace walship::sinks::s3

@@ -24,6 +24,9 @@ struct S3Location {
   bool tls_verify = true;     // false only with an explicit "tls_verify=false"
   int max_attempts = 0;       // 0: the store's default; else from "max_attempts=N"
 
+  // Plain http:// to an endpoint off this machine: requests (signed, but readable, with
+  // every object's bytes) cross the network in clear. Opening such a store warns.
+  bool InsecureRemote() const;
   // The Host header: endpoint_host, or "BUCKET.endpoint_host" for virtual-host style.
   std::string Host() const;
   // The encoded request path for `full_key` (prefix already applied): "/BUCKET/KEY" or "/KEY".

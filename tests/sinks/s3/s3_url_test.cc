@@ -120,3 +120,27 @@ TEST(ParseS3Url, Rejects) {
 
 }  // namespace
 }  // namespace walship::sinks::s3
+
+namespace walship::sinks::s3 {
+namespace {
+
+// Plain http:// is fine on this machine (s3rver, MinIO beside the agent), a warning off it.
+TEST(ParseS3Url, PlainHttpOffThisMachineIsInsecure) {
+  struct Case {
+    const char* endpoint;
+    bool insecure;
+  };
+  for (const Case& c : {Case{"http://127.0.0.1:9000", false}, Case{"http://localhost:9000", false},
+                        Case{"http://[::1]:9000", false}, Case{"https://10.0.0.5:9000", false},
+                        Case{"http://10.0.0.5:9000", true}, Case{"http://minio.internal", true},
+                        Case{"http://[fd00::5]:9000", true}}) {
+    ASSERT_OK_AND_ASSIGN(
+        S3Location l,
+        ParseS3Url(absl::StrCat("s3://bucket/p?endpoint=", c.endpoint, "&region=us-east-1"),
+                   EnvLookup([](absl::string_view) { return std::optional<std::string>(); })));
+    EXPECT_EQ(l.InsecureRemote(), c.insecure) << c.endpoint;
+  }
+}
+
+}  // namespace
+}  // namespace walship::sinks::s3
