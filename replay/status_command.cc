@@ -76,8 +76,6 @@ absl::StatusOr<StoreStatus> CollectStatus(sinks::ObjectStore* store, const std::
   WALSHIP_ASSIGN_OR_RETURN(std::vector<sinks::ObjectInfo> objects, store->List(""));
   struct Found {
     uint64_t objects = 0, bytes = 0;
-    std::string newest_heartbeat;
-    std::map<Lsn, std::string> manifests;
   };
   std::map<std::pair<std::string, std::string>, Found> streams;
   for (const sinks::ObjectInfo& object : objects) {
@@ -90,11 +88,6 @@ absl::StatusOr<StoreStatus> CollectStatus(sinks::ObjectStore* store, const std::
     Found& found = streams[*stream];
     ++found.objects;
     found.bytes += object.size;
-    if (sinks::ParseHeartbeatKey(object.key)) {
-      found.newest_heartbeat = std::max(found.newest_heartbeat, object.key);  // time order
-    } else if (auto base = sinks::ParseBaseKey(object.key); base && base->file == "manifest.pb") {
-      found.manifests[base->snapshot_lsn] = object.key;
-    }
   }
 
   for (auto& [id, found] : streams) {
@@ -113,36 +106,37 @@ absl::StatusOr<StoreStatus> CollectStatus(sinks::ObjectStore* store, const std::
         if (branch.stream.branch == stream.branch) s.recorded_gaps = branch.gaps;
       }
     }
-    found.newest_heartbeat.clear();
-    found.manifests.clear();
+    // The branch's newest heartbeat (keys list in time order) and its bases.
+    std::string newest_heartbeat;
+    std::map<Lsn, std::string> manifests;
     for (const sinks::ObjectInfo& object : objects) {
       if (!absl::StartsWith(object.key, stream.Prefix())) continue;
       absl::string_view rest = absl::string_view(object.key).substr(stream.Prefix().size());
       if (absl::StartsWith(rest, "heartbeat/") && sinks::ParseHeartbeatKey(object.key)) {
-        found.newest_heartbeat = std::max(found.newest_heartbeat, object.key);
+        newest_heartbeat = std::max(newest_heartbeat, object.key);
       } else if (auto base = sinks::ParseBaseKey(object.key);
                  base && base->file == "manifest.pb" && absl::StartsWith(rest, "base/")) {
-        found.manifests[base->snapshot_lsn] = object.key;
+        manifests[base->snapshot_lsn] = object.key;
       }
     }
     WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(store, stream));
     s.summary = Summarize(catalog);
     s.object_count = found.objects;
     s.total_bytes = found.bytes;
-    if (!found.newest_heartbeat.empty()) {
-      absl::StatusOr<std::string> data = store->Get(found.newest_heartbeat);
+    if (!newest_heartbeat.empty()) {
+      absl::StatusOr<std::string> data = store->Get(newest_heartbeat);
       absl::StatusOr<sinks::Heartbeat> heartbeat =
           data.ok() ? sinks::DecodeHeartbeat(*data) : data.status();
       if (heartbeat.ok()) {
         s.heartbeat = *heartbeat;
       } else {
         s.heartbeat_error =
-            absl::StrFormat("\"%s\": %s", found.newest_heartbeat, heartbeat.status().message());
+            absl::StrFormat("\"%s\": %s", newest_heartbeat, heartbeat.status().message());
       }
     }
-    s.base_snapshot_count = found.manifests.size();
-    if (!found.manifests.empty()) {
-      auto newest = found.manifests.rbegin();
+    s.base_snapshot_count = manifests.size();
+    if (!manifests.empty()) {
+      auto newest = manifests.rbegin();
       s.base = ReadBase(store, newest->second, newest->first);
     }
     // The window: history is contiguous only after the last gap.

@@ -236,7 +236,6 @@ absl::StatusOr<StoredChain> ReadStoredChain(ObjectStore& store, const StreamId& 
   while (begin < named.size() && named[begin].parsed.last_end <= from) ++begin;
   if (begin > 0) --begin;
   std::vector<ChainLink> links;
-  StoredChain result;
   for (size_t i = begin; i < named.size(); ++i) {
     const Named& segment = named[i];
     std::string index_key = SegmentIndexKey(stream, segment.parsed.last_end);
@@ -278,10 +277,10 @@ absl::StatusOr<StoredChain> ReadStoredChain(ObjectStore& store, const StreamId& 
     }
     links.push_back({segment.key, Lsn(index.trailer().first_commit_lsn()),
                      Lsn(index.trailer().last_end_lsn()), Lsn(index.trailer().previous_end_lsn())});
-    ++result.segments_read;
   }
+  const size_t read = links.size();
   StoredChain chain = BuildChain(std::move(links));
-  chain.segments_read = result.segments_read;
+  chain.segments_read = read;
   return chain;
 }
 
