@@ -226,8 +226,9 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   index_identity.set_timeline(identity.incarnation.timeline());
   index_identity.set_incarnation(identity.incarnation.number());
   index_identity.set_incarnation_id(identity.incarnation.id());
-  // A gap recorded by any store (segments lost before the slot's position, or a slot that
-  // starts past the store's end) makes a new base due at once.
+  // A gap after the newest base in any store (segments lost before the slot's position, or
+  // a slot that starts past the store's end; recorded now or by a start that died before
+  // its base) makes a new base due at once.
   bool gap_recorded = false;
   for (size_t i = 0; i < stores.size(); ++i) {
     sinks::ObjectStoreSinkOptions options;
@@ -257,7 +258,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
             report.refills == 0 ? ""
                                 : absl::StrFormat(" (%d missing runs to write again from the slot)",
                                                   report.refills));
-    if (!report.gaps.empty()) gap_recorded = true;
+    if (report.base_needed) gap_recorded = true;
     sink_ptrs.push_back(sink.get());
     owned_sinks.push_back(std::move(sink));
   }

@@ -60,6 +60,7 @@ absl::Status ValidateOptions(const ObjectStoreSinkOptions& options) {
 // the slot cannot resend, and a slot that starts past the chain's end, are recorded gaps.
 struct StartPoint {
   Lsn resume;        // transactions ending at or before it are stored
+  bool base_needed = false;  // a gap ends after the newest base
   Lsn previous_end;  // the next segment's previous_end_lsn
   std::deque<StoredRun> skip;
   std::vector<v1::GapRecord> gaps;
@@ -136,6 +137,11 @@ absl::StatusOr<StartPoint> FindStartPoint(ObjectStore* store,
                    : options.new_slot_reason);
     start.resume = confirmed;
     start.previous_end = confirmed;
+  }
+  for (const auto* gaps : {&recorded, &start.gaps}) {
+    for (const v1::GapRecord& gap : *gaps) {
+      if (Lsn(gap.to_lsn()) > options.newest_base) start.base_needed = true;
+    }
   }
   return start;
 }
@@ -416,6 +422,7 @@ absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
   }
   if (options.report != nullptr) {
     options.report->gaps = start->gaps;
+    options.report->base_needed = start->base_needed;
     options.report->refills = start->skip.size();
     options.report->stored_end = start->skip.empty() ? start->resume : start->skip.back().end;
   }

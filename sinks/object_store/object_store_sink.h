@@ -67,6 +67,9 @@ struct ObjectStoreSinkOptions {
   // stored runs it will skip while refilling.
   struct OpenReport {
     std::vector<v1::GapRecord> gaps;
+    // A gap (new, or recorded by an earlier start that died before its base) ends after
+    // the newest base: restores past it need a new base.
+    bool base_needed = false;
     size_t refills = 0;
     Lsn stored_end;
   };

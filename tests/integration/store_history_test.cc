@@ -202,6 +202,33 @@ TEST_F(StoreHistoryTest, SlotDroppedAndCreatedAgainRecordsAGapAndRestoresEqualTh
   EXPECT_THAT(last_log_, Not(HasSubstr("the stream has a gap")));
 }
 
+// Killed after recording the new incarnation and the gap, before the base that follows
+// them is complete: the next start finds the gap recorded (once), takes the base and the end
+// restores equal to the source.
+TEST_F(StoreHistoryTest, CrashBeforeTheBaseAfterAGapIsResumedByTheNextStart) {
+  RunAgent(*pg_, [&] {
+    ASSERT_OK(pg_->Psql("crm", "UPDATE accounts SET balance = 3 WHERE id = 3").status());
+  });
+  ASSERT_OK(pg_->Psql("crm", "SELECT pg_drop_replication_slot('walship')").status());
+  ASSERT_OK(pg_->Psql("crm", "INSERT INTO accounts VALUES (300, 'while no slot', 3)").status());
+  std::string log = work_ + "/agent-crash.log";
+  ASSERT_OK_AND_ASSIGN(auto crashed, StartAgent(AgentArgs(*pg_), log,
+                                                {{"WALSHIP_CRASH_AT", "base_before_manifest"}}));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult killed, crashed->Wait(absl::Seconds(60)));
+  ASSERT_NE(killed.exit_code, 0) << ReadFile(log);
+  ASSERT_EQ(Keys("/gap/").size(), 1u) << ReadFile(log);
+  ASSERT_EQ(Keys("manifest.pb").size(), 1u);  // the new base never completed
+
+  RunAgent(*pg_, [&] {
+    ASSERT_OK(pg_->Psql("crm", "UPDATE accounts SET name = 'after' WHERE id = 300").status());
+  });
+  EXPECT_EQ(Keys("/gap/").size(), 1u);
+  EXPECT_EQ(Keys("/incarnation/").size(), 2u);
+  EXPECT_EQ(Keys("manifest.pb").size(), 2u);
+  ASSERT_OK_AND_ASSIGN(TableRows source, CaptureTables(*pg_, "crm"));
+  ExpectRestoreEquals(*pg_, "at_end", {}, source);
+}
+
 // The same before any change was stored (the store holds only a base): the gap starts at
 // that base, so the rows changed while no slot existed are never silently missing.
 TEST_F(StoreHistoryTest, SlotCreatedAgainBeforeAnyChangeWasStoredIsAGapFromTheBase) {
