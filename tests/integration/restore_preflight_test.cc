@@ -38,9 +38,10 @@ class RestorePreflightTest : public CrmStoreTest {
     ASSERT_OK_AND_ASSIGN(SubprocessResult setup, RunAgent(AgentArgs("0/1")));
     ASSERT_EQ(setup.exit_code, 0) << setup.stderr_text;
     for (int i = 0; i < runs; ++i) {
-      ASSERT_OK(pg_->Psql("crm", absl::StrFormat("INSERT INTO ledger VALUES (%d, 'run', %d); "
+      // One transaction, so one segment even when the agent is slow (--segment-max-ms 20).
+      ASSERT_OK(pg_->Psql("crm", absl::StrFormat("BEGIN; INSERT INTO ledger VALUES (%d, 'run', %d); "
                                                  "UPDATE ledger SET amount = amount + 1 "
-                                                 "WHERE id = %d",
+                                                 "WHERE id = %d; COMMIT",
                                                  1000 + i, i, i + 1))
                     .status());
       ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
