@@ -2,6 +2,11 @@
 #include "agent/stream/feedback_tracker.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace walship::agent {
 
@@ -62,6 +67,31 @@ absl::Time FeedbackTracker::NextStatusDeadline() const {
 void FeedbackTracker::OnStatusSent(absl::Time now) {
   last_sent_ = now;
   last_sent_flushed_ = flushed_;
+}
+
+absl::StatusOr<absl::Duration> ParsePgDuration(absl::string_view text) {
+  absl::string_view trimmed = absl::StripAsciiWhitespace(text);
+  size_t digits = 0;
+  while (digits < trimmed.size() && absl::ascii_isdigit(trimmed[digits])) ++digits;
+  int64_t value = 0;
+  if (digits == 0 || digits > 12 || !absl::SimpleAtoi(trimmed.substr(0, digits), &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read \"", text, "\" as a PostgreSQL duration"));
+  }
+  absl::string_view unit = absl::StripAsciiWhitespace(trimmed.substr(digits));
+  if (unit.empty() || unit == "ms") return absl::Milliseconds(value);
+  if (unit == "us") return absl::Microseconds(value);
+  if (unit == "s") return absl::Seconds(value);
+  if (unit == "min") return absl::Minutes(value);
+  if (unit == "h") return absl::Hours(value);
+  if (unit == "d") return absl::Hours(24 * value);
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot read \"", text, "\" as a PostgreSQL duration (unit \"", unit, "\")"));
+}
+
+absl::Duration StatusIntervalFor(absl::Duration configured, absl::Duration sender_timeout) {
+  if (sender_timeout <= absl::ZeroDuration()) return configured;
+  return std::min(configured, std::max(sender_timeout / 3, absl::Milliseconds(100)));
 }
 
 }  // namespace walship::agent

@@ -10,6 +10,8 @@
 
 #include <deque>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/base/lsn.h"
 
@@ -45,6 +47,9 @@ class FeedbackTracker {
   // Newest transaction end handed to the sinks, Invalid before any.
   Lsn last_handed() const { return last_handed_; }
 
+  void SetStatusInterval(absl::Duration interval) { status_interval_ = interval; }
+  absl::Duration status_interval() const { return status_interval_; }
+
   // True when a status update should go out now.
   bool StatusDue(absl::Time now) const;
   absl::Time NextStatusDeadline() const;
@@ -70,6 +75,16 @@ class FeedbackTracker {
   Lsn idle_limit_ = Lsn::Max();
   Lsn pending_idle_;
 };
+
+// A PostgreSQL duration setting as SHOW prints it ("60s", "500ms", "1min", "0"; a bare
+// number is milliseconds) parsed; an error names the text.
+absl::StatusOr<absl::Duration> ParsePgDuration(absl::string_view text);
+
+// The status interval to use against a server whose wal_sender_timeout is `sender_timeout`
+// (zero: none): the configured one, shortened to a third of the timeout (at least 100 ms) so
+// that status updates alone, sent while the loop reads nothing (push-back), keep the
+// connection.
+absl::Duration StatusIntervalFor(absl::Duration configured, absl::Duration sender_timeout);
 
 }  // namespace walship::agent
 

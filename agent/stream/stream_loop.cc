@@ -117,7 +117,21 @@ absl::Status StreamLoop::FinishStream(pg::ReplicationConnection& conn) {
   if (metrics_ != nullptr) metrics_->SetState(AgentState::kStopping);
   absl::Time deadline = absl::Now() + options_.shutdown_flush_timeout;
   for (sinks::Sink* sink : sinks_) {
-    WALSHIP_RETURN_IF_ERROR(Annotate(sink->Flush(deadline), absl::StrCat("sink ", sink->name())));
+    // In short waits, with status updates between them: a store slow to take the last
+    // segments must not cost the connection (wal_sender_timeout) before they are confirmed.
+    while (true) {
+      absl::Time now = absl::Now();
+      absl::Time wait_until = std::max(tracker_.NextStatusDeadline(), now + absl::Milliseconds(10));
+      absl::Status flushed = sink->Flush(std::min(deadline, wait_until));
+      if (flushed.ok()) break;
+      if (flushed.code() != absl::StatusCode::kDeadlineExceeded || absl::Now() >= deadline) {
+        return Annotate(flushed, absl::StrCat("sink ", sink->name()));
+      }
+      WALSHIP_RETURN_IF_ERROR(ServeSinks(now));
+      if (tracker_.StatusDue(absl::Now())) {
+        WALSHIP_RETURN_IF_ERROR(SendStatus(conn, absl::Now(), false));
+      }
+    }
   }
   WALSHIP_RETURN_IF_ERROR(ServeSinks(absl::Now()));
   WALSHIP_RETURN_IF_ERROR(SendStatus(conn, absl::Now(), false));
@@ -414,6 +428,22 @@ absl::Status StreamLoop::StreamOnce(pg::ReplicationConnection& conn) {
   assembler_ = TransactionAssembler(
       AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction});
   decoder_ = PgOutputDecoder();
+  // While a sink pushes back the loop reads nothing, so it cannot see the server's keepalive
+  // requests: its own status updates must come often enough for wal_sender_timeout.
+  auto sender_timeout = conn.ShowSetting("wal_sender_timeout");
+  absl::StatusOr<absl::Duration> timeout =
+      sender_timeout.ok() ? ParsePgDuration(*sender_timeout) : sender_timeout.status();
+  if (timeout.ok()) {
+    absl::Duration interval = StatusIntervalFor(options_.status_interval, *timeout);
+    if (interval != tracker_.status_interval()) {
+      LogInfo("status updates every %s (the server's wal_sender_timeout is %s)",
+              absl::FormatDuration(interval), absl::FormatDuration(*timeout));
+    }
+    tracker_.SetStatusInterval(interval);
+  } else {
+    LogWarning("reading wal_sender_timeout: %s; status updates every %s",
+               timeout.status().message(), absl::FormatDuration(tracker_.status_interval()));
+  }
   WALSHIP_RETURN_IF_ERROR(conn.StartReplication(options_.slot, options_.publication, Lsn()));
   LogInfo("streaming from slot \"%s\" (publication \"%s\") at %s", options_.slot,
           options_.publication, tracker_.flushed().ToString());

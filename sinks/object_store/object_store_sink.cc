@@ -172,7 +172,7 @@ class ObjectStoreSink : public Sink {
     while (!skip_.empty() && info.end_lsn > skip_.front().start) {
       StoredRun run = skip_.front();
       skip_.pop_front();
-      if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment(/*may_block=*/true));
+      if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment());
       if (previous_end_ != run.start) {
         LogWarning("%s: the segments written again end at %s, but the stored ones after them "
                    "begin after %s",
@@ -220,7 +220,7 @@ class ObjectStoreSink : public Sink {
 
   absl::Status Flush(absl::Time deadline) override {
     WALSHIP_RETURN_IF_ERROR(Error());
-    if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment(/*may_block=*/false));
+    if (builder_ != nullptr) WALSHIP_RETURN_IF_ERROR(CutSegment());
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithDeadline(absl::Condition(this, &ObjectStoreSink::DrainedOrFailed), deadline);
     if (!error_.ok()) return error_;
@@ -241,6 +241,13 @@ class ObjectStoreSink : public Sink {
     if (builder_ != nullptr) return true;
     absl::MutexLock lock(&mu_);
     return !queue_.empty();
+  }
+
+  // Staged segments wait on local disk, not in memory; the bound keeps a stalled store from
+  // collecting an unbounded backlog there while the slot could keep the WAL instead.
+  bool Backlogged() const override {
+    absl::MutexLock lock(&mu_);
+    return error_.ok() && queue_.size() >= static_cast<size_t>(options_.max_pending_segments);
   }
 
   absl::Status Close(absl::Time deadline) override {
@@ -264,14 +271,16 @@ class ObjectStoreSink : public Sink {
     if (builder_ == nullptr) return absl::OkStatus();
     if (builder_->raw_bytes() >= options_.segment_max_bytes ||
         now - builder_->opened_at() >= options_.segment_max_age) {
-      return CutSegment(/*may_block=*/true);
+      return CutSegment();
     }
     return absl::OkStatus();
   }
 
-  // Finishes the open segment and queues it for upload. With `may_block`, first waits while
-  // max_pending_segments are queued (push-back); Flush() queues regardless and waits after.
-  absl::Status CutSegment(bool may_block) {
+  // Finishes the open segment and queues it for upload. Never waits for the uploader: with
+  // max_pending_segments queued the sink is Backlogged() and the loop hands it nothing more
+  // (so at most one segment over the bound, cut by age, joins the queue), while it keeps
+  // answering the server.
+  absl::Status CutSegment() {
     std::unique_ptr<SegmentBuilder> builder = std::move(builder_);
     absl::StatusOr<FinishedSegment> segment = builder->Finish(previous_end_);
     if (!segment.ok()) return Fail(Annotate(segment.status(), "finishing a segment"));
@@ -279,7 +288,6 @@ class ObjectStoreSink : public Sink {
     absl::Duration open_for = absl::Now() - builder_opened_;
     absl::MutexLock lock(&mu_);
     segment_open_for_[segment->last_end.value()] = open_for;
-    if (may_block) mu_.Await(absl::Condition(this, &ObjectStoreSink::RoomOrFailed));
     if (!error_.ok()) return error_;
     queue_.push_back(*std::move(segment));
     return absl::OkStatus();
@@ -373,9 +381,6 @@ class ObjectStoreSink : public Sink {
 
   bool DrainedOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return queue_.empty() || !error_.ok();
-  }
-  bool RoomOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queue_.size() < static_cast<size_t>(options_.max_pending_segments) || !error_.ok();
   }
   bool WorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !queue_.empty() || stopping_ || abandon_;

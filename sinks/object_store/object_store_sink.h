@@ -33,7 +33,7 @@ struct ObjectStoreSinkOptions {
   std::string staging_dir;
   // zstd level; 0 stores frames uncompressed.
   int zstd_level = 3;
-  // Segments waiting for upload before Write() blocks (push-back).
+  // Segments waiting for upload at which the sink reports Backlogged() (push-back).
   int max_pending_segments = 4;
   // Called on the uploader thread after each segment and its index are stored (metrics):
   // how long the segment was open, how long storing took, its size and contents.

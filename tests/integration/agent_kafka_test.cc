@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "agent/base/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/walship.pb.h"
@@ -761,9 +762,21 @@ TEST_F(AgentKafkaBadInputTest, RefusedKafkaSettingsCreateNothing) {
   }
 }
 
-// The agent must stop on its own with a clear error and leave `txn_end` unacknowledged.
+// Runs `sql` as one transaction and returns where its commit record begins (the insert
+// position just before COMMIT): acknowledging the transaction means confirming its commit
+// record's end, past this; anything not including it (a keepalive's position) is at most
+// this.
+absl::StatusOr<Lsn> CommitRecordStart(PgCluster& pg, const std::string& sql) {
+  WALSHIP_ASSIGN_OR_RETURN(
+      std::string out,
+      pg.Query("crm", "BEGIN; " + sql + "; SELECT pg_current_wal_insert_lsn(); COMMIT;"));
+  return Lsn::Parse(out);
+}
+
+// The agent must stop on its own with a clear error and leave the transaction whose commit
+// record begins at `commit_start` unacknowledged.
 void ExpectStopsWithoutAcknowledging(Subprocess& agent, const std::string& log, PgCluster& pg,
-                                     Lsn txn_end, absl::string_view error) {
+                                     Lsn commit_start, absl::string_view error) {
   auto result = agent.Wait(absl::Seconds(90));
   ASSERT_THAT(result.status(), IsOk()) << ReadFile(log);
   EXPECT_NE(result->exit_code, 0);
@@ -771,7 +784,7 @@ void ExpectStopsWithoutAcknowledging(Subprocess& agent, const std::string& log, 
   EXPECT_THAT(text, HasSubstr(std::string(error)));
   EXPECT_THAT(text, HasSubstr("crm.public.notes"));
   ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(pg, "crm", "walship"));
-  EXPECT_LT(confirmed, txn_end) << "the failed transaction was acknowledged";
+  EXPECT_LE(confirmed, commit_start) << "the failed transaction was acknowledged";
 }
 
 TEST_F(AgentKafkaBadInputTest, TopicAuthorizationFailureStopsWithoutAcknowledging) {
@@ -790,9 +803,8 @@ TEST_F(AgentKafkaBadInputTest, TopicAuthorizationFailureStopsWithoutAcknowledgin
 
   ASSERT_OK_AND_ASSIGN(int rc, kafka_->Command("err 0 29 29 29 29 29 29 29 29 29 29"));
   ASSERT_EQ(rc, 0);
-  ASSERT_OK(pg_->Psql("crm", "INSERT INTO notes VALUES (2, 'denied')").status());
-  ASSERT_OK_AND_ASSIGN(Lsn denied_end, CurrentLsn(*pg_, "crm"));
-  ExpectStopsWithoutAcknowledging(*agent, log, *pg_, denied_end, "TOPIC_AUTHORIZATION_FAILED");
+  ASSERT_OK_AND_ASSIGN(Lsn denied, CommitRecordStart(*pg_, "INSERT INTO notes VALUES (2, 'denied')"));
+  ExpectStopsWithoutAcknowledging(*agent, log, *pg_, denied, "TOPIC_AUTHORIZATION_FAILED");
 }
 
 TEST_F(AgentKafkaBadInputTest, MessageLargerThanMaxBytesStopsWithoutAcknowledging) {
@@ -804,9 +816,9 @@ TEST_F(AgentKafkaBadInputTest, MessageLargerThanMaxBytesStopsWithoutAcknowledgin
   ASSERT_OK_AND_ASSIGN(Lsn first, CurrentLsn(*pg_, "crm"));
   ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", first, absl::Seconds(60)), IsOk())
       << ReadFile(log);
-  ASSERT_OK(pg_->Psql("crm", "INSERT INTO notes VALUES (2, repeat('0123456789', 1000))").status());
-  ASSERT_OK_AND_ASSIGN(Lsn big_end, CurrentLsn(*pg_, "crm"));
-  ExpectStopsWithoutAcknowledging(*agent, log, *pg_, big_end, "MSG_SIZE_TOO_LARGE");
+  ASSERT_OK_AND_ASSIGN(
+      Lsn big, CommitRecordStart(*pg_, "INSERT INTO notes VALUES (2, repeat('0123456789', 1000))"));
+  ExpectStopsWithoutAcknowledging(*agent, log, *pg_, big, "MSG_SIZE_TOO_LARGE");
 }
 
 }  // namespace

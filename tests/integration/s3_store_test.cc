@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "sinks/object_store/s3/http_client.h"
 #include "sinks/object_store/s3/s3_store.h"
+#include "tests/testing/binaries.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -31,7 +32,10 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::walship::testing::FindS3rver;
 using ::walship::testing::IsOk;
+using ::walship::testing::MissingPeersAllowed;
+using ::walship::testing::S3rverPaths;
 using ::walship::testing::StatusIs;
 using ::walship::testing::StreamMode;
 using ::walship::testing::Subprocess;
@@ -386,39 +390,17 @@ TEST_F(FakeS3Test, MultipartFailureMidwayIsAborted) {
 
 // ---- s3rver and the aws CLI ----------------------------------------------------------
 
-std::string FindS3rver() {
-  std::vector<std::string> candidates;
-  if (const char* js = std::getenv("WALSHIP_S3RVER_JS")) candidates.push_back(js);
-  if (const char* dir = std::getenv("WALSHIP_PEERS_DIR")) {
-    candidates.push_back(absl::StrCat(dir, "/node_modules/s3rver/bin/s3rver.js"));
-  }
-  candidates.push_back("/opt/walship-test-peers/node_modules/s3rver/bin/s3rver.js");
-  if (const char* home = std::getenv("HOME")) {
-    candidates.push_back(
-        absl::StrCat(home, "/.cache/walship-test-peers/node_modules/s3rver/bin/s3rver.js"));
-  }
-  for (const std::string& path : candidates) {
-    if (std::filesystem::exists(path)) return path;
-  }
-  return "";
-}
-
-std::string FindNode() {
-  for (const char* path : {"/usr/bin/node", "/usr/local/bin/node"}) {
-    if (std::filesystem::exists(path)) return path;
-  }
-  return "";
-}
-
 class S3rverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string js = FindS3rver();
-    std::string node = FindNode();
-    if (js.empty() || node.empty()) {
-      GTEST_SKIP() << "s3rver or node is not installed (run docker/install_deps.sh "
-                      "--test-peers or set WALSHIP_S3RVER_JS)";
+    S3rverPaths s3rver = FindS3rver();
+    if (s3rver.js.empty()) {
+      if (MissingPeersAllowed()) GTEST_SKIP() << "s3rver or node is not installed";
+      FAIL() << "s3rver or node is not installed: run docker/install_deps.sh --test-peers, "
+                "set WALSHIP_S3RVER_JS and WALSHIP_NODE, or WALSHIP_ALLOW_MISSING_PEERS=1 to skip";
     }
+    const std::string& js = s3rver.js;
+    const std::string& node = s3rver.node;
     dir_ = TempDir("s3rver");
     std::filesystem::create_directories(dir_ + "/data");
     SubprocessOptions options;

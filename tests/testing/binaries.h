@@ -11,6 +11,19 @@
 
 namespace walship::testing {
 
+// s3rver (a real S3-protocol server, installed by docker/install_deps.sh --test-peers) and
+// the node that runs it: WALSHIP_S3RVER_JS / WALSHIP_NODE, else the install locations.
+struct S3rverPaths {
+  std::string node;
+  std::string js;
+};
+// Empty paths when either is missing.
+S3rverPaths FindS3rver();
+
+// A test whose peer is missing fails (a passing test must have run against it) unless
+// WALSHIP_ALLOW_MISSING_PEERS=1 says that skipping is wanted (a machine without node).
+bool MissingPeersAllowed();
+
 // Empty when the build has no such target and no override is set.
 std::string AgentBinary();
 std::string ReplayBinary();

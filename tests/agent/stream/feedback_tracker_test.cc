@@ -240,3 +240,32 @@ TEST(FeedbackTracker, IdlePositionsAreConfirmedOnlyUpToTheIdleLimit) {
 
 }  // namespace
 }  // namespace walship::agent
+
+namespace walship::agent {
+namespace {
+
+TEST(PgDuration, ReadsWhatShowPrints) {
+  EXPECT_EQ(*ParsePgDuration("60s"), absl::Seconds(60));
+  EXPECT_EQ(*ParsePgDuration("500ms"), absl::Milliseconds(500));
+  EXPECT_EQ(*ParsePgDuration("1min"), absl::Minutes(1));
+  EXPECT_EQ(*ParsePgDuration("2h"), absl::Hours(2));
+  EXPECT_EQ(*ParsePgDuration("1d"), absl::Hours(24));
+  EXPECT_EQ(*ParsePgDuration("0"), absl::ZeroDuration());
+  EXPECT_EQ(*ParsePgDuration("250"), absl::Milliseconds(250));
+  for (const char* bad : {"", "s", "-5s", "5 fortnights", "1.5s", "99999999999999999s"}) {
+    EXPECT_FALSE(ParsePgDuration(bad).ok()) << bad;
+  }
+}
+
+// Status updates alone keep the connection while the loop reads nothing: they come at least
+// three times per wal_sender_timeout.
+TEST(PgDuration, StatusIntervalFitsTheSenderTimeout) {
+  EXPECT_EQ(StatusIntervalFor(absl::Seconds(10), absl::Seconds(60)), absl::Seconds(10));
+  EXPECT_EQ(StatusIntervalFor(absl::Seconds(10), absl::Seconds(5)), absl::Seconds(5) / 3);
+  EXPECT_EQ(StatusIntervalFor(absl::Seconds(10), absl::ZeroDuration()), absl::Seconds(10));
+  EXPECT_EQ(StatusIntervalFor(absl::Seconds(10), absl::Milliseconds(30)),
+            absl::Milliseconds(100));
+}
+
+}  // namespace
+}  // namespace walship::agent

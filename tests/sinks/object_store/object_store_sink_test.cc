@@ -340,7 +340,7 @@ TEST_F(ObjectStoreSinkTest, WatermarkMovesOnlyOnceSegmentAndIndexAreStored) {
   EXPECT_FALSE(sink->HasPending());
 }
 
-TEST_F(ObjectStoreSinkTest, WriteBlocksWhileTooManySegmentsWait) {
+TEST_F(ObjectStoreSinkTest, ReportsBackPressureWithoutEverBlockingTheCaller) {
   options_.segment_max_bytes = 1;
   options_.max_pending_segments = 1;
   ControlledStore controlled(store_.get());
@@ -349,21 +349,24 @@ TEST_F(ObjectStoreSinkTest, WriteBlocksWhileTooManySegmentsWait) {
   v1::Relation deals = MakeRelation(16384, "deals");
   auto t1 = MakeTransaction(700, 0x1000, deals, 1);
   auto t2 = MakeTransaction(701, 0x2000, deals, 1);
+  EXPECT_FALSE(sink->Backlogged());
   controlled.Hold("/");
   ASSERT_OK(sink->Write(t1));  // queued; its upload is held
   ASSERT_TRUE(controlled.AwaitAttempts(1));
-  std::atomic<bool> returned{false};
-  absl::Status second;
-  std::thread writer([&] {
-    second = sink->Write(t2);
-    returned = true;
-  });
-  absl::SleepFor(absl::Milliseconds(100));
-  EXPECT_FALSE(returned.load());  // pushed back: one segment already waits
+  EXPECT_TRUE(sink->Backlogged());  // one segment waits: the bound
+  // A caller that writes anyway (the loop does not) is not blocked: the segment waits on
+  // disk, and every call returns at once while the store is stalled.
+  absl::Time before = absl::Now();
+  ASSERT_OK(sink->Write(t2));
+  ASSERT_OK(sink->Poll(absl::Now()));
+  EXPECT_EQ(sink->Flush(absl::Now() + absl::Milliseconds(50)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(absl::Now() - before, absl::Seconds(2));
+  EXPECT_TRUE(sink->Backlogged());
+  EXPECT_EQ(sink->DurableWatermark(), Lsn::Invalid());
   controlled.Hold("");
-  writer.join();
-  ASSERT_OK(second);
   ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_FALSE(sink->Backlogged());
   EXPECT_EQ(sink->DurableWatermark(), End(t2));
   EXPECT_THAT(ListWal(), SizeIs(2));
 }
