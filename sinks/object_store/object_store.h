@@ -24,6 +24,10 @@ struct ObjectInfo {
 // kInvalidArgument. Objects are written once: a second write to an existing key fails with
 // kAlreadyExists and leaves the first object untouched. A successful Put* means the object
 // is durable (fsynced, or confirmed by the bucket). Thread-safe.
+// No object walship writes is larger: a segment's format limit is 4 GiB, and encryption
+// adds well under 1%. A store reading a whole object refuses a longer answer.
+inline constexpr uint64_t kMaxObjectBytes = (uint64_t{4} << 30) + (uint64_t{64} << 20);
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;

@@ -2,6 +2,7 @@
 // signature with botocore, honours If-None-Match, injects faults) and s3rver, a real
 // S3-protocol server, with the Debian aws CLI as an independent client reading back what we
 // wrote.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -281,6 +282,65 @@ TEST_F(FakeS3Test, WriteOnce) {
   EXPECT_OK(store->Put("a/b.seg", "first"));
   // Invalid keys never reach the bucket.
   EXPECT_THAT(store->Put("../x", "y"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// A write whose answer was lost is resent and meets 412 against its own first copy. With
+// SSE-KMS the ETag is not an MD5 of the content (the fake's opaque ETags), so the stored
+// object is compared by content: the same bytes are a success, other bytes (even of the
+// same size) a conflict. Both for a single PUT and for a multipart upload.
+TEST_F(FakeS3Test, ALostAnswerIsResolvedByContentNotByETag) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> store, Open(kSecret));
+  Control("/_etags?mode=opaque");
+  Control("/_fault?mode=drop_after&count=1&op=put");
+  ASSERT_OK(store->Put("k/small.json", "{\"n\": 1}"));
+  EXPECT_EQ(Stat("error_PreconditionFailed"), 1);  // the resend met its own first copy
+  EXPECT_THAT(store->Put("k/small.json", "{\"n\": 2}"),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  // Larger than the compared tail: size and tail decide.
+  std::string body = RandomBytes(200 << 10, 7);
+  Control("/_fault?mode=drop_after&count=1&op=put");
+  ASSERT_OK(store->Put("k/mid.seg", body));
+  std::string other = body;
+  other[other.size() - 1] ^= 1;
+  EXPECT_THAT(store->Put("k/mid.seg", other), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store->Put("k/mid.seg", body.substr(1)), StatusIs(absl::StatusCode::kAlreadyExists));
+
+  // Multipart: the completion is carried out, its answer lost; the resend finds the upload
+  // gone (404) or the object there (412), and the content decides.
+  std::string big_bytes = RandomBytes(17 << 20, 8);
+  std::string big = WriteFile(dir_ + "/big", big_bytes);
+  Control("/_fault?mode=drop_after&count=1&op=complete");
+  ASSERT_OK(store->PutFile("k/big.seg", big));
+  ASSERT_OK_AND_ASSIGN(std::string stored, store->Get("k/big.seg"));
+  EXPECT_TRUE(stored == big_bytes);
+  std::string changed_bytes = big_bytes;
+  changed_bytes[changed_bytes.size() - 100] ^= 1;
+  std::string changed = WriteFile(dir_ + "/changed", changed_bytes);
+  EXPECT_THAT(store->PutFile("k/big.seg", changed), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(Stat("uploads_in_progress"), 0);
+}
+
+// Every answer is bounded by what its request can return: a PUT's acknowledgement announced
+// as 1 TiB is refused before its body is read, a listing that never ends is cut at its bound,
+// and both requests succeed on their retry. Memory stays far below what was offered.
+TEST_F(FakeS3Test, AnswersLongerThanTheRequestCanReturnAreCut) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> store, Open(kSecret));
+  struct rusage before_usage;
+  ::getrusage(RUSAGE_SELF, &before_usage);
+  Control("/_fault?mode=huge&count=1&op=put");
+  ASSERT_OK(store->Put("b/1.json", "one"));
+  Control("/_fault?mode=endless&count=1&op=list");
+  ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> listed, store->List("b/"));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].key, "b/1.json");
+  Control("/_fault?mode=huge&count=1&op=get");
+  ASSERT_OK_AND_ASSIGN(std::string data, store->Get("b/1.json"));
+  EXPECT_EQ(data, "one");
+  EXPECT_EQ(Stat("floods"), 3);
+  struct rusage after_usage;
+  ::getrusage(RUSAGE_SELF, &after_usage);
+  // ru_maxrss is in KiB: the endless listing may fill its 64 MiB bound, no more.
+  EXPECT_LT(after_usage.ru_maxrss - before_usage.ru_maxrss, 192 * 1024);
 }
 
 TEST_F(FakeS3Test, RetriesThroughInjectedFaultsLoseNothing) {

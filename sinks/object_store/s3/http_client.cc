@@ -34,7 +34,11 @@ struct Transfer {
   HttpResponse* response;
   uint64_t max_response_bytes;
   bool too_large = false;
+  uint64_t header_bytes = 0;
 };
+
+// More header bytes than any S3 answer carries: a broken or hostile server.
+constexpr uint64_t kMaxHeaderBytes = 256 << 10;
 
 size_t ReadBody(char* buffer, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -68,6 +72,11 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
 size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   size_t n = size * count;
+  transfer->header_bytes += n;
+  if (transfer->header_bytes > kMaxHeaderBytes) {
+    transfer->too_large = true;
+    return 0;  // aborts the transfer
+  }
   absl::string_view line(data, n);
   if (absl::StartsWith(line, "HTTP/")) {
     // A new response (after "100 Continue"): forget the previous one's headers.
@@ -123,6 +132,14 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(std::clamp<int64_t>(timeout_ms / 1000, 1, 30)));
+    // A longer announced length is refused before any of it is read (WriteBody also stops a
+    // body that runs past it without announcing its length).
+    // (A HEAD's Content-Length describes the object, not a body.)
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     request.method == "HEAD"
+                         ? curl_off_t{0}
+                         : static_cast<curl_off_t>(std::min<uint64_t>(request.max_response_bytes,
+                                                                      uint64_t{1} << 62)));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
@@ -145,10 +162,11 @@ class CurlHttpClient : public HttpClient {
     CURLcode code = curl_easy_perform(curl);
     if (code != CURLE_OK) {
       reusable = false;
-      if (transfer.too_large) {
+      if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
         return absl::UnavailableError(absl::StrFormat(
-            "%s %s: response larger than %d bytes", request.method, Redacted(request.url),
-            request.max_response_bytes));
+            "%s %s: the server's answer is longer than this request can return (%d bytes of "
+            "body, %d of headers); a misbehaving endpoint or proxy?",
+            request.method, Redacted(request.url), request.max_response_bytes, kMaxHeaderBytes));
       }
       return absl::UnavailableError(absl::StrFormat("%s %s: %s", request.method,
                                                     Redacted(request.url),

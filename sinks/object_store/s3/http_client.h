@@ -23,7 +23,7 @@ struct HttpRequest {
   // Whole-request limit; a transfer that moves no byte for min(timeout, 30 s) is cut too.
   absl::Duration timeout = absl::Seconds(120);
   // A longer response body is an error (protects against a hostile or broken server).
-  uint64_t max_response_bytes = uint64_t{1} << 40;
+  uint64_t max_response_bytes = uint64_t{1} << 20;
 };
 
 struct HttpResponse {

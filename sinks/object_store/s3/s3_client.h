@@ -36,7 +36,9 @@ struct S3Request {
   KeyValues query;       // raw names and values
   KeyValues headers;     // extra headers, all signed
   absl::string_view body;  // not owned
-  uint64_t max_response_bytes = uint64_t{1} << 40;
+  // What the answer may hold at most: error documents and acknowledgements are small;
+  // requests that read objects or listings set their own bound.
+  uint64_t max_response_bytes = uint64_t{1} << 20;
 };
 
 // Thread-safe; immutable after construction apart from the HTTP client's connection pool.

@@ -28,11 +28,8 @@ bool Success(const HttpResponse& response) {
   return response.status >= 200 && response.status < 300;
 }
 
-std::string Unquote(absl::string_view etag) {
-  absl::ConsumePrefix(&etag, "\"");
-  absl::ConsumeSuffix(&etag, "\"");
-  return std::string(etag);
-}
+// How much of an object's end is compared after a 412 (the whole of a smaller object).
+constexpr size_t kCompareTailBytes = 64 << 10;
 
 absl::Status ErrnoError(int err, absl::string_view what) {
   return absl::ErrnoToStatus(err, absl::StrCat(what, ": ", std::strerror(err)));
@@ -62,13 +59,34 @@ absl::Status S3Store::AlreadyExists(absl::string_view key) const {
       "object \"%s\" already exists in %s (objects are written once)", key, url()));
 }
 
-bool S3Store::ObjectHasEtag(const std::string& full_key, absl::string_view etag) {
+// The stored object's size and last bytes against ours. Every object walship writes either
+// fits in the compared tail (JSON, manifests, indexes) or ends with a digest of all its bytes
+// (a segment's footer holds their SHA-256; an encrypted object ends with the AEAD tag of
+// its last chunk), so equal size and tail mean the same object. ETags are not compared:
+// with SSE-KMS they are not an MD5 of the content.
+absl::StatusOr<bool> S3Store::StoredObjectEquals(const std::string& full_key, uint64_t size,
+                                                 absl::string_view tail) {
   S3Request head;
   head.method = "HEAD";
   head.full_key = full_key;
-  absl::StatusOr<HttpResponse> response = client_->Send(head, "checking the existing object");
-  return response.ok() && response->status == 200 &&
-         Unquote(response->Header("etag")) == etag;
+  std::string what = "comparing the object already stored under the same key";
+  WALSHIP_ASSIGN_OR_RETURN(HttpResponse headed, client_->Send(head, what));
+  if (headed.status == 404) return false;
+  if (headed.status != 200) return client_->ErrorFor(headed, what);
+  uint64_t stored_size = 0;
+  if (!absl::SimpleAtoi(headed.Header("content-length"), &stored_size) || stored_size != size) {
+    return false;
+  }
+  if (tail.empty()) return true;
+  S3Request get;
+  get.method = "GET";
+  get.full_key = full_key;
+  get.headers = {{"range", absl::StrFormat("bytes=%d-%d", size - tail.size(), size - 1)}};
+  get.max_response_bytes = tail.size();
+  WALSHIP_ASSIGN_OR_RETURN(HttpResponse got, client_->Send(get, what));
+  if (got.status == 404) return false;
+  if (got.status != 206 && got.status != 200) return client_->ErrorFor(got, what);
+  return got.body == tail;
 }
 
 absl::Status S3Store::Put(absl::string_view key, absl::string_view data) {
@@ -85,9 +103,10 @@ absl::Status S3Store::Put(absl::string_view key, absl::string_view data) {
   WALSHIP_ASSIGN_OR_RETURN(HttpResponse response, client_->Send(request, what));
   if (Success(response)) return absl::OkStatus();
   if (response.status == 412) {
-    // A resent attempt whose first copy was stored unheard also ends here: same bytes,
-    // same ETag.
-    if (ObjectHasEtag(full_key, HexEncode(md5))) return absl::OkStatus();
+    // A resent attempt whose first copy was stored unheard also ends here: same bytes.
+    absl::string_view tail = data.substr(data.size() - std::min(data.size(), kCompareTailBytes));
+    WALSHIP_ASSIGN_OR_RETURN(bool same, StoredObjectEquals(full_key, data.size(), tail));
+    if (same) return absl::OkStatus();
     return AlreadyExists(key);
   }
   return client_->ErrorFor(response, what);
@@ -155,13 +174,11 @@ absl::Status S3Store::PutMultipart(absl::string_view key, const std::string& pat
 
   uint64_t part_size = std::max<uint64_t>(client_->options().part_size, 5 << 20);
   std::vector<std::string> etags;
-  std::string part_md5s;
   std::string buffer;
   for (uint64_t offset = 0; offset < size; offset += part_size) {
     size_t n = static_cast<size_t>(std::min(part_size, size - offset));
     WALSHIP_RETURN_IF_ERROR(PreadAll(fd, offset, n, &buffer, path));
     std::string md5 = Md5Digest(buffer);
-    part_md5s += md5;
     int part_number = static_cast<int>(etags.size()) + 1;
     S3Request part;
     part.method = "PUT";
@@ -189,16 +206,21 @@ absl::Status S3Store::PutMultipart(absl::string_view key, const std::string& pat
   complete.headers = {{"if-none-match", "*"}};
   complete.body = body;
   complete.max_response_bytes = 1 << 20;
-  std::string expected_etag =
-      absl::StrCat(HexEncode(Md5Digest(part_md5s)), "-", etags.size());
   WALSHIP_ASSIGN_OR_RETURN(HttpResponse done, client_->Send(complete, what));
   if (Success(done) && ParseS3Error(done.body).code.empty()) {
     completed = true;
     return absl::OkStatus();
   }
-  if ((done.status == 412 || done.status == 404) && ObjectHasEtag(full_key, expected_etag)) {
-    completed = true;  // an earlier attempt completed it
-    return absl::OkStatus();
+  if (done.status == 412 || done.status == 404) {
+    // 404 NoSuchUpload: an earlier attempt completed it, unheard.
+    std::string tail;
+    size_t tail_bytes = static_cast<size_t>(std::min<uint64_t>(size, kCompareTailBytes));
+    WALSHIP_RETURN_IF_ERROR(PreadAll(fd, size - tail_bytes, tail_bytes, &tail, path));
+    WALSHIP_ASSIGN_OR_RETURN(bool same, StoredObjectEquals(full_key, size, tail));
+    if (same) {
+      completed = true;
+      return absl::OkStatus();
+    }
   }
   if (done.status == 412) return AlreadyExists(key);
   if (Success(done)) {
@@ -215,6 +237,7 @@ absl::StatusOr<std::string> S3Store::Get(absl::string_view key) {
   S3Request request;
   request.method = "GET";
   request.full_key = client_->location().FullKey(key);
+  request.max_response_bytes = kMaxObjectBytes;
   std::string what = absl::StrFormat("reading object \"%s\"", key);
   WALSHIP_ASSIGN_OR_RETURN(HttpResponse response, client_->Send(request, what));
   if (response.status == 200) return std::move(response.body);

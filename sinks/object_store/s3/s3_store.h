@@ -46,8 +46,9 @@ class S3Store : public ObjectStore {
  private:
   absl::Status PutMultipart(absl::string_view key, const std::string& path, uint64_t size);
   // After a write meets 412 (or its upload vanished): whether the object there is the one
-  // we wrote, judged by its ETag.
-  bool ObjectHasEtag(const std::string& full_key, absl::string_view etag);
+  // we wrote (`size` bytes ending with `tail`), judged by its content, never its ETag.
+  absl::StatusOr<bool> StoredObjectEquals(const std::string& full_key, uint64_t size,
+                                          absl::string_view tail);
   absl::Status AlreadyExists(absl::string_view key) const;
 
   const std::shared_ptr<const S3Client> client_;

@@ -10,8 +10,12 @@ Fault injection, for retry tests: POST /_fault?mode=M&count=N[&op=OP][&stall=SEC
 the next N matching requests fail. Modes: 500 (InternalError), 503 (SlowDown), drop (close
 the connection without an answer, after reading the body), drop_mid (close after reading
 half of the body), drop_after (carry the request out, then close without an answer), stall
-(sleep, then answer normally). &after=K lets K matching requests through first. OP: put,
-part, create, complete, abort, get, head, list, delete or any (default).
+(sleep, then answer normally), huge (answer 200 with a body announced as 1 TiB and sent
+until the client hangs up), endless (the same, chunked, with no length announced).
+&after=K lets K matching requests through first. OP: put, part, create, complete, abort,
+get, head, list, delete or any (default).
+POST /_etags?mode=opaque makes new ETags random, as S3 does with SSE-KMS (mode=md5 restores
+the plain MD5 ETags).
 POST /_expect_other_secret?ops=part,abort checks those request types against a secret the
 client does not have (so each type's rejection can be shown). GET /_stats returns JSON
 counters; POST /_reset clears all of that. Control paths are not signed.
@@ -50,6 +54,7 @@ class State:
         self.region = region
         self.faults = []  # [{"mode", "count", "op", "stall", "after"}]
         self.other_secret_ops = set()  # ops checked against a different secret
+        self.opaque_etags = False
         self.stats = {}
 
     def count(self, name):
@@ -219,6 +224,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.fail(503, "SlowDown", "Please reduce your request rate.")
             if mode == "stall":
                 time.sleep(fault["stall"])
+            if mode in ("huge", "endless"):
+                return self.flood(chunked=(mode == "endless"))
         problem = self.check_signature(body, op)
         if problem:
             self.state.count("auth_failures")
@@ -250,10 +257,15 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.other_secret_ops.update(query.get("ops", "").split(","))
             return self.send(204)
+        if path == "/_etags":
+            with self.state.lock:
+                self.state.opaque_etags = query.get("mode") == "opaque"
+            return self.send(204)
         if path == "/_reset":
             with self.state.lock:
                 self.state.other_secret_ops = set()
                 self.state.faults = []
+                self.state.opaque_etags = False
                 self.state.stats = {}
             return self.send(204)
         if path == "/_fault":
@@ -272,8 +284,29 @@ class Handler(BaseHTTPRequestHandler):
     def objects(self, bucket):
         return self.state.buckets[bucket]
 
+    def new_etag(self, etag):
+        # A plain attribute read (no lock: callers may hold it).
+        return '"%s"' % uuid.uuid4().hex if self.state.opaque_etags else etag
+
+    def flood(self, chunked):
+        """A 200 whose body never ends (1 TiB announced, or chunked): for response limits."""
+        self.state.count("floods")
+        self.send_response(200)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(1 << 40))
+        self.end_headers()
+        block = b"x" * 65536
+        try:
+            for _ in range(1 << 16):  # 4 GiB at most, then give up
+                self.wfile.write((b"10000\r\n" + block + b"\r\n") if chunked else block)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        self.close_connection = True
+
     def op_put(self, bucket, key, query, body):
-        etag = '"%s"' % hashlib.md5(body).hexdigest()
+        etag = self.new_etag('"%s"' % hashlib.md5(body).hexdigest())
         with self.state.lock:
             if self.headers.get("If-None-Match") == "*" and key in self.objects(bucket):
                 conflict = True
@@ -386,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
                 problem = None
                 data = b"".join(upload["parts"][n][0] for n in numbers)
                 digest = hashlib.md5(b"".join(upload["parts"][n][1] for n in numbers))
-                etag = '"%s-%d"' % (digest.hexdigest(), len(numbers))
+                etag = self.new_etag('"%s-%d"' % (digest.hexdigest(), len(numbers)))
                 self.objects(bucket)[key] = (data, etag)
                 del self.state.uploads[query["uploadId"]]
         if problem:
