@@ -23,7 +23,7 @@ packages=(git ca-certificates build-essential cmake ninja-build pkg-config
   libcli11-dev libcurl4-openssl-dev libssl-dev zlib1g-dev)
 if [[ $test_peers == 1 ]]; then
   packages+=(kcat awscli prometheus python3 python3-botocore python3-yaml docker-compose nodejs
-    npm curl procps time)
+    npm curl procps time openssl)
 fi
 
 missing=()

@@ -27,6 +27,7 @@
 #include "tests/testing/binaries.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/tls_certs.h"
 
 namespace walship::sinks::s3 {
 namespace {
@@ -570,6 +571,98 @@ TEST_F(S3rverTest, MissingBucketIsAClearError) {
                                    FastOptions(), CredentialsEnv("S3RVER", "S3RVER")));
   EXPECT_THAT(store->Put("k", "v"), StatusIs(absl::StatusCode::kFailedPrecondition,
                                              HasSubstr("absent-bucket")));
+}
+
+// S3 over https with certificate checks on: a TLS front (tests/tools/fault_proxy with a
+// certificate for "localhost" from a CA made here) before s3rver. With that CA in
+// AWS_CA_BUNDLE every request type works and the aws CLI, given the same CA, reads back what
+// we wrote; with another CA, or with the system's CAs, the first request is refused with an
+// error naming the certificate and AWS_CA_BUNDLE, and nothing is retried; a host name the
+// certificate does not carry (127.0.0.1) is refused too.
+TEST_F(S3rverTest, HttpsWithAPrivateCaIsVerified) {
+  ASSERT_OK_AND_ASSIGN(testing::TestCertificates certs,
+                       testing::MakeTestCertificates(dir_ + "/tls"));
+  SubprocessOptions proxy_options;
+  proxy_options.stderr_mode = StreamMode::kInherit;
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Subprocess> front,
+      Subprocess::Start({"/usr/bin/python3", WALSHIP_FAULT_PROXY_PATH, "--upstream", endpoint_,
+                         "--tls-cert", certs.server_cert, "--tls-key", certs.server_key},
+                        proxy_options));
+  ASSERT_OK_AND_ASSIGN(std::string line, front->ReadLine(absl::Seconds(30)));
+  absl::string_view port = line;
+  ASSERT_TRUE(absl::ConsumePrefix(&port, "LISTENING ")) << line;
+  const std::string https = absl::StrCat("https://localhost:", port);
+
+  auto env_with = [](std::map<std::string, std::string> extra) -> EnvLookup {
+    extra["AWS_ACCESS_KEY_ID"] = "S3RVER";
+    extra["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
+    return [extra](absl::string_view name) -> std::optional<std::string> {
+      auto it = extra.find(std::string(name));
+      if (it == extra.end()) return std::nullopt;
+      return it->second;
+    };
+  };
+  S3Options options = FastOptions();
+  std::string url = absl::StrCat("s3://testbucket/tls?endpoint=", https);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> store,
+                       OpenS3Store(url, options, env_with({{"AWS_CA_BUNDLE", certs.ca_cert}})));
+  std::string segment = RandomBytes(300 << 10, 31);
+  std::string big = RandomBytes(17 << 20, 32);
+  ASSERT_OK(store->Put("1/s/wal/a.seg", segment));
+  ASSERT_OK(store->PutFile("1/s/base/b.seg", WriteFile(dir_ + "/big", big)));
+  ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> listed, store->List("1/"));
+  ASSERT_EQ(listed.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(std::string got, store->Get("1/s/wal/a.seg"));
+  EXPECT_TRUE(got == segment);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<proto::RandomAccessSource> source,
+                       store->Open("1/s/base/b.seg"));
+  ASSERT_OK(source->ReadAt(9 << 20, 4096, &got));
+  EXPECT_TRUE(got == big.substr(9 << 20, 4096));
+
+  // An independent client over the same TLS front, trusting the same CA.
+  std::string out = dir_ + "/download";
+  SubprocessOptions aws_options;
+  aws_options.env = {{"AWS_ACCESS_KEY_ID", "S3RVER"}, {"AWS_SECRET_ACCESS_KEY", "S3RVER"},
+                     {"AWS_DEFAULT_REGION", "us-east-1"}, {"HOME", dir_}, {"AWS_PAGER", ""}};
+  ASSERT_OK_AND_ASSIGN(testing::SubprocessResult cp,
+                       Subprocess::Run({"/usr/bin/aws", "--endpoint-url", https, "--ca-bundle",
+                                        certs.ca_cert, "s3", "cp", "s3://testbucket/tls/1/s/base/b.seg",
+                                        out},
+                                       absl::Seconds(120), aws_options));
+  ASSERT_TRUE(cp.ok()) << cp.Describe() << cp.stderr_text;
+  EXPECT_TRUE(ReadFile(out) == big);
+
+  // Refused: another CA, the system's CAs, a name the certificate does not carry.
+  struct Refusal {
+    std::string what;
+    std::string url;
+    std::map<std::string, std::string> env;
+  };
+  const std::vector<Refusal> refusals = {
+      {"another CA", url, {{"AWS_CA_BUNDLE", certs.other_ca_cert}}},
+      {"the system's CAs", url, {}},
+      {"a host name not in the certificate",
+       absl::StrCat("s3://testbucket/tls?endpoint=https://127.0.0.1:", port),
+       {{"AWS_CA_BUNDLE", certs.ca_cert}}},
+  };
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.what);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> refused,
+                         OpenS3Store(refusal.url, options, env_with(refusal.env)));
+    absl::Time started = absl::Now();
+    EXPECT_THAT(refused->Put("1/s/wal/forged.seg", "x"),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         ::testing::AllOf(HasSubstr("TLS certificate is not trusted"),
+                                          HasSubstr("AWS_CA_BUNDLE"))));
+    EXPECT_LT(absl::Now() - started, absl::Seconds(5)) << "a refused certificate was retried";
+  }
+  ASSERT_OK_AND_ASSIGN(listed, store->List("1/s/wal/"));
+  EXPECT_EQ(listed.size(), 1u);  // nothing reached the bucket through a refused connection
+
+  // A bundle that cannot be read is named at open.
+  EXPECT_THAT(OpenS3Store(url, options, env_with({{"AWS_CA_BUNDLE", dir_ + "/absent.pem"}})),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("absent.pem")));
 }
 
 }  // namespace

@@ -93,7 +93,8 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
 
 class CurlHttpClient : public HttpClient {
  public:
-  explicit CurlHttpClient(bool tls_verify) : tls_verify_(tls_verify) {
+  CurlHttpClient(bool tls_verify, std::string ca_bundle)
+      : tls_verify_(tls_verify), ca_bundle_(std::move(ca_bundle)) {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   }
@@ -119,6 +120,9 @@ class CurlHttpClient : public HttpClient {
     headers = curl_slist_append(headers, "Expect:");
     headers = curl_slist_append(headers, "Content-Type:");
 
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    absl::Cleanup forget_buffer = [curl] { curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr); };
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -126,6 +130,7 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_verify_ ? 1L : 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls_verify_ ? 2L : 0L);
+    if (!ca_bundle_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle_.c_str());
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     int64_t timeout_ms = absl::ToInt64Milliseconds(request.timeout);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
@@ -168,9 +173,15 @@ class CurlHttpClient : public HttpClient {
             "body, %d of headers); a misbehaving endpoint or proxy?",
             request.method, Redacted(request.url), request.max_response_bytes, kMaxHeaderBytes));
       }
-      return absl::UnavailableError(absl::StrFormat("%s %s: %s", request.method,
-                                                    Redacted(request.url),
-                                                    curl_easy_strerror(code)));
+      std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s %s: the endpoint's TLS certificate is not trusted (%s); if it is signed by a "
+            "private CA, set AWS_CA_BUNDLE to that CA's certificate (PEM)",
+            request.method, Redacted(request.url), detail));
+      }
+      return absl::UnavailableError(
+          absl::StrFormat("%s %s: %s", request.method, Redacted(request.url), detail));
     }
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -207,14 +218,15 @@ class CurlHttpClient : public HttpClient {
   }
 
   const bool tls_verify_;
+  const std::string ca_bundle_;
   absl::Mutex mu_;
   std::vector<CURL*> idle_;  // guarded by mu_
 };
 
 }  // namespace
 
-std::unique_ptr<HttpClient> NewCurlHttpClient(bool tls_verify) {
-  return std::make_unique<CurlHttpClient>(tls_verify);
+std::unique_ptr<HttpClient> NewCurlHttpClient(bool tls_verify, std::string ca_bundle) {
+  return std::make_unique<CurlHttpClient>(tls_verify, std::move(ca_bundle));
 }
 
 }  // namespace walship::sinks::s3

@@ -43,8 +43,9 @@ class HttpClient {
   virtual absl::StatusOr<HttpResponse> Execute(const HttpRequest& request) = 0;
 };
 
-// TLS certificates are verified unless `tls_verify` is false.
-std::unique_ptr<HttpClient> NewCurlHttpClient(bool tls_verify);
+// TLS certificates are verified unless `tls_verify` is false, against the PEM file
+// `ca_bundle` when it is not empty (else the system's CA store).
+std::unique_ptr<HttpClient> NewCurlHttpClient(bool tls_verify, std::string ca_bundle = "");
 
 }  // namespace walship::sinks::s3
 

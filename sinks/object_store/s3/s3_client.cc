@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/base/log.h"
+#include "agent/base/status_macros.h"
 #include "sinks/object_store/retry_observer.h"
 #include "sinks/object_store/s3/s3_xml.h"
 
@@ -108,6 +109,10 @@ absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request,
       absl::SleepFor(delay);
     }
     absl::StatusOr<HttpResponse> response = SendOnce(request);
+    if (!response.ok() && response.status().code() == absl::StatusCode::kFailedPrecondition) {
+      // An untrusted certificate is not retried: it will not change by itself.
+      return Annotate(response.status(), absl::StrFormat("%s in %s", what, url()));
+    }
     if (!response.ok()) {
       last_error = std::string(response.status().message());
       last_kind = "transport";

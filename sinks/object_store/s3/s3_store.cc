@@ -345,7 +345,16 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenS3Store(absl::string_view url,
                "only for testing",
                location.ToUrl());
   }
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient(location.tls_verify);
+  // AWS_CA_BUNDLE, as the AWS CLI and SDKs read it: the certificates that may sign the
+  // endpoint's (a private CA), instead of the system's.
+  std::string ca_bundle = env("AWS_CA_BUNDLE").value_or("");
+  if (!ca_bundle.empty() && ::access(ca_bundle.c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "opening %s: AWS_CA_BUNDLE names \"%s\", which cannot be read (%s); point it at a "
+        "PEM file of the CA certificates that sign the endpoint's certificate",
+        location.ToUrl(), ca_bundle, std::strerror(errno)));
+  }
+  std::unique_ptr<HttpClient> http = NewCurlHttpClient(location.tls_verify, ca_bundle);
   auto client = std::make_shared<const S3Client>(std::move(location), *std::move(credentials),
                                                  options, std::move(http));
   return std::unique_ptr<ObjectStore>(new S3Store(std::move(client)));

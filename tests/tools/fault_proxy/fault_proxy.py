@@ -16,6 +16,9 @@ Control endpoints (answered by the proxy, never forwarded):
   POST /_reset    clear queued faults
   GET  /_stats    JSON counters: requests, forwarded, faults, and one per kind applied
 
+With --tls-cert and --tls-key it serves HTTPS (the upstream stays plain HTTP): a TLS front
+for tests of certificate checks against a private CA.
+
 Python standard library only; one thread per client connection.
 """
 
@@ -23,6 +26,7 @@ import argparse
 import json
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -242,17 +246,36 @@ class Handler(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls_context = None
+
+    def finish_request(self, request, client_address):
+        # The handshake runs on the connection's own thread; a client that refuses the
+        # certificate only ends its own connection.
+        if self.tls_context is not None:
+            try:
+                request = self.tls_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        self.RequestHandlerClass(request, client_address, self)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", required=True, help="http://HOST:PORT of the S3 server")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS with")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("fault_proxy: --tls-cert and --tls-key go together")
     upstream = urllib.parse.urlsplit(args.upstream)
     if upstream.scheme != "http" or not upstream.hostname or not upstream.port:
         sys.exit("fault_proxy: --upstream must look like http://127.0.0.1:PORT")
     server = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.tls_context = context
     server.state = State((upstream.hostname, upstream.port))
     print("LISTENING %d" % server.server_address[1], flush=True)
     server.serve_forever()
