@@ -57,6 +57,7 @@ absl::Status ReadExact(const RandomAccessSource& source, uint64_t offset, size_t
 struct SegmentLayout {
   v1::SegmentHeader header;
   v1::SegmentTrailer trailer;
+  std::string digest;  // the SHA-256 the footer holds (checked)
   uint64_t first_frame_offset = 0;
   uint64_t trailer_offset = 0;
 };
@@ -116,6 +117,7 @@ absl::StatusOr<SegmentLayout> ReadLayout(const RandomAccessSource& source) {
       source, footer_offset, absl::string_view(footer.data() + 4, internal::Sha256::kDigestBytes)));
 
   SegmentLayout layout;
+  layout.digest.assign(footer.data() + 4, internal::Sha256::kDigestBytes);
   layout.first_frame_offset = first_frame_offset;
   layout.trailer_offset = trailer_offset;
   std::string bytes;
@@ -124,13 +126,13 @@ absl::StatusOr<SegmentLayout> ReadLayout(const RandomAccessSource& source) {
     return Corrupt(source, kSegmentHeaderPrefixBytes, "header does not parse");
   }
   if (layout.header.format_version() < kOldestSegmentFormatVersion ||
-      layout.header.format_version() > kSegmentFormatVersion) {
+      layout.header.format_version() > kNewestSegmentFormatVersion) {
     return Corrupt(source, kSegmentHeaderPrefixBytes,
                    absl::StrFormat("format version %d is not supported (this walship reads "
                                    "versions %d to %d); %s",
                                    layout.header.format_version(), kOldestSegmentFormatVersion,
-                                   kSegmentFormatVersion,
-                                   layout.header.format_version() > kSegmentFormatVersion
+                                   kNewestSegmentFormatVersion,
+                                   layout.header.format_version() > kNewestSegmentFormatVersion
                                        ? "it was written by a newer walship: upgrade walship"
                                        : "the object is not a walship segment"));
   }
@@ -166,6 +168,7 @@ class SegmentReaderImpl : public SegmentReader {
 
   const v1::SegmentHeader& header() const override { return layout_.header; }
   const v1::SegmentTrailer& trailer() const override { return layout_.trailer; }
+  const std::string& digest() const override { return layout_.digest; }
 
   absl::StatusOr<bool> Next(v1::Record* record) override {
     WALSHIP_RETURN_IF_ERROR(status_);

@@ -26,6 +26,8 @@ class SegmentReader {
 
   virtual const v1::SegmentHeader& header() const = 0;
   virtual const v1::SegmentTrailer& trailer() const = 0;
+  // The SHA-256 of every byte before the footer, as the footer holds it (checked by Open).
+  virtual const std::string& digest() const = 0;
   // Next record into `*record`; false at the end. Errors name object and offset.
   virtual absl::StatusOr<bool> Next(v1::Record* record) = 0;
 };

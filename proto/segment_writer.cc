@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -78,6 +79,9 @@ class SegmentWriterImpl : public SegmentWriter {
   uint64_t raw_bytes() const override { return raw_bytes_; }
   const v1::SegmentTrailer& trailer() const override { return trailer_; }
 
+  void CarryOver(const v1::SegmentTrailer& earlier) override { carried_ = earlier; }
+  void MarkAsPart(uint32_t number) override { part_number_ = number; }
+
   absl::Status Finish(uint64_t previous_end_lsn) override {
     WALSHIP_RETURN_IF_ERROR(status_);
     if (finished_) return absl::FailedPreconditionError("segment writer: Finish() called twice");
@@ -86,6 +90,8 @@ class SegmentWriterImpl : public SegmentWriter {
     trailer_.set_previous_end_lsn(previous_end_lsn);
     for (uint32_t oid : changed_relations_) trailer_.add_changed_relations(oid);
     trailer_.set_changed_relations_listed(true);
+    if (carried_.has_value()) trailer_ = MergeTrailers(*carried_, trailer_);
+    trailer_.set_part_number(part_number_);
     std::string trailer_bytes;
     if (!trailer_.SerializeToString(&trailer_bytes)) {
       return status_ = absl::InternalError("segment trailer could not be serialized");
@@ -221,6 +227,8 @@ class SegmentWriterImpl : public SegmentWriter {
   bool finished_ = false;
   absl::Status status_;
   std::set<uint32_t> changed_relations_;  // for the trailer
+  std::optional<v1::SegmentTrailer> carried_;  // the part before this object
+  uint32_t part_number_ = 0;
 };
 
 }  // namespace
@@ -230,7 +238,9 @@ absl::StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(
   if (sink == nullptr) return absl::InvalidArgumentError("segment writer needs a sink");
   v1::SegmentHeader h = header;
   if (h.format_version() == 0) h.set_format_version(kSegmentFormatVersion);
-  if (h.format_version() != kSegmentFormatVersion) {
+  if (h.parts_size() > 0) h.set_format_version(kSegmentFormatWithParts);
+  if (h.format_version() != kSegmentFormatVersion &&
+      h.format_version() != kSegmentFormatWithParts) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "segment format version %d is not supported; this writer writes version %d",
         h.format_version(), kSegmentFormatVersion));
@@ -258,6 +268,47 @@ absl::StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(
       std::make_unique<SegmentWriterImpl>(sink, std::move(h), options, std::move(cctx));
   WALSHIP_RETURN_IF_ERROR(writer->WriteHeader());
   return std::unique_ptr<SegmentWriter>(std::move(writer));
+}
+
+v1::SegmentTrailer MergeTrailers(const v1::SegmentTrailer& earlier,
+                                 const v1::SegmentTrailer& later) {
+  v1::SegmentTrailer merged = later;
+  const bool early = earlier.event_count() > 0;
+  const bool late = later.event_count() > 0;
+  merged.set_event_count(earlier.event_count() + later.event_count());
+  uint64_t transactions = earlier.transaction_count() + later.transaction_count();
+  // A transaction cut between the two is one transaction.
+  if (early && late && earlier.last_commit_lsn() == later.first_commit_lsn()) --transactions;
+  merged.set_transaction_count(transactions);
+  if (early) {
+    merged.set_first_commit_lsn(earlier.first_commit_lsn());
+    merged.set_first_commit_time_us(earlier.first_commit_time_us());
+    if (!late) {
+      merged.set_last_commit_lsn(earlier.last_commit_lsn());
+      merged.set_last_commit_time_us(earlier.last_commit_time_us());
+      merged.set_min_xid(earlier.min_xid());
+      merged.set_max_xid(earlier.max_xid());
+    } else {
+      merged.set_min_xid(std::min(earlier.min_xid(), later.min_xid()));
+      merged.set_max_xid(std::max(earlier.max_xid(), later.max_xid()));
+    }
+  }
+  if (later.last_end_lsn() == 0) merged.set_last_end_lsn(earlier.last_end_lsn());
+  merged.clear_marks();
+  for (const v1::Mark& mark : earlier.marks()) *merged.add_marks() = mark;
+  for (const v1::Mark& mark : later.marks()) *merged.add_marks() = mark;
+  std::set<uint32_t> relations(earlier.changed_relations().begin(),
+                               earlier.changed_relations().end());
+  relations.insert(later.changed_relations().begin(), later.changed_relations().end());
+  merged.clear_changed_relations();
+  for (uint32_t oid : relations) merged.add_changed_relations(oid);
+  merged.set_changed_relations_listed(earlier.changed_relations_listed() &&
+                                      later.changed_relations_listed());
+  merged.set_sequence_recordings(earlier.sequence_recordings() + later.sequence_recordings());
+  if (later.sequence_recordings() == 0) {
+    merged.set_last_sequence_recording_lsn(earlier.last_sequence_recording_lsn());
+  }
+  return merged;
 }
 
 }  // namespace walship::proto

@@ -35,9 +35,20 @@ class SegmentWriter {
   virtual uint64_t raw_bytes() const = 0;
   // The trailer as it stands (counts, ranges) — valid at any time.
   virtual const v1::SegmentTrailer& trailer() const = 0;
+  // This object continues a segment split across objects: `earlier` is the trailer of the
+  // part before it (itself cumulative). Finish() then writes a trailer for the whole segment
+  // so far (events, transactions, ranges, relations, marks, recordings), while record_count
+  // and uncompressed_bytes stay this object's own (the reader checks them against it).
+  virtual void CarryOver(const v1::SegmentTrailer& earlier) = 0;
+  // This object is part `number` (from 1) of a segment split across objects.
+  virtual void MarkAsPart(uint32_t number) = 0;
   // Writes the last frame, the trailer and the footer. No Add() after it.
   virtual absl::Status Finish(uint64_t previous_end_lsn) = 0;
 };
+
+// The trailer of `earlier` followed by `later` (the rule CarryOver() applies).
+v1::SegmentTrailer MergeTrailers(const v1::SegmentTrailer& earlier,
+                                 const v1::SegmentTrailer& later);
 
 }  // namespace walship::proto
 

@@ -16,6 +16,8 @@
 #include "agent/base/status_macros.h"
 #include "proto/segment_reader.h"
 #include "replay/large_objects.h"
+#include "replay/segment_records.h"
+#include "sinks/object_store/layout.h"
 
 namespace walship::replay {
 namespace {
@@ -48,6 +50,16 @@ absl::Status CheckObject(sinks::ObjectStore* store, ObjectCache* cache,
           Lsn(reader->trailer().first_commit_lsn()).ToString(),
           Lsn(reader->trailer().last_end_lsn()).ToString(), object.segment->index_key,
           Lsn(planned.first_commit_lsn()).ToString(), Lsn(planned.last_end_lsn()).ToString()));
+    }
+    // A segment split across objects: each part present, whole and the one named.
+    const auto& parts = reader->header().parts();
+    for (int i = 0; i < parts.size(); ++i) {
+      if (cache != nullptr && sinks::IsPartKeyOfSegment(parts[i].key(), object.key)) {
+        WALSHIP_RETURN_IF_ERROR(cache->Fetch(parts[i].key()));
+      }
+      WALSHIP_ASSIGN_OR_RETURN(OpenedPart part,
+                               OpenSegmentPart(store, object.key, parts[i], i + 1));
+      *bytes += part.source->size();
     }
   }
   return absl::OkStatus();

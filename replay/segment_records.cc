@@ -1,10 +1,12 @@
 // Segment reading for replay.
 #include "replay/segment_records.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "agent/base/lsn.h"
 #include "agent/base/status_macros.h"
 #include "proto/segment_reader.h"
+#include "sinks/object_store/layout.h"
 
 namespace walship::replay {
 
@@ -19,6 +21,10 @@ absl::StatusOr<bool> ForEachSegmentRecord(
     return absl::DataLossError(
         absl::StrFormat("object \"%s\" is not a change segment", segment.segment_key));
   }
+  if (reader->trailer().part_number() != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "object \"%s\" is a part of a split segment, not a segment", segment.segment_key));
+  }
   if (reader->trailer().last_end_lsn() != segment.trailer.last_end_lsn() ||
       reader->trailer().first_commit_lsn() != segment.trailer.first_commit_lsn()) {
     return absl::DataLossError(
@@ -29,12 +35,54 @@ absl::StatusOr<bool> ForEachSegmentRecord(
                         Lsn(segment.trailer.last_end_lsn()).ToString()));
   }
   v1::Record record;
+  const auto& parts = reader->header().parts();
+  for (int i = 0; i < parts.size(); ++i) {
+    WALSHIP_ASSIGN_OR_RETURN(OpenedPart part,
+                             OpenSegmentPart(store, segment.segment_key, parts[i], i + 1));
+    while (true) {
+      WALSHIP_ASSIGN_OR_RETURN(bool more, part.reader->Next(&record));
+      if (!more) break;
+      WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(record));
+      if (!go_on) return false;
+    }
+  }
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
     if (!more) return true;
     WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(record));
     if (!go_on) return false;
   }
+}
+
+absl::StatusOr<OpenedPart> OpenSegmentPart(sinks::ObjectStore* store,
+                                           absl::string_view segment_key,
+                                           const v1::SegmentPartRef& ref, int number) {
+  auto damaged = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrFormat(
+        "part %d (\"%s\") of segment \"%s\" %s; the segment cannot be read whole",
+        number, absl::CHexEscape(ref.key()), segment_key, why));
+  };
+  if (!sinks::IsPartKeyOfSegment(ref.key(), segment_key)) {
+    return damaged("is named outside the segment's own part/ directory (a damaged header)");
+  }
+  OpenedPart part;
+  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store->Open(ref.key());
+  if (absl::IsNotFound(source.status())) return damaged("is missing from the store");
+  WALSHIP_RETURN_IF_ERROR(source.status());
+  part.source = *std::move(source);
+  if (part.source->size() != ref.bytes()) {
+    return damaged(absl::StrFormat("holds %d bytes, the segment names %d", part.source->size(),
+                                   ref.bytes()));
+  }
+  WALSHIP_ASSIGN_OR_RETURN(part.reader, proto::SegmentReader::Open(part.source.get()));
+  if (part.reader->digest() != ref.sha256()) {
+    return damaged("is not the object the segment names (its SHA-256 differs)");
+  }
+  if (part.reader->header().kind() != v1::CHANGE_SEGMENT ||
+      part.reader->trailer().part_number() != static_cast<uint32_t>(number)) {
+    return damaged(absl::StrFormat("is not marked as part %d of a change segment", number));
+  }
+  return part;
 }
 
 }  // namespace walship::replay

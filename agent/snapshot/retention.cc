@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -74,6 +75,22 @@ RetentionPlan PlanRetention(const StoreContents& contents, const RetentionPolicy
       if (segment.last_end < plan.oldest_kept_base) plan.delete_keys.push_back(segment.key);
     }
   }
+  // Parts go with their segment (the one with the same first commit), after it, so that a
+  // stop halfway never leaves a segment without its parts. Parts no kept segment names
+  // (left by a crash before their segment was stored) go once they are that old too.
+  std::set<Lsn> kept_first_commits;
+  for (const StoredSegmentObject& segment : contents.segments) {
+    if (segment.last_end >= plan.oldest_kept_base) {
+      if (auto parsed = sinks::ParseWalSegmentKey(segment.key)) {
+        kept_first_commits.insert(parsed->first_commit);
+      }
+    }
+  }
+  for (const StoredPartObject& part : contents.parts) {
+    if (part.first_commit < plan.oldest_kept_base && !kept_first_commits.count(part.first_commit)) {
+      plan.delete_keys.push_back(part.key);
+    }
+  }
   return plan;
 }
 
@@ -113,6 +130,13 @@ absl::StatusOr<StoreContents> ListStoreContents(sinks::ObjectStore& store,
         last_end = sinks::ParseSegmentIndexKey(object.key);
       }
       if (last_end) contents.segments.push_back({object.key, *last_end});
+    }
+  }
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<sinks::ObjectInfo> parts,
+                           store.List(absl::StrCat(stream.Prefix(), "part/")));
+  for (const sinks::ObjectInfo& object : parts) {
+    if (auto first_commit = sinks::ParseSegmentPartKey(object.key)) {
+      contents.parts.push_back({object.key, *first_commit});
     }
   }
   return contents;

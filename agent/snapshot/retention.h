@@ -32,9 +32,16 @@ struct StoredSegmentObject {
   Lsn last_end;
 };
 
+// A part of a segment split across objects (part/), by the first commit its name holds.
+struct StoredPartObject {
+  std::string key;
+  Lsn first_commit;
+};
+
 struct StoreContents {
   std::vector<StoredBase> bases;  // by snapshot LSN, ascending
   std::vector<StoredSegmentObject> segments;
+  std::vector<StoredPartObject> parts;
 };
 
 struct RetentionPolicy {

@@ -67,6 +67,21 @@ std::string WalSegmentKey(const StreamId& stream, Lsn first_commit, Lsn last_end
                       ".seg");
 }
 
+std::string SegmentPartKey(const StreamId& stream, Lsn first_commit, uint64_t token, int number) {
+  return absl::StrFormat("%spart/%s-%016x-%04d.seg", stream.Prefix(), first_commit.ToKey(), token,
+                         number);
+}
+
+bool IsPartKeyOfSegment(absl::string_view part_key, absl::string_view segment_key) {
+  size_t wal = segment_key.rfind("wal/");
+  if (wal == absl::string_view::npos) return false;
+  absl::string_view prefix = segment_key.substr(0, wal);
+  if (!absl::StartsWith(part_key, absl::StrCat(prefix, "part/"))) return false;
+  absl::string_view name = part_key.substr(prefix.size() + 5);
+  return ValidateObjectKey(part_key).ok() && name.find('/') == absl::string_view::npos &&
+         absl::EndsWith(name, ".seg");
+}
+
 std::string SegmentIndexKey(const StreamId& stream, Lsn last_end) {
   return absl::StrCat(stream.Prefix(), "index/", last_end.ToKey(), ".idx");
 }
@@ -80,6 +95,15 @@ std::optional<ParsedSegmentKey> ParseWalSegmentKey(absl::string_view key) {
   auto last = ParseKeyLsn(name.substr(17));
   if (!first || !last || *last < *first) return std::nullopt;
   return ParsedSegmentKey{*first, *last};
+}
+
+std::optional<Lsn> ParseSegmentPartKey(absl::string_view key) {
+  absl::string_view name = BaseName(key);
+  if (!absl::ConsumeSuffix(&name, ".seg") || name.size() != 16 + 1 + 16 + 1 + 4 ||
+      name[16] != '-' || name[33] != '-') {
+    return std::nullopt;
+  }
+  return ParseKeyLsn(name.substr(0, 16));
 }
 
 std::optional<Lsn> ParseSegmentIndexKey(absl::string_view key) {

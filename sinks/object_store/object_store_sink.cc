@@ -8,7 +8,9 @@
 // joins it without flushing (unstored segments are simply not acknowledged).
 #include "sinks/object_store/object_store_sink.h"
 
+#include <algorithm>
 #include <deque>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -30,6 +32,16 @@ namespace {
 
 // Staging files carry this prefix so that cleaning at start touches nothing else.
 constexpr absl::string_view kStagingPrefix = "walship-segment-";
+
+// The raw size at which a segment's object is sealed as a part mid-transaction: twice the
+// segment size (so an ordinary transaction that overshoots the size stays whole), at least
+// 64 KiB, and well under the format's 4 GiB.
+uint64_t PartLimit(uint64_t segment_max_bytes) {
+  constexpr uint64_t kMinPartRawBytes = uint64_t{64} << 10;
+  constexpr uint64_t kMaxPartRawBytes = uint64_t{3} << 30;
+  return std::clamp(std::min(segment_max_bytes, kMaxPartRawBytes) * 2, kMinPartRawBytes,
+                    kMaxPartRawBytes);
+}
 
 absl::Status ValidateOptions(const ObjectStoreSinkOptions& options) {
   if (options.stream.system_id.empty() || options.stream.slot.empty()) {
@@ -197,6 +209,13 @@ class ObjectStoreSink : public Sink {
                                             options_.zstd_level, now);
       if (!builder.ok()) return Fail(builder.status());
       builder_ = *std::move(builder);
+      // A transaction that would carry the segment far past its size is split across
+      // objects (parts), well before the format's 4 GiB.
+      uint64_t token = std::uniform_int_distribution<uint64_t>()(rng_);
+      builder_->SetPartLimit(PartLimit(options_.segment_max_bytes),
+                             [stream = options_.stream, token](Lsn first_commit, int number) {
+                               return SegmentPartKey(stream, first_commit, token, number);
+                             });
       builder_opened_ = absl::Now();
     }
     absl::Status added = builder_->AddTransaction(txn);
@@ -341,6 +360,17 @@ class ObjectStoreSink : public Sink {
 
   absl::Status Upload(const FinishedSegment& segment) {
     std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
+    // Parts first: the segment that names them is stored only once they all are (a crash
+    // in between leaves parts no segment names, under a name the next try does not use).
+    for (const FinishedPart& part : segment.parts) {
+      std::string context = absl::StrFormat("storing part \"%s\" of segment \"%s\"", part.key,
+                                            key);
+      WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(part.path), context));
+      WALSHIP_RETURN_IF_ERROR(Annotate(
+          fileutil::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
+      WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(part.key, part.path), context));
+      CrashPoint("part-stored");
+    }
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
     CrashPoint("segment-written");
     WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
@@ -353,6 +383,12 @@ class ObjectStoreSink : public Sink {
     index.set_segment_key(key);
     index.set_segment_bytes(segment.bytes);
     *index.mutable_trailer() = segment.trailer;
+    for (const FinishedPart& part : segment.parts) {
+      v1::SegmentPartRef* ref = index.add_parts();
+      ref->set_key(part.key);
+      ref->set_bytes(part.bytes);
+      ref->set_sha256(part.footer.substr(4, 32));
+    }
     std::string index_key = SegmentIndexKey(options_.stream, segment.last_end);
     return Annotate(store_->Put(index_key, EncodeSegmentIndex(std::move(index))),
                     absl::StrFormat("storing index \"%s\"", index_key));
@@ -395,6 +431,7 @@ class ObjectStoreSink : public Sink {
   Lsn previous_end_;                         // end LSN of the last segment finished
   std::deque<StoredRun> skip_;               // stored runs ahead of a refill
   uint64_t next_staging_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
 
   mutable absl::Mutex mu_;
   std::deque<FinishedSegment> queue_ ABSL_GUARDED_BY(mu_);  // front is being stored

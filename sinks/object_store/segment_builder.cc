@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include <cerrno>
 #include <utility>
 
@@ -22,11 +24,67 @@ absl::StatusOr<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(
                                  absl::StrFormat("creating staging file \"%s\"", path));
   }
   std::unique_ptr<SegmentBuilder> builder(new SegmentBuilder(std::move(path), fd, opened_at));
+  builder->header_ = header;
+  builder->zstd_level_ = zstd_level;
   proto::SegmentWriterOptions options;
   options.zstd_level = zstd_level;
   WALSHIP_ASSIGN_OR_RETURN(builder->writer_,
                            proto::SegmentWriter::Create(builder->sink_.get(), header, options));
   return builder;
+}
+
+void SegmentBuilder::SetPartLimit(uint64_t raw_limit,
+                                  std::function<std::string(Lsn, int)> part_key) {
+  part_limit_ = raw_limit;
+  part_key_ = std::move(part_key);
+}
+
+absl::Status SegmentBuilder::SealPart() {
+  const int number = static_cast<int>(parts_.size()) + 1;
+  writer_->MarkAsPart(static_cast<uint32_t>(number));
+  WALSHIP_RETURN_IF_ERROR(writer_->Finish(0));
+  v1::SegmentTrailer carried = writer_->trailer();
+  int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) {
+    return fileutil::ErrnoStatus(errno, absl::StrFormat("closing staging file \"%s\"", path_));
+  }
+  FinishedPart part;
+  part.path = absl::StrFormat("%s.part%04d", path_, number);
+  if (::rename(path_.c_str(), part.path.c_str()) != 0) {
+    return fileutil::ErrnoStatus(errno, absl::StrFormat("renaming staging file \"%s\"", path_));
+  }
+  part.key = part_key_(first_commit_, number);
+  part.bytes = sink_->size();
+  part.footer = sink_->tail();
+  v1::SegmentPartRef ref;
+  ref.set_key(part.key);
+  ref.set_bytes(part.bytes);
+  ref.set_sha256(part.footer.substr(4, 32));
+  part_refs_.push_back(std::move(ref));
+  parts_raw_bytes_ += writer_->raw_bytes();
+  parts_.push_back(std::move(part));
+  WALSHIP_RETURN_IF_ERROR(OpenObject());
+  writer_->CarryOver(carried);
+  return absl::OkStatus();
+}
+
+// The next object of a split segment, under the same staging name; its header names the
+// parts so far.
+absl::Status SegmentBuilder::OpenObject() {
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return fileutil::ErrnoStatus(errno,
+                                 absl::StrFormat("creating staging file \"%s\"", path_));
+  }
+  fd_ = fd;
+  writer_.reset();
+  sink_ = std::make_unique<TailKeepingSink>(fd, path_);
+  v1::SegmentHeader header = header_;
+  for (const v1::SegmentPartRef& ref : part_refs_) *header.add_parts() = ref;
+  proto::SegmentWriterOptions options;
+  options.zstd_level = zstd_level_;
+  WALSHIP_ASSIGN_OR_RETURN(writer_, proto::SegmentWriter::Create(sink_.get(), header, options));
+  return absl::OkStatus();
 }
 
 SegmentBuilder::SegmentBuilder(std::string path, int fd, absl::Time opened_at)
@@ -37,11 +95,18 @@ SegmentBuilder::SegmentBuilder(std::string path, int fd, absl::Time opened_at)
 
 SegmentBuilder::~SegmentBuilder() {
   if (fd_ >= 0) ::close(fd_);
-  if (!finished_) ::unlink(path_.c_str());
+  if (!finished_) {
+    ::unlink(path_.c_str());
+    for (const FinishedPart& part : parts_) ::unlink(part.path.c_str());
+  }
 }
 
 absl::Status SegmentBuilder::AddTransaction(const proto::Transaction& txn) {
+  if (transactions_ == 0 && parts_.empty()) first_commit_ = txn.info().commit_lsn;
   WALSHIP_RETURN_IF_ERROR(txn.ForEachRecord([this](const v1::Record& record) -> absl::Status {
+    if (part_limit_ > 0 && writer_->raw_bytes() >= part_limit_) {
+      WALSHIP_RETURN_IF_ERROR(SealPart());
+    }
     if (record.has_relation_def()) {
       std::string serialized = record.relation_def().SerializeAsString();
       auto [it, inserted] = relation_defs_.try_emplace(record.relation_def().oid(), serialized);
@@ -53,7 +118,6 @@ absl::Status SegmentBuilder::AddTransaction(const proto::Transaction& txn) {
     return writer_->Add(record);
   }));
   const proto::TransactionInfo& info = txn.info();
-  if (transactions_ == 0) first_commit_ = info.commit_lsn;
   last_end_ = info.end_lsn;
   ++transactions_;
   return absl::OkStatus();
@@ -74,6 +138,7 @@ absl::StatusOr<FinishedSegment> SegmentBuilder::Finish(Lsn previous_end) {
   segment.bytes = sink_->size();
   segment.trailer = writer_->trailer();
   segment.footer = sink_->tail();
+  segment.parts = parts_;
   return segment;
 }
 

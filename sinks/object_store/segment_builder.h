@@ -4,8 +4,10 @@
 #define WALSHIP_SINKS_OBJECT_STORE_SEGMENT_BUILDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -18,6 +20,14 @@
 #include "proto/walship.pb.h"
 
 namespace walship::sinks {
+
+// A part of a segment split across objects: a complete file, stored before the segment.
+struct FinishedPart {
+  std::string path;    // its staging file
+  std::string key;     // where it is stored
+  uint64_t bytes = 0;  // file size
+  std::string footer;  // as for FinishedSegment
+};
 
 // A segment whose file is complete (not yet fsynced) and ready to be stored.
 struct FinishedSegment {
@@ -33,6 +43,9 @@ struct FinishedSegment {
   // Not a file: segments already in the store up to `last_end` (a refill reached them);
   // storing it only moves the watermark.
   bool already_stored = false;
+  // The parts before this file when the segment is split across objects (in order; they
+  // are stored first, and the file's header names them).
+  std::vector<FinishedPart> parts;
 };
 
 // Owns its staging file until Finish() hands it over; when destroyed unfinished it removes
@@ -48,12 +61,18 @@ class SegmentBuilder {
   SegmentBuilder(const SegmentBuilder&) = delete;
   SegmentBuilder& operator=(const SegmentBuilder&) = delete;
 
+  // Splits the segment across objects: once the object being written holds `raw_limit` raw
+  // bytes, the next record of the same transaction goes into a new object (the one before
+  // becomes a part, named by `part_key(first commit, number from 1)`). Without it a
+  // transaction larger than the format's 4 GiB fails.
+  void SetPartLimit(uint64_t raw_limit, std::function<std::string(Lsn, int)> part_key);
+
   // Appends every record of `txn`. A RelationDef byte-identical to the last one this
   // segment holds for its OID is dropped; the first per OID, and any change, is kept.
   absl::Status AddTransaction(const proto::Transaction& txn);
 
-  // Raw (uncompressed) record bytes so far.
-  uint64_t raw_bytes() const { return writer_->raw_bytes(); }
+  // Raw (uncompressed) record bytes so far, parts included.
+  uint64_t raw_bytes() const { return parts_raw_bytes_ + writer_->raw_bytes(); }
   // When its first transaction was added (the sink's group-commit clock).
   absl::Time opened_at() const { return opened_at_; }
   bool empty() const { return transactions_ == 0; }
@@ -63,8 +82,18 @@ class SegmentBuilder {
 
  private:
   SegmentBuilder(std::string path, int fd, absl::Time opened_at);
+  // Finishes the object being written as the next part and opens its continuation.
+  absl::Status SealPart();
+  absl::Status OpenObject();
 
   std::string path_;
+  v1::SegmentHeader header_;
+  int zstd_level_ = 0;
+  uint64_t part_limit_ = 0;  // 0: no splitting
+  std::function<std::string(Lsn, int)> part_key_;
+  std::vector<FinishedPart> parts_;
+  std::vector<v1::SegmentPartRef> part_refs_;
+  uint64_t parts_raw_bytes_ = 0;
   int fd_;
   absl::Time opened_at_;
   // Forwards to the file and keeps the last bytes written (the footer).

@@ -176,7 +176,7 @@ TEST(SegmentWriter, RefusesBadHeadersAndOptions) {
   EXPECT_THAT(SegmentWriter::Create(&sink, MakeHeader(v1::CODEC_UNSPECIFIED)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("codec")));
   v1::SegmentHeader future = MakeHeader(v1::CODEC_ZSTD);
-  future.set_format_version(kSegmentFormatVersion + 1);
+  future.set_format_version(kNewestSegmentFormatVersion + 1);
   EXPECT_THAT(SegmentWriter::Create(&sink, future),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("version")));
   SegmentWriterOptions options;

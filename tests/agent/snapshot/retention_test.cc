@@ -258,3 +258,40 @@ TEST_F(StoreRetentionTest, RunRetentionKeepsTheNewestBasesByCount) {
 
 }  // namespace
 }  // namespace walship::snapshot
+
+namespace walship::snapshot {
+namespace {
+
+// Parts go with the segment that names them (same first commit), after it; a kept segment
+// that spans the oldest kept base keeps its parts; orphans (a crash before their segment
+// was stored) go once they are older than that base.
+TEST(RetentionTest, PartsGoWithTheirSegmentAndOrphansWhenOld) {
+  StoreContents contents = FourDailyBases();
+  auto part = [](uint64_t first_commit, uint64_t token, int number) {
+    return StoredPartObject{sinks::SegmentPartKey(kStream, Lsn(first_commit), token, number),
+                            Lsn(first_commit)};
+  };
+  contents.parts = {part(140, 1, 1), part(140, 1, 2),   // segment 140-150: deleted
+                    part(340, 2, 1),                    // segment 340-350 spans base 300
+                    part(120, 3, 1),                    // an orphan before base 300
+                    part(420, 4, 1)};                   // an orphan after it
+  RetentionPolicy policy;
+  policy.retain_base = 2;
+  RetentionPlan plan = PlanRetention(contents, policy, kNow);
+  std::vector<std::string> deleted_parts;
+  size_t last_segment_position = 0;
+  for (size_t i = 0; i < plan.delete_keys.size(); ++i) {
+    if (sinks::ParseSegmentPartKey(plan.delete_keys[i])) {
+      deleted_parts.push_back(plan.delete_keys[i]);
+    } else {
+      last_segment_position = i;
+      EXPECT_TRUE(deleted_parts.empty()) << "a part went before a segment that names it";
+    }
+  }
+  EXPECT_GT(plan.delete_keys.size(), last_segment_position);
+  EXPECT_THAT(deleted_parts, UnorderedElementsAre(part(140, 1, 1).key, part(140, 1, 2).key,
+                                                  part(120, 3, 1).key));
+}
+
+}  // namespace
+}  // namespace walship::snapshot

@@ -270,7 +270,8 @@ TEST_F(ObjectStoreSinkTest, CutsBySizeAndDescribesRelationsAgainInEachSegment) {
   }
 }
 
-TEST_F(ObjectStoreSinkTest, LargeTransactionIsNeverSplit) {
+// Past the segment's size but under its part limit: the transaction stays in one object.
+TEST_F(ObjectStoreSinkTest, TransactionUnderThePartLimitStaysInOneObject) {
   options_.segment_max_bytes = 2000;
   std::unique_ptr<Sink> sink = Open();
   ASSERT_NE(sink, nullptr);
@@ -283,6 +284,7 @@ TEST_F(ObjectStoreSinkTest, LargeTransactionIsNeverSplit) {
   ASSERT_THAT(segments, SizeIs(2));
   ExpectRecords(segments[0].records, big.records());
   ExpectRecords(segments[1].records, small.records());
+  EXPECT_EQ(segments[0].header.parts_size(), 0);
 }
 
 TEST_F(ObjectStoreSinkTest, CutsByAgeWhenPolledPastTheDeadline) {
@@ -369,6 +371,79 @@ TEST_F(ObjectStoreSinkTest, ReportsBackPressureWithoutEverBlockingTheCaller) {
   EXPECT_FALSE(sink->Backlogged());
   EXPECT_EQ(sink->DurableWatermark(), End(t2));
   EXPECT_THAT(ListWal(), SizeIs(2));
+}
+
+// A transaction far past the segment's size is split across objects: parts under part/
+// (never listed in wal/), each checked by size and SHA-256 from the completing segment's
+// header and index, whose records come after theirs; the segment's trailer describes the
+// whole (events, transactions, range), and the transaction is durable only once all are
+// stored.
+TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
+  options_.segment_max_bytes = 4096;  // parts at 64 KiB raw (the floor)
+  options_.zstd_level = 0;
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  v1::Relation deals = MakeRelation(16384, "deals");
+  auto t1 = MakeTransaction(700, 0x1000, deals, 3);
+  auto t2 = MakeTransaction(701, 0x2000, deals, 2000, std::string(100, 'x'));
+  auto t3 = MakeTransaction(702, 0x3000, deals, 2);
+  ASSERT_OK(sink->Write(t1));
+  ASSERT_OK(sink->Write(t2));
+  ASSERT_OK(sink->Write(t3));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(sink->DurableWatermark(), End(t3));
+
+  std::vector<ReadSegment> segments = ReadAllSegments();
+  ASSERT_THAT(segments, SizeIs(2));
+  const ReadSegment& split = segments[0];
+  EXPECT_EQ(split.key, WalSegmentKey(options_.stream, Lsn(0x1000), End(t2)));
+  EXPECT_EQ(split.header.format_version(), proto::kSegmentFormatWithParts);
+  ASSERT_GE(split.header.parts_size(), 3);
+  EXPECT_EQ(split.trailer.part_number(), 0u);
+  EXPECT_EQ(split.trailer.event_count(), 2003u);
+  EXPECT_EQ(split.trailer.transaction_count(), 2u);
+  EXPECT_EQ(split.trailer.first_commit_lsn(), 0x1000u);
+  EXPECT_EQ(split.trailer.last_end_lsn(), End(t2).value());
+  EXPECT_THAT(split.trailer.changed_relations(), ::testing::ElementsAre(16384u));
+
+  // The parts' records, then the segment's own: t1 whole, then t2 (its RelationDef is t1's).
+  std::vector<v1::Record> records;
+  auto parts = store_->List(options_.stream.Prefix() + "part/");
+  ASSERT_OK(parts.status());
+  EXPECT_EQ(parts->size(), static_cast<size_t>(split.header.parts_size()));
+  for (int i = 0; i < split.header.parts_size(); ++i) {
+    const v1::SegmentPartRef& ref = split.header.parts(i);
+    EXPECT_TRUE(IsPartKeyOfSegment(ref.key(), split.key)) << ref.key();
+    EXPECT_EQ(ParseSegmentPartKey(ref.key()), Lsn(0x1000));
+    ASSERT_OK_AND_ASSIGN(auto source, store_->Open(ref.key()));
+    EXPECT_EQ(source->size(), ref.bytes());
+    ASSERT_OK_AND_ASSIGN(auto reader, proto::SegmentReader::Open(source.get()));
+    EXPECT_EQ(reader->digest(), ref.sha256());
+    EXPECT_EQ(reader->trailer().part_number(), static_cast<uint32_t>(i + 1));
+    EXPECT_EQ(reader->header().parts_size(), i);  // each names the parts before it
+    v1::Record record;
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(bool more, reader->Next(&record));
+      if (!more) break;
+      records.push_back(record);
+    }
+  }
+  records.insert(records.end(), split.records.begin(), split.records.end());
+  std::vector<v1::Record> expected = t1.records();
+  expected.insert(expected.end(), t2.records().begin() + 1, t2.records().end());
+  ExpectRecords(records, expected);
+
+  // The index names the same parts.
+  ASSERT_OK_AND_ASSIGN(std::string index_bytes,
+                       store_->Get(SegmentIndexKey(options_.stream, End(t2))));
+  ASSERT_OK_AND_ASSIGN(v1::SegmentIndex index,
+                       DecodeSegmentIndex(SegmentIndexKey(options_.stream, End(t2)), index_bytes));
+  ASSERT_EQ(index.parts_size(), split.header.parts_size());
+  for (int i = 0; i < index.parts_size(); ++i) {
+    EXPECT_EQ(index.parts(i).SerializeAsString(), split.header.parts(i).SerializeAsString());
+  }
+  // No staging file is left.
+  EXPECT_TRUE(std::filesystem::is_empty(options_.staging_dir));
 }
 
 TEST_F(ObjectStoreSinkTest, SkipsTransactionsAlreadyTaken) {
