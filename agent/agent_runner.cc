@@ -1,13 +1,18 @@
 // The agent's start-up sequence and shutdown order.
 #include "agent/agent_runner.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/base/log.h"
 #include "agent/base/status_macros.h"
@@ -99,6 +104,82 @@ bool WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stor
   }
   return all;
 }
+
+// Writes heartbeats on a thread of its own, so that a slow or stalled store never holds the
+// replication loop (which must keep answering the server). Requests are latest-wins: a
+// newer one replaces one not yet begun.
+class HeartbeatWriter {
+ public:
+  HeartbeatWriter(const std::vector<std::unique_ptr<sinks::ObjectStore>>* stores,
+                  const StreamIdentity* identity)
+      : stores_(stores), identity_(identity), thread_([this] { Run(); }) {}
+  ~HeartbeatWriter() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  // A heartbeat of the idle agent (older ones trimmed).
+  void RequestIdle(absl::Time now, Lsn acknowledged, Lsn server_wal) {
+    absl::MutexLock lock(&mu_);
+    idle_ = Request{now, acknowledged, server_wal};
+  }
+  // A heartbeat vouching that the stores hold everything up to `position`.
+  void RequestVouch(absl::Time now, Lsn position, Lsn server_wal) {
+    absl::MutexLock lock(&mu_);
+    vouch_ = Request{now, position, server_wal};
+  }
+  // The newest position a vouching heartbeat reached every store with.
+  Lsn Vouched() const {
+    absl::MutexLock lock(&mu_);
+    return vouched_;
+  }
+
+ private:
+  struct Request {
+    absl::Time now;
+    Lsn position;
+    Lsn server_wal;
+  };
+
+  void Run() {
+    while (true) {
+      std::optional<Request> idle;
+      std::optional<Request> vouch;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](HeartbeatWriter* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+              return self->stopping_ || self->idle_.has_value() || self->vouch_.has_value();
+            },
+            this));
+        if (stopping_) return;
+        idle = std::exchange(idle_, std::nullopt);
+        vouch = std::exchange(vouch_, std::nullopt);
+      }
+      if (vouch.has_value() && WriteHeartbeat(*stores_, *identity_, vouch->now, vouch->position,
+                                              vouch->server_wal, /*trim=*/false)) {
+        absl::MutexLock lock(&mu_);
+        vouched_ = std::max(vouched_, vouch->position);
+      }
+      if (idle.has_value()) {
+        WriteHeartbeat(*stores_, *identity_, idle->now, idle->position, idle->server_wal,
+                       /*trim=*/true);
+      }
+    }
+  }
+
+  const std::vector<std::unique_ptr<sinks::ObjectStore>>* const stores_;
+  const StreamIdentity* const identity_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Request> idle_ ABSL_GUARDED_BY(mu_);
+  std::optional<Request> vouch_ ABSL_GUARDED_BY(mu_);
+  Lsn vouched_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 }  // namespace
 
@@ -306,14 +387,17 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.sequence_interval = config.sequence_interval;
   options.sequence_min_interval = std::min(absl::Seconds(1), config.sequence_interval);
   options.idle_report_interval = config.idle_report_interval;
-  options.on_idle = [&stores, &identity](absl::Time now, Lsn acknowledged, Lsn server_wal) {
-    WriteHeartbeat(stores, identity, now, acknowledged, server_wal, /*trim=*/true);
-  };
+  // Heartbeats are written off the loop's thread (a slow store must not stall it).
   // Positions past the stored changes are confirmed only once a heartbeat vouches for them,
   // so a restart never finds the slot past what the stores know about.
-  options.on_vouch = [&stores, &identity](absl::Time now, Lsn position, Lsn server_wal) {
-    return WriteHeartbeat(stores, identity, now, position, server_wal, /*trim=*/false);
+  HeartbeatWriter heartbeats(&stores, &identity);
+  options.on_idle = [&heartbeats](absl::Time now, Lsn acknowledged, Lsn server_wal) {
+    heartbeats.RequestIdle(now, acknowledged, server_wal);
   };
+  options.on_vouch = [&heartbeats](absl::Time now, Lsn position, Lsn server_wal) {
+    heartbeats.RequestVouch(now, position, server_wal);
+  };
+  options.vouched = [&heartbeats] { return heartbeats.Vouched(); };
   if (!config.no_base) {
     options.on_tables_entered = [&bases](std::vector<std::string> tables, Lsn since,
                                          int64_t since_time_us) {

@@ -25,7 +25,10 @@ StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, L
       assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}),
       metrics_(metrics),
       start_confirmed_(confirmed) {
-  if (options_.on_vouch) tracker_.SetIdleLimit(confirmed);
+  if (options_.on_vouch) {
+    tracker_.SetIdleLimit(confirmed);
+    vouched_ = confirmed;
+  }
 }
 
 absl::Status StreamLoop::Run(std::unique_ptr<pg::ReplicationConnection> conn) {
@@ -349,8 +352,14 @@ void StreamLoop::SideWork(absl::Time now) {
   }
   if (options_.on_vouch && tracker_.PendingIdle().valid() && now >= next_vouch_) {
     next_vouch_ = now + options_.vouch_interval;
-    Lsn position = tracker_.PendingIdle();
-    if (options_.on_vouch(now, position, server_wal_end_)) tracker_.SetIdleLimit(position);
+    options_.on_vouch(now, tracker_.PendingIdle(), server_wal_end_);
+  }
+  if (options_.vouched) {
+    Lsn vouched = options_.vouched();
+    if (vouched.valid() && vouched > vouched_) {
+      vouched_ = vouched;
+      tracker_.SetIdleLimit(vouched);
+    }
   }
 }
 

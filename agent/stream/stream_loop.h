@@ -49,13 +49,17 @@ struct StreamOptions {
   // databases write (the message itself is not stored).
   absl::Duration heartbeat_interval = absl::ZeroDuration();
   // Called at most this often while nothing is pending (idle and healthy), with the
-  // acknowledged position and the server's WAL end; the agent writes a heartbeat object.
+  // acknowledged position and the server's WAL end; the agent writes a heartbeat object
+  // (off the loop's thread: the call must return at once).
   absl::Duration idle_report_interval = absl::Minutes(1);
   std::function<void(absl::Time now, Lsn acknowledged, Lsn server_wal_end)> on_idle;
   // When set, positions past the stored changes (idle keepalives, empty transactions) are
-  // confirmed only once this returns true for them: the agent writes a heartbeat saying the
-  // store holds everything up to `position` (at most every vouch_interval).
-  std::function<bool(absl::Time now, Lsn position, Lsn server_wal_end)> on_vouch;
+  // confirmed only as far as `vouched()` says: `on_vouch` asks for a heartbeat saying the
+  // stores hold everything up to `position` (at most every vouch_interval), written off the
+  // loop's thread so that a slow store never stalls it; `vouched()` returns the newest
+  // position such a heartbeat reached every store with (Invalid: none yet).
+  std::function<void(absl::Time now, Lsn position, Lsn server_wal_end)> on_vouch;
+  std::function<Lsn()> vouched;
   absl::Duration vouch_interval = absl::Seconds(10);
   // How often the slot's retained WAL is read for the metrics.
   absl::Duration slot_stats_interval = absl::Seconds(15);
@@ -119,6 +123,7 @@ class StreamLoop {
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();
   absl::Time next_vouch_ = absl::InfinitePast();
+  Lsn vouched_;  // the newest position the stores vouch for
   const Lsn start_confirmed_;  // the slot's position at start
   SequenceRecorder sequences_;
   Lsn sequences_flushed_;  // the flush position at the last sequence check
