@@ -27,9 +27,9 @@ inline constexpr char kFooterMagic[8] = {'W', 'S', 'H', 'P', 'E', 'N', 'D', '\x0
 // format 1 objects are still read. A newer version is refused by name.
 inline constexpr uint32_t kSegmentFormatVersion = 2;
 inline constexpr uint32_t kOldestSegmentFormatVersion = 1;
-// Format 3: a change segment split across objects (its header lists the parts before it).
-// Written only for such objects, so that a walship that cannot read parts refuses them
-// rather than missing their records.
+// Format 3: an object that continues a change segment split across objects (the completing
+// object's trailer lists the parts before it). Written only for such objects, so that a
+// walship that cannot read parts refuses them rather than missing their records.
 inline constexpr uint32_t kSegmentFormatWithParts = 3;
 inline constexpr uint32_t kNewestSegmentFormatVersion = kSegmentFormatWithParts;
 inline constexpr uint8_t kFrameRecords = 1;

@@ -81,6 +81,9 @@ class SegmentWriterImpl : public SegmentWriter {
 
   void CarryOver(const v1::SegmentTrailer& earlier) override { carried_ = earlier; }
   void MarkAsPart(uint32_t number) override { part_number_ = number; }
+  void SetPartsBefore(std::vector<v1::SegmentPartRef> parts) override {
+    parts_before_ = std::move(parts);
+  }
 
   absl::Status Finish(uint64_t previous_end_lsn) override {
     WALSHIP_RETURN_IF_ERROR(status_);
@@ -92,6 +95,8 @@ class SegmentWriterImpl : public SegmentWriter {
     trailer_.set_changed_relations_listed(true);
     if (carried_.has_value()) trailer_ = MergeTrailers(*carried_, trailer_);
     trailer_.set_part_number(part_number_);
+    trailer_.clear_parts();
+    for (v1::SegmentPartRef& ref : parts_before_) *trailer_.add_parts() = std::move(ref);
     std::string trailer_bytes;
     if (!trailer_.SerializeToString(&trailer_bytes)) {
       return status_ = absl::InternalError("segment trailer could not be serialized");
@@ -229,6 +234,7 @@ class SegmentWriterImpl : public SegmentWriter {
   std::set<uint32_t> changed_relations_;  // for the trailer
   std::optional<v1::SegmentTrailer> carried_;  // the part before this object
   uint32_t part_number_ = 0;
+  std::vector<v1::SegmentPartRef> parts_before_;
 };
 
 }  // namespace
@@ -238,7 +244,7 @@ absl::StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(
   if (sink == nullptr) return absl::InvalidArgumentError("segment writer needs a sink");
   v1::SegmentHeader h = header;
   if (h.format_version() == 0) h.set_format_version(kSegmentFormatVersion);
-  if (h.parts_size() > 0) h.set_format_version(kSegmentFormatWithParts);
+  if (h.continued()) h.set_format_version(kSegmentFormatWithParts);
   if (h.format_version() != kSegmentFormatVersion &&
       h.format_version() != kSegmentFormatWithParts) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -304,6 +310,7 @@ v1::SegmentTrailer MergeTrailers(const v1::SegmentTrailer& earlier,
   for (uint32_t oid : relations) merged.add_changed_relations(oid);
   merged.set_changed_relations_listed(earlier.changed_relations_listed() &&
                                       later.changed_relations_listed());
+  merged.clear_parts();  // only the completing object names parts (its own list)
   merged.set_sequence_recordings(earlier.sequence_recordings() + later.sequence_recordings());
   if (later.sequence_recordings() == 0) {
     merged.set_last_sequence_recording_lsn(earlier.last_sequence_recording_lsn());

@@ -3,6 +3,7 @@
 #define WALSHIP_PROTO_SEGMENT_WRITER_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +43,8 @@ class SegmentWriter {
   virtual void CarryOver(const v1::SegmentTrailer& earlier) = 0;
   // This object is part `number` (from 1) of a segment split across objects.
   virtual void MarkAsPart(uint32_t number) = 0;
+  // This object completes a segment split across objects: its trailer names these parts.
+  virtual void SetPartsBefore(std::vector<v1::SegmentPartRef> parts) = 0;
   // Writes the last frame, the trailer and the footer. No Add() after it.
   virtual absl::Status Finish(uint64_t previous_end_lsn) = 0;
 };

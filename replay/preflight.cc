@@ -52,7 +52,7 @@ absl::Status CheckObject(sinks::ObjectStore* store, ObjectCache* cache,
           Lsn(planned.first_commit_lsn()).ToString(), Lsn(planned.last_end_lsn()).ToString()));
     }
     // A segment split across objects: each part present, whole and the one named.
-    const auto& parts = reader->header().parts();
+    const auto& parts = reader->trailer().parts();
     for (int i = 0; i < parts.size(); ++i) {
       if (cache != nullptr && sinks::IsPartKeyOfSegment(parts[i].key(), object.key)) {
         WALSHIP_RETURN_IF_ERROR(cache->Fetch(parts[i].key()));

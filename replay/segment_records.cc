@@ -35,7 +35,7 @@ absl::StatusOr<bool> ForEachSegmentRecord(
                         Lsn(segment.trailer.last_end_lsn()).ToString()));
   }
   v1::Record record;
-  const auto& parts = reader->header().parts();
+  const auto& parts = reader->trailer().parts();
   for (int i = 0; i < parts.size(); ++i) {
     WALSHIP_ASSIGN_OR_RETURN(OpenedPart part,
                              OpenSegmentPart(store, segment.segment_key, parts[i], i + 1));
@@ -79,7 +79,8 @@ absl::StatusOr<OpenedPart> OpenSegmentPart(sinks::ObjectStore* store,
     return damaged("is not the object the segment names (its SHA-256 differs)");
   }
   if (part.reader->header().kind() != v1::CHANGE_SEGMENT ||
-      part.reader->trailer().part_number() != static_cast<uint32_t>(number)) {
+      part.reader->trailer().part_number() != static_cast<uint32_t>(number) ||
+      part.reader->header().continued() != (number > 1)) {
     return damaged(absl::StrFormat("is not marked as part %d of a change segment", number));
   }
   return part;

@@ -21,7 +21,7 @@ absl::StatusOr<bool> ForEachSegmentRecord(
     absl::FunctionRef<absl::StatusOr<bool>(const v1::Record&)> fn);
 
 // Opens and checks part `number` (from 1) of the segment stored under `segment_key` whose
-// header names it as `ref`: the key lies in the segment's own branch, the object's size and
+// trailer names it as `ref`: the key lies in the segment's own branch, the object's size and
 // footer SHA-256 are the ones named, and it is a change segment marked as that part. The
 // returned reader reads from `*source`.
 struct OpenedPart {

@@ -76,18 +76,23 @@ RetentionPlan PlanRetention(const StoreContents& contents, const RetentionPolicy
     }
   }
   // Parts go with their segment (the one with the same first commit), after it, so that a
-  // stop halfway never leaves a segment without its parts. Parts no kept segment names
-  // (left by a crash before their segment was stored) go once they are that old too.
+  // stop halfway never leaves a segment without its parts. Parts no segment names (left by a
+  // crash before their segment was stored) go once they are that old too, but only when
+  // the build that wrote them is provably over: a segment with that first commit, or a later
+  // one, is stored (a build still running has stored neither, and may be about to name them).
   std::set<Lsn> kept_first_commits;
+  std::set<Lsn> stored_first_commits;
   for (const StoredSegmentObject& segment : contents.segments) {
-    if (segment.last_end >= plan.oldest_kept_base) {
-      if (auto parsed = sinks::ParseWalSegmentKey(segment.key)) {
-        kept_first_commits.insert(parsed->first_commit);
-      }
-    }
+    auto parsed = sinks::ParseWalSegmentKey(segment.key);
+    if (!parsed) continue;
+    stored_first_commits.insert(parsed->first_commit);
+    if (segment.last_end >= plan.oldest_kept_base) kept_first_commits.insert(parsed->first_commit);
   }
   for (const StoredPartObject& part : contents.parts) {
-    if (part.first_commit < plan.oldest_kept_base && !kept_first_commits.count(part.first_commit)) {
+    bool build_over = stored_first_commits.lower_bound(part.first_commit) !=
+                      stored_first_commits.end();
+    if (part.first_commit < plan.oldest_kept_base && build_over &&
+        !kept_first_commits.count(part.first_commit)) {
       plan.delete_keys.push_back(part.key);
     }
   }

@@ -68,7 +68,7 @@ std::string WalSegmentKey(const StreamId& stream, Lsn first_commit, Lsn last_end
 }
 
 std::string SegmentPartKey(const StreamId& stream, Lsn first_commit, uint64_t token, int number) {
-  return absl::StrFormat("%spart/%s-%016x-%04d.seg", stream.Prefix(), first_commit.ToKey(), token,
+  return absl::StrFormat("%spart/%s-%016x-%06d.seg", stream.Prefix(), first_commit.ToKey(), token,
                          number);
 }
 
@@ -99,9 +99,13 @@ std::optional<ParsedSegmentKey> ParseWalSegmentKey(absl::string_view key) {
 
 std::optional<Lsn> ParseSegmentPartKey(absl::string_view key) {
   absl::string_view name = BaseName(key);
-  if (!absl::ConsumeSuffix(&name, ".seg") || name.size() != 16 + 1 + 16 + 1 + 4 ||
+  // <16 hex>-<16 hex>-<number, 6 digits or more>
+  if (!absl::ConsumeSuffix(&name, ".seg") || name.size() < 16 + 1 + 16 + 1 + 6 ||
       name[16] != '-' || name[33] != '-') {
     return std::nullopt;
+  }
+  for (char c : name.substr(34)) {
+    if (c < '0' || c > '9') return std::nullopt;
   }
   return ParseKeyLsn(name.substr(0, 16));
 }

@@ -48,7 +48,7 @@ std::string GapKey(const StreamId& stream, Lsn from, Lsn to);
 std::string WalSegmentKey(const StreamId& stream, Lsn first_commit, Lsn last_end);
 std::string SegmentIndexKey(const StreamId& stream, Lsn last_end);
 // A part of a change segment split across objects:
-// "<prefix>part/<first commit>-<16 hex: this build's random token>-<number, 4 digits>.seg".
+// "<prefix>part/<first commit>-<16 hex: this build's random token>-<number, 6 digits>.seg".
 // The token keeps a rebuilt segment (after a crash) from meeting the parts of the first try.
 std::string SegmentPartKey(const StreamId& stream, Lsn first_commit, uint64_t token, int number);
 // The first commit LSN a part key names (nullopt when it is not shaped like one).

@@ -212,10 +212,22 @@ class ObjectStoreSink : public Sink {
       // A transaction that would carry the segment far past its size is split across
       // objects (parts), well before the format's 4 GiB.
       uint64_t token = std::uniform_int_distribution<uint64_t>()(rng_);
-      builder_->SetPartLimit(PartLimit(options_.segment_max_bytes),
-                             [stream = options_.stream, token](Lsn first_commit, int number) {
-                               return SegmentPartKey(stream, first_commit, token, number);
-                             });
+      builder_->SetPartLimit(
+          PartLimit(options_.segment_max_bytes),
+          [stream = options_.stream, token](Lsn first_commit, int number) {
+            return SegmentPartKey(stream, first_commit, token, number);
+          },
+          [this](FinishedPart part) -> absl::Status {
+            // Stored while the rest of the transaction is written (parts never wait for the
+            // segment's cut, so the staging directory holds only what is not yet stored).
+            FinishedSegment entry;
+            entry.part_only = true;
+            entry.parts.push_back(std::move(part));
+            absl::MutexLock lock(&mu_);
+            if (!error_.ok()) return error_;
+            queue_.push_back(std::move(entry));
+            return absl::OkStatus();
+          });
       builder_opened_ = absl::Now();
     }
     absl::Status added = builder_->AddTransaction(txn);
@@ -322,6 +334,17 @@ class ObjectStoreSink : public Sink {
         if (abandon_ || !error_.ok() || queue_.empty()) return;
         segment = queue_.front();
       }
+      if (segment.part_only) {
+        absl::Status stored = Upload(segment);
+        absl::MutexLock lock(&mu_);
+        if (!stored.ok()) {
+          LogError("%s: %s", store_->url(), stored.message());
+          error_.Update(stored);
+          return;
+        }
+        queue_.pop_front();  // a part moves no watermark
+        continue;
+      }
       if (segment.already_stored) {
         absl::MutexLock lock(&mu_);
         watermark_ = segment.last_end;
@@ -359,18 +382,18 @@ class ObjectStoreSink : public Sink {
   }
 
   absl::Status Upload(const FinishedSegment& segment) {
-    std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
-    // Parts first: the segment that names them is stored only once they all are (a crash
-    // in between leaves parts no segment names, under a name the next try does not use).
+    // Parts are queued (so stored) before the segment that names them: a crash in between
+    // leaves parts no segment names, under a name the next try does not use.
     for (const FinishedPart& part : segment.parts) {
-      std::string context = absl::StrFormat("storing part \"%s\" of segment \"%s\"", part.key,
-                                            key);
+      std::string context = absl::StrFormat("storing part \"%s\"", part.key);
       WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(part.path), context));
       WALSHIP_RETURN_IF_ERROR(Annotate(
           fileutil::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
       WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(part.key, part.path), context));
       CrashPoint("part-stored");
     }
+    if (segment.part_only) return absl::OkStatus();
+    std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
     CrashPoint("segment-written");
     WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
@@ -382,13 +405,7 @@ class ObjectStoreSink : public Sink {
     v1::SegmentIndex index = options_.index_identity;
     index.set_segment_key(key);
     index.set_segment_bytes(segment.bytes);
-    *index.mutable_trailer() = segment.trailer;
-    for (const FinishedPart& part : segment.parts) {
-      v1::SegmentPartRef* ref = index.add_parts();
-      ref->set_key(part.key);
-      ref->set_bytes(part.bytes);
-      ref->set_sha256(part.footer.substr(4, 32));
-    }
+    *index.mutable_trailer() = segment.trailer;  // with the parts, when split
     std::string index_key = SegmentIndexKey(options_.stream, segment.last_end);
     return Annotate(store_->Put(index_key, EncodeSegmentIndex(std::move(index))),
                     absl::StrFormat("storing index \"%s\"", index_key));

@@ -34,13 +34,15 @@ absl::StatusOr<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(
 }
 
 void SegmentBuilder::SetPartLimit(uint64_t raw_limit,
-                                  std::function<std::string(Lsn, int)> part_key) {
+                                  std::function<std::string(Lsn, int)> part_key,
+                                  std::function<absl::Status(FinishedPart)> on_part) {
   part_limit_ = raw_limit;
   part_key_ = std::move(part_key);
+  on_part_ = std::move(on_part);
 }
 
 absl::Status SegmentBuilder::SealPart() {
-  const int number = static_cast<int>(parts_.size()) + 1;
+  const int number = static_cast<int>(part_refs_.size()) + 1;
   writer_->MarkAsPart(static_cast<uint32_t>(number));
   WALSHIP_RETURN_IF_ERROR(writer_->Finish(0));
   v1::SegmentTrailer carried = writer_->trailer();
@@ -62,10 +64,9 @@ absl::Status SegmentBuilder::SealPart() {
   ref.set_sha256(part.footer.substr(4, 32));
   part_refs_.push_back(std::move(ref));
   parts_raw_bytes_ += writer_->raw_bytes();
-  parts_.push_back(std::move(part));
   WALSHIP_RETURN_IF_ERROR(OpenObject());
   writer_->CarryOver(carried);
-  return absl::OkStatus();
+  return on_part_(std::move(part));  // the file is the sink's from here on
 }
 
 // The next object of a split segment, under the same staging name; its header names the
@@ -80,7 +81,7 @@ absl::Status SegmentBuilder::OpenObject() {
   writer_.reset();
   sink_ = std::make_unique<TailKeepingSink>(fd, path_);
   v1::SegmentHeader header = header_;
-  for (const v1::SegmentPartRef& ref : part_refs_) *header.add_parts() = ref;
+  header.set_continued(true);
   proto::SegmentWriterOptions options;
   options.zstd_level = zstd_level_;
   WALSHIP_ASSIGN_OR_RETURN(writer_, proto::SegmentWriter::Create(sink_.get(), header, options));
@@ -95,14 +96,11 @@ SegmentBuilder::SegmentBuilder(std::string path, int fd, absl::Time opened_at)
 
 SegmentBuilder::~SegmentBuilder() {
   if (fd_ >= 0) ::close(fd_);
-  if (!finished_) {
-    ::unlink(path_.c_str());
-    for (const FinishedPart& part : parts_) ::unlink(part.path.c_str());
-  }
+  if (!finished_) ::unlink(path_.c_str());
 }
 
 absl::Status SegmentBuilder::AddTransaction(const proto::Transaction& txn) {
-  if (transactions_ == 0 && parts_.empty()) first_commit_ = txn.info().commit_lsn;
+  if (transactions_ == 0 && part_refs_.empty()) first_commit_ = txn.info().commit_lsn;
   WALSHIP_RETURN_IF_ERROR(txn.ForEachRecord([this](const v1::Record& record) -> absl::Status {
     if (part_limit_ > 0 && writer_->raw_bytes() >= part_limit_) {
       WALSHIP_RETURN_IF_ERROR(SealPart());
@@ -124,6 +122,7 @@ absl::Status SegmentBuilder::AddTransaction(const proto::Transaction& txn) {
 }
 
 absl::StatusOr<FinishedSegment> SegmentBuilder::Finish(Lsn previous_end) {
+  if (!part_refs_.empty()) writer_->SetPartsBefore(part_refs_);
   WALSHIP_RETURN_IF_ERROR(writer_->Finish(previous_end.value()));
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) {
@@ -138,7 +137,6 @@ absl::StatusOr<FinishedSegment> SegmentBuilder::Finish(Lsn previous_end) {
   segment.bytes = sink_->size();
   segment.trailer = writer_->trailer();
   segment.footer = sink_->tail();
-  segment.parts = parts_;
   return segment;
 }
 

@@ -43,8 +43,10 @@ struct FinishedSegment {
   // Not a file: segments already in the store up to `last_end` (a refill reached them);
   // storing it only moves the watermark.
   bool already_stored = false;
-  // The parts before this file when the segment is split across objects (in order; they
-  // are stored first, and the file's header names them).
+  // A part of a split segment, handed over as soon as it was sealed (only `parts[0]` is
+  // set): storing it moves no watermark. The segment's own file comes after all its parts,
+  // and its trailer names them.
+  bool part_only = false;
   std::vector<FinishedPart> parts;
 };
 
@@ -65,7 +67,10 @@ class SegmentBuilder {
   // bytes, the next record of the same transaction goes into a new object (the one before
   // becomes a part, named by `part_key(first commit, number from 1)`). Without it a
   // transaction larger than the format's 4 GiB fails.
-  void SetPartLimit(uint64_t raw_limit, std::function<std::string(Lsn, int)> part_key);
+  // Each sealed part is handed to `on_part` at once (the sink stores it while the rest is
+  // written); an error there fails AddTransaction.
+  void SetPartLimit(uint64_t raw_limit, std::function<std::string(Lsn, int)> part_key,
+                    std::function<absl::Status(FinishedPart)> on_part);
 
   // Appends every record of `txn`. A RelationDef byte-identical to the last one this
   // segment holds for its OID is dropped; the first per OID, and any change, is kept.
@@ -91,7 +96,7 @@ class SegmentBuilder {
   int zstd_level_ = 0;
   uint64_t part_limit_ = 0;  // 0: no splitting
   std::function<std::string(Lsn, int)> part_key_;
-  std::vector<FinishedPart> parts_;
+  std::function<absl::Status(FinishedPart)> on_part_;
   std::vector<v1::SegmentPartRef> part_refs_;
   uint64_t parts_raw_bytes_ = 0;
   int fd_;

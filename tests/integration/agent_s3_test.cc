@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -731,13 +733,19 @@ TEST_F(AgentS3Test, StalledUploadsNeverCostTheReplicationConnection) {
   ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", clean, absl::Seconds(60)), IsOk())
       << ReadFile(log);
 
-  ASSERT_OK_AND_ASSIGN(auto queued, ProxyCall("POST", "/_fault?kind=stall&count=1&seconds=10"));
+  // 10 s in CI; tests/chaos/long_upload_stall.sh sets WALSHIP_STALL_SECONDS for minutes.
+  int stall_seconds = 10;
+  if (const char* env = std::getenv("WALSHIP_STALL_SECONDS")) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &stall_seconds) && stall_seconds >= 1) << env;
+  }
+  ASSERT_OK_AND_ASSIGN(auto queued, ProxyCall("POST", absl::StrCat("/_fault?kind=stall&count=1&seconds=",
+                                                                   stall_seconds)));
   ASSERT_EQ(queued.status, 204);
   absl::Time stall_began = absl::Now();
   ASSERT_NO_FATAL_FAILURE(write_burst(100, 24));
   ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
   // While it lasts, the slot never passes the bucket.
-  absl::Time deadline = absl::Now() + absl::Seconds(90);
+  absl::Time deadline = absl::Now() + absl::Seconds(90 + stall_seconds);
   for (;;) {
     ASSERT_NO_FATAL_FAILURE(ExpectConfirmedIsStored(txns, "stall"));
     ASSERT_OK_AND_ASSIGN(Lsn confirmed, SlotConfirmed(*pg_, "crm", "walship"));
@@ -746,7 +754,8 @@ TEST_F(AgentS3Test, StalledUploadsNeverCostTheReplicationConnection) {
     ASSERT_LT(absl::Now(), deadline) << ReadFile(log);
     absl::SleepFor(absl::Milliseconds(100));
   }
-  EXPECT_GE(absl::Now() - stall_began, absl::Seconds(9)) << "the stall never held the uploads";
+  EXPECT_GE(absl::Now() - stall_began, absl::Seconds(stall_seconds - 1))
+      << "the stall never held the uploads";
   EXPECT_EQ(ProxyStat("fault_stall"), 1);
   std::string agent_log = ReadFile(log);
   EXPECT_THAT(agent_log, HasSubstr("pausing the stream")) << "the queue never reached its bound";

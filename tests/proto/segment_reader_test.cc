@@ -314,10 +314,10 @@ TEST_P(SegmentCorruption, RefusesAnUnsupportedFormatVersion) {
   const size_t header = sizeof(kSegmentMagic) + 4;
   ASSERT_EQ(bad[header], '\x08');
   ASSERT_EQ(bad[header + 1], '\x02');
-  bad[header + 1] = '\x03';
+  bad[header + 1] = '\x04';
   Reseal(&bad);
   EXPECT_THAT(ReadAll(bad), StatusIs(absl::StatusCode::kDataLoss,
-                                     AllOf(HasSubstr("format version 3 is not supported"),
+                                     AllOf(HasSubstr("format version 4 is not supported"),
                                            HasSubstr("written by a newer walship"))));
   // Format 1 (before incarnations) is still read.
   bad[header + 1] = '\x01';

@@ -274,7 +274,8 @@ TEST(RetentionTest, PartsGoWithTheirSegmentAndOrphansWhenOld) {
   contents.parts = {part(140, 1, 1), part(140, 1, 2),   // segment 140-150: deleted
                     part(340, 2, 1),                    // segment 340-350 spans base 300
                     part(120, 3, 1),                    // an orphan before base 300
-                    part(420, 4, 1)};                   // an orphan after it
+                    part(420, 4, 1),                    // an orphan after it
+                    part(460, 5, 1)};                   // a build still running
   RetentionPolicy policy;
   policy.retain_base = 2;
   RetentionPlan plan = PlanRetention(contents, policy, kNow);
@@ -291,6 +292,19 @@ TEST(RetentionTest, PartsGoWithTheirSegmentAndOrphansWhenOld) {
   EXPECT_GT(plan.delete_keys.size(), last_segment_position);
   EXPECT_THAT(deleted_parts, UnorderedElementsAre(part(140, 1, 1).key, part(140, 1, 2).key,
                                                   part(120, 3, 1).key));
+
+  // A lagging stream: a base newer than every stored segment while a segment is being
+  // built, its parts stored and not yet named. They are not orphans: nothing stored comes
+  // at or after their first commit.
+  StoreContents lagging = FourDailyBases();
+  lagging.bases.push_back(Base(900, absl::Hours(1)));
+  lagging.parts = {part(800, 6, 1), part(800, 6, 2)};
+  policy.retain_base = 1;
+  RetentionPlan lagging_plan = PlanRetention(lagging, policy, kNow);
+  EXPECT_EQ(lagging_plan.oldest_kept_base, Lsn(900));
+  for (const std::string& key : lagging_plan.delete_keys) {
+    EXPECT_FALSE(sinks::ParseSegmentPartKey(key).has_value()) << key;
+  }
 }
 
 }  // namespace

@@ -284,7 +284,7 @@ TEST_F(ObjectStoreSinkTest, TransactionUnderThePartLimitStaysInOneObject) {
   ASSERT_THAT(segments, SizeIs(2));
   ExpectRecords(segments[0].records, big.records());
   ExpectRecords(segments[1].records, small.records());
-  EXPECT_EQ(segments[0].header.parts_size(), 0);
+  EXPECT_EQ(segments[0].trailer.parts_size(), 0);
 }
 
 TEST_F(ObjectStoreSinkTest, CutsByAgeWhenPolledPastTheDeadline) {
@@ -374,8 +374,8 @@ TEST_F(ObjectStoreSinkTest, ReportsBackPressureWithoutEverBlockingTheCaller) {
 }
 
 // A transaction far past the segment's size is split across objects: parts under part/
-// (never listed in wal/), each checked by size and SHA-256 from the completing segment's
-// header and index, whose records come after theirs; the segment's trailer describes the
+// (never listed in wal/), each checked by size and SHA-256 from the completing object's
+// trailer and index, whose records come after theirs; the segment's trailer describes the
 // whole (events, transactions, range), and the transaction is durable only once all are
 // stored.
 TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
@@ -398,7 +398,8 @@ TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
   const ReadSegment& split = segments[0];
   EXPECT_EQ(split.key, WalSegmentKey(options_.stream, Lsn(0x1000), End(t2)));
   EXPECT_EQ(split.header.format_version(), proto::kSegmentFormatWithParts);
-  ASSERT_GE(split.header.parts_size(), 3);
+  ASSERT_GE(split.trailer.parts_size(), 3);
+  EXPECT_TRUE(split.header.continued());
   EXPECT_EQ(split.trailer.part_number(), 0u);
   EXPECT_EQ(split.trailer.event_count(), 2003u);
   EXPECT_EQ(split.trailer.transaction_count(), 2u);
@@ -410,9 +411,9 @@ TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
   std::vector<v1::Record> records;
   auto parts = store_->List(options_.stream.Prefix() + "part/");
   ASSERT_OK(parts.status());
-  EXPECT_EQ(parts->size(), static_cast<size_t>(split.header.parts_size()));
-  for (int i = 0; i < split.header.parts_size(); ++i) {
-    const v1::SegmentPartRef& ref = split.header.parts(i);
+  EXPECT_EQ(parts->size(), static_cast<size_t>(split.trailer.parts_size()));
+  for (int i = 0; i < split.trailer.parts_size(); ++i) {
+    const v1::SegmentPartRef& ref = split.trailer.parts(i);
     EXPECT_TRUE(IsPartKeyOfSegment(ref.key(), split.key)) << ref.key();
     EXPECT_EQ(ParseSegmentPartKey(ref.key()), Lsn(0x1000));
     ASSERT_OK_AND_ASSIGN(auto source, store_->Open(ref.key()));
@@ -420,7 +421,8 @@ TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
     ASSERT_OK_AND_ASSIGN(auto reader, proto::SegmentReader::Open(source.get()));
     EXPECT_EQ(reader->digest(), ref.sha256());
     EXPECT_EQ(reader->trailer().part_number(), static_cast<uint32_t>(i + 1));
-    EXPECT_EQ(reader->header().parts_size(), i);  // each names the parts before it
+    EXPECT_EQ(reader->header().continued(), i > 0);
+    EXPECT_EQ(reader->trailer().parts_size(), 0);  // only the completing object names them
     v1::Record record;
     while (true) {
       ASSERT_OK_AND_ASSIGN(bool more, reader->Next(&record));
@@ -438,9 +440,10 @@ TEST_F(ObjectStoreSinkTest, ATransactionPastTheSegmentSizeIsSplitIntoParts) {
                        store_->Get(SegmentIndexKey(options_.stream, End(t2))));
   ASSERT_OK_AND_ASSIGN(v1::SegmentIndex index,
                        DecodeSegmentIndex(SegmentIndexKey(options_.stream, End(t2)), index_bytes));
-  ASSERT_EQ(index.parts_size(), split.header.parts_size());
-  for (int i = 0; i < index.parts_size(); ++i) {
-    EXPECT_EQ(index.parts(i).SerializeAsString(), split.header.parts(i).SerializeAsString());
+  ASSERT_EQ(index.trailer().parts_size(), split.trailer.parts_size());
+  for (int i = 0; i < index.trailer().parts_size(); ++i) {
+    EXPECT_EQ(index.trailer().parts(i).SerializeAsString(),
+              split.trailer.parts(i).SerializeAsString());
   }
   // No staging file is left.
   EXPECT_TRUE(std::filesystem::is_empty(options_.staging_dir));
