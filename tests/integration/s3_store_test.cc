@@ -340,8 +340,11 @@ TEST_F(FakeS3Test, AnswersLongerThanTheRequestCanReturnAreCut) {
   EXPECT_EQ(Stat("floods"), 3);
   struct rusage after_usage;
   ::getrusage(RUSAGE_SELF, &after_usage);
-  // ru_maxrss is in KiB: the endless listing may fill its 64 MiB bound, no more.
+  // ru_maxrss is in KiB: the endless listing may fill its 64 MiB bound, no more. (Under
+  // AddressSanitizer freed buffers stay resident in its quarantine: not meaningful there.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(after_usage.ru_maxrss - before_usage.ru_maxrss, 192 * 1024);
+#endif
 }
 
 TEST_F(FakeS3Test, RetriesThroughInjectedFaultsLoseNothing) {
