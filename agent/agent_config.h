@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
-#include "agent/base/log.h"
+#include "proto/core/lsn.h"
+#include "proto/core/log.h"
 
 namespace walship::agent {
 

@@ -14,8 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 #include "agent/base_scheduler.h"
 #include "agent/stream_identity.h"
 #include "agent/metrics/agent_metrics.h"
@@ -34,6 +34,7 @@
 #include "sinks/object_store/heartbeat.h"
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
+#include "sinks/object_store/open_object_store.h"
 #include "sinks/object_store/retry_observer.h"
 
 namespace walship::agent {

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 #include "agent/snapshot/base_progress.h"
 
 namespace walship::agent {

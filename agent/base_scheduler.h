@@ -1,7 +1,7 @@
 // Takes base snapshots by policy on a thread of its own while the stream continues, and
 // applies retention after each success.
-#ifndef WALSHIP_AGENT_BASE_SCHEDULER_H_
-#define WALSHIP_AGENT_BASE_SCHEDULER_H_
+#ifndef WALSHIP_PROTO_CORE_SCHEDULER_H_
+#define WALSHIP_PROTO_CORE_SCHEDULER_H_
 
 #include <atomic>
 #include <optional>
@@ -68,4 +68,4 @@ absl::StatusOr<std::optional<absl::Time>> NewestBaseTime(sinks::ObjectStore& sto
 
 }  // namespace walship::agent
 
-#endif  // WALSHIP_AGENT_BASE_SCHEDULER_H_
+#endif  // WALSHIP_PROTO_CORE_SCHEDULER_H_

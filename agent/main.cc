@@ -18,7 +18,7 @@
 #include "absl/time/clock.h"
 #include "agent/agent_config.h"
 #include "agent/agent_runner.h"
-#include "agent/base/log.h"
+#include "proto/core/log.h"
 
 namespace walship::agent {
 namespace {

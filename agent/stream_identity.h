@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/replication_connection.h"
 #include "proto/walship.pb.h"
 #include "sinks/object_store/layout.h"

@@ -11,7 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "proto/segment_coding.h"
 #include "proto/segment_format.h"
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "replay/restorer.h"
 
 namespace walship::replay {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "replay/base_catalog.h"
 #include "replay/recovery_target.h"
 #include "replay/restore_planner.h"

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/lsn.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/lsn.h"
+#include "proto/core/status_macros.h"
 #include "proto/event_names.h"
 #include "replay/ddl_applier.h"
 #include "replay/segment_records.h"

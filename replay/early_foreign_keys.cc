@@ -1,7 +1,7 @@
 // Foreign keys added to empty tables before their rows load.
 #include "replay/early_foreign_keys.h"
 
-#include "agent/base/log.h"
+#include "proto/core/log.h"
 
 namespace walship::replay {
 

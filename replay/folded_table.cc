@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "proto/event_names.h"
 #include "replay/copy_text.h"
 #include "replay/target_tables.h"

@@ -17,9 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "agent/base/log.h"
-#include "agent/base/lsn.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/lsn.h"
+#include "proto/core/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/base_catalog.h"
 #include "replay/base_commands.h"
@@ -37,6 +37,7 @@
 #include "replay/verifier.h"
 #include "sinks/object_store/encryption/encrypted_store.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 
 namespace walship::replay {
 namespace {

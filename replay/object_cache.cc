@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/file_util.h"
 #include "sinks/object_store/layout.h"
 

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "agent/base/log.h"
-#include "agent/base/lsn.h"
+#include "proto/core/log.h"
+#include "proto/core/lsn.h"
 #include "replay/recovery_target.h"
 
 namespace walship::replay {

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 #include "replay/progress_reporter.h"
 #include "replay/segment_records.h"
 

@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/stream_history.h"
 
 namespace walship::replay {

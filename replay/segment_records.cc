@@ -3,8 +3,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/lsn.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/lsn.h"
+#include "proto/core/status_macros.h"
 #include "proto/segment_reader.h"
 #include "sinks/object_store/layout.h"
 

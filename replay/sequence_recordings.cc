@@ -6,8 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "replay/segment_records.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
 #include "replay/segment_catalog.h"

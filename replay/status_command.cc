@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "proto/walship.pb.h"
 #include "replay/recovery_target.h"
 #include "replay/segment_catalog.h"

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "replay/stream_summary.h"
 #include "sinks/object_store/heartbeat.h"
 #include "sinks/object_store/object_store.h"

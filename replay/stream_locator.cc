@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 
 namespace walship::replay {
 

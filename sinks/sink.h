@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "proto/transaction.h"
 
 namespace walship::sinks {

@@ -28,7 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/metrics/health.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"

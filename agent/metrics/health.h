@@ -12,7 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 
 namespace walship::agent {
 

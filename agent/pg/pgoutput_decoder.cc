@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "agent/pg/pgoutput_reader.h"
 #include "agent/pg/pgoutput_wire.h"
 

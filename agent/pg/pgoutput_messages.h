@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 
 namespace walship::agent {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 
 namespace walship::pg {
 namespace {

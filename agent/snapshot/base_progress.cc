@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "agent/base/log.h"
+#include "proto/core/log.h"
 
 namespace walship::snapshot {
 namespace {

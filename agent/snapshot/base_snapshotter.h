@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "absl/time/time.h"
 #include "agent/snapshot/base_progress.h"
 #include "proto/walship.pb.h"

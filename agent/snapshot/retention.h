@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 

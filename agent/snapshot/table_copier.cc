@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "agent/base/failpoint.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/failpoint.h"
+#include "proto/core/status_macros.h"
 #include "agent/pg/pg_handles.h"
 #include "proto/segment_writer.h"
 

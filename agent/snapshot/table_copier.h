@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 #include "agent/snapshot/snapshot_catalog.h"
 #include "proto/walship.pb.h"

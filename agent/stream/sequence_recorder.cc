@@ -2,7 +2,7 @@
 #include "agent/stream/sequence_recorder.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 
 namespace walship::agent {
 namespace {

@@ -11,7 +11,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 
 namespace walship::agent {

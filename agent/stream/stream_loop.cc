@@ -10,9 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "agent/base/failpoint.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/failpoint.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 
 namespace walship::agent {
 

@@ -20,7 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/pg/pgoutput_decoder.h"
 #include "agent/pg/replication_connection.h"

@@ -2,7 +2,7 @@
 #include "agent/stream/transaction_assembler.h"
 
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 
 namespace walship::agent {
 namespace {

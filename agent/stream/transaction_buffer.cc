@@ -1,7 +1,7 @@
 // Transaction buffering in memory and in spill files.
 #include "agent/stream/transaction_buffer.h"
 
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "agent/stream/spill_file.h"
 
 namespace walship::agent {

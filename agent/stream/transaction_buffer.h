@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "proto/transaction.h"
 #include "proto/walship.pb.h"
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 
 namespace walship::sinks::kafka {
 

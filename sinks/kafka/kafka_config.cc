@@ -1,7 +1,7 @@
 // Properties parsing, secret refusal and the layered librdkafka producer configuration.
 #include "sinks/kafka/kafka_config.h"
 
-#include "agent/base/secret_file.h"
+#include "proto/core/secret_file.h"
 
 #include <cerrno>
 #include <cstring>

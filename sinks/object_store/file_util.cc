@@ -1,7 +1,7 @@
 // POSIX file helpers for the local store and the sink's staging area.
 #include "sinks/object_store/file_util.h"
 
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "proto/segment_coding.h"
 
 #include <dirent.h>

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "sinks/object_store/layout.h"
 
 namespace walship::sinks {

@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 
 namespace walship::sinks {
 

@@ -51,10 +51,6 @@ class ObjectStore {
   virtual absl::Status Delete(absl::string_view key) = 0;
 };
 
-// Opens a store from its URL: "file:///var/lib/walship" (the directory is created when
-// missing). Unknown schemes are kInvalidArgument naming the supported ones.
-absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(absl::string_view url);
-
 }  // namespace walship::sinks
 
 #endif  // WALSHIP_SINKS_OBJECT_STORE_OBJECT_STORE_H_

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "proto/segment_format.h"
 #include "sinks/object_store/file_util.h"
 

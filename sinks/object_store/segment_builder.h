@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "proto/byte_io.h"
 #include "proto/segment_writer.h"
 #include "proto/transaction.h"

@@ -25,7 +25,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "tests/fidelity/corpus_file.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/status_matchers.h"

@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/integration/crm_workload.h"
 #include "tests/integration/harness.h"
 #include "tests/sinks/encryption/encryption_test_util.h"

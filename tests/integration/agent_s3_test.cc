@@ -13,7 +13,6 @@
 #include <cstdlib>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,7 +21,6 @@
 #include <regex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -31,12 +29,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 #include "sinks/object_store/s3/http_client.h"
 #include "tests/integration/crm_workload.h"
 #include "tests/integration/harness.h"
@@ -688,29 +686,7 @@ TEST_F(AgentS3Test, StalledUploadsNeverCostTheReplicationConnection) {
   ASSERT_OK(WaitForS3Base(*agent, log));
 
   // The walsender serving the slot, sampled while the agent runs.
-  std::atomic<bool> sampling{true};
-  absl::Mutex pids_mu;
-  std::vector<std::string> pids;
-  std::thread sampler([&] {
-    while (sampling.load()) {
-      auto pid = pg_->Query("crm",
-                            "SELECT coalesce(active_pid::text, '') FROM "
-                            "pg_replication_slots WHERE slot_name = 'walship'");
-      if (pid.ok() && !pid->empty()) {
-        absl::MutexLock lock(&pids_mu);
-        if (pids.empty() || pids.back() != *pid) pids.push_back(*pid);
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-  });
-  struct SamplerJoin {
-    std::atomic<bool>* sampling;
-    std::thread* sampler;
-    ~SamplerJoin() {
-      sampling->store(false);
-      if (sampler->joinable()) sampler->join();
-    }
-  } join{&sampling, &sampler};
+  WalsenderSampler sampler(*pg_, "crm", "walship");
 
   std::vector<Txn> txns;
   // Many small transactions, each its own segment or nearly (50 ms group commit), so the
@@ -776,12 +752,7 @@ TEST_F(AgentS3Test, StalledUploadsNeverCostTheReplicationConnection) {
   EXPECT_GT(final_confirmed, txns.back().before) << "last written at " << last.ToString();
   ASSERT_NO_FATAL_FAILURE(ExpectConfirmedIsStored(txns, "after SIGTERM"));
 
-  sampling.store(false);
-  sampler.join();
-  {
-    absl::MutexLock lock(&pids_mu);
-    EXPECT_EQ(pids.size(), 1u) << "the replication connection was replaced during a stall";
-  }
+  EXPECT_EQ(sampler.Stop().size(), 1u) << "the replication connection was replaced during a stall";
   EXPECT_THAT(pg_->ServerLog(), Not(HasSubstr("replication timeout")));
   ASSERT_OK_AND_ASSIGN(TableRows expected, CaptureTables(*pg_, "crm"));
   EXPECT_EQ(FirstDifference(expected, RestoreInto(S3Url(), "restored")), "");

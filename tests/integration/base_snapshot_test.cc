@@ -21,7 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 #include "agent/pg/replication_connection.h"
 #include "agent/snapshot/base_snapshotter.h"
@@ -33,6 +33,7 @@
 #include "proto/segment_reader.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/status_matchers.h"
 
@@ -348,7 +349,7 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   }
   EXPECT_EQ(QueryOne(witness,
                      "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
-                     "'walship_base%'"),
+                     "'walship_core%'"),
             "0");
 
   // Around snapshot_lsn: every writer transaction that committed before it is in the base,

@@ -15,7 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/layout.h"
 
 namespace walship::testing {
@@ -263,6 +263,29 @@ void CrmStoreTest::TearDown() {
   }
   std::filesystem::remove_all(store_);
   std::filesystem::remove_all(work_);
+}
+
+WalsenderSampler::WalsenderSampler(PgCluster& pg, std::string db, std::string slot)
+    : pg_(pg), db_(std::move(db)), slot_(std::move(slot)), thread_([this] {
+        while (!done_.load()) {
+          auto pid = pg_.Query(db_, absl::StrCat("SELECT coalesce(active_pid::text, '') FROM "
+                                                 "pg_replication_slots WHERE slot_name = '",
+                                                 slot_, "'"));
+          if (pid.ok() && !pid->empty()) {
+            absl::MutexLock lock(&mu_);
+            if (pids_.empty() || pids_.back() != *pid) pids_.push_back(*pid);
+          }
+          absl::SleepFor(absl::Milliseconds(100));
+        }
+      }) {}
+
+WalsenderSampler::~WalsenderSampler() { Stop(); }
+
+std::vector<std::string> WalsenderSampler::Stop() {
+  done_.store(true);
+  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  return pids_;
 }
 
 }  // namespace walship::testing

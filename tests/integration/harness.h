@@ -3,16 +3,19 @@
 #ifndef WALSHIP_TESTS_INTEGRATION_HARNESS_H_
 #define WALSHIP_TESTS_INTEGRATION_HARNESS_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/subprocess.h"
 
@@ -67,6 +70,26 @@ absl::StatusOr<SubprocessResult> RunAgent(const std::vector<std::string>& args,
                                           std::map<std::string, std::string> env = {});
 absl::StatusOr<SubprocessResult> RunReplay(const std::vector<std::string>& args,
                                            absl::Duration timeout = absl::Seconds(300));
+
+// Samples, every 100 ms on a thread of its own, the pid of the walsender serving `slot`
+// (pg_replication_slots.active_pid), keeping each distinct one in order: one pid from start
+// to end means the replication connection was never replaced.
+class WalsenderSampler {
+ public:
+  WalsenderSampler(PgCluster& pg, std::string db, std::string slot);
+  ~WalsenderSampler();
+  // Stops sampling and returns the pids seen.
+  std::vector<std::string> Stop();
+
+ private:
+  PgCluster& pg_;
+  const std::string db_;
+  const std::string slot_;
+  std::atomic<bool> done_{false};
+  absl::Mutex mu_;
+  std::vector<std::string> pids_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
 
 // A fresh directory under /tmp, removed by the caller (or left for inspection on failure).
 std::string MakeTempDir(absl::string_view tag);

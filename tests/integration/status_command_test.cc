@@ -11,6 +11,7 @@
 #include "proto/walship.pb.h"
 #include "sinks/object_store/heartbeat.h"
 #include "sinks/object_store/layout.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 

@@ -103,25 +103,10 @@ TEST(StreamBackpressureTest, StallLongerThanTheSenderTimeoutKeepsTheConnection) 
   StreamLoop loop(options, {&sink}, state.slot.confirmed_flush, &stop);
 
   // The walsender serving the slot, sampled while the loop runs.
-  std::atomic<bool> done{false};
-  absl::Mutex pids_mu;
-  std::vector<std::string> pids;
-  std::thread sampler([&] {
-    while (!done.load()) {
-      auto pid = pg->Query("crm",
-                           "SELECT coalesce(active_pid::text, '') FROM "
-                           "pg_replication_slots WHERE slot_name = 'walship'");
-      if (pid.ok() && !pid->empty()) {
-        absl::MutexLock lock(&pids_mu);
-        if (pids.empty() || pids.back() != *pid) pids.push_back(*pid);
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-  });
+  testing::WalsenderSampler sampler(*pg, "crm", "walship");
   absl::Time started = absl::Now();
   absl::Status ran = loop.Run(std::move(conn));
-  done.store(true);
-  sampler.join();
+  std::vector<std::string> pids = sampler.Stop();
   ASSERT_OK(ran);
   EXPECT_GE(absl::Now() - started, absl::Seconds(10)) << "the sink never stalled the loop";
 

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/restore_planner.h"

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/replay/base_test_util.h"
 #include "tests/replay/replay_pg_fixture.h"
 #include "tests/replay/replay_test_util.h"

@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/byte_io.h"
 #include "proto/segment_writer.h"

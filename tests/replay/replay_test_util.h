@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/base/lsn.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/lsn.h"
+#include "proto/core/status_macros.h"
 #include "proto/byte_io.h"
 #include "proto/segment_writer.h"
 #include "proto/walship.pb.h"

@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "tests/testing/binaries.h"
 
 namespace walship::testing {

@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "tests/testing/subprocess.h"
 
 namespace walship::testing {

@@ -7,7 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/encryption/chunk_cipher.h"
 #include "sinks/object_store/encryption/envelope_format.h"
 

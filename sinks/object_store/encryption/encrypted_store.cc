@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/encryption/encrypted_source.h"
 #include "sinks/object_store/encryption/envelope_format.h"
 #include "sinks/object_store/encryption/encrypting_sink.h"

@@ -1,7 +1,7 @@
 // Reading AWS credentials from the environment or the shared credentials file.
 #include "sinks/object_store/s3/aws_credentials.h"
 
-#include "agent/base/secret_file.h"
+#include "proto/core/secret_file.h"
 
 #include <cstdlib>
 #include <fstream>

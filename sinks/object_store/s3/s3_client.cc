@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "agent/base/log.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/retry_observer.h"
 #include "sinks/object_store/s3/s3_xml.h"
 

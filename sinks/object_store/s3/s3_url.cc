@@ -9,7 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/s3/sigv4_signer.h"
 

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "proto/walship.pb.h"
 #include "sinks/object_store/layout.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::snapshot {

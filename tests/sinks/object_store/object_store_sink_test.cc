@@ -18,7 +18,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "agent/base/status_macros.h"
+#include "proto/core/status_macros.h"
 #include "proto/segment_reader.h"
 #include "sinks/object_store/file_util.h"
 #include "sinks/object_store/local_dir_store.h"

@@ -1,6 +1,6 @@
 // Status propagation helpers. Debian's Abseil (20220623) ships none of its own.
-#ifndef WALSHIP_AGENT_BASE_STATUS_MACROS_H_
-#define WALSHIP_AGENT_BASE_STATUS_MACROS_H_
+#ifndef WALSHIP_PROTO_CORE_STATUS_MACROS_H_
+#define WALSHIP_PROTO_CORE_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -39,4 +39,4 @@ inline absl::Status Annotate(const absl::Status& status, absl::string_view conte
 
 }  // namespace walship
 
-#endif  // WALSHIP_AGENT_BASE_STATUS_MACROS_H_
+#endif  // WALSHIP_PROTO_CORE_STATUS_MACROS_H_

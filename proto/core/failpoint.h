@@ -1,8 +1,8 @@
 // Crash points for the crash tests: when the environment variable WALSHIP_CRASH_AT is
 // "NAME" or "NAME:N", the process kills itself with SIGKILL the first (or N-th) time it
 // reaches CrashPoint("NAME"). Unset (always, in production) it costs one branch.
-#ifndef WALSHIP_AGENT_BASE_FAILPOINT_H_
-#define WALSHIP_AGENT_BASE_FAILPOINT_H_
+#ifndef WALSHIP_PROTO_CORE_FAILPOINT_H_
+#define WALSHIP_PROTO_CORE_FAILPOINT_H_
 
 namespace walship {
 
@@ -16,4 +16,4 @@ bool FailpointActive(const char* name);
 
 }  // namespace walship
 
-#endif  // WALSHIP_AGENT_BASE_FAILPOINT_H_
+#endif  // WALSHIP_PROTO_CORE_FAILPOINT_H_

@@ -1,6 +1,6 @@
 // Log sequence numbers and the other small strong id types shared by every part of walship.
-#ifndef WALSHIP_AGENT_BASE_LSN_H_
-#define WALSHIP_AGENT_BASE_LSN_H_
+#ifndef WALSHIP_PROTO_CORE_LSN_H_
+#define WALSHIP_PROTO_CORE_LSN_H_
 
 #include <compare>
 #include <cstdint>
@@ -43,4 +43,4 @@ using RelationOid = uint32_t;
 
 }  // namespace walship
 
-#endif  // WALSHIP_AGENT_BASE_LSN_H_
+#endif  // WALSHIP_PROTO_CORE_LSN_H_

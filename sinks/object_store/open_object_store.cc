@@ -1,10 +1,11 @@
 // OpenObjectStore(): picks the ObjectStore implementation from a URL's scheme.
+#include "sinks/object_store/open_object_store.h"
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "sinks/object_store/local_dir_store.h"
-#include "sinks/object_store/object_store.h"
 #include "sinks/object_store/s3/s3_store.h"
 
 namespace walship::sinks {

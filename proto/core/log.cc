@@ -1,5 +1,5 @@
 // Log line formatting. One write(2) per line so concurrent lines never interleave.
-#include "agent/base/log.h"
+#include "proto/core/log.h"
 
 #include <unistd.h>
 

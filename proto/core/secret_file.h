@@ -1,7 +1,7 @@
 // Files that hold secrets (AWS credentials, Kafka properties): a warning when others may
 // read them.
-#ifndef WALSHIP_AGENT_BASE_SECRET_FILE_H_
-#define WALSHIP_AGENT_BASE_SECRET_FILE_H_
+#ifndef WALSHIP_PROTO_CORE_SECRET_FILE_H_
+#define WALSHIP_PROTO_CORE_SECRET_FILE_H_
 
 #include <optional>
 #include <string>
@@ -18,4 +18,4 @@ void WarnIfSecretFileIsLoose(const std::string& path, const char* what);
 
 }  // namespace walship
 
-#endif  // WALSHIP_AGENT_BASE_SECRET_FILE_H_
+#endif  // WALSHIP_PROTO_CORE_SECRET_FILE_H_

@@ -1,8 +1,8 @@
 // Process-wide structured log lines on stderr: plain text on a terminal (or by default),
 // one JSON object per line with --log-format json. Thread-safe. Configure once from main
 // before any thread starts; never pass secrets to it.
-#ifndef WALSHIP_AGENT_BASE_LOG_H_
-#define WALSHIP_AGENT_BASE_LOG_H_
+#ifndef WALSHIP_PROTO_CORE_LOG_H_
+#define WALSHIP_PROTO_CORE_LOG_H_
 
 #include "absl/strings/string_view.h"
 
@@ -38,4 +38,4 @@ void LogError(const absl::FormatSpec<Args...>& format, const Args&... args) {
 
 }  // namespace walship
 
-#endif  // WALSHIP_AGENT_BASE_LOG_H_
+#endif  // WALSHIP_PROTO_CORE_LOG_H_

@@ -1,5 +1,5 @@
 // Crash points, configured once from the environment.
-#include "agent/base/failpoint.h"
+#include "proto/core/failpoint.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Parsing and printing of LSNs.
-#include "agent/base/lsn.h"
+#include "proto/core/lsn.h"
 
 #include <cctype>
 

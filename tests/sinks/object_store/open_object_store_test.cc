@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/object_store.h"
+#include "sinks/object_store/open_object_store.h"
 #include "tests/sinks/object_store/sinks_test_util.h"
 #include "tests/testing/status_matchers.h"
 

@@ -1,5 +1,5 @@
 // Secret files readable by others are named in a warning.
-#include "agent/base/secret_file.h"
+#include "proto/core/secret_file.h"
 
 #include <sys/stat.h>
 

@@ -1,10 +1,10 @@
 // Permission checks on secret files.
-#include "agent/base/secret_file.h"
+#include "proto/core/secret_file.h"
 
 #include <sys/stat.h>
 
 #include "absl/strings/str_format.h"
-#include "agent/base/log.h"
+#include "proto/core/log.h"
 
 namespace walship {
 
