@@ -221,8 +221,7 @@ class ObjectStoreSink : public Sink {
             // Stored while the rest of the transaction is written (parts never wait for the
             // segment's cut, so the staging directory holds only what is not yet stored).
             FinishedSegment entry;
-            entry.part_only = true;
-            entry.parts.push_back(std::move(part));
+            entry.part = std::move(part);
             absl::MutexLock lock(&mu_);
             if (!error_.ok()) return error_;
             queue_.push_back(std::move(entry));
@@ -334,8 +333,8 @@ class ObjectStoreSink : public Sink {
         if (abandon_ || !error_.ok() || queue_.empty()) return;
         segment = queue_.front();
       }
-      if (segment.part_only) {
-        absl::Status stored = Upload(segment);
+      if (segment.part.has_value()) {
+        absl::Status stored = UploadPart(*segment.part);
         absl::MutexLock lock(&mu_);
         if (!stored.ok()) {
           LogError("%s: %s", store_->url(), stored.message());
@@ -381,18 +380,19 @@ class ObjectStoreSink : public Sink {
     }
   }
 
+  // Parts are queued (so stored) before the segment that names them: a crash in between
+  // leaves parts no segment names, under a name the next try does not use.
+  absl::Status UploadPart(const FinishedPart& part) {
+    std::string context = absl::StrFormat("storing part \"%s\"", part.key);
+    WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(part.path), context));
+    WALSHIP_RETURN_IF_ERROR(
+        Annotate(fileutil::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
+    WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(part.key, part.path), context));
+    CrashPoint("part-stored");
+    return absl::OkStatus();
+  }
+
   absl::Status Upload(const FinishedSegment& segment) {
-    // Parts are queued (so stored) before the segment that names them: a crash in between
-    // leaves parts no segment names, under a name the next try does not use.
-    for (const FinishedPart& part : segment.parts) {
-      std::string context = absl::StrFormat("storing part \"%s\"", part.key);
-      WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(part.path), context));
-      WALSHIP_RETURN_IF_ERROR(Annotate(
-          fileutil::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
-      WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(part.key, part.path), context));
-      CrashPoint("part-stored");
-    }
-    if (segment.part_only) return absl::OkStatus();
     std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
     CrashPoint("segment-written");

@@ -2,9 +2,8 @@
 #include "sinks/object_store/segment_builder.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <stdio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <utility>
@@ -51,7 +50,7 @@ absl::Status SegmentBuilder::SealPart() {
     return fileutil::ErrnoStatus(errno, absl::StrFormat("closing staging file \"%s\"", path_));
   }
   FinishedPart part;
-  part.path = absl::StrFormat("%s.part%04d", path_, number);
+  part.path = absl::StrFormat("%s.part%06d", path_, number);
   if (::rename(path_.c_str(), part.path.c_str()) != 0) {
     return fileutil::ErrnoStatus(errno, absl::StrFormat("renaming staging file \"%s\"", path_));
   }
@@ -69,8 +68,8 @@ absl::Status SegmentBuilder::SealPart() {
   return on_part_(std::move(part));  // the file is the sink's from here on
 }
 
-// The next object of a split segment, under the same staging name; its header names the
-// parts so far.
+// The next object of a split segment, under the same staging name; its header says that it
+// continues one (the completing object's trailer names the parts).
 absl::Status SegmentBuilder::OpenObject() {
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,10 @@ struct FinishedSegment {
   // Not a file: segments already in the store up to `last_end` (a refill reached them);
   // storing it only moves the watermark.
   bool already_stored = false;
-  // A part of a split segment, handed over as soon as it was sealed (only `parts[0]` is
-  // set): storing it moves no watermark. The segment's own file comes after all its parts,
-  // and its trailer names them.
-  bool part_only = false;
-  std::vector<FinishedPart> parts;
+  // Set when this entry is a part of a split segment, handed over as soon as it was sealed
+  // (nothing else is set): storing it moves no watermark. The segment's own file comes
+  // after all its parts, and its trailer names them.
+  std::optional<FinishedPart> part;
 };
 
 // Owns its staging file until Finish() hands it over; when destroyed unfinished it removes
