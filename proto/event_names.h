@@ -1,8 +1,10 @@
-// Names of event operations as they appear in Kafka headers (walship.op) and messages.
+// Names of event operations as they appear in Kafka headers (walship.op) and messages, and
+// an event's position.
 #ifndef WALSHIP_PROTO_EVENT_NAMES_H_
 #define WALSHIP_PROTO_EVENT_NAMES_H_
 
 #include "absl/strings/string_view.h"
+#include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 
 namespace walship::proto {
@@ -17,6 +19,11 @@ inline absl::string_view OperationName(v1::Operation op) {
     case v1::MESSAGE: return "MESSAGE";
     default: return "UNSPECIFIED";
   }
+}
+
+// The event's place in the stream (commit LSN, sequence).
+inline EventPosition PositionOf(const v1::Event& event) {
+  return EventPosition{Lsn(event.commit_lsn()), event.sequence()};
 }
 
 }  // namespace walship::proto

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agent/pg/pg_handles.h"
+#include "agent/pg/session.h"
 
 namespace walship::pg {
 
@@ -22,14 +23,8 @@ const std::map<std::string, std::string>& PinnedSessionSettings();
 
 enum class ConnectionKind { kNormal, kReplication };
 
-// Rows of a query result as text; NULL is std::nullopt.
-struct QueryResult {
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-};
-
 // Owns one PGconn. Not thread-safe.
-class PgConnection {
+class PgConnection : public Session {
  public:
   // Connects with `conninfo` (a "key=value" string or a postgresql:// URI) plus the pinned
   // settings; for kReplication adds replication=database. Errors are one line that names
@@ -40,20 +35,15 @@ class PgConnection {
 
   PGconn* get() const { return conn_.get(); }
 
-  // Runs `sql` (simple protocol; may hold several statements); error names the statement
-  // purpose given in `what`.
-  absl::Status Exec(absl::string_view sql, absl::string_view what = "");
-  // Runs one query with text parameters and returns all rows as text.
+  // Session (session.h).
+  absl::Status Exec(absl::string_view sql, absl::string_view what = "") override;
   absl::StatusOr<QueryResult> Query(absl::string_view sql,
                                     const std::vector<std::optional<std::string>>& params = {},
-                                    absl::string_view what = "");
-  // First column of the first row; kNotFound when there is no row.
+                                    absl::string_view what = "") override;
   absl::StatusOr<std::optional<std::string>> QueryValue(
       absl::string_view sql, const std::vector<std::optional<std::string>>& params = {},
-      absl::string_view what = "");
-
-  // "host/port/db" for messages (never the password).
-  std::string Describe() const;
+      absl::string_view what = "") override;
+  std::string Describe() const override;
 
  private:
   explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}

@@ -20,7 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "agent/pg/pg_handles.h"
+#include "agent/pg/copy.h"
 
 extern char** environ;
 
@@ -30,26 +30,21 @@ namespace {
 // Splits `conninfo` into a password-free conninfo string and the password (if any).
 absl::Status SplitPassword(absl::string_view conninfo, std::string* without,
                            std::string* password) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(std::string(conninfo).c_str(), &error);
-  if (options == nullptr) {
-    std::string message = error ? error : "out of memory";
-    if (error) PQfreemem(error);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> options =
+      pg::ParseConninfo(conninfo);
+  if (!options.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid source connection string: ", absl::StripAsciiWhitespace(message)));
+        absl::StrCat("invalid source connection string: ", options.status().message()));
   }
-  absl::Cleanup free_options = [options] { PQconninfoFree(options); };
   std::vector<std::string> parts;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || o->val[0] == '\0') continue;
-    std::string key = o->keyword;
+  for (const auto& [key, value] : *options) {
     if (key == "password") {
-      *password = o->val;
+      *password = value;
       continue;
     }
     if (key == "replication") continue;
     parts.push_back(
-        absl::StrCat(key, "='", absl::StrReplaceAll(o->val, {{"\\", "\\\\"}, {"'", "\\'"}}), "'"));
+        absl::StrCat(key, "='", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}), "'"));
   }
   *without = absl::StrJoin(parts, " ");
   return absl::OkStatus();

@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "proto/core/failpoint.h"
 #include "proto/core/status_macros.h"
-#include "agent/pg/pg_handles.h"
+#include "agent/pg/copy.h"
 #include "proto/segment_writer.h"
 
 namespace walship::snapshot {
@@ -93,14 +93,9 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   for (const v1::Column& column : relation.columns()) columns.push_back(pg::QuoteIdent(column.name()));
   std::string sql = absl::StrCat("COPY (SELECT ", absl::StrJoin(columns, ", "), " FROM ",
                                  TableSource(table), ") TO STDOUT");
-  PGconn* pg = conn.get();
-  {
-    pg::PgResultPtr started(PQexec(pg, sql.c_str()));
-    if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
-      std::string message = PQerrorMessage(pg);
-      return absl::UnavailableError(
-          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), message));
-    }
+  if (absl::Status started = pg::BeginCopy(conn, sql, pg::CopyDirection::kOut); !started.ok()) {
+    return absl::UnavailableError(
+        absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), started.message()));
   }
 
   uint32_t object_number = 0;
@@ -135,19 +130,16 @@ absl::StatusOr<v1::BaseTable> CopyTable(
 
   uint64_t pending_rows = 0, pending_bytes = 0;
   while (true) {
-    char* raw = nullptr;
-    int len = PQgetCopyData(pg, &raw, /*async=*/0);
-    if (len == -1) break;  // end of COPY
-    if (len < 0) {
-      return absl::UnavailableError(
-          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), PQerrorMessage(pg)));
+    absl::StatusOr<std::optional<size_t>> len = pg::AppendCopyRow(conn, rows->mutable_data());
+    if (!len.ok()) {
+      return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
+                                                    conn.Describe(), len.status().message()));
     }
-    pg::PgBufferPtr buffer(raw);
-    rows->mutable_data()->append(raw, static_cast<size_t>(len));
+    if (!len->has_value()) break;  // end of COPY
     rows->set_row_count(rows->row_count() + 1);
     ++total_rows;
     ++pending_rows;
-    pending_bytes += static_cast<uint64_t>(len);
+    pending_bytes += **len;
     if (rows->data().size() >= target.batch_bytes) {
       if (cancel != nullptr && cancel->load()) {
         return absl::CancelledError(absl::StrCat("base snapshot cancelled while copying ", name));
@@ -157,14 +149,9 @@ absl::StatusOr<v1::BaseTable> CopyTable(
       pending_rows = pending_bytes = 0;
     }
   }
-  {
-    pg::PgResultPtr end(PQgetResult(pg));
-    if (end == nullptr || PQresultStatus(end.get()) != PGRES_COMMAND_OK) {
-      return absl::UnavailableError(
-          absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), PQerrorMessage(pg)));
-    }
-    while (pg::PgResultPtr(PQgetResult(pg)) != nullptr) {
-    }
+  if (absl::StatusOr<uint64_t> end = pg::CopyResult(conn); !end.ok()) {
+    return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
+                                                  conn.Describe(), end.status().message()));
   }
   WALSHIP_RETURN_IF_ERROR(flush_batch());
   if (on_progress) on_progress(pending_rows, pending_bytes);

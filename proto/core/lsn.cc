@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace walship {
@@ -44,5 +45,9 @@ std::string Lsn::ToString() const {
 }
 
 std::string Lsn::ToKey() const { return absl::StrFormat("%016X", value_); }
+
+std::string EventPosition::ToString() const {
+  return absl::StrCat(commit_lsn.ToString(), "#", sequence);
+}
 
 }  // namespace walship

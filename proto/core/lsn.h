@@ -36,6 +36,17 @@ class Lsn {
   uint64_t value_ = 0;
 };
 
+// An event's place in the stream (contract 1): its transaction's commit LSN, then its
+// sequence within the transaction. Unique and ordered; duplicates after a crash repeat it.
+struct EventPosition {
+  Lsn commit_lsn;
+  uint32_t sequence = 0;
+
+  constexpr auto operator<=>(const EventPosition&) const = default;
+  // "16/B374D848#12"
+  std::string ToString() const;
+};
+
 // A transaction id as pgoutput sends it (32 bits, no epoch).
 using Xid = uint32_t;
 // A relation's OID in the source database.

@@ -1,6 +1,6 @@
 // `walship-replay status` from a local directory store: heartbeat keys and content, the
 // collected status (window, base, heartbeat, counts), its screen, and the binary itself.
-#include "replay/status_command.h"
+#include "replay/commands/status_command.h"
 
 #include <memory>
 #include <string>
@@ -120,7 +120,7 @@ TEST_F(StatusCommandTest, ShowsDurablePositionHeartbeatWindowAndBase) {
   const StreamStatus& s = status.streams[0];
   EXPECT_EQ(status.object_count, 8u);  // 1 base, 2 segments, 2 indexes, 2 heartbeats, 1 other
   EXPECT_EQ(s.object_count, 7u);
-  EXPECT_EQ(s.summary.last_end_lsn, 0x3000u);
+  EXPECT_EQ(s.summary.last_end_lsn, Lsn(0x3000));
   ASSERT_TRUE(s.heartbeat.has_value());
   EXPECT_EQ(s.heartbeat->time, kT0 + absl::Minutes(6));
   EXPECT_EQ(s.heartbeat->server_wal, Lsn(0x3200));

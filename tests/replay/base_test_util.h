@@ -18,7 +18,7 @@
 #include "proto/byte_io.h"
 #include "proto/segment_writer.h"
 #include "proto/walship.pb.h"
-#include "replay/base_loader.h"
+#include "replay/load/base_loader.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 #include "tests/replay/replay_test_util.h"

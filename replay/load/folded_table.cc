@@ -1,0 +1,320 @@
+// Folding row changes by key, and overlaying them on COPY text base rows.
+#include "replay/load/folded_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "proto/core/lsn.h"
+#include "proto/event_names.h"
+#include "replay/apply/copy_text.h"
+#include "replay/apply/target_tables.h"
+
+namespace walship::replay {
+namespace {
+
+// Bytes a map slot and an entry's bookkeeping cost besides the strings.
+constexpr uint64_t kEntryOverhead = 96;
+
+bool HasUnchanged(const std::vector<uint16_t>& list, int column) {
+  return std::find(list.begin(), list.end(), column) != list.end();
+}
+
+// The fields of one COPY text line (no terminator); they stay valid as long as `line`.
+std::vector<absl::string_view> Fields(absl::string_view line) { return absl::StrSplit(line, '\t'); }
+
+}  // namespace
+
+bool FoldedTable::CanFold(const v1::Relation& relation) {
+  if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) return false;
+  for (const v1::Column& column : relation.columns()) {
+    if (column.key()) return true;
+  }
+  return false;
+}
+
+FoldedTable::FoldedTable(const v1::Relation& relation)
+    : relation_(relation), width_(relation.columns_size()) {
+  for (int i = 0; i < width_; ++i) {
+    if (relation.columns(i).key()) key_columns_.push_back(i);
+  }
+}
+
+bool FoldedTable::KeyOf(const v1::Row& row, std::string* key) const {
+  key->clear();
+  for (size_t k = 0; k < key_columns_.size(); ++k) {
+    const v1::Value& value = row.values(key_columns_[k]);
+    if (!value.has_text()) return false;
+    if (k > 0) key->push_back('\t');
+    AppendCopyText(value.text(), key);
+  }
+  return true;
+}
+
+bool FoldedTable::BuildLine(const v1::Row& row, const Entry* previous, std::string* line,
+                            std::vector<uint16_t>* unchanged) const {
+  line->clear();
+  unchanged->clear();
+  std::vector<absl::string_view> previous_fields;
+  for (int i = 0; i < width_; ++i) {
+    if (i > 0) line->push_back('\t');
+    const v1::Value& value = row.values(i);
+    if (!value.has_unchanged_toast()) {
+      AppendCopyValue(value, line);
+      continue;
+    }
+    if (previous == nullptr || HasUnchanged(previous->unchanged, i)) {
+      unchanged->push_back(static_cast<uint16_t>(i));
+      continue;
+    }
+    if (previous->deleted) return false;
+    if (previous_fields.empty()) previous_fields = Fields(previous->line);
+    if (static_cast<int>(previous_fields.size()) != width_) return false;
+    line->append(previous_fields[i].data(), previous_fields[i].size());
+  }
+  return true;
+}
+
+void FoldedTable::Account(const std::string& key, const Entry& entry, bool add) {
+  uint64_t bytes = kEntryOverhead + key.capacity() + entry.line.capacity() +
+                   entry.unchanged.capacity() * sizeof(uint16_t);
+  if (add) {
+    memory_bytes_ += bytes;
+  } else {
+    memory_bytes_ -= std::min(memory_bytes_, bytes);
+  }
+}
+
+bool FoldedTable::Fold(const v1::Event& event) {
+  const bool has_old = event.has_old_row() && event.old_row().values_size() > 0;
+  if (has_old && event.old_row().values_size() != width_) return false;
+  if (event.op() != v1::DELETE && event.new_row().values_size() != width_) return false;
+  auto start = [&](v1::Operation op, bool must_exist) {
+    Entry entry;
+    entry.must_exist = must_exist;
+    entry.first_op = op;
+    entry.first_commit_lsn = Lsn(event.commit_lsn());
+    entry.first_sequence = event.sequence();
+    return entry;
+  };
+  std::string line;
+  std::vector<uint16_t> unchanged;
+  switch (event.op()) {
+    case v1::INSERT: {
+      std::string key;
+      if (!KeyOf(event.new_row(), &key)) return false;
+      if (!BuildLine(event.new_row(), nullptr, &line, &unchanged) || !unchanged.empty()) {
+        return false;
+      }
+      auto it = entries_.find(key);
+      if (it != entries_.end() && !it->second.deleted) return false;
+      SetRow(key, start(v1::INSERT, false), std::move(line), {});
+      return true;
+    }
+    case v1::UPDATE: {
+      std::string old_key, new_key;
+      if (!KeyOf(has_old ? event.old_row() : event.new_row(), &old_key) ||
+          !KeyOf(event.new_row(), &new_key)) {
+        return false;
+      }
+      auto old_it = entries_.find(old_key);
+      const Entry* previous = old_it == entries_.end() ? nullptr : &old_it->second;
+      if (previous != nullptr && previous->deleted) return false;
+      if (!BuildLine(event.new_row(), previous, &line, &unchanged)) return false;
+      if (old_key == new_key) {
+        SetRow(old_key, start(v1::UPDATE, true), std::move(line), std::move(unchanged));
+        return true;
+      }
+      // The key changed: the old key's row goes, the new key's comes. A value the base
+      // row of the old key would supply is not at hand when the new key's row is written.
+      if (!unchanged.empty()) return false;
+      auto new_it = entries_.find(new_key);
+      if (new_it != entries_.end() && !new_it->second.deleted) return false;
+      SetDeleted(old_key, start(v1::UPDATE, true));
+      SetRow(new_key, start(v1::UPDATE, false), std::move(line), {});
+      return true;
+    }
+    case v1::DELETE: {
+      std::string key;
+      if (!has_old || !KeyOf(event.old_row(), &key)) return false;
+      auto it = entries_.find(key);
+      if (it != entries_.end() && it->second.deleted) return false;
+      SetDeleted(key, start(v1::DELETE, true));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+FoldedTable::Entry& FoldedTable::Update(const std::string& key, Entry fresh) {
+  auto [it, added] = entries_.try_emplace(key, std::move(fresh));
+  if (!added) Account(it->first, it->second, false);
+  return it->second;
+}
+
+void FoldedTable::SetRow(const std::string& key, Entry fresh, std::string line,
+                         std::vector<uint16_t> unchanged) {
+  Entry& entry = Update(key, std::move(fresh));
+  entry.line = std::move(line);
+  entry.unchanged = std::move(unchanged);
+  entry.deleted = false;
+  Account(key, entry, true);
+}
+
+void FoldedTable::SetDeleted(const std::string& key, Entry fresh) {
+  Entry& entry = Update(key, std::move(fresh));
+  entry.deleted = true;
+  std::string().swap(entry.line);
+  std::vector<uint16_t>().swap(entry.unchanged);
+  Account(key, entry, true);
+}
+
+std::string FoldedTable::Describe(const Entry& entry, absl::string_view key) const {
+  std::vector<std::string> names;
+  for (int column : key_columns_) names.push_back(relation_.columns(column).name());
+  return absl::StrFormat("%s of \"%s\" at commit LSN %s (event %u), key (%s)=(%s)",
+                         proto::OperationName(entry.first_op), DisplayName(relation_),
+                         entry.first_commit_lsn.ToString(), entry.first_sequence,
+                         absl::StrJoin(names, ", "),
+                         absl::StrJoin(absl::StrSplit(key, '\t'), ", "));
+}
+
+absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::string* out) {
+  std::string rows(data);
+  absl::StatusOr<uint64_t> kept = OverlayInPlace(&rows);
+  if (kept.ok()) out->append(rows);
+  return kept;
+}
+
+absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
+  const absl::string_view data = *rows;
+  uint64_t kept = 0;
+  // Key columns first and in order (the usual `id` first) make the key a prefix of the line.
+  bool prefix_key = true;
+  for (size_t k = 0; k < key_columns_.size(); ++k) {
+    prefix_key = prefix_key && key_columns_[k] == static_cast<int>(k);
+  }
+  const int last_key = key_columns_.back();
+  std::string key;
+  // The rewritten text, started at the first line the window changes; `pending` is where
+  // the run of unchanged lines not yet copied into it begins.
+  std::string out;
+  bool changed = false;
+  size_t pending = 0;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t end = std::min(data.find('\n', pos), data.size());
+    const size_t next = std::min(end + 1, data.size());
+    absl::string_view line = data.substr(pos, end - pos);
+    // Field boundaries up to the last key column.
+    absl::string_view lookup;
+    size_t field_start = 0;
+    size_t key_index = 0;  // the next key column to collect (they are in column order)
+    int column = 0;
+    bool complete = false;
+    key.clear();
+    for (size_t i = 0; i <= line.size(); ++i) {
+      if (i < line.size() && line[i] != '\t') continue;
+      if (!prefix_key && key_columns_[key_index] == column) {
+        if (key_index++ > 0) key.push_back('\t');
+        key.append(line.data() + field_start, i - field_start);
+      }
+      if (column == last_key) {
+        if (prefix_key) lookup = line.substr(0, i);
+        complete = true;
+        break;
+      }
+      ++column;
+      field_start = i + 1;
+    }
+    if (!complete) {
+      return absl::DataLossError(
+          absl::StrFormat("a base row of \"%s\" has %d fields, fewer than its key needs: \"%s\"",
+                          DisplayName(relation_), column, line.substr(0, 80)));
+    }
+    if (!prefix_key) lookup = key;
+    auto it = entries_.find(lookup);
+    if (it == entries_.end()) {
+      ++kept;
+      pos = next;
+      continue;
+    }
+    Entry& entry = it->second;
+    if (entry.seen) {
+      return absl::DataLossError(absl::StrFormat(
+          "the base of \"%s\" holds key (%s) twice; the base is corrupt", DisplayName(relation_),
+          absl::StrJoin(absl::StrSplit(it->first, '\t'), ", ")));
+    }
+    entry.seen = true;
+    if (!entry.must_exist) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: the row was already in the base snapshot, so the stream and the base disagree",
+          Describe(entry, it->first)));
+    }
+    if (!changed) {
+      out.reserve(data.size() + 1024);
+      changed = true;
+    }
+    out.append(data.data() + pending, pos - pending);
+    pending = next;
+    pos = next;
+    if (entry.deleted) continue;
+    if (entry.unchanged.empty()) {
+      out.append(entry.line);
+    } else {
+      std::vector<absl::string_view> mine = Fields(entry.line);
+      std::vector<absl::string_view> base = Fields(line);
+      if (static_cast<int>(base.size()) != width_ || static_cast<int>(mine.size()) != width_) {
+        return absl::DataLossError(
+            absl::StrFormat("a base row of \"%s\" has %d fields, not %d: \"%s\"",
+                            DisplayName(relation_), base.size(), width_, line.substr(0, 80)));
+      }
+      for (int i = 0; i < width_; ++i) {
+        if (i > 0) out.push_back('\t');
+        absl::string_view field = HasUnchanged(entry.unchanged, i) ? base[i] : mine[i];
+        out.append(field.data(), field.size());
+      }
+    }
+    out.push_back('\n');
+    ++kept;
+  }
+  if (changed) {
+    out.append(data.data() + pending, data.size() - pending);
+    rows->swap(out);
+  }
+  // Every line ends with a newline, the last one too.
+  if (!rows->empty() && rows->back() != '\n') rows->push_back('\n');
+  return kept;
+}
+
+absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
+  const std::pair<const std::string, Entry>* missing = nullptr;
+  uint64_t rows = 0;
+  for (const auto& item : entries_) {
+    const Entry& entry = item.second;
+    if (entry.must_exist && !entry.seen) {
+      if (missing == nullptr ||
+          std::make_pair(entry.first_commit_lsn, entry.first_sequence) <
+              std::make_pair(missing->second.first_commit_lsn, missing->second.first_sequence)) {
+        missing = &item;
+      }
+      continue;
+    }
+    if (entry.deleted || entry.seen) continue;
+    out->append(entry.line);
+    out->push_back('\n');
+    ++rows;
+  }
+  if (missing != nullptr) {
+    return absl::DataLossError(
+        absl::StrFormat("%s: no such row in the base snapshot, so the stream and the base disagree",
+                        Describe(missing->second, missing->first)));
+  }
+  return rows;
+}
+
+}  // namespace walship::replay

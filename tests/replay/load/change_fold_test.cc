@@ -1,0 +1,217 @@
+// ChangeFold and FoldRunner over stored segments in memory: what folds, where the fold stops
+// and why, and the relations a window changes read from index objects alone.
+#include "replay/load/change_fold.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/load/fold_runner.h"
+#include "replay/catalog/segment_catalog.h"
+#include "tests/replay/in_memory_object_store.h"
+#include "tests/replay/replay_test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::replay::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+using walship::testing::StatusIs;
+
+class ChangeFoldTest : public ::testing::Test {
+ protected:
+  ChangeFoldTest() {
+    deals_ = MakeRelation(16400, "deals", {{"id", 20, "int8", true}, {"note", 25, "text"}});
+    audit_ = MakeRelation(16401, "audit", {{"line", 25, "text"}}, v1::REPLICA_IDENTITY_FULL);
+    *manifest_.add_tables()->mutable_relation() = deals_;
+    *manifest_.add_tables()->mutable_relation() = audit_;
+  }
+
+  // Stores the records built so far as one more segment.
+  void Store() {
+    v1::SegmentTrailer trailer;
+    ASSERT_OK_AND_ASSIGN(trailer, StoreSegment(&store_, builder_.Take(), previous_end_));
+    previous_end_ = trailer.last_end_lsn();
+  }
+
+  absl::StatusOr<RestorePlan> Plan(uint64_t last_commit_lsn = UINT64_MAX) {
+    WALSHIP_ASSIGN_OR_RETURN(SegmentCatalog catalog, SegmentCatalog::Load(&store_, TestStream()));
+    RestorePlan plan;
+    plan.segments = catalog.segments();
+    plan.last_commit_lsn = Lsn(last_commit_lsn);
+    return plan;
+  }
+
+  absl::StatusOr<std::unique_ptr<ChangeFold>> Fold(FoldOptions options = {},
+                                                   uint64_t last_commit_lsn = UINT64_MAX) {
+    WALSHIP_ASSIGN_OR_RETURN(RestorePlan plan, Plan(last_commit_lsn));
+    return ChangeFold::Build(&store_, plan, manifest_, options);
+  }
+
+  InMemoryObjectStore store_;
+  StreamBuilder builder_;
+  uint64_t previous_end_ = 0;
+  v1::Relation deals_, audit_;
+  v1::BaseManifest manifest_;
+};
+
+TEST_F(ChangeFoldTest, FoldsTheWholeWindowAndSkipsWhatWasStoredTwice) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  builder_.Message("walship", "mark:m");  // changes no rows
+  builder_.Begin(11);
+  builder_.Update(deals_.oid(), {"1", "b"});
+  std::vector<v1::Record> first = builder_.Take();
+  ASSERT_OK_AND_ASSIGN(v1::SegmentTrailer trailer, StoreSegment(&store_, first, 0));
+  // A segment written again after a crash: it repeats transaction 11, then goes on.
+  builder_.Begin(12);
+  builder_.Define(deals_);
+  builder_.Insert(deals_.oid(), {"2", "c"});
+  std::vector<v1::Record> second = {first[0], first.back()};
+  for (const v1::Record& record : builder_.Take()) second.push_back(record);
+  ASSERT_OK(StoreSegment(&store_, second, trailer.last_end_lsn() - 0x30).status());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
+  EXPECT_TRUE(fold->complete());
+  EXPECT_EQ(fold->stats().events, 4u);
+  EXPECT_EQ(fold->stats().transactions, 3u);
+  ASSERT_NE(fold->Table(deals_.oid()), nullptr);
+  EXPECT_EQ(fold->Table(audit_.oid()), nullptr);
+  std::string out;
+  ASSERT_OK(fold->Table(deals_.oid())->Remaining(&out).status());
+  EXPECT_THAT(absl::StrSplit(out, '\n', absl::SkipEmpty()), UnorderedElementsAre("1\tb", "2\tc"));
+}
+
+TEST_F(ChangeFoldTest, StopsAtTheTargetAndSaysSo) {
+  uint64_t first = builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  builder_.Begin(11);
+  builder_.Insert(deals_.oid(), {"2", "b"});
+  Store();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold({}, first));
+  EXPECT_TRUE(fold->complete());
+  EXPECT_TRUE(fold->stopped_at_target());
+  EXPECT_EQ(fold->stats().events, 1u);
+}
+
+struct CutCase {
+  const char* name;
+  std::function<void(StreamBuilder*, const v1::Relation& deals, const v1::Relation& audit)> cut;
+  const char* reason;
+};
+
+class ChangeFoldCutTest : public ChangeFoldTest, public ::testing::WithParamInterface<CutCase> {};
+
+TEST_P(ChangeFoldCutTest, StopsBeforeWhatOnlyStatementsCanApply) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Define(audit_);
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  uint64_t cut_lsn = builder_.Begin(11);
+  builder_.Insert(deals_.oid(), {"2", "b"});  // folds: the cut comes in the middle
+  GetParam().cut(&builder_, deals_, audit_);
+  builder_.Insert(deals_.oid(), {"3", "c"});  // after the cut: not folded
+  Store();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
+  EXPECT_FALSE(fold->complete());
+  EXPECT_EQ(fold->resume_at(), (EventPosition{Lsn(cut_lsn), 2}));
+  EXPECT_THAT(fold->cut_reason(), HasSubstr(GetParam().reason));
+  EXPECT_EQ(fold->stats().events, 2u);
+  EXPECT_EQ(fold->Table(deals_.oid())->size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuts, ChangeFoldCutTest,
+    ::testing::Values(
+        CutCase{"Ddl",
+                [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
+                  b->Message("walship.ddl", "{}");
+                },
+                "a schema change"},
+        CutCase{"Truncate",
+                [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
+                  b->Truncate({deals.oid()});
+                },
+                "a TRUNCATE"},
+        CutCase{"FullIdentityTable",
+                [](StreamBuilder* b, const v1::Relation&, const v1::Relation& audit) {
+                  b->Insert(audit.oid(), {"x"});
+                },
+                "\"public.audit\" (no key, or not as in the base)"},
+        CutCase{"AddedColumn",
+                [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
+                  b->Define(MakeRelation(
+                      deals.oid(), "deals",
+                      {{"id", 20, "int8", true}, {"note", 25, "text"}, {"extra", 23, "int4"}}));
+                  b->Insert(deals.oid(), {"9", "z", "1"});
+                },
+                "\"public.deals\" (no key, or not as in the base)"},
+        CutCase{"TableNotInTheBase",
+                [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
+                  v1::Relation later = MakeRelation(16500, "later", {{"id", 23, "int4", true}});
+                  b->Define(later);
+                  b->Insert(later.oid(), {"1"});
+                },
+                "\"public.later\""},
+        CutCase{"ContradictoryChange",
+                [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
+                  b->Insert(deals.oid(), {"1", "again"});  // key 1 is already there
+                },
+                "a INSERT of \"public.deals\" that needs a statement"}),
+    [](const ::testing::TestParamInfo<CutCase>& info) { return info.param.name; });
+
+TEST_F(ChangeFoldTest, StopsWhenTheMemoryBoundIsReached) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  for (int i = 0; i < 100; ++i) builder_.Insert(deals_.oid(), {std::to_string(i), "row"});
+  Store();
+  FoldOptions options;
+  options.memory_limit_bytes = 2000;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold(options));
+  EXPECT_FALSE(fold->complete());
+  EXPECT_GT(fold->stats().events, 0u);
+  EXPECT_LT(fold->stats().events, 100u);
+  EXPECT_EQ(fold->resume_at().sequence, fold->stats().last_sequence + 1);
+  EXPECT_THAT(fold->cut_reason(), HasSubstr("the folded changes reached"));
+}
+
+TEST_F(ChangeFoldTest, ACorruptSegmentIsAnErrorAndTheRunnerReportsIt) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  Store();
+  ASSERT_OK_AND_ASSIGN(RestorePlan plan, Plan());
+  std::string key = plan.segments[0].segment_key;
+  ASSERT_OK_AND_ASSIGN(std::string data, store_.Get(key));
+  data[data.size() / 2] ^= 0x40;
+  ASSERT_OK(store_.Delete(key));
+  ASSERT_OK(store_.Put(key, data));
+  FoldRunner runner(&store_, plan, manifest_, FoldOptions());
+  EXPECT_THAT(runner.Wait(), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(runner.Wait(), StatusIs(absl::StatusCode::kDataLoss));  // again, same answer
+}
+
+TEST_F(ChangeFoldTest, ChangedRelationsComeFromTheIndexObjects) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  builder_.Message("walship", "mark:m");
+  Store();
+  builder_.Begin(11);
+  builder_.Truncate({audit_.oid()});
+  Store();
+  ASSERT_OK_AND_ASSIGN(RestorePlan plan, Plan());
+  std::optional<absl::flat_hash_set<uint32_t>> changed = ChangedRelations(plan);
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_THAT(*changed, UnorderedElementsAre(deals_.oid(), audit_.oid()));
+  // A segment written before the list existed: unknown, so every table waits.
+  plan.segments[1].trailer.clear_changed_relations_listed();
+  EXPECT_FALSE(ChangedRelations(plan).has_value());
+}
+
+}  // namespace
+}  // namespace walship::replay::testing

@@ -1,0 +1,208 @@
+// FoldedTable: the net effect of row changes laid over COPY text base rows, byte for byte.
+#include "replay/load/folded_table.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/apply/copy_text.h"
+#include "tests/replay/replay_test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace walship::replay::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using walship::testing::StatusIs;
+
+// deals (id key, note, amount): the key is the first column.
+v1::Relation Deals() {
+  return MakeRelation(
+      16400, "deals",
+      {{"id", 20, "int8", true}, {"note", 25, "text"}, {"amount", 1700, "numeric"}});
+}
+
+class FoldedTableTest : public ::testing::Test {
+ protected:
+  v1::Event Event(v1::Operation op, const std::vector<V>& new_row,
+                  const std::vector<V>& old_row = {}) {
+    v1::Event event;
+    event.set_op(op);
+    event.set_commit_lsn(0x5000000 + 0x100 * ++sequence_);
+    event.set_sequence(1);
+    event.mutable_relation()->set_oid(16400);
+    if (!new_row.empty()) *event.mutable_new_row() = MakeRow(new_row);
+    if (!old_row.empty()) *event.mutable_old_row() = MakeRow(old_row);
+    return event;
+  }
+  bool Insert(const std::vector<V>& row) { return table_.Fold(Event(v1::INSERT, row)); }
+  bool Update(const std::vector<V>& row, const std::vector<V>& old_key = {}) {
+    return table_.Fold(Event(v1::UPDATE, row, old_key));
+  }
+  bool Delete(const std::string& id) {
+    return table_.Fold(Event(v1::DELETE, {}, {V(id), V::Null(), V::Null()}));
+  }
+  // Base rows through Overlay() then Remaining(): the COPY text the load would send.
+  std::string Load(const std::vector<std::string>& chunks) {
+    std::string out;
+    uint64_t rows = 0;
+    for (const std::string& chunk : chunks) {
+      absl::StatusOr<uint64_t> kept = table_.Overlay(chunk, &out);
+      EXPECT_OK(kept.status());
+      rows += kept.value_or(0);
+    }
+    absl::StatusOr<uint64_t> added = table_.Remaining(&out);
+    EXPECT_OK(added.status());
+    rows += added.value_or(0);
+    EXPECT_EQ(rows, static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n')));
+    return out;
+  }
+
+  FoldedTable table_{Deals()};
+  int sequence_ = 0;
+};
+
+TEST_F(FoldedTableTest, DropsDeletedRowsReplacesUpdatedOnesAndAppendsInserts) {
+  ASSERT_TRUE(Update({"2", "two v2", "2.50"}));
+  ASSERT_TRUE(Delete("3"));
+  ASSERT_TRUE(Insert({"9", V::Null(), "9.00"}));
+  ASSERT_TRUE(Update({"9", "nine", "9.00"}));
+  EXPECT_EQ(Load({"1\tone\t1.00\n2\ttwo\t2.00\n", "3\tthree\t3.00\n4\tfour\t4.00\n"}),
+            "1\tone\t1.00\n2\ttwo v2\t2.50\n4\tfour\t4.00\n9\tnine\t9.00\n");
+}
+
+TEST_F(FoldedTableTest, InPlaceLeavesUntouchedChunksAsTheyAreAndRewritesTheOthers) {
+  ASSERT_TRUE(Update({"2", "two v2", "2.50"}));
+  ASSERT_TRUE(Delete("4"));
+  std::string untouched = "1\tone\t1.00\n3\tthree\t3.00\n";
+  const char* before = untouched.data();
+  ASSERT_OK_AND_ASSIGN(uint64_t kept, table_.OverlayInPlace(&untouched));
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(untouched, "1\tone\t1.00\n3\tthree\t3.00\n");
+  EXPECT_EQ(untouched.data(), before);  // not copied
+  // Changed lines first, last and between; the last line without its newline gets one.
+  std::string chunk = "2\ttwo\t2.00\n5\tfive\t5.00\n4\tfour\t4.00";
+  ASSERT_OK_AND_ASSIGN(kept, table_.OverlayInPlace(&chunk));
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(chunk, "2\ttwo v2\t2.50\n5\tfive\t5.00\n");
+  std::string no_newline = "6\tsix\t6.00";
+  ASSERT_OK_AND_ASSIGN(kept, table_.OverlayInPlace(&no_newline));
+  EXPECT_EQ(no_newline, "6\tsix\t6.00\n");
+}
+
+TEST_F(FoldedTableTest, DeleteThenInsertOfABaseKeyReplacesTheRow) {
+  ASSERT_TRUE(Delete("1"));
+  ASSERT_TRUE(Insert({"1", "again", "0.10"}));
+  EXPECT_EQ(Load({"1\tone\t1.00\n"}), "1\tagain\t0.10\n");
+}
+
+TEST_F(FoldedTableTest, InsertThenDeleteLeavesNothing) {
+  ASSERT_TRUE(Insert({"7", "x", "1"}));
+  ASSERT_TRUE(Delete("7"));
+  EXPECT_EQ(Load({"1\tone\t1.00\n"}), "1\tone\t1.00\n");
+}
+
+TEST_F(FoldedTableTest, UnchangedToastComesFromTheBaseRowOrTheWindowsEarlierImage) {
+  ASSERT_TRUE(Update({"1", V::Toast(), "5.00"}));  // note from the base row
+  ASSERT_TRUE(Update({"1", V::Toast(), "6.00"}));  // still from the base row
+  ASSERT_TRUE(Insert({"5", "big\\value", "1.00"}));
+  ASSERT_TRUE(Update({"5", V::Toast(), "2.00"}));  // from the inserted image
+  EXPECT_EQ(Load({"1\tbase \\\\ note\\twith tab\t1.00\n"}),
+            "1\tbase \\\\ note\\twith tab\t6.00\n5\tbig\\\\value\t2.00\n");
+}
+
+TEST_F(FoldedTableTest, AKeyChangeMovesTheRow) {
+  ASSERT_TRUE(Update({"20", "moved", "1.00"}, {"2", V::Null(), V::Null()}));
+  EXPECT_EQ(Load({"1\tone\t1.00\n2\ttwo\t2.00\n"}), "1\tone\t1.00\n20\tmoved\t1.00\n");
+}
+
+TEST_F(FoldedTableTest, KeysCompareAsCopyTextWhateverTheyHold) {
+  // A text key holding every character COPY TO escapes, and a key that only differs from
+  // another by a byte COPY leaves alone.
+  v1::Relation tags = MakeRelation(16401, "tags", {{"k", 25, "text", true}, {"v", 23, "int4"}});
+  FoldedTable table(tags);
+  std::string nasty = std::string("a\\b\tc\nd\re\bf\fg\vh") + '\x01';
+  v1::Event update;
+  update.set_op(v1::UPDATE);
+  *update.mutable_new_row() = MakeRow({V(nasty), "2"});
+  ASSERT_TRUE(table.Fold(update));
+  std::string escaped;
+  AppendCopyText(nasty, &escaped);
+  EXPECT_EQ(escaped, "a\\\\b\\tc\\nd\\re\\bf\\fg\\vh\x01");
+  std::string out;
+  ASSERT_OK(table.Overlay(escaped + "\t1\nother\t3\n", &out).status());
+  ASSERT_OK(table.Remaining(&out).status());
+  EXPECT_EQ(out, escaped + "\t2\nother\t3\n");
+}
+
+TEST_F(FoldedTableTest, FindsAKeyThatIsNotTheFirstColumn) {
+  v1::Relation links = MakeRelation(
+      16402, "links",
+      {{"note", 25, "text"}, {"a", 23, "int4", true}, {"x", 25, "text"}, {"b", 23, "int4", true}});
+  FoldedTable table(links);
+  v1::Event del;
+  del.set_op(v1::DELETE);
+  *del.mutable_old_row() = MakeRow({V::Null(), "1", V::Null(), "2"});
+  ASSERT_TRUE(table.Fold(del));
+  std::string out;
+  ASSERT_OK(table.Overlay("n\t1\tx\t2\nn\t1\tx\t3\nn\t12\tx\t\n", &out).status());
+  ASSERT_OK(table.Remaining(&out).status());
+  EXPECT_EQ(out, "n\t1\tx\t3\nn\t12\tx\t\n");
+}
+
+TEST_F(FoldedTableTest, RefusesWhatOnlyAStatementCanSettleAndChangesNothing) {
+  ASSERT_TRUE(Insert({"5", "five", "5.00"}));
+  ASSERT_TRUE(Delete("6"));
+  EXPECT_FALSE(Insert({"5", "dup", "1"}));                                     // key held
+  EXPECT_FALSE(Update({"6", "gone", "1"}));                                    // key deleted
+  EXPECT_FALSE(Delete("6"));                                                   // deleted twice
+  EXPECT_FALSE(Update({"50", V::Toast(), "1"}, {"7", V::Null(), V::Null()}));  // needs base
+  EXPECT_FALSE(Update({"5", "x", "1"}, {"8", V::Null(), V::Null()}));          // onto a held key
+  EXPECT_FALSE(Insert({V::Null(), "null key", "1"}));
+  EXPECT_FALSE(Insert({"1", "short"}));  // wrong width
+  EXPECT_FALSE(Insert({"1", V::Toast(), "1"}));
+  EXPECT_EQ(table_.size(), 2u);
+  EXPECT_EQ(Load({"6\tsix\t6.00\n7\tseven\t7.00\n"}), "7\tseven\t7.00\n5\tfive\t5.00\n");
+}
+
+TEST_F(FoldedTableTest, AnInsertedKeyFoundInTheBaseIsDataLoss) {
+  ASSERT_TRUE(Insert({"1", "again", "1"}));
+  std::string out;
+  EXPECT_THAT(table_.Overlay("1\tone\t1.00\n", &out),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("already in the base snapshot")));
+}
+
+TEST_F(FoldedTableTest, AChangedRowMissingFromTheBaseIsDataLossNamingTheEvent) {
+  ASSERT_TRUE(Update({"42", "x", "1"}));
+  std::string out;
+  ASSERT_OK(table_.Overlay("1\tone\t1.00\n", &out).status());
+  absl::StatusOr<uint64_t> rest = table_.Remaining(&out);
+  EXPECT_THAT(rest, StatusIs(absl::StatusCode::kDataLoss,
+                             HasSubstr("UPDATE of \"public.deals\" at commit LSN 0/5000100")));
+  EXPECT_THAT(rest.status().message(), HasSubstr("(id)=(42)"));
+}
+
+TEST_F(FoldedTableTest, ABaseKeyTwiceOrAShortLineIsDataLoss) {
+  ASSERT_TRUE(Delete("1"));
+  std::string out;
+  EXPECT_THAT(table_.Overlay("1\tone\t1.00\n1\tone\t1.00\n", &out),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("twice")));
+  FoldedTable second(MakeRelation(16403, "t", {{"a", 25, "text"}, {"k", 23, "int4", true}}));
+  v1::Event del;
+  del.set_op(v1::DELETE);
+  *del.mutable_old_row() = MakeRow({V::Null(), "1"});
+  ASSERT_TRUE(second.Fold(del));
+  EXPECT_THAT(second.Overlay("only-one-field\n", &out),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("fewer than its key needs")));
+}
+
+TEST_F(FoldedTableTest, FullIdentityAndKeylessTablesDoNotFold) {
+  EXPECT_TRUE(FoldedTable::CanFold(Deals()));
+  EXPECT_FALSE(
+      FoldedTable::CanFold(MakeRelation(1, "f", {{"a", 23, "int4"}}, v1::REPLICA_IDENTITY_FULL)));
+  EXPECT_FALSE(FoldedTable::CanFold(MakeRelation(2, "n", {{"a", 23, "int4"}})));
+}
+
+}  // namespace
+}  // namespace walship::replay::testing
