@@ -23,6 +23,9 @@
 
 namespace walship::replay {
 
+// "at commit LSN 0/16B3748 (xid 1234, event 2)": where an event is, for messages.
+std::string EventPlace(const v1::Event& event);
+
 struct ApplierOptions {
   // Empty non-empty target tables on first sight instead of refusing.
   bool force = false;
