@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
+#include "agent/agent_probes.h"
 #include "agent/base_scheduler.h"
 #include "agent/stream_identity.h"
 #include "agent/metrics/agent_metrics.h"
@@ -35,7 +36,6 @@
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
 #include "sinks/object_store/open_object_store.h"
-#include "sinks/object_store/retry_observer.h"
 
 namespace walship::agent {
 namespace {
@@ -190,10 +190,19 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
         "--source holds a password, which other users can read from the process "
         "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
   }
+  prometheus::Registry registry;
+  AgentMetrics metrics(registry);
+  // Retried object-store requests count in walship_retries_total{sink=<store URL>}; the
+  // probes go before `metrics` does, the stores before the probes.
+  MetricsRetryProbe retry_probe(metrics);
+  MetricsStreamProbe stream_probe(metrics);
+  MetricsBaseProbe base_probe(metrics);
   // Every object store is opened first: a bad URL or key must not leave a slot behind.
+  sinks::OpenObjectStoreOptions store_options;
+  store_options.retry_probe = &retry_probe;
   std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
   for (const std::string& url : config.object_stores) {
-    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
+    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url, store_options));
     WALSHIP_ASSIGN_OR_RETURN(store,
                              sinks::MaybeEncrypt(std::move(store), config.encryption_key_file));
     stores.push_back(std::move(store));
@@ -201,16 +210,6 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   std::vector<sinks::ObjectStore*> store_ptrs;
   for (const auto& store : stores) store_ptrs.push_back(store.get());
 
-  prometheus::Registry registry;
-  AgentMetrics metrics(registry);
-  // Retried object-store requests count in walship_retries_total{sink=<store URL>}; the
-  // observer goes before `metrics` does.
-  sinks::SetRetryObserver([&metrics](absl::string_view store, absl::string_view kind) {
-    metrics.OnRetry(store, kind);
-  });
-  struct ObserverReset {
-    ~ObserverReset() { sinks::SetRetryObserver(nullptr); }
-  } observer_reset;
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
     MetricsServerOptions options;
@@ -299,7 +298,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   snapshot::RetentionPolicy retention;
   retention.retain_base = config.retain_base;
   retention.retain_for = absl::Hours(24) * config.retain_days;
-  BaseScheduler bases(snap, store_ptrs, stream, policy, retention, &metrics);
+  BaseScheduler bases(snap, store_ptrs, stream, policy, retention, base_probe);
   std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
   std::vector<sinks::Sink*> sink_ptrs;
   v1::SegmentHeader header = MakeHeaderTemplate(source, config.slot, identity.incarnation);
@@ -405,7 +404,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
       bases.RequestForEnteredTables(std::move(tables), since, since_time_us);
     };
   }
-  StreamLoop loop(options, sink_ptrs, source.slot.confirmed_flush, stop, &metrics);
+  StreamLoop loop(options, sink_ptrs, source.slot.confirmed_flush, stop, stream_probe);
   if (!config.no_base) bases.Start(newest_base);
   absl::Status status = loop.Run(std::move(conn));
   // Shutdown order: periodic bases, then sinks (drained), then stores, then metrics.
