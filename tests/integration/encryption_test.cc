@@ -20,14 +20,16 @@
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/local_dir_store.h"
 #include "sinks/object_store/object_store_sink.h"
-#include "tests/sinks/encryption/encryption_test_util.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/encryption_keys.h"
+#include "tests/testing/memory_object_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
 namespace {
 
-using test_util::Ring;
+using ::walship::testing::Ring;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::walship::testing::IsOk;
@@ -72,9 +74,9 @@ v1::SegmentHeader MakeHeader() {
 // Records of a few transactions, each row carrying the canary.
 std::vector<v1::Record> CanaryRecords(int transactions) {
   std::vector<v1::Record> records;
-  v1::Relation contacts = test_util::MakeRelation(16384, "contacts");
+  v1::Relation contacts = ::walship::testing::MakeRelation(16384, "contacts");
   for (int t = 0; t < transactions; ++t) {
-    auto txn = test_util::MakeTransaction(700 + t, 0x1000 * (t + 1), contacts, 50, kCanary);
+    auto txn = ::walship::testing::MakeTransaction(700 + t, 0x1000 * (t + 1), contacts, 50, kCanary);
     records.insert(records.end(), txn.records().begin(), txn.records().end());
   }
   return records;
@@ -130,7 +132,7 @@ class EncryptionIntegrationTest : public ::testing::Test {
   }
   std::string PathOf(const std::string& key) { return root_ + "/" + key; }
 
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::string root_;
   std::unique_ptr<LocalDirStore> plain_;
   std::unique_ptr<ObjectStore> encrypted_;
@@ -227,10 +229,10 @@ TEST_F(EncryptionIntegrationTest, ObjectStoreSinkWritesOnlyCiphertext) {
   options.header_template.set_system_id("7123");
   options.header_template.set_slot("walship");
 
-  v1::Relation contacts = test_util::MakeRelation(16384, "contacts");
+  v1::Relation contacts = ::walship::testing::MakeRelation(16384, "contacts");
   std::vector<proto::InMemoryTransaction> txns;
   for (int t = 0; t < 60; ++t) {
-    txns.push_back(test_util::MakeTransaction(900 + t, 0x10000 * (t + 1), contacts, 40, kCanary));
+    txns.push_back(::walship::testing::MakeTransaction(900 + t, 0x10000 * (t + 1), contacts, 40, kCanary));
   }
   Lsn last_end = txns.back().info().end_lsn;
   {

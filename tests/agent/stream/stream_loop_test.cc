@@ -15,15 +15,16 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/pg/pgoutput_bytes.h"
+#include "tests/testing/pgoutput_bytes.h"
 #include "tests/agent/stream/stream_test_util.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
 namespace {
 
-using ::walship::agent::testing::Bytes;
+using ::walship::testing::Bytes;
 using ::walship::testing::FakeClock;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
@@ -225,7 +226,7 @@ class StreamLoopTest : public ::testing::Test {
     return script;
   }
 
-  testing::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   FakeClock clock_;
   ServerLog log_;
   FakeSink sink_;

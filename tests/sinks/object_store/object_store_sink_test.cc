@@ -23,7 +23,8 @@
 #include "sinks/object_store/file_util.h"
 #include "sinks/object_store/local_dir_store.h"
 #include "sinks/object_store/segment_builder.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
@@ -32,8 +33,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::walship::testing::StatusIs;
-using test_util::MakeRelation;
-using test_util::MakeTransaction;
+using ::walship::testing::MakeRelation;
+using ::walship::testing::MakeTransaction;
 
 // Wraps a store: holds Put/PutFile of keys containing a pattern until released, and fails
 // writes on demand.
@@ -156,7 +157,7 @@ class ObjectStoreSinkTest : public ::testing::Test {
 
   static Lsn End(const proto::Transaction& txn) { return txn.info().end_lsn; }
 
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::unique_ptr<LocalDirStore> store_;
   ObjectStoreSinkOptions options_;
 };
@@ -610,8 +611,8 @@ namespace {
 // A staged segment is written 0600 and checked against what was written before upload: a
 // file changed on disk (one byte, or swapped for another valid segment) is never stored.
 TEST(SegmentBuilderStaging, StagedFilesArePrivateAndAChangedOneIsRefused) {
-  test_util::TempDir dir;
-  v1::Relation relation = test_util::MakeRelation(16384, "deals");
+  ::walship::testing::TempDir dir;
+  v1::Relation relation = ::walship::testing::MakeRelation(16384, "deals");
   auto build = [&](const std::string& name, uint64_t lsn) -> FinishedSegment {
     v1::SegmentHeader header;
     header.set_system_id("7301");
@@ -622,7 +623,7 @@ TEST(SegmentBuilderStaging, StagedFilesArePrivateAndAChangedOneIsRefused) {
     struct stat st;
     EXPECT_EQ(::stat(dir.Sub(name).c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    EXPECT_OK((*builder)->AddTransaction(test_util::MakeTransaction(7, lsn, relation, 5)));
+    EXPECT_OK((*builder)->AddTransaction(::walship::testing::MakeTransaction(7, lsn, relation, 5)));
     auto finished = (*builder)->Finish(Lsn());
     EXPECT_OK(finished.status());
     return *finished;
