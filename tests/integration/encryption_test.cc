@@ -25,6 +25,7 @@
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/stored_segment.h"
 
 namespace walship::sinks {
 namespace {
@@ -93,20 +94,10 @@ std::string WriteSegment(const std::vector<v1::Record>& records) {
 
 // All records of the segment `key`, read through `store`'s Open().
 absl::StatusOr<std::vector<v1::Record>> ReadSegment(ObjectStore* store, const std::string& key) {
-  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store->Open(key);
-  if (!source.ok()) return source.status();
-  absl::StatusOr<std::unique_ptr<proto::SegmentReader>> reader =
-      proto::SegmentReader::Open(source->get());
-  if (!reader.ok()) return reader.status();
-  std::vector<v1::Record> records;
-  v1::Record record;
-  while (true) {
-    absl::StatusOr<bool> more = (*reader)->Next(&record);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    records.push_back(record);
-  }
-  return records;
+  absl::StatusOr<::walship::testing::StoredSegment> segment =
+      ::walship::testing::ReadStoredSegment(*store, key);
+  if (!segment.ok()) return segment.status();
+  return std::move(segment->records);
 }
 
 bool SameRecords(const std::vector<v1::Record>& a, const std::vector<v1::Record>& b) {
