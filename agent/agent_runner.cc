@@ -16,7 +16,9 @@
 #include "absl/time/clock.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
+#include "agent/agent_probes.h"
 #include "agent/base_scheduler.h"
+#include "agent/heartbeat_writer.h"
 #include "agent/stream_identity.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/metrics/metrics_server.h"
@@ -35,7 +37,6 @@
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/object_store_sink.h"
 #include "sinks/object_store/open_object_store.h"
-#include "sinks/object_store/retry_observer.h"
 
 namespace walship::agent {
 namespace {
@@ -76,242 +77,103 @@ Lsn NewestBaseLsn(sinks::ObjectStore& store, const sinks::StreamId& stream) {
   return newest;
 }
 
-// Writes a heartbeat object to every store and keeps only the newest few there; true when
-// every store has it. A heartbeat of the same second already there is replaced by none: the
-// next one is written under the next second's key.
-bool WriteHeartbeat(const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
-                    const StreamIdentity& identity, absl::Time now, Lsn acknowledged,
-                    Lsn server_wal, bool trim) {
-  const sinks::StreamId& stream = identity.stream;
-  sinks::Heartbeat heartbeat{now, acknowledged, server_wal};
-  heartbeat.system_id = identity.incarnation.system_id();
-  heartbeat.timeline = identity.incarnation.timeline();
-  heartbeat.incarnation = identity.incarnation.number();
-  std::string content = sinks::EncodeHeartbeat(heartbeat);
-  bool all = true;
-  for (const auto& store : stores) {
-    absl::Status put = store->Put(sinks::HeartbeatKey(stream, now), content);
-    if (!put.ok()) {
-      all = false;
-      if (put.code() != absl::StatusCode::kAlreadyExists) {
-        LogWarning("heartbeat to %s: %s", store->url(), put.message());
-      }
-      continue;
-    }
-    if (!trim) continue;
-    auto listed = store->List(sinks::HeartbeatPrefix(stream));
-    if (!listed.ok()) continue;
-    for (size_t i = 0; i + 3 < listed->size(); ++i) (void)store->Delete((*listed)[i].key);
-  }
-  return all;
-}
-
-// Writes heartbeats on a thread of its own, so that a slow or stalled store never holds the
-// replication loop (which must keep answering the server). Requests are latest-wins: a
-// newer one replaces one not yet begun.
-class HeartbeatWriter {
- public:
-  HeartbeatWriter(const std::vector<std::unique_ptr<sinks::ObjectStore>>* stores,
-                  const StreamIdentity* identity)
-      : stores_(stores), identity_(identity), thread_([this] { Run(); }) {}
-  ~HeartbeatWriter() {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    thread_.join();
-  }
-
-  // A heartbeat of the idle agent (older ones trimmed).
-  void RequestIdle(absl::Time now, Lsn acknowledged, Lsn server_wal) {
-    absl::MutexLock lock(&mu_);
-    idle_ = Request{now, acknowledged, server_wal};
-  }
-  // A heartbeat vouching that the stores hold everything up to `position`.
-  void RequestVouch(absl::Time now, Lsn position, Lsn server_wal) {
-    absl::MutexLock lock(&mu_);
-    vouch_ = Request{now, position, server_wal};
-  }
-  // The newest position a vouching heartbeat reached every store with.
-  Lsn Vouched() const {
-    absl::MutexLock lock(&mu_);
-    return vouched_;
-  }
-
- private:
-  struct Request {
-    absl::Time now;
-    Lsn position;
-    Lsn server_wal;
-  };
-
-  void Run() {
-    while (true) {
-      std::optional<Request> idle;
-      std::optional<Request> vouch;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](HeartbeatWriter* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-              return self->stopping_ || self->idle_.has_value() || self->vouch_.has_value();
-            },
-            this));
-        if (stopping_) return;
-        idle = std::exchange(idle_, std::nullopt);
-        vouch = std::exchange(vouch_, std::nullopt);
-      }
-      if (vouch.has_value() && WriteHeartbeat(*stores_, *identity_, vouch->now, vouch->position,
-                                              vouch->server_wal, /*trim=*/false)) {
-        absl::MutexLock lock(&mu_);
-        vouched_ = std::max(vouched_, vouch->position);
-      }
-      if (idle.has_value()) {
-        WriteHeartbeat(*stores_, *identity_, idle->now, idle->position, idle->server_wal,
-                       /*trim=*/true);
-      }
-    }
-  }
-
-  const std::vector<std::unique_ptr<sinks::ObjectStore>>* const stores_;
-  const StreamIdentity* const identity_;
-  mutable absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<Request> idle_ ABSL_GUARDED_BY(mu_);
-  std::optional<Request> vouch_ ABSL_GUARDED_BY(mu_);
-  Lsn vouched_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts once the rest is built
-};
-
-}  // namespace
-
-absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) {
-  if (pg::ConninfoHasPassword(config.source)) {
-    LogWarning(
-        "--source holds a password, which other users can read from the process "
-        "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
-  }
-  // Every object store is opened first: a bad URL or key must not leave a slot behind.
+// Opens every object store (encrypted when configured). First of all: a bad URL or key
+// must not leave a slot behind.
+absl::StatusOr<std::vector<std::unique_ptr<sinks::ObjectStore>>> OpenStores(
+    const AgentConfig& config, const sinks::OpenObjectStoreOptions& store_options) {
   std::vector<std::unique_ptr<sinks::ObjectStore>> stores;
   for (const std::string& url : config.object_stores) {
-    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url));
+    WALSHIP_ASSIGN_OR_RETURN(auto store, sinks::OpenObjectStore(url, store_options));
     WALSHIP_ASSIGN_OR_RETURN(store,
                              sinks::MaybeEncrypt(std::move(store), config.encryption_key_file));
     stores.push_back(std::move(store));
   }
-  std::vector<sinks::ObjectStore*> store_ptrs;
-  for (const auto& store : stores) store_ptrs.push_back(store.get());
+  return stores;
+}
 
-  prometheus::Registry registry;
-  AgentMetrics metrics(registry);
-  // Retried object-store requests count in walship_retries_total{sink=<store URL>}; the
-  // observer goes before `metrics` does.
-  sinks::SetRetryObserver([&metrics](absl::string_view store, absl::string_view kind) {
-    metrics.OnRetry(store, kind);
-  });
-  struct ObserverReset {
-    ~ObserverReset() { sinks::SetRetryObserver(nullptr); }
-  } observer_reset;
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (!config.metrics_listen.empty()) {
-    MetricsServerOptions options;
-    options.listen = config.metrics_listen;
-    WALSHIP_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(options, registry, &metrics));
-    LogInfo("metrics and /healthz on http://%s", metrics_server->address());
+// Kafka is opened (settings checked, brokers reached) before anything is created at the
+// source, so a bad setting leaves no slot behind. nullptr without --kafka.
+absl::StatusOr<std::unique_ptr<sinks::Sink>> OpenKafka(const AgentConfig& config,
+                                                       pg::ReplicationConnection& conn) {
+  if (config.kafka_bootstrap.empty()) return nullptr;
+  WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, conn.IdentifySystem());
+  sinks::KafkaSinkOptions kafka;
+  kafka.bootstrap_servers = config.kafka_bootstrap;
+  kafka.topic_prefix = config.topic_prefix.empty() ? identity.database : config.topic_prefix;
+  kafka.settings = config.kafka_settings;
+  kafka.properties_file = config.kafka_config_file;
+  kafka.tombstones_on_delete = config.kafka_tombstones;
+  WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenKafkaSink(kafka));
+  LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
+  return sink;
+}
+
+// The DDL capture: installed by --create, brought up to date at every start where it is
+// installed, and a warning whenever it is missing or disabled, since a schema change it
+// does not capture reaches the store undescribed (replay then follows Relation messages,
+// which cannot tell a renamed column from a dropped and an added one).
+void CheckDdlCapture(const AgentConfig& config, const std::string& database) {
+  auto ddl_conn = pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal);
+  absl::StatusOr<snapshot::DdlCaptureState> state =
+      ddl_conn.ok() ? snapshot::ReadDdlCaptureState(**ddl_conn) : ddl_conn.status();
+  absl::Status installed = absl::OkStatus();
+  if (ddl_conn.ok() && (config.create || (state.ok() && state->installed && state->enabled))) {
+    installed = snapshot::InstallDdlCapture(**ddl_conn);
+    if (installed.ok()) state = snapshot::ReadDdlCaptureState(**ddl_conn);
   }
-
-  WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
-  // Kafka is opened (settings checked, brokers reached) before anything is created at
-  // the source, so a bad setting leaves no slot behind.
-  std::unique_ptr<sinks::Sink> kafka_sink;
-  if (!config.kafka_bootstrap.empty()) {
-    WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, conn->IdentifySystem());
-    sinks::KafkaSinkOptions kafka;
-    kafka.bootstrap_servers = config.kafka_bootstrap;
-    kafka.topic_prefix = config.topic_prefix.empty() ? identity.database : config.topic_prefix;
-    kafka.settings = config.kafka_settings;
-    kafka.properties_file = config.kafka_config_file;
-    kafka.tombstones_on_delete = config.kafka_tombstones;
-    WALSHIP_ASSIGN_OR_RETURN(kafka_sink, sinks::OpenKafkaSink(kafka));
-    LogInfo("kafka %s: topics %s.<schema>.<table>", config.kafka_bootstrap, kafka.topic_prefix);
+  if (!state.ok()) {
+    LogWarning("cannot check the DDL capture triggers: %s", state.status().message());
+  } else if (!state->installed || !state->enabled) {
+    LogWarning(
+        "schema changes are NOT captured in database \"%s\": the walship DDL capture "
+        "event triggers are %s%s; replay will follow relation messages only (a renamed "
+        "column restores as dropped and added, without its values). Start the agent once "
+        "with --create as a superuser to install them",
+        database, state->installed ? "disabled" : "missing",
+        installed.ok() ? "" : absl::StrCat(" (installing them failed: ", installed.message(), ")"));
+  } else if (!installed.ok()) {
+    LogWarning("cannot bring the DDL capture triggers up to date (%s); older ones keep "
+               "capturing", installed.message());
   }
-  SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
-  WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
-  LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
-          conn->Describe(), source.identity.system_id, source.identity.timeline,
-          source.identity.database, config.slot, source.slot.confirmed_flush.ToString());
-  // The DDL capture: installed by --create, brought up to date at every start where it is
-  // installed, and a warning whenever it is missing or disabled, since a schema change it
-  // does not capture reaches the store undescribed (replay then follows Relation messages,
-  // which cannot tell a renamed column from a dropped and an added one).
-  {
-    auto ddl_conn = pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal);
-    absl::StatusOr<snapshot::DdlCaptureState> state =
-        ddl_conn.ok() ? snapshot::ReadDdlCaptureState(**ddl_conn) : ddl_conn.status();
-    absl::Status installed = absl::OkStatus();
-    if (ddl_conn.ok() && (config.create || (state.ok() && state->installed && state->enabled))) {
-      installed = snapshot::InstallDdlCapture(**ddl_conn);
-      if (installed.ok()) state = snapshot::ReadDdlCaptureState(**ddl_conn);
-    }
-    if (!state.ok()) {
-      LogWarning("cannot check the DDL capture triggers: %s", state.status().message());
-    } else if (!state->installed || !state->enabled) {
-      LogWarning(
-          "schema changes are NOT captured in database \"%s\": the walship DDL capture "
-          "event triggers are %s%s; replay will follow relation messages only (a renamed "
-          "column restores as dropped and added, without its values). Start the agent once "
-          "with --create as a superuser to install them",
-          source.identity.database, state->installed ? "disabled" : "missing",
-          installed.ok() ? "" : absl::StrCat(" (installing them failed: ", installed.message(), ")"));
-    } else if (!installed.ok()) {
-      LogWarning("cannot bring the DDL capture triggers up to date (%s); older ones keep "
-                 "capturing", installed.message());
-    }
-  }
-  // Which history this is: a new incarnation when the slot was created again or the server
-  // switched timelines (recorded in every store before anything else is written).
-  ServerState server{source.identity, config.slot, source.slot_created,
-                     source.slot.confirmed_flush, config.source};
-  WALSHIP_ASSIGN_OR_RETURN(StreamIdentity identity, ResolveStreamIdentity(store_ptrs, server, *conn));
-  const sinks::StreamId stream = identity.stream;
+}
 
-  std::string work = absl::StrCat(config.work_dir, "/", config.slot);
-  std::string spill_dir = work + "/spill";
-  WALSHIP_RETURN_IF_ERROR(MakeWorkDirs(config.work_dir, work));
-  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(spill_dir));
-  RemoveStaleSpillFiles(spill_dir);
-
-  // Base snapshots: the first one before streaming when the store has none, then by policy.
+snapshot::SnapshotOptions MakeSnapshotOptions(const AgentConfig& config,
+                                              const StreamIdentity& identity) {
   snapshot::SnapshotOptions snap;
   snap.conninfo = config.source;
   snap.publication = config.publication;
   snap.slot = config.slot;
   snap.jobs = config.snapshot_jobs;
   snap.zstd_level = config.compression_level;
-  snap.branch = stream.branch;
+  snap.branch = identity.stream.branch;
   snap.incarnation = identity.incarnation.number();
   snap.incarnation_id = identity.incarnation.id();
   snap.expected_timeline = identity.incarnation.timeline();
-  snapshot::BasePolicy policy;
-  policy.every = config.base_every;
-  if (!config.base_at.empty()) {
-    WALSHIP_ASSIGN_OR_RETURN(policy.at, snapshot::ParseTimeOfDay(config.base_at));
-  }
-  snapshot::RetentionPolicy retention;
-  retention.retain_base = config.retain_base;
-  retention.retain_for = absl::Hours(24) * config.retain_days;
-  BaseScheduler bases(snap, store_ptrs, stream, policy, retention, &metrics);
-  std::vector<std::unique_ptr<sinks::Sink>> owned_sinks;
-  std::vector<sinks::Sink*> sink_ptrs;
+  return snap;
+}
+
+// The object-store sinks, one per store, and whether any of them recorded a gap after the
+// newest base (segments lost before the slot's position, or a slot that starts past the
+// store's end; recorded now or by a start that died before its base), which makes a new
+// base due at once.
+struct StoreSinks {
+  std::vector<std::unique_ptr<sinks::Sink>> owned;
+  std::vector<sinks::Sink*> ptrs;
+  bool gap_recorded = false;
+};
+
+absl::StatusOr<StoreSinks> OpenStoreSinks(
+    const AgentConfig& config, const std::vector<std::unique_ptr<sinks::ObjectStore>>& stores,
+    const SourceState& source, const StreamIdentity& identity, const std::string& work,
+    AgentMetrics& metrics) {
+  const sinks::StreamId& stream = identity.stream;
   v1::SegmentHeader header = MakeHeaderTemplate(source, config.slot, identity.incarnation);
   v1::SegmentIndex index_identity;
   index_identity.set_system_id(identity.incarnation.system_id());
   index_identity.set_timeline(identity.incarnation.timeline());
   index_identity.set_incarnation(identity.incarnation.number());
   index_identity.set_incarnation_id(identity.incarnation.id());
-  // A gap after the newest base in any store (segments lost before the slot's position, or
-  // a slot that starts past the store's end; recorded now or by a start that died before
-  // its base) makes a new base due at once.
-  bool gap_recorded = false;
+  StoreSinks out;
   for (size_t i = 0; i < stores.size(); ++i) {
     sinks::ObjectStoreSinkOptions options;
     options.stream = stream;
@@ -334,48 +196,56 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
           metrics.ObserveUpload(sink_name, stats.store_took);
           metrics.AddSinkBytes(sink_name, stats.bytes);
         };
-    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(store_ptrs[i], options));
+    WALSHIP_ASSIGN_OR_RETURN(auto sink, sinks::OpenObjectStoreSink(stores[i].get(), options));
     LogInfo("object store %s: changes stored up to %s%s", stores[i]->url(),
             sink->DurableWatermark().ToString(),
             report.refills == 0 ? ""
                                 : absl::StrFormat(" (%d missing runs to write again from the slot)",
                                                   report.refills));
-    if (report.base_needed) gap_recorded = true;
-    sink_ptrs.push_back(sink.get());
-    owned_sinks.push_back(std::move(sink));
+    if (report.base_needed) out.gap_recorded = true;
+    out.ptrs.push_back(sink.get());
+    out.owned.push_back(std::move(sink));
   }
+  return out;
+}
+
+// Removes interrupted bases, then takes the first base when a store holds none (or a gap
+// was recorded). Returns when the newest base was taken (the oldest newest-base over the
+// stores; nullopt: none).
+absl::StatusOr<std::optional<absl::Time>> PrepareBases(const AgentConfig& config,
+                                                       const std::vector<sinks::ObjectStore*>& stores,
+                                                       const sinks::StreamId& stream,
+                                                       bool gap_recorded, BaseScheduler& bases,
+                                                       AgentMetrics& metrics) {
   std::optional<absl::Time> newest_base;
-  if (!config.no_base) {
-    for (sinks::ObjectStore* store : store_ptrs) {
-      WALSHIP_ASSIGN_OR_RETURN(int removed, snapshot::CleanIncompleteBases(*store, stream));
-      if (removed > 0) {
-        LogInfo("removed %d objects of an interrupted base snapshot from %s", removed,
-                store->url());
-      }
-    }
-    // Every store must hold a base; the oldest newest-base decides.
-    bool all_have_base = true;
-    for (sinks::ObjectStore* store : store_ptrs) {
-      WALSHIP_ASSIGN_OR_RETURN(auto newest, NewestBaseTime(*store, stream));
-      if (!newest) all_have_base = false;
-      if (newest && (!newest_base || *newest < *newest_base)) newest_base = newest;
-    }
-    if (!all_have_base || gap_recorded) {
-      LogInfo("%s: taking one of publication \"%s\" (%d jobs)",
-              all_have_base ? "the stream has a new gap, so restores past it need a new base"
-                            : "no base snapshot stored yet",
-              config.publication, config.snapshot_jobs);
-      metrics.SetState(AgentState::kSnapshotting);
-      WALSHIP_RETURN_IF_ERROR(bases.TakeNow());
-      newest_base = absl::Now();
+  for (sinks::ObjectStore* store : stores) {
+    WALSHIP_ASSIGN_OR_RETURN(int removed, snapshot::CleanIncompleteBases(*store, stream));
+    if (removed > 0) {
+      LogInfo("removed %d objects of an interrupted base snapshot from %s", removed,
+              store->url());
     }
   }
-
-  if (kafka_sink != nullptr) {
-    sink_ptrs.push_back(kafka_sink.get());
-    owned_sinks.push_back(std::move(kafka_sink));
+  // Every store must hold a base; the oldest newest-base decides.
+  bool all_have_base = true;
+  for (sinks::ObjectStore* store : stores) {
+    WALSHIP_ASSIGN_OR_RETURN(auto newest, NewestBaseTime(*store, stream));
+    if (!newest) all_have_base = false;
+    if (newest && (!newest_base || *newest < *newest_base)) newest_base = newest;
   }
+  if (!all_have_base || gap_recorded) {
+    LogInfo("%s: taking one of publication \"%s\" (%d jobs)",
+            all_have_base ? "the stream has a new gap, so restores past it need a new base"
+                          : "no base snapshot stored yet",
+            config.publication, config.snapshot_jobs);
+    metrics.SetState(AgentState::kSnapshotting);
+    WALSHIP_RETURN_IF_ERROR(bases.TakeNow());
+    newest_base = absl::Now();
+  }
+  return newest_base;
+}
 
+StreamOptions MakeStreamOptions(const AgentConfig& config, const SourceState& source,
+                                const std::string& spill_dir) {
   StreamOptions options;
   options.conninfo = config.source;
   options.slot = config.slot;
@@ -388,6 +258,83 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   options.sequence_interval = config.sequence_interval;
   options.sequence_min_interval = std::min(absl::Seconds(1), config.sequence_interval);
   options.idle_report_interval = config.idle_report_interval;
+  return options;
+}
+
+}  // namespace
+
+absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) {
+  if (pg::ConninfoHasPassword(config.source)) {
+    LogWarning(
+        "--source holds a password, which other users can read from the process "
+        "list; use PGPASSWORD, ~/.pgpass or passfile= instead");
+  }
+  prometheus::Registry registry;
+  AgentMetrics metrics(registry);
+  // Retried object-store requests count in walship_retries_total{sink=<store URL>}; the
+  // probes go before `metrics` does, the stores before the probes.
+  MetricsRetryProbe retry_probe(metrics);
+  MetricsStreamProbe stream_probe(metrics);
+  MetricsBaseProbe base_probe(metrics);
+  sinks::OpenObjectStoreOptions store_options;
+  store_options.retry_probe = &retry_probe;
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<sinks::ObjectStore>> stores,
+                           OpenStores(config, store_options));
+  std::vector<sinks::ObjectStore*> store_ptrs;
+  for (const auto& store : stores) store_ptrs.push_back(store.get());
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    MetricsServerOptions options;
+    options.listen = config.metrics_listen;
+    WALSHIP_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(options, registry, &metrics));
+    LogInfo("metrics and /healthz on http://%s", metrics_server->address());
+  }
+
+  WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(config.source));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<sinks::Sink> kafka_sink, OpenKafka(config, *conn));
+  SourceOptions source_options{config.slot, config.publication, config.create, config.tables};
+  WALSHIP_ASSIGN_OR_RETURN(SourceState source, PrepareSource(*conn, source_options));
+  LogInfo("source %s: system %s, timeline %u, database \"%s\", slot \"%s\" confirmed at %s",
+          conn->Describe(), source.identity.system_id, source.identity.timeline,
+          source.identity.database, config.slot, source.slot.confirmed_flush.ToString());
+  CheckDdlCapture(config, source.identity.database);
+  // Which history this is: a new incarnation when the slot was created again or the server
+  // switched timelines (recorded in every store before anything else is written).
+  ServerState server{source.identity, config.slot, source.slot_created,
+                     source.slot.confirmed_flush, config.source};
+  WALSHIP_ASSIGN_OR_RETURN(StreamIdentity identity, ResolveStreamIdentity(store_ptrs, server, *conn));
+  const sinks::StreamId stream = identity.stream;
+
+  std::string work = absl::StrCat(config.work_dir, "/", config.slot);
+  std::string spill_dir = work + "/spill";
+  WALSHIP_RETURN_IF_ERROR(MakeWorkDirs(config.work_dir, work));
+  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(spill_dir));
+  RemoveStaleSpillFiles(spill_dir);
+
+  // Base snapshots: the first one before streaming when the store has none, then by policy.
+  snapshot::BasePolicy policy;
+  policy.every = config.base_every;
+  if (!config.base_at.empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(policy.at, snapshot::ParseTimeOfDay(config.base_at));
+  }
+  snapshot::RetentionPolicy retention;
+  retention.retain_base = config.retain_base;
+  retention.retain_for = absl::Hours(24) * config.retain_days;
+  BaseScheduler bases(MakeSnapshotOptions(config, identity), store_ptrs, stream, policy,
+                      retention, base_probe);
+  WALSHIP_ASSIGN_OR_RETURN(StoreSinks sinks,
+                           OpenStoreSinks(config, stores, source, identity, work, metrics));
+  std::optional<absl::Time> newest_base;
+  if (!config.no_base) {
+    WALSHIP_ASSIGN_OR_RETURN(newest_base, PrepareBases(config, store_ptrs, stream,
+                                                       sinks.gap_recorded, bases, metrics));
+  }
+  if (kafka_sink != nullptr) {
+    sinks.ptrs.push_back(kafka_sink.get());
+    sinks.owned.push_back(std::move(kafka_sink));
+  }
+
+  StreamOptions options = MakeStreamOptions(config, source, spill_dir);
   // Heartbeats are written off the loop's thread (a slow store must not stall it).
   // Positions past the stored changes are confirmed only once a heartbeat vouches for them,
   // so a restart never finds the slot past what the stores know about.
@@ -405,12 +352,12 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
       bases.RequestForEnteredTables(std::move(tables), since, since_time_us);
     };
   }
-  StreamLoop loop(options, sink_ptrs, source.slot.confirmed_flush, stop, &metrics);
+  StreamLoop loop(options, sinks.ptrs, source.slot.confirmed_flush, stop, stream_probe);
   if (!config.no_base) bases.Start(newest_base);
   absl::Status status = loop.Run(std::move(conn));
   // Shutdown order: periodic bases, then sinks (drained), then stores, then metrics.
   bases.Stop();
-  for (auto& sink : owned_sinks) {
+  for (auto& sink : sinks.owned) {
     absl::Status closed = sink->Close(absl::Now() + absl::Seconds(60));
     if (status.ok()) status = closed;
   }

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
 #include "agent/snapshot/base_progress.h"
@@ -25,13 +24,14 @@ absl::StatusOr<std::optional<absl::Time>> NewestBaseTime(sinks::ObjectStore& sto
 BaseScheduler::BaseScheduler(snapshot::SnapshotOptions options,
                              std::vector<sinks::ObjectStore*> stores, sinks::StreamId stream,
                              snapshot::BasePolicy policy, snapshot::RetentionPolicy retention,
-                             AgentMetrics* metrics)
+                             BaseProbe& probe, Clock& clock)
     : options_(std::move(options)),
       stores_(std::move(stores)),
       stream_(std::move(stream)),
       policy_(policy),
       retention_(retention),
-      metrics_(metrics) {
+      probe_(probe),
+      clock_(clock) {
   options_.cancel = &cancel_;
 }
 
@@ -40,32 +40,27 @@ BaseScheduler::~BaseScheduler() { Stop(); }
 absl::Status BaseScheduler::TakeNow() { return TakeWith(options_); }
 
 absl::Status BaseScheduler::TakeWith(const snapshot::SnapshotOptions& options) {
-  absl::Time started = absl::Now();
+  absl::Time started = clock_.Now();
   snapshot::ProgressCallback render = snapshot::MakeDefaultProgressRenderer(STDERR_FILENO);
   auto progress = [&](const snapshot::BaseProgress& p) {
     render(p);
-    if (metrics_ != nullptr && p.tables_total > 0) {
-      metrics_->SetBaseSnapshotProgress(static_cast<double>(p.tables_done) / p.tables_total);
-    }
+    if (p.tables_total > 0) probe_.OnProgress(static_cast<double>(p.tables_done) / p.tables_total);
   };
   auto manifest = snapshot::TakeBaseSnapshot(options, stores_, progress);
   if (!manifest.ok()) {
-    if (metrics_ != nullptr) metrics_->OnError("snapshot", absl::StatusCodeToString(manifest.status().code()));
+    probe_.OnFailed(absl::StatusCodeToString(manifest.status().code()));
     return Annotate(manifest.status(), "taking a base snapshot");
   }
   uint64_t rows = 0;
   for (const auto& table : manifest->tables()) rows += table.row_count();
   LogInfo("base snapshot at %s complete: %d tables, %d rows, %s",
           Lsn(manifest->snapshot_lsn()).ToString(), manifest->tables_size(), rows,
-          absl::FormatDuration(absl::Trunc(absl::Now() - started, absl::Milliseconds(1))));
-  if (metrics_ != nullptr) {
-    metrics_->AddBaseSnapshotRows(rows);
-    metrics_->OnBaseSnapshotSucceeded(absl::Now());
-  }
+          absl::FormatDuration(absl::Trunc(clock_.Now() - started, absl::Milliseconds(1))));
+  probe_.OnSucceeded(rows, clock_.Now());
   last_ = started;
   if (retention_.enabled()) {
     for (sinks::ObjectStore* store : stores_) {
-      auto plan = snapshot::RunRetention(*store, stream_, retention_, absl::Now());
+      auto plan = snapshot::RunRetention(*store, stream_, retention_, clock_.Now());
       if (!plan.ok()) {
         LogWarning("retention in %s: %s", store->url(), plan.status().message());
       } else if (!plan->delete_keys.empty()) {
@@ -106,12 +101,13 @@ void BaseScheduler::Loop() {
   absl::Duration backoff = absl::Minutes(1);
   auto woken = [this]() { return stopping_ || requested_; };
   while (true) {
-    absl::Time due = policy_.enabled() ? snapshot::NextBaseTime(last_, policy_, absl::Now())
+    absl::Time due = policy_.enabled() ? snapshot::NextBaseTime(last_, policy_, clock_.Now())
                                        : absl::InfiniteFuture();
     snapshot::SnapshotOptions options = options_;
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithDeadline(absl::Condition(&woken), due);
+      // The wait itself runs on the machine's clock: a deadline on `clock_` becomes a timeout.
+      mu_.AwaitWithTimeout(absl::Condition(&woken), due - clock_.Now());
       if (stopping_) return;
       if (requested_) {
         options.entered_tables = std::exchange(entered_tables_, {});
@@ -136,7 +132,7 @@ void BaseScheduler::Loop() {
     if (status.code() == absl::StatusCode::kCancelled) return;
     LogError("%s; retrying in %s", status.message(), absl::FormatDuration(backoff));
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithDeadline(absl::Condition(&stopping_), absl::Now() + backoff);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
     if (stopping_) return;
     backoff = std::min(backoff * 2, absl::Hours(1));
   }

@@ -1,7 +1,7 @@
 // Takes base snapshots by policy on a thread of its own while the stream continues, and
 // applies retention after each success.
-#ifndef WALSHIP_PROTO_CORE_SCHEDULER_H_
-#define WALSHIP_PROTO_CORE_SCHEDULER_H_
+#ifndef WALSHIP_AGENT_BASE_SCHEDULER_H_
+#define WALSHIP_AGENT_BASE_SCHEDULER_H_
 
 #include <atomic>
 #include <optional>
@@ -11,7 +11,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "agent/metrics/agent_metrics.h"
+#include "absl/strings/string_view.h"
+#include "proto/core/clock.h"
 #include "agent/snapshot/base_policy.h"
 #include "agent/snapshot/base_snapshotter.h"
 #include "agent/snapshot/retention.h"
@@ -20,12 +21,33 @@
 
 namespace walship::agent {
 
+// What the scheduler reports about the bases it takes (for the agent's metrics). Called
+// from the thread that takes the base.
+class BaseProbe {
+ public:
+  virtual ~BaseProbe() = default;
+  // Share of the tables copied so far, in [0, 1].
+  virtual void OnProgress(double ratio) = 0;
+  // A base failed; `kind` is the status code's name.
+  virtual void OnFailed(absl::string_view kind) = 0;
+  // A base of `rows` rows was stored at `finished`.
+  virtual void OnSucceeded(uint64_t rows, absl::Time finished) = 0;
+};
+
+class NoOpBaseProbe final : public BaseProbe {
+ public:
+  void OnProgress(double) override {}
+  void OnFailed(absl::string_view) override {}
+  void OnSucceeded(uint64_t, absl::Time) override {}
+};
+
 class BaseScheduler {
  public:
-  // Stores and metrics (nullable) must outlive the scheduler.
+  // Stores, `probe` and `clock` must outlive the scheduler.
   BaseScheduler(snapshot::SnapshotOptions options, std::vector<sinks::ObjectStore*> stores,
                 sinks::StreamId stream, snapshot::BasePolicy policy,
-                snapshot::RetentionPolicy retention, AgentMetrics* metrics);
+                snapshot::RetentionPolicy retention, BaseProbe& probe,
+                Clock& clock = SystemClock());
   ~BaseScheduler();
 
   // Takes one base now, on the calling thread (the first start), then applies retention.
@@ -50,7 +72,8 @@ class BaseScheduler {
   sinks::StreamId stream_;
   snapshot::BasePolicy policy_;
   snapshot::RetentionPolicy retention_;
-  AgentMetrics* metrics_;
+  BaseProbe& probe_;
+  Clock& clock_;
   std::atomic<bool> cancel_{false};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -68,4 +91,4 @@ absl::StatusOr<std::optional<absl::Time>> NewestBaseTime(sinks::ObjectStore& sto
 
 }  // namespace walship::agent
 
-#endif  // WALSHIP_PROTO_CORE_SCHEDULER_H_
+#endif  // WALSHIP_AGENT_BASE_SCHEDULER_H_

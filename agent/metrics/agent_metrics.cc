@@ -66,8 +66,8 @@ const std::vector<std::string>& AgentMetrics::MetricNames() {
 }
 
 AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version,
-                           std::function<absl::Time()> clock)
-    : clock_(std::move(clock)),
+                           Clock& clock)
+    : clock_(clock),
       lag_bytes_(Gauge(r, "walship_replication_lag_bytes",
                        "Server WAL position minus the position acknowledged to PostgreSQL")),
       lag_seconds_(Gauge(r, "walship_replication_lag_seconds",
@@ -140,7 +140,7 @@ AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version,
   // reconnect and a scrape of a healthy agent shows the family the rules query.
   errors_.Add({{"component", "source"}, {"kind", "connection"}});
   absl::MutexLock lock(&mu_);
-  state_since_ = clock_();
+  state_since_ = clock_.Now();
   for (AgentState s : kAllStates) {
     state_.Add({{"state", std::string(AgentStateName(s))}}).Set(s == state_value_ ? 1 : 0);
   }
@@ -164,7 +164,7 @@ void AgentMetrics::OnServerMessage(Lsn received, Lsn server_wal_end, absl::Time 
   received_ = std::max(received_, received);
   server_wal_end_ = std::max(server_wal_end_, server_wal_end);
   server_time_ = server_send_time;
-  server_time_local_ = clock_();
+  server_time_local_ = clock_.Now();
   if (pending_.empty()) idle_server_time_ = server_send_time;
   UpdatePositionGauges();
 }
@@ -177,7 +177,7 @@ void AgentMetrics::AddSinkBytes(absl::string_view sink, uint64_t bytes) {
 void AgentMetrics::OnHandedOff(absl::string_view sink, Lsn end_lsn, absl::Time commit_time,
                                uint64_t events, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
-  absl::Time now = clock_();
+  absl::Time now = clock_.Now();
   SinkState& s = Sink(sink);
   s.events->Increment(static_cast<double>(events));
   s.transactions->Increment();
@@ -203,7 +203,7 @@ void AgentMetrics::OnSinkDurable(absl::string_view sink, Lsn watermark) {
   SinkState& s = Sink(sink);
   if (watermark > s.durable) {
     s.durable = watermark;
-    s.progress_since = clock_();
+    s.progress_since = clock_.Now();
     s.durable_lsn->Set(static_cast<double>(watermark.value()));
   }
 }
@@ -212,7 +212,7 @@ void AgentMetrics::OnAcknowledged(Lsn flushed) {
   absl::MutexLock lock(&mu_);
   if (flushed <= acknowledged_) return;
   acknowledged_ = flushed;
-  ack_progress_since_ = clock_();
+  ack_progress_since_ = clock_.Now();
   while (!pending_.empty() && pending_.front().end_lsn <= flushed) {
     absl::Time commit = pending_.front().last_commit;
     if (!newest_durable_commit_ || commit > *newest_durable_commit_) {
@@ -220,7 +220,7 @@ void AgentMetrics::OnAcknowledged(Lsn flushed) {
     }
     pending_.pop_front();
   }
-  if (pending_.empty() && server_time_) idle_server_time_ = ServerNow(clock_());
+  if (pending_.empty() && server_time_) idle_server_time_ = ServerNow(clock_.Now());
   UpdatePositionGauges();
 }
 
@@ -228,7 +228,7 @@ void AgentMetrics::UpdatePositionGauges() {
   received_lsn_.Set(static_cast<double>(received_.value()));
   server_wal_lsn_.Set(static_cast<double>(server_wal_end_.value()));
   acknowledged_lsn_.Set(static_cast<double>(acknowledged_.value()));
-  Values v = ComputeLocked(clock_());
+  Values v = ComputeLocked(clock_.Now());
   lag_bytes_.Set(static_cast<double>(v.lag_bytes));
   lag_seconds_.Set(v.lag_seconds);
   rpo_seconds_.Set(v.rpo_seconds);
@@ -263,7 +263,7 @@ AgentMetrics::Values AgentMetrics::ComputeLocked(absl::Time local_now) const {
 
 AgentMetrics::Values AgentMetrics::Compute() const {
   absl::MutexLock lock(&mu_);
-  return ComputeLocked(clock_());
+  return ComputeLocked(clock_.Now());
 }
 
 void AgentMetrics::Refresh() {
@@ -288,14 +288,14 @@ HealthSnapshot AgentMetrics::Snapshot() const {
 }
 
 HealthVerdict AgentMetrics::Health(absl::Duration stall_threshold) const {
-  return EvaluateHealth(Snapshot(), clock_(), stall_threshold);
+  return EvaluateHealth(Snapshot(), clock_.Now(), stall_threshold);
 }
 
 void AgentMetrics::SetState(AgentState state) {
   absl::MutexLock lock(&mu_);
   if (state == state_value_) return;
   state_value_ = state;
-  state_since_ = clock_();
+  state_since_ = clock_.Now();
   for (AgentState s : kAllStates) {
     state_.Add({{"state", std::string(AgentStateName(s))}}).Set(s == state ? 1 : 0);
   }

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
 #include "proto/core/lsn.h"
 #include "agent/metrics/health.h"
 #include "prometheus/counter.h"
@@ -41,7 +42,7 @@ namespace walship::agent {
 // Thread-safe: every method may be called from any thread. The registry must outlive this
 // object; families are registered once in the constructor (a registry holds at most one
 // AgentMetrics). `version` labels walship_build_info (empty: this build's version).
-// `clock` is the agent's clock (injectable for tests).
+// `clock` is the agent's clock (a fake in tests); it must outlive this object.
 class AgentMetrics {
  public:
   // At most this many not-yet-durable transactions are tracked one by one; beyond it
@@ -49,7 +50,7 @@ class AgentMetrics {
   static constexpr size_t kMaxTrackedTransactions = 65536;
 
   explicit AgentMetrics(prometheus::Registry& registry, absl::string_view version = "",
-                        std::function<absl::Time()> clock = absl::Now);
+                        Clock& clock = SystemClock());
   AgentMetrics(const AgentMetrics&) = delete;
   AgentMetrics& operator=(const AgentMetrics&) = delete;
 
@@ -127,7 +128,7 @@ class AgentMetrics {
   Values ComputeLocked(absl::Time local_now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void UpdatePositionGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::function<absl::Time()> clock_;
+  Clock& clock_;
 
   prometheus::Gauge& lag_bytes_;
   prometheus::Gauge& lag_seconds_;

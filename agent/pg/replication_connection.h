@@ -16,15 +16,9 @@
 #include "absl/time/time.h"
 #include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
+#include "agent/pg/replication_session.h"
 
 namespace walship::pg {
-
-struct SystemIdentity {
-  std::string system_id;
-  uint32_t timeline = 0;
-  Lsn xlogpos;
-  std::string database;
-};
 
 struct SlotInfo {
   bool exists = false;
@@ -35,26 +29,17 @@ struct SlotInfo {
   std::string wal_status;
 };
 
-// One message from the CopyBoth stream.
-struct CopyMessage {
-  enum class Kind { kXLogData, kKeepalive };
-  Kind kind = Kind::kXLogData;
-  Lsn wal_start;          // XLogData: where the payload's record starts
-  Lsn wal_end;            // server's current end of WAL (keepalive: position sent so far)
-  int64_t send_time_us = 0;  // server clock, Unix epoch microseconds
-  bool reply_requested = false;
-  std::string payload;    // XLogData: one pgoutput message
-};
-
 // Owns one replication=database connection. Not thread-safe.
-class ReplicationConnection {
+class ReplicationConnection final : public ReplicationSession {
  public:
+  using ExportedSnapshot = pg::ExportedSnapshot;
+
   static absl::StatusOr<std::unique_ptr<ReplicationConnection>> Connect(
       absl::string_view conninfo);
 
-  absl::StatusOr<SystemIdentity> IdentifySystem();
+  absl::StatusOr<SystemIdentity> IdentifySystem() override;
   // wal_level must be logical, else kFailedPrecondition naming the setting to change.
-  absl::Status CheckServer();
+  absl::Status CheckServer() override;
 
   absl::StatusOr<SlotInfo> GetSlot(absl::string_view slot);
   // Creates a pgoutput slot; returns its consistent point.
@@ -62,11 +47,8 @@ class ReplicationConnection {
   // Creates a TEMPORARY pgoutput slot `slot` with an exported snapshot (dropped when this
   // connection closes). The snapshot stays importable (SET TRANSACTION SNAPSHOT) only while
   // this connection runs no other command: keep it idle until every importer has begun.
-  struct ExportedSnapshot {
-    Lsn consistent_point;
-    std::string snapshot_name;
-  };
-  absl::StatusOr<ExportedSnapshot> CreateTemporarySlotWithSnapshot(absl::string_view slot);
+  absl::StatusOr<ExportedSnapshot> CreateTemporarySlotWithSnapshot(
+      absl::string_view slot) override;
   absl::StatusOr<bool> PublicationExists(absl::string_view publication);
   // FOR ALL TABLES when `tables` is empty, else FOR TABLE t1, t2 ("schema.table" or "table").
   absl::Status CreatePublication(absl::string_view publication,
@@ -78,22 +60,23 @@ class ReplicationConnection {
   // ("<parent tli>\t<switch lsn>\t<reason>" lines).
   absl::StatusOr<std::string> TimelineHistory(uint32_t timeline);
   // Server settings recorded in segment headers (server_version, server_encoding).
-  absl::StatusOr<std::string> ShowSetting(absl::string_view name);
+  absl::StatusOr<std::string> ShowSetting(absl::string_view name) override;
 
   // START_REPLICATION with pgoutput protocol 2, streaming and messages on. `start`
   // Invalid means "from the slot's confirmed position".
-  absl::Status StartReplication(absl::string_view slot, absl::string_view publication, Lsn start);
+  absl::Status StartReplication(absl::string_view slot, absl::string_view publication,
+                                Lsn start) override;
 
   // Reads the next message, waiting at most until `deadline`. nullopt on timeout.
   // kUnavailable when the connection is lost; kDataLoss on a malformed message;
   // kCancelled when the server ended the stream.
-  absl::StatusOr<std::optional<CopyMessage>> Read(absl::Time deadline);
+  absl::StatusOr<std::optional<CopyMessage>> Read(absl::Time deadline) override;
 
   // Standby status update ('r'): received, flushed (durable) and applied positions.
-  absl::Status SendStatus(Lsn received, Lsn flushed, bool reply_requested);
+  absl::Status SendStatus(Lsn received, Lsn flushed, bool reply_requested) override;
 
   // Ends the copy stream (CopyDone) and drains the server's final result.
-  absl::Status EndStream();
+  absl::Status EndStream() override;
 
   std::string Describe() const { return conn_->Describe(); }
 

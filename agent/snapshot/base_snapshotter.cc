@@ -1,6 +1,6 @@
 // Orchestrates one base snapshot: slot + exported snapshot, catalog, workers, pg_dump,
 // progress, manifest. Shutdown order: workers joined, then the pg_dump thread, then the
-// catalog connection, then the replication connection (which drops the temporary slot).
+// catalog session, then the replication session (which drops the temporary slot).
 #include "agent/snapshot/base_snapshotter.h"
 
 #include <unistd.h>
@@ -15,13 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "proto/core/failpoint.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
 #include "agent/pg/pg_connection.h"
-#include "agent/pg/replication_connection.h"
-#include "agent/snapshot/schema_dump.h"
+#include "agent/snapshot/pg_snapshot_source.h"
 #include "agent/snapshot/snapshot_catalog.h"
 #include "agent/snapshot/table_copier.h"
 #include "proto/segment_format.h"
@@ -85,21 +83,17 @@ class SharedState {
   std::atomic<bool> stop_{false};
 };
 
-void RunWorker(const SnapshotOptions& options, const std::string& snapshot_name,
+void RunWorker(SnapshotSource& source, const std::string& snapshot_name,
                const std::vector<PublishedTable>& tables, const CopyTarget& target,
                SharedState* state) {
-  auto conn = pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal);
-  if (!conn.ok()) {
-    state->Fail(conn.status());
-    return;
-  }
-  if (absl::Status status = ImportSnapshot(**conn, snapshot_name); !status.ok()) {
-    state->Fail(status);
+  auto session = source.OpenInSnapshot(snapshot_name);
+  if (!session.ok()) {
+    state->Fail(session.status());
     return;
   }
   for (int index = state->Next(); index >= 0; index = state->Next()) {
-    auto table = CopyTable(
-        **conn, tables[index], target,
+    auto table = (*session)->CopyTable(
+        tables[index], target,
         [state](uint64_t rows, uint64_t bytes) { state->AddProgress(rows, bytes); }, state->stop());
     if (!table.ok()) {
       state->Fail(table.status());
@@ -134,12 +128,12 @@ absl::Status ValidateOptions(const SnapshotOptions& options,
 }
 
 BaseProgress MakeProgress(SharedState& state, int tables_total, uint64_t estimated_rows,
-                          absl::Time started) {
+                          absl::Duration elapsed) {
   BaseProgress p;
   state.Snapshot(&p.tables_done, &p.rows, &p.bytes);
   p.tables_total = tables_total;
   p.estimated_rows = std::max(estimated_rows, p.rows);
-  p.elapsed = absl::Now() - started;
+  p.elapsed = elapsed;
   double seconds = absl::ToDoubleSeconds(p.elapsed);
   if (seconds > 0) {
     p.rows_per_second = static_cast<double>(p.rows) / seconds;
@@ -151,24 +145,30 @@ BaseProgress MakeProgress(SharedState& state, int tables_total, uint64_t estimat
   return p;
 }
 
-absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& options,
-                                                      std::vector<sinks::ObjectStore*> stores,
-                                                      ProgressCallback progress, int attempt) {
-  const absl::Time started = absl::Now();
+// Step 1: the replication session and its exported snapshot. It stays idle from here on:
+// any command on it would end the snapshot.
+struct Export {
+  std::unique_ptr<pg::ReplicationSession> repl;
+  pg::SystemIdentity identity;
+  std::string server_version;
+  std::string server_encoding;
+  pg::ExportedSnapshot exported;
+};
 
-  // 1. The replication connection and its exported snapshot. It stays idle from here on:
-  //    any command on it would end the snapshot.
-  WALSHIP_ASSIGN_OR_RETURN(auto repl, pg::ReplicationConnection::Connect(options.conninfo));
-  WALSHIP_RETURN_IF_ERROR(repl->CheckServer());
-  WALSHIP_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl->IdentifySystem());
-  if (options.expected_timeline != 0 && identity.timeline != options.expected_timeline) {
+absl::StatusOr<Export> ExportSnapshot(const SnapshotOptions& options, SnapshotSource& source,
+                                      absl::Time started, int attempt) {
+  Export e;
+  WALSHIP_ASSIGN_OR_RETURN(e.repl, source.OpenReplication());
+  WALSHIP_RETURN_IF_ERROR(e.repl->CheckServer());
+  WALSHIP_ASSIGN_OR_RETURN(e.identity, e.repl->IdentifySystem());
+  if (options.expected_timeline != 0 && e.identity.timeline != options.expected_timeline) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "base snapshot: the server is now on timeline %d, not %d (a failover); restart the "
         "agent so that it records the switch",
-        identity.timeline, options.expected_timeline));
+        e.identity.timeline, options.expected_timeline));
   }
-  WALSHIP_ASSIGN_OR_RETURN(std::string server_version, repl->ShowSetting("server_version"));
-  WALSHIP_ASSIGN_OR_RETURN(std::string server_encoding, repl->ShowSetting("server_encoding"));
+  WALSHIP_ASSIGN_OR_RETURN(e.server_version, e.repl->ShowSetting("server_version"));
+  WALSHIP_ASSIGN_OR_RETURN(e.server_encoding, e.repl->ShowSetting("server_encoding"));
   // Per attempt: a retried attempt's predecessor may still be dropping its slot.
   std::string temporary_slot = options.temporary_slot;
   if (temporary_slot.empty()) {
@@ -176,94 +176,100 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
                                      absl::ToUnixSeconds(started));
   }
   if (attempt > 1) absl::StrAppend(&temporary_slot, "_", attempt);
-  WALSHIP_ASSIGN_OR_RETURN(auto exported, repl->CreateTemporarySlotWithSnapshot(temporary_slot));
+  WALSHIP_ASSIGN_OR_RETURN(e.exported, e.repl->CreateTemporarySlotWithSnapshot(temporary_slot));
   LogInfo("base snapshot: exported snapshot %s at %s (temporary slot \"%s\")",
-          exported.snapshot_name, exported.consistent_point.ToString(), temporary_slot);
+          e.exported.snapshot_name, e.exported.consistent_point.ToString(), temporary_slot);
+  return e;
+}
 
-  // 2. The catalog, read inside the snapshot.
-  WALSHIP_ASSIGN_OR_RETURN(
-      auto catalog, pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal));
-  WALSHIP_RETURN_IF_ERROR(ImportSnapshot(*catalog, exported.snapshot_name));
+// Step 2: the catalog, read inside the snapshot; its session holds the tables' locks until
+// the base is written.
+struct Catalog {
+  std::unique_ptr<SnapshotSession> session;
+  int64_t snapshot_time_us = 0;
+  std::vector<PublishedTable> tables;
+  std::vector<v1::SequenceValue> sequences;
+  std::vector<v1::BaseRole> roles;
+  uint64_t estimated_rows = 0;
+};
+
+absl::StatusOr<Catalog> ReadCatalog(const SnapshotOptions& options, SnapshotSource& source,
+                                    const pg::ExportedSnapshot& exported) {
+  Catalog c;
+  WALSHIP_ASSIGN_OR_RETURN(c.session, source.OpenInSnapshot(exported.snapshot_name));
   if (options.on_exported) {
     options.on_exported(exported.snapshot_name, exported.consistent_point.value());
   }
-  WALSHIP_ASSIGN_OR_RETURN(
-      auto now_us,
-      catalog->QueryValue("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint", {},
-                          "reading the source clock"));
-  int64_t snapshot_time_us = 0;
-  if (!now_us || !absl::SimpleAtoi(*now_us, &snapshot_time_us)) {
-    return absl::DataLossError("unexpected result reading the source clock");
-  }
-  WALSHIP_ASSIGN_OR_RETURN(std::vector<PublishedTable> tables,
-                           ReadPublishedTables(*catalog, options.publication));
-  WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::SequenceValue> sequences, ReadSequences(*catalog));
-  WALSHIP_ASSIGN_OR_RETURN(std::vector<v1::BaseRole> roles, ReadRolesNamed(*catalog));
-  // Locks held by `catalog` until the base is written; checked against the live catalog.
-  {
-    WALSHIP_ASSIGN_OR_RETURN(
-        auto fresh, pg::PgConnection::Connect(options.conninfo, pg::ConnectionKind::kNormal));
-    WALSHIP_RETURN_IF_ERROR(LockAndCheckTables(*catalog, *fresh, tables, options.lock_timeout));
-  }
+  WALSHIP_ASSIGN_OR_RETURN(c.snapshot_time_us, c.session->SourceTimeUs());
+  WALSHIP_ASSIGN_OR_RETURN(c.tables, c.session->ReadPublishedTables(options.publication));
+  WALSHIP_ASSIGN_OR_RETURN(c.sequences, c.session->ReadSequences());
+  WALSHIP_ASSIGN_OR_RETURN(c.roles, c.session->ReadRolesNamed());
+  WALSHIP_RETURN_IF_ERROR(c.session->LockAndCheckTables(c.tables, options.lock_timeout));
   if (options.on_locked) options.on_locked();
-  uint64_t estimated_rows = 0;
-  for (const PublishedTable& table : tables) {
-    estimated_rows += static_cast<uint64_t>(table.estimated_rows);
+  for (const PublishedTable& table : c.tables) {
+    c.estimated_rows += static_cast<uint64_t>(table.estimated_rows);
   }
+  return c;
+}
 
-  // 3. The segment header and the copy target.
-  sinks::StreamId stream{identity.system_id, options.slot, options.branch};
+// Step 3: the session settings and the header every base segment carries.
+v1::SessionSettings MakeSession(const Export& e) {
   v1::SessionSettings session;
   for (const auto& [name, value] : pg::PinnedSessionSettings()) {
     (*session.mutable_settings())[name] = value;
   }
-  session.set_server_version(server_version);
-  session.set_server_encoding(server_encoding);
+  session.set_server_version(e.server_version);
+  session.set_server_encoding(e.server_encoding);
+  return session;
+}
+
+v1::SegmentHeader MakeHeader(const SnapshotOptions& options, const Export& e,
+                             const v1::SessionSettings& session, absl::Time started) {
   v1::SegmentHeader header;
   header.set_format_version(proto::kSegmentFormatVersion);
   header.set_codec(options.zstd_level == 0 ? v1::CODEC_NONE : v1::CODEC_ZSTD);
   header.set_kind(v1::BASE_SEGMENT);
   *header.mutable_session() = session;
-  header.set_system_id(identity.system_id);
-  header.set_timeline(identity.timeline);
-  header.set_database(identity.database);
+  header.set_system_id(e.identity.system_id);
+  header.set_timeline(e.identity.timeline);
+  header.set_database(e.identity.database);
   header.set_slot(options.slot);
   header.set_incarnation(options.incarnation);
   header.set_incarnation_id(options.incarnation_id);
   header.set_created_time_us(absl::ToUnixMicros(started));
-  CopyTarget target;
-  target.stream = &stream;
-  target.snapshot_lsn = exported.consistent_point;
-  target.header = &header;
-  target.stores = stores;
-  target.batch_bytes = options.batch_bytes;
-  target.object_bytes = options.object_bytes;
-  target.zstd_level = options.zstd_level;
+  return header;
+}
 
-  // 4. Workers, and pg_dump beside them.
-  SharedState state(tables);
+struct SchemaDump {
+  absl::StatusOr<std::string> pre_data;
+  absl::StatusOr<std::string> post_data;
+};
+
+// Step 4: workers copy the tables while pg_dump writes the schema beside them; progress
+// about once a second. Returns once all are done or one failed (state.status()).
+SchemaDump CopyTablesAndSchema(const SnapshotOptions& options, SnapshotSource& source,
+                               const std::string& snapshot_name, const Catalog& catalog,
+                               const CopyTarget& target, SharedState& state,
+                               const ProgressCallback& progress, Clock& clock,
+                               absl::Time started) {
+  const std::vector<PublishedTable>& tables = catalog.tables;
   std::vector<std::thread> workers;
   int jobs = std::min<int>(options.jobs, std::max<int>(1, static_cast<int>(tables.size())));
   for (int i = 0; i < jobs; ++i) {
-    workers.emplace_back(RunWorker, std::cref(options), std::cref(exported.snapshot_name),
+    workers.emplace_back(RunWorker, std::ref(source), std::cref(snapshot_name),
                          std::cref(tables), std::cref(target), &state);
   }
-  std::string pg_dump = options.pg_dump_path.empty() ? DefaultPgDumpPath() : options.pg_dump_path;
-  absl::StatusOr<std::string> pre_data, post_data;
+  SchemaDump dump;
   std::atomic<bool> dump_done{false};
   std::thread dumper([&] {
-    pre_data = DumpSchemaSection(pg_dump, options.conninfo, exported.snapshot_name, "pre-data");
-    if (pre_data.ok()) {
-      post_data = DumpSchemaSection(pg_dump, options.conninfo, exported.snapshot_name, "post-data");
-    }
-    if (!pre_data.ok())
-      state.Fail(pre_data.status());
-    else if (!post_data.ok())
-      state.Fail(post_data.status());
+    dump.pre_data = source.DumpSchema(snapshot_name, "pre-data");
+    if (dump.pre_data.ok()) dump.post_data = source.DumpSchema(snapshot_name, "post-data");
+    if (!dump.pre_data.ok())
+      state.Fail(dump.pre_data.status());
+    else if (!dump.post_data.ok())
+      state.Fail(dump.post_data.status());
     dump_done.store(true);
   });
-
-  // 5. Wait, reporting progress about once a second.
   absl::Time last_report = absl::InfinitePast();
   while (true) {
     if (options.cancel != nullptr && options.cancel->load()) {
@@ -275,40 +281,42 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
     if (dump_done.load() && (done == static_cast<int>(tables.size()) || state.stop()->load())) {
       break;
     }
-    if (progress && absl::Now() - last_report >= absl::Seconds(1)) {
-      last_report = absl::Now();
-      progress(MakeProgress(state, static_cast<int>(tables.size()), estimated_rows, started));
+    if (progress && clock.Now() - last_report >= absl::Seconds(1)) {
+      last_report = clock.Now();
+      progress(MakeProgress(state, static_cast<int>(tables.size()), catalog.estimated_rows,
+                            clock.Now() - started));
     }
-    absl::SleepFor(absl::Milliseconds(50));
+    clock.SleepFor(absl::Milliseconds(50));
   }
   for (std::thread& worker : workers) worker.join();
   dumper.join();
-  WALSHIP_RETURN_IF_ERROR(state.status());
-  // The large objects, on the connection that holds the snapshot.
-  WALSHIP_ASSIGN_OR_RETURN(LargeObjectsCopy large_objects,
-                           CopyLargeObjects(*catalog, target, options.cancel));
+  return dump;
+}
 
-  // 6. The manifest, last.
+// Step 6: the manifest, from everything the steps before gathered.
+v1::BaseManifest MakeManifest(const SnapshotOptions& options, const Export& e, Catalog& catalog,
+                              const v1::SessionSettings& session, const SchemaDump& dump,
+                              std::map<size_t, v1::BaseTable> done,
+                              LargeObjectsCopy large_objects, absl::Time started,
+                              absl::Time finished) {
   v1::BaseManifest manifest;
   manifest.set_format_version(kManifestFormatVersion);
   manifest.set_incarnation(options.incarnation);
   manifest.set_incarnation_id(options.incarnation_id);
-  manifest.set_system_id(identity.system_id);
-  manifest.set_timeline(identity.timeline);
-  manifest.set_database(identity.database);
+  manifest.set_system_id(e.identity.system_id);
+  manifest.set_timeline(e.identity.timeline);
+  manifest.set_database(e.identity.database);
   manifest.set_slot(options.slot);
-  manifest.set_snapshot_lsn(exported.consistent_point.value());
-  manifest.set_snapshot_time_us(snapshot_time_us);
+  manifest.set_snapshot_lsn(e.exported.consistent_point.value());
+  manifest.set_snapshot_time_us(catalog.snapshot_time_us);
   manifest.set_started_time_us(absl::ToUnixMicros(started));
-  manifest.set_pre_data_sql(*pre_data);
-  manifest.set_post_data_sql(*post_data);
-  std::map<size_t, v1::BaseTable> done = state.TakeDone();
-  if (done.size() != tables.size()) {
-    return absl::InternalError("base snapshot: a table was not copied");
-  }
+  manifest.set_pre_data_sql(*dump.pre_data);
+  manifest.set_post_data_sql(*dump.post_data);
   for (auto& [index, table] : done) *manifest.add_tables() = std::move(table);
-  for (v1::SequenceValue& sequence : sequences) *manifest.add_sequences() = std::move(sequence);
-  for (v1::BaseRole& role : roles) *manifest.add_roles() = std::move(role);
+  for (v1::SequenceValue& sequence : catalog.sequences) {
+    *manifest.add_sequences() = std::move(sequence);
+  }
+  for (v1::BaseRole& role : catalog.roles) *manifest.add_roles() = std::move(role);
   manifest.set_privileges_included(true);
   for (std::string& key : large_objects.keys) manifest.add_large_object_keys(std::move(key));
   for (const std::string& table : options.entered_tables) manifest.add_entered_tables(table);
@@ -318,9 +326,47 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   manifest.set_large_object_bytes(large_objects.bytes);
   *manifest.mutable_session() = session;
   manifest.set_publication(options.publication);
-  manifest.set_finished_time_us(absl::ToUnixMicros(absl::Now()));
+  manifest.set_finished_time_us(absl::ToUnixMicros(finished));
+  return manifest;
+}
+
+absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& options,
+                                                      std::vector<sinks::ObjectStore*> stores,
+                                                      const ProgressCallback& progress,
+                                                      SnapshotSource& source, Clock& clock,
+                                                      int attempt) {
+  const absl::Time started = clock.Now();
+  WALSHIP_ASSIGN_OR_RETURN(Export e, ExportSnapshot(options, source, started, attempt));
+  WALSHIP_ASSIGN_OR_RETURN(Catalog catalog, ReadCatalog(options, source, e.exported));
+
+  sinks::StreamId stream{e.identity.system_id, options.slot, options.branch};
+  v1::SessionSettings session = MakeSession(e);
+  v1::SegmentHeader header = MakeHeader(options, e, session, started);
+  CopyTarget target;
+  target.stream = &stream;
+  target.snapshot_lsn = e.exported.consistent_point;
+  target.header = &header;
+  target.stores = stores;
+  target.batch_bytes = options.batch_bytes;
+  target.object_bytes = options.object_bytes;
+  target.zstd_level = options.zstd_level;
+
+  SharedState state(catalog.tables);
+  SchemaDump dump = CopyTablesAndSchema(options, source, e.exported.snapshot_name, catalog,
+                                        target, state, progress, clock, started);
+  WALSHIP_RETURN_IF_ERROR(state.status());
+  // Step 5: the large objects, on the session that holds the snapshot.
+  WALSHIP_ASSIGN_OR_RETURN(LargeObjectsCopy large_objects,
+                           catalog.session->CopyLargeObjects(target, options.cancel));
+
+  std::map<size_t, v1::BaseTable> done = state.TakeDone();
+  if (done.size() != catalog.tables.size()) {
+    return absl::InternalError("base snapshot: a table was not copied");
+  }
+  v1::BaseManifest manifest = MakeManifest(options, e, catalog, session, dump, std::move(done),
+                                           std::move(large_objects), started, clock.Now());
   CrashPoint("base_before_manifest");
-  std::string key = sinks::BaseManifestKey(stream, exported.consistent_point);
+  std::string key = sinks::BaseManifestKey(stream, e.exported.consistent_point);
   std::string data = manifest.SerializeAsString();
   for (sinks::ObjectStore* store : stores) {
     absl::Status status = store->Put(key, data);
@@ -330,15 +376,16 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
     }
   }
   if (progress) {
-    BaseProgress p = MakeProgress(state, static_cast<int>(tables.size()), estimated_rows, started);
-    p.tables_done = static_cast<int>(tables.size());
+    BaseProgress p = MakeProgress(state, static_cast<int>(catalog.tables.size()),
+                                  catalog.estimated_rows, clock.Now() - started);
+    p.tables_done = static_cast<int>(catalog.tables.size());
     p.eta.reset();
     p.finished = true;
     progress(p);
   }
   LogInfo("base snapshot %s complete: %d tables, %d sequences, written to %d store(s)",
-          exported.consistent_point.ToString(), manifest.tables_size(), manifest.sequences_size(),
-          static_cast<int>(stores.size()));
+          e.exported.consistent_point.ToString(), manifest.tables_size(),
+          manifest.sequences_size(), static_cast<int>(stores.size()));
   return manifest;
 }
 
@@ -347,10 +394,19 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
 absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
                                                   std::vector<sinks::ObjectStore*> stores,
                                                   ProgressCallback progress) {
+  std::unique_ptr<SnapshotSource> source =
+      NewPgSnapshotSource(options.conninfo, options.pg_dump_path);
+  return TakeBaseSnapshot(options, std::move(stores), std::move(progress), *source);
+}
+
+absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
+                                                  std::vector<sinks::ObjectStore*> stores,
+                                                  ProgressCallback progress,
+                                                  SnapshotSource& source, Clock& clock) {
   WALSHIP_RETURN_IF_ERROR(ValidateOptions(options, stores));
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<v1::BaseManifest> manifest =
-        TakeBaseSnapshotOnce(options, stores, progress, attempt);
+        TakeBaseSnapshotOnce(options, stores, progress, source, clock, attempt);
     if (manifest.ok() || manifest.status().code() != absl::StatusCode::kAborted ||
         attempt >= options.max_attempts) {
       return manifest;
@@ -360,11 +416,11 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
     absl::Duration pause = std::min(absl::Seconds(attempt), absl::Seconds(5));
     LogWarning("base snapshot attempt %d of %d: %s; retrying in %s", attempt, options.max_attempts,
                manifest.status().message(), absl::FormatDuration(pause));
-    for (absl::Time until = absl::Now() + pause; absl::Now() < until;) {
+    for (absl::Time until = clock.Now() + pause; clock.Now() < until;) {
       if (options.cancel != nullptr && options.cancel->load()) {
         return absl::CancelledError("base snapshot cancelled");
       }
-      absl::SleepFor(absl::Milliseconds(50));
+      clock.SleepFor(absl::Milliseconds(50));
     }
   }
 }

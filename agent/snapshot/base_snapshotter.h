@@ -29,6 +29,8 @@
 #include "proto/core/lsn.h"
 #include "absl/time/time.h"
 #include "agent/snapshot/base_progress.h"
+#include "agent/snapshot/snapshot_source.h"
+#include "proto/core/clock.h"
 #include "proto/walship.pb.h"
 #include "sinks/object_store/object_store.h"
 
@@ -97,6 +99,13 @@ struct SnapshotOptions {
 absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
                                                   std::vector<sinks::ObjectStore*> stores,
                                                   ProgressCallback progress);
+// The same over `source` (the one above uses NewPgSnapshotSource(options.conninfo,
+// options.pg_dump_path)), timing with `clock`; both must outlive the call.
+absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options,
+                                                  std::vector<sinks::ObjectStore*> stores,
+                                                  ProgressCallback progress,
+                                                  SnapshotSource& source,
+                                                  Clock& clock = SystemClock());
 
 }  // namespace walship::snapshot
 

@@ -17,14 +17,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/status/statusor.h"
+#include "proto/core/clock.h"
 #include "proto/core/lsn.h"
-#include "agent/metrics/agent_metrics.h"
+#include "agent/pg/pg_connection.h"
 #include "agent/pg/pgoutput_decoder.h"
-#include "agent/pg/replication_connection.h"
+#include "agent/pg/replication_session.h"
 #include "agent/stream/feedback_tracker.h"
+#include "agent/stream/publication_watcher.h"
+#include "agent/stream/stream_probe.h"
 #include "agent/stream/sequence_recorder.h"
 #include "agent/stream/transaction_assembler.h"
 #include "sinks/sink.h"
@@ -61,7 +64,7 @@ struct StreamOptions {
   std::function<void(absl::Time now, Lsn position, Lsn server_wal_end)> on_vouch;
   std::function<Lsn()> vouched;
   absl::Duration vouch_interval = absl::Seconds(10);
-  // How often the slot's retained WAL is read for the metrics.
+  // How often the slot's retained WAL is read for the metrics (0: never).
   absl::Duration slot_stats_interval = absl::Seconds(15);
   // Free-standing sequences are recorded (when their values changed) after the flush
   // position moved, at most this often, and at least this often otherwise (0: never).
@@ -76,48 +79,63 @@ struct StreamOptions {
   std::function<void(std::vector<std::string> tables, Lsn noticed_at, int64_t commit_time_us)>
       on_tables_entered;
   absl::Duration publication_check_interval = absl::Seconds(60);
+  // Opens a new replication session after the connection dropped; empty: a libpq
+  // ReplicationConnection to `conninfo`.
+  std::function<absl::StatusOr<std::unique_ptr<pg::ReplicationSession>>()> reconnect;
 };
 
 class StreamLoop {
  public:
-  // `sinks` and `stop` must outlive the loop; `stop` is set by a signal handler.
-  // `metrics` may be null.
+  // `sinks`, `stop`, `probe` and `clock` must outlive the loop; `stop` is set by a signal
+  // handler.
   StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, Lsn confirmed,
-             const std::atomic<bool>* stop, AgentMetrics* metrics = nullptr);
+             const std::atomic<bool>* stop, StreamProbe& probe, Clock& clock = SystemClock());
 
   // Runs until stopped (OK), --until-lsn reached (OK), or a permanent error.
-  // `conn` is an open replication connection (the loop takes it).
-  absl::Status Run(std::unique_ptr<pg::ReplicationConnection> conn);
+  // `conn` is an open replication session (the loop takes it).
+  absl::Status Run(std::unique_ptr<pg::ReplicationSession> conn);
 
   Lsn flushed() const { return tracker_.flushed(); }
 
  private:
   // Streams over one connection until it drops (kUnavailable) or the loop ends.
-  absl::Status StreamOnce(pg::ReplicationConnection& conn);
+  absl::Status StreamOnce(pg::ReplicationSession& conn);
+  // Sets the status interval from the server's wal_sender_timeout.
+  void AdoptSenderTimeout(pg::ReplicationSession& conn);
+  // The --until-lsn checks of one turn: OK with `done` set when the loop should end.
+  absl::Status CheckUntil(pg::ReplicationSession& conn, bool* done);
+  // Whether a sink pushes back (then the turn waits instead of reading).
+  bool WaitWhileBacklogged(absl::Time now);
+  // Waits `wait` while serving the sinks, then tries once: a new session (nullptr: try
+  // again after `next_backoff`), or an error that ends the loop. `finished` is set when a
+  // stop request ended the wait (sinks flushed).
+  absl::StatusOr<std::unique_ptr<pg::ReplicationSession>> Reconnect(
+      absl::Duration wait, absl::Duration next_backoff, bool* finished);
+  absl::Status HandleKeepalive(pg::ReplicationSession& conn, const pg::CopyMessage& message);
   absl::Status HandleXLogData(const pg::CopyMessage& message);
   absl::Status HandOff(std::unique_ptr<proto::Transaction> txn);
   // Polls the sinks and moves the flush position.
   absl::Status ServeSinks(absl::Time now);
-  absl::Status SendStatus(pg::ReplicationConnection& conn, absl::Time now, bool reply);
-  absl::Status FinishStream(pg::ReplicationConnection& conn);
+  absl::Status SendStatus(pg::ReplicationSession& conn, absl::Time now, bool reply);
+  absl::Status FinishStream(pg::ReplicationSession& conn);
   // Periodic side work over a normal connection: heartbeat messages, sequence recordings,
   // slot statistics and the idle report. Failures are logged, never fatal.
   void SideWork(absl::Time now);
+  void SendHeartbeatMessage(bool idle);
+  void ReadSlotStats();
   // Records the free-standing sequences when due (`force`: a heartbeat is being sent).
   void RecordSequences(absl::Time now, bool force);
-  // Reads the publication's leaf tables when due and reports those that entered it with rows
-  // (see StreamOptions::on_tables_entered).
-  void CheckPublication(absl::Time now);
-  void NoteForPublicationCheck(const PgOutputMessage& message);
   pg::PgConnection* SideConnection();
 
   StreamOptions options_;
   std::vector<sinks::Sink*> sinks_;
   const std::atomic<bool>* stop_;
+  StreamProbe& probe_;
+  Clock& clock_;
   FeedbackTracker tracker_;
   TransactionAssembler assembler_;
   PgOutputDecoder decoder_;
-  AgentMetrics* metrics_;
+  PublicationWatcher publication_;
   std::unique_ptr<pg::PgConnection> side_conn_;
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_slot_stats_ = absl::InfinitePast();
@@ -130,22 +148,6 @@ class StreamLoop {
   absl::Time next_sequence_check_ = absl::InfinitePast();
   absl::Time next_sequence_poll_ = absl::InfinitePast();
   bool sequence_warned_ = false;
-  // Publication checks: the leaf tables at the last check (none before the first), and
-  // whether captured DDL passed since.
-  std::optional<absl::flat_hash_set<uint32_t>> published_leaves_;
-  bool publication_check_due_ = true;
-  absl::Time next_publication_check_ = absl::InfinitePast();
-  absl::Time last_publication_check_ = absl::InfinitePast();
-  int64_t last_handed_commit_time_us_ = 0;
-  Lsn checked_at_lsn_;  // the last handed-off transaction's end at the last check
-  Xid current_xid_ = 0;  // of the transaction being decoded
-  int64_t current_commit_time_us_ = 0;
-  Lsn first_ddl_lsn_;  // the first captured DDL message since the last check
-  int64_t first_ddl_time_us_ = 0;
-  absl::flat_hash_set<uint32_t> existing_tables_;  // every table at the last check
-  std::optional<Xid> ddl_xid_;  // the last transaction with captured DDL, until visible
-  absl::Time ddl_seen_at_ = absl::InfinitePast();
-  int64_t checked_at_time_us_ = 0;
   Lsn server_wal_end_;
   // Since when a sink has been over its memory bound (InfiniteFuture: none is).
   absl::Time backlogged_since_ = absl::InfiniteFuture();

@@ -107,14 +107,14 @@ class KafkaSink : public Sink {
   }
 
   absl::Time NextDeadline() const override {
-    return tracker_.HasPending() ? absl::Now() + kPollInterval : absl::InfiniteFuture();
+    return tracker_.HasPending() ? options_.clock->Now() + kPollInterval : absl::InfiniteFuture();
   }
 
   absl::Status Flush(absl::Time deadline) override {
     if (!error_.ok()) return error_;
     if (rk_ == nullptr) return absl::FailedPreconditionError("kafka: sink is closed");
     while (tracker_.HasPending()) {
-      absl::Duration left = deadline - absl::Now();
+      absl::Duration left = deadline - options_.clock->Now();
       if (left <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(absl::StrFormat(
             "kafka: %d messages not delivered by the flush deadline; brokers unreachable?",

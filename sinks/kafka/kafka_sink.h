@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
 #include "sinks/sink.h"
 
 namespace walship::sinks {
@@ -58,6 +59,8 @@ struct KafkaSinkOptions {
   // OpenKafkaSink() asks the cluster for metadata and fails with kUnavailable when no
   // broker answers within this time; zero skips the check.
   absl::Duration connect_timeout = absl::Seconds(10);
+  // Poll and flush deadlines; must outlive the sink.
+  Clock* clock = &SystemClock();
 };
 
 // Creates the producer. kInvalidArgument for a missing bootstrap or prefix, an unreadable

@@ -100,7 +100,7 @@ absl::StatusOr<StartPoint> FindStartPoint(ObjectStore* store,
     v1::GapRecord gap;
     gap.set_from_lsn(gap_from.value());
     gap.set_to_lsn(gap_to.value());
-    gap.set_recorded_time_us(absl::ToUnixMicros(absl::Now()));
+    gap.set_recorded_time_us(absl::ToUnixMicros(options.clock->Now()));
     gap.set_reason(std::move(reason));
     gap.set_incarnation(options.index_identity.incarnation());
     LogError("%s: the stream has a gap from %s to %s (%s): restores inside or after it need a "
@@ -201,7 +201,7 @@ class ObjectStoreSink : public Sink {
       accepted_end_ = run.end;
       if (info.end_lsn <= run.end) return absl::OkStatus();
     }
-    absl::Time now = absl::Now();
+    absl::Time now = options_.clock->Now();
     if (builder_ == nullptr) {
       std::string path = absl::StrFormat("%s/%s%s-%d", options_.staging_dir, kStagingPrefix,
                                          info.commit_lsn.ToKey(), next_staging_++);
@@ -227,7 +227,7 @@ class ObjectStoreSink : public Sink {
             queue_.push_back(std::move(entry));
             return absl::OkStatus();
           });
-      builder_opened_ = absl::Now();
+      builder_opened_ = options_.clock->Now();
     }
     absl::Status added = builder_->AddTransaction(txn);
     if (!added.ok()) {
@@ -315,7 +315,7 @@ class ObjectStoreSink : public Sink {
     absl::StatusOr<FinishedSegment> segment = builder->Finish(previous_end_);
     if (!segment.ok()) return Fail(Annotate(segment.status(), "finishing a segment"));
     previous_end_ = segment->last_end;
-    absl::Duration open_for = absl::Now() - builder_opened_;
+    absl::Duration open_for = options_.clock->Now() - builder_opened_;
     absl::MutexLock lock(&mu_);
     segment_open_for_[segment->last_end.value()] = open_for;
     if (!error_.ok()) return error_;
@@ -350,11 +350,11 @@ class ObjectStoreSink : public Sink {
         queue_.pop_front();
         continue;
       }
-      absl::Time store_started = absl::Now();
+      absl::Time store_started = options_.clock->Now();
       absl::Status status = Upload(segment);
       if (status.ok() && options_.on_segment_stored) {
         ObjectStoreSinkOptions::SegmentStats stats;
-        stats.store_took = absl::Now() - store_started;
+        stats.store_took = options_.clock->Now() - store_started;
         stats.bytes = segment.bytes;
         stats.events = segment.trailer.event_count();
         stats.transactions = segment.trailer.transaction_count();

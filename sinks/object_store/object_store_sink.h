@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
 #include "proto/walship.pb.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
@@ -35,6 +36,8 @@ struct ObjectStoreSinkOptions {
   int zstd_level = 3;
   // Segments waiting for upload at which the sink reports Backlogged() (push-back).
   int max_pending_segments = 4;
+  // Segment ages, header times and upload timings; must outlive the sink.
+  Clock* clock = &SystemClock();
   // Called on the uploader thread after each segment and its index are stored (metrics):
   // how long the segment was open, how long storing took, its size and contents.
   struct SegmentStats {

@@ -10,7 +10,8 @@
 
 namespace walship::sinks {
 
-absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(absl::string_view url) {
+absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(absl::string_view url,
+                                                              const OpenObjectStoreOptions& options) {
   absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "file://")) {
     if (rest.empty() || rest.front() != '/') {
@@ -28,7 +29,10 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(absl::string_view u
     return std::unique_ptr<ObjectStore>(std::move(store).value());
   }
   if (absl::StartsWith(url, "s3://")) {
-    return s3::OpenS3Store(url);
+    s3::S3Options s3_options;
+    s3_options.retry_probe = options.retry_probe;
+    s3_options.clock = options.clock;
+    return s3::OpenS3Store(url, s3_options);
   }
   return absl::InvalidArgumentError(absl::StrFormat(
       "object store URL \"%s\" has an unsupported scheme; supported: file:///DIR, "

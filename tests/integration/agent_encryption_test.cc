@@ -28,7 +28,9 @@
 #include "sinks/object_store/open_object_store.h"
 #include "tests/integration/crm_workload.h"
 #include "tests/integration/harness.h"
-#include "tests/sinks/encryption/encryption_test_util.h"
+#include "tests/testing/encryption_keys.h"
+#include "tests/testing/memory_object_store.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::testing {
@@ -96,7 +98,7 @@ class AgentEncryptionTest : public ::testing::Test {
     ASSERT_OK(pg_->Psql("crm", CrmSchemaSql()).status());
     store_ = MakeTempDir("enc_store");
     work_ = MakeTempDir("enc_work");
-    key_file_ = WriteKeyFile(work_, "keys", sinks::test_util::KeyLine("k2024", 1) + "\n");
+    key_file_ = WriteKeyFile(work_, "keys", ::walship::testing::KeyLine("k2024", 1) + "\n");
 
     { std::ofstream(work_ + "/fake_secret") << kSecret; }
     SubprocessOptions options;
@@ -178,7 +180,7 @@ TEST_F(AgentEncryptionTest, StoresOnlyCiphertextAndOnlyTheRightKeyRestores) {
   agent->Kill(SIGTERM);
   ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
   EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
-  EXPECT_THAT(ReadFile(log), Not(HasSubstr(sinks::test_util::KeyBase64(1))));
+  EXPECT_THAT(ReadFile(log), Not(HasSubstr(::walship::testing::KeyBase64(1))));
 
   // No plaintext on disk...
   ASSERT_FALSE(StoredSegments(store_).empty());
@@ -218,14 +220,14 @@ TEST_F(AgentEncryptionTest, StoresOnlyCiphertextAndOnlyTheRightKeyRestores) {
   EXPECT_EQ(canaries, source_canaries);  // the canary really went through the pipeline
   EXPECT_NE(canaries, "0");
   std::string rotated = WriteKeyFile(work_, "rotated",
-                                     sinks::test_util::KeyLine("k2025", 2) + "\n" +
-                                         sinks::test_util::KeyLine("k2024", 1) + "\n");
+                                     ::walship::testing::KeyLine("k2025", 2) + "\n" +
+                                         ::walship::testing::KeyLine("k2024", 1) + "\n");
   ok = Restore(s3_url_, "rotated_from_s3", {"--encryption-key-file", rotated});
   ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
   ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "rotated_from_s3"));
   EXPECT_EQ(FirstDifference(source, restored), "");
   ok = Restore("file://" + store_, "from_env", {},
-               {{"WALSHIP_ENCRYPTION_KEY", sinks::test_util::KeyLine("k2024", 1)}});
+               {{"WALSHIP_ENCRYPTION_KEY", ::walship::testing::KeyLine("k2024", 1)}});
   ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
   ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "from_env"));
   EXPECT_EQ(FirstDifference(source, restored), "");
@@ -266,8 +268,8 @@ TEST_F(AgentEncryptionTest, StoresOnlyCiphertextAndOnlyTheRightKeyRestores) {
     std::vector<std::string> messages;  // each must be in stderr
     size_t rows_applied = 0;
   };
-  std::string other = WriteKeyFile(work_, "other", sinks::test_util::KeyLine("k2025", 2));
-  std::string wrong = WriteKeyFile(work_, "wrong", sinks::test_util::KeyLine("k2024", 3));
+  std::string other = WriteKeyFile(work_, "other", ::walship::testing::KeyLine("k2025", 2));
+  std::string wrong = WriteKeyFile(work_, "wrong", ::walship::testing::KeyLine("k2024", 3));
   for (const Case& c : std::vector<Case>{
            {"missing_key_id",
             "file://" + store_,
@@ -319,7 +321,7 @@ namespace {
 // /proc/PID/environ no longer holds it (nor do pg_dump children, whose environment is
 // reduced to the PostgreSQL variables), yet every object is encrypted with it.
 TEST_F(AgentEncryptionTest, KeyFromTheEnvironmentIsWipedOnceRead) {
-  const std::string key = sinks::test_util::KeyLine("kenv", 3);
+  const std::string key = ::walship::testing::KeyLine("kenv", 3);
   const std::string secret = key.substr(key.find(':') + 1);
   std::string log = work_ + "/agent-env.log";
   ASSERT_OK_AND_ASSIGN(auto agent,

@@ -20,14 +20,17 @@
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/local_dir_store.h"
 #include "sinks/object_store/object_store_sink.h"
-#include "tests/sinks/encryption/encryption_test_util.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/encryption_keys.h"
+#include "tests/testing/memory_object_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/stored_segment.h"
 
 namespace walship::sinks {
 namespace {
 
-using test_util::Ring;
+using ::walship::testing::Ring;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::walship::testing::IsOk;
@@ -72,9 +75,9 @@ v1::SegmentHeader MakeHeader() {
 // Records of a few transactions, each row carrying the canary.
 std::vector<v1::Record> CanaryRecords(int transactions) {
   std::vector<v1::Record> records;
-  v1::Relation contacts = test_util::MakeRelation(16384, "contacts");
+  v1::Relation contacts = ::walship::testing::MakeRelation(16384, "contacts");
   for (int t = 0; t < transactions; ++t) {
-    auto txn = test_util::MakeTransaction(700 + t, 0x1000 * (t + 1), contacts, 50, kCanary);
+    auto txn = ::walship::testing::MakeTransaction(700 + t, 0x1000 * (t + 1), contacts, 50, kCanary);
     records.insert(records.end(), txn.records().begin(), txn.records().end());
   }
   return records;
@@ -91,20 +94,10 @@ std::string WriteSegment(const std::vector<v1::Record>& records) {
 
 // All records of the segment `key`, read through `store`'s Open().
 absl::StatusOr<std::vector<v1::Record>> ReadSegment(ObjectStore* store, const std::string& key) {
-  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> source = store->Open(key);
-  if (!source.ok()) return source.status();
-  absl::StatusOr<std::unique_ptr<proto::SegmentReader>> reader =
-      proto::SegmentReader::Open(source->get());
-  if (!reader.ok()) return reader.status();
-  std::vector<v1::Record> records;
-  v1::Record record;
-  while (true) {
-    absl::StatusOr<bool> more = (*reader)->Next(&record);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    records.push_back(record);
-  }
-  return records;
+  absl::StatusOr<::walship::testing::StoredSegment> segment =
+      ::walship::testing::ReadStoredSegment(*store, key);
+  if (!segment.ok()) return segment.status();
+  return std::move(segment->records);
 }
 
 bool SameRecords(const std::vector<v1::Record>& a, const std::vector<v1::Record>& b) {
@@ -130,7 +123,7 @@ class EncryptionIntegrationTest : public ::testing::Test {
   }
   std::string PathOf(const std::string& key) { return root_ + "/" + key; }
 
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::string root_;
   std::unique_ptr<LocalDirStore> plain_;
   std::unique_ptr<ObjectStore> encrypted_;
@@ -227,10 +220,10 @@ TEST_F(EncryptionIntegrationTest, ObjectStoreSinkWritesOnlyCiphertext) {
   options.header_template.set_system_id("7123");
   options.header_template.set_slot("walship");
 
-  v1::Relation contacts = test_util::MakeRelation(16384, "contacts");
+  v1::Relation contacts = ::walship::testing::MakeRelation(16384, "contacts");
   std::vector<proto::InMemoryTransaction> txns;
   for (int t = 0; t < 60; ++t) {
-    txns.push_back(test_util::MakeTransaction(900 + t, 0x10000 * (t + 1), contacts, 40, kCanary));
+    txns.push_back(::walship::testing::MakeTransaction(900 + t, 0x10000 * (t + 1), contacts, 40, kCanary));
   }
   Lsn last_end = txns.back().info().end_lsn;
   {

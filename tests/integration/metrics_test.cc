@@ -17,6 +17,7 @@
 #include "agent/metrics/metrics_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/http_probe.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -34,7 +35,7 @@ using walship::testing::SubprocessResult;
 
 class MetricsServerTest : public ::testing::Test {
  protected:
-  MetricsServerTest() : metrics_(registry_, "", [this] { return now_; }) {}
+  MetricsServerTest() : metrics_(registry_, "", clock_) {}
 
   void StartServer(absl::Duration stall_threshold = absl::Seconds(60)) {
     MetricsServerOptions options;
@@ -47,7 +48,7 @@ class MetricsServerTest : public ::testing::Test {
     ASSERT_GT(server_->port(), 0);
   }
 
-  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  ::walship::testing::FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
   prometheus::Registry registry_;
   AgentMetrics metrics_;
   std::unique_ptr<MetricsServer> server_;
@@ -67,7 +68,7 @@ TEST_F(MetricsServerTest, ServesMetricsThatPromtoolAccepts) {
   metrics_.ObserveSegmentBuild(absl::Milliseconds(2));
   metrics_.OnRetry("kafka", "transport");
   metrics_.OnError("sink", "upload");
-  now_ += absl::Seconds(7);  // a stalled sink: RPO grows between scrapes
+  clock_.Advance(absl::Seconds(7));  // a stalled sink: RPO grows between scrapes
 
   HttpReply reply = HttpGet(server_->port(), "/metrics");
   ASSERT_EQ(reply.code, 200);
@@ -82,7 +83,7 @@ TEST_F(MetricsServerTest, ServesMetricsThatPromtoolAccepts) {
   SubprocessResult lint = PromtoolCheckMetrics(reply.body);
   EXPECT_EQ(lint.exit_code, 0) << lint.stdout_text << lint.stderr_text;
 
-  now_ += absl::Seconds(10);
+  clock_.Advance(absl::Seconds(10));
   EXPECT_THAT(HttpGet(server_->port(), "/metrics").body, HasSubstr("walship_rpo_seconds 18\n"));
 }
 
@@ -114,9 +115,9 @@ TEST_F(MetricsServerTest, HealthzFollowsStateAndProgress) {
   metrics_.OnHandedOff("file", Lsn(0x2000), server0, 1, 1);
   metrics_.OnHandedOff("kafka", Lsn(0x2000), server0, 1, 1);
   metrics_.OnSinkDurable("file", Lsn(0x2000));
-  now_ += absl::Seconds(30);
+  clock_.Advance(absl::Seconds(30));
   EXPECT_EQ(HttpGet(server_->port(), "/healthz").code, 200);
-  now_ += absl::Seconds(31);
+  clock_.Advance(absl::Seconds(31));
   reply = HttpGet(server_->port(), "/healthz");
   EXPECT_EQ(reply.code, 503);
   EXPECT_THAT(reply.body, HasSubstr("sink \"kafka\" stalled: durable at 0/0 for 61s"));

@@ -99,8 +99,10 @@ TEST(StreamBackpressureTest, StallLongerThanTheSenderTimeoutKeepsTheConnection) 
   options.until_lsn = end;
   options.spill_dir = testing::MakeTempDir("spill");
   options.status_interval = absl::Seconds(1);
+  options.slot_stats_interval = absl::ZeroDuration();  // no metrics here
   std::atomic<bool> stop{false};
-  StreamLoop loop(options, {&sink}, state.slot.confirmed_flush, &stop);
+  NoOpStreamProbe probe;
+  StreamLoop loop(options, {&sink}, state.slot.confirmed_flush, &stop, probe);
 
   // The walsender serving the slot, sampled while the loop runs.
   testing::WalsenderSampler sampler(*pg, "crm", "walship");

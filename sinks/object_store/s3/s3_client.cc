@@ -6,10 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
-#include "sinks/object_store/retry_observer.h"
 #include "sinks/object_store/s3/s3_xml.h"
 
 namespace walship::sinks::s3 {
@@ -56,7 +54,7 @@ S3Client::S3Client(S3Location location, AwsCredentials credentials, S3Options op
 absl::StatusOr<HttpResponse> S3Client::SendOnce(const S3Request& request) const {
   std::string path = location_.PathFor(request.full_key);
   if (request.full_key.empty() && location_.path_style) path = absl::StrCat("/", location_.bucket);
-  std::string amz_date = AmzDate(absl::Now());
+  std::string amz_date = AmzDate(options_.clock->Now());
   SigV4Request to_sign;
   to_sign.method = request.method;
   to_sign.canonical_uri = path;
@@ -102,11 +100,11 @@ absl::StatusOr<HttpResponse> S3Client::Send(const S3Request& request,
   absl::string_view last_kind;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
-      NotifyRetry(url(), last_kind);
+      options_.retry_probe->OnRetry(url(), last_kind);
       absl::Duration delay = Backoff(attempt - 1);
       LogWarning("s3: %s in %s failed (attempt %d of %d): %s; retrying in %s", what, url(), attempt,
                  attempts, last_error, absl::FormatDuration(delay));
-      absl::SleepFor(delay);
+      options_.clock->SleepFor(delay);
     }
     absl::StatusOr<HttpResponse> response = SendOnce(request);
     if (!response.ok() && response.status().code() == absl::StatusCode::kFailedPrecondition) {

@@ -12,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
+#include "sinks/object_store/retry_probe.h"
 #include "sinks/object_store/s3/http_client.h"
 #include "sinks/object_store/s3/s3_url.h"
 #include "sinks/object_store/s3/sigv4_signer.h"
@@ -28,6 +30,10 @@ struct S3Options {
   uint64_t part_size = 8 << 20;             // >= 5 MiB, as S3 requires
   uint64_t read_ahead = 1 << 20;            // ranged GETs of Open()ed objects fetch this much
   int list_page_size = 1000;                // max-keys of each ListObjectsV2 request
+  // Told about every retried request; must outlive the store and every reader it opens.
+  RetryProbe* retry_probe = &NoRetryProbe();
+  // Signing dates and backoff sleeps; must outlive the store and every reader it opens.
+  Clock* clock = &SystemClock();
 };
 
 struct S3Request {

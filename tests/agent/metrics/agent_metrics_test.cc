@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/text_serializer.h"
+#include "tests/testing/fake_clock.h"
 
 namespace walship::agent {
 namespace {
@@ -22,7 +23,7 @@ const absl::Time kServer0 = kLocal0 + absl::Hours(1);
 
 class AgentMetricsTest : public ::testing::Test {
  protected:
-  AgentMetricsTest() : metrics_(registry_, "9.9.9", [this] { return now_; }) {}
+  AgentMetricsTest() : metrics_(registry_, "9.9.9", clock_) {}
 
   // The value of one exported sample, e.g. Sample("walship_sink_events_total{sink=\"a\"}").
   double Sample(const std::string& series) {
@@ -38,7 +39,7 @@ class AgentMetricsTest : public ::testing::Test {
     return -1;
   }
 
-  absl::Time now_ = kLocal0;
+  ::walship::testing::FakeClock clock_{kLocal0};
   prometheus::Registry registry_;
   AgentMetrics metrics_;
 };
@@ -55,7 +56,7 @@ TEST_F(AgentMetricsTest, LagBytesIsServerWalEndMinusAcknowledged) {
 
 TEST_F(AgentMetricsTest, NothingPendingMeansZeroLagSecondsAndRpo) {
   metrics_.OnServerMessage(Lsn(0x5000), Lsn(0x5000), kServer0);
-  now_ += absl::Hours(2);
+  clock_.Advance(absl::Hours(2));
   metrics_.Refresh();
   EXPECT_EQ(Sample("walship_replication_lag_seconds"), 0);
   EXPECT_EQ(Sample("walship_rpo_seconds"), 0);
@@ -66,7 +67,7 @@ TEST_F(AgentMetricsTest, PendingTransactionGivesRpoAndLagOnServerClock) {
   metrics_.OnHandedOff("file", Lsn(0x2000), kServer0 + absl::Seconds(1), 10, 1000);
   metrics_.OnHandedOff("kafka", Lsn(0x2000), kServer0 + absl::Seconds(1), 10, 1200);
   metrics_.OnServerMessage(Lsn(0x2000), Lsn(0x2000), kServer0 + absl::Seconds(2));
-  now_ += absl::Seconds(3);  // the agent's clock moves on; no new server message
+  clock_.Advance(absl::Seconds(3));  // the agent's clock moves on; no new server message
   AgentMetrics::Values v = metrics_.Compute();
   EXPECT_DOUBLE_EQ(v.rpo_seconds, 4);  // server now = S0+5, oldest pending commit S0+1
   EXPECT_DOUBLE_EQ(v.lag_seconds, 5);  // durable state known as of S0 (last idle moment)
@@ -84,7 +85,7 @@ TEST_F(AgentMetricsTest, StalledSinkMakesRpoGrowWithoutServerMessages) {
   metrics_.OnHandedOff("kafka", Lsn(0x2000), kServer0, 1, 100);
   metrics_.OnServerMessage(Lsn(0x2000), Lsn(0x2000), kServer0);
   for (int i = 1; i <= 3; ++i) {
-    now_ += absl::Seconds(100);
+    clock_.Advance(absl::Seconds(100));
     metrics_.Refresh();
     EXPECT_EQ(Sample("walship_rpo_seconds"), 100 * i);
     EXPECT_EQ(Sample("walship_replication_lag_seconds"), 100 * i);
@@ -211,25 +212,25 @@ TEST_F(AgentMetricsTest, SnapshotReportsPendingWorkAndSinkProgress) {
   metrics_.SetState(AgentState::kStreaming);
   HealthSnapshot idle = metrics_.Snapshot();
   EXPECT_FALSE(idle.work_pending);
-  EXPECT_TRUE(EvaluateHealth(idle, now_).healthy);
+  EXPECT_TRUE(EvaluateHealth(idle, clock_.Now()).healthy);
 
   metrics_.OnHandedOff("kafka", Lsn(0x2000), kServer0, 1, 1);
   metrics_.OnHandedOff("file", Lsn(0x2000), kServer0, 1, 1);
   metrics_.OnSinkDurable("file", Lsn(0x2000));
-  now_ += absl::Seconds(61);
+  clock_.Advance(absl::Seconds(61));
   HealthSnapshot stalled = metrics_.Snapshot();
   ASSERT_EQ(stalled.sinks.size(), 2u);
   EXPECT_EQ(stalled.sinks[0].name, "file");
   EXPECT_EQ(stalled.sinks[1].name, "kafka");
   EXPECT_EQ(stalled.sinks[1].durable, Lsn());
   EXPECT_TRUE(stalled.work_pending);
-  HealthVerdict v = EvaluateHealth(stalled, now_);
+  HealthVerdict v = EvaluateHealth(stalled, clock_.Now());
   EXPECT_FALSE(v.healthy);
   EXPECT_THAT(v.reason, ::testing::HasSubstr("sink \"kafka\" stalled"));
 
   metrics_.OnSinkDurable("kafka", Lsn(0x2000));
   metrics_.OnAcknowledged(Lsn(0x2000));
-  EXPECT_TRUE(EvaluateHealth(metrics_.Snapshot(), now_).healthy);
+  EXPECT_TRUE(EvaluateHealth(metrics_.Snapshot(), clock_.Now()).healthy);
 }
 
 }  // namespace

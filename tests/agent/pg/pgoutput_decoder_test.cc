@@ -9,7 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/pg/pgoutput_bytes.h"
+#include "tests/testing/pgoutput_bytes.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
@@ -17,7 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::walship::agent::testing::Bytes;
+using ::walship::testing::Bytes;
 using ::walship::testing::StatusIs;
 
 constexpr int64_t kPgEpochUs = 946684800000000;  // 2000-01-01 in Unix microseconds

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/stream/stream_test_util.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
@@ -23,7 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
-using ::walship::agent::testing::TempDir;
+using ::walship::testing::TempDir;
 using ::walship::testing::StatusIs;
 
 v1::Record Event(uint32_t sequence, std::string payload) {
@@ -65,7 +66,7 @@ TEST(SpillFile, RoundTripsEntriesInOrderAnyNumberOfTimes) {
   EXPECT_EQ(ReadAll(*file), expected);
   EXPECT_EQ(ReadAll(*file), expected);
 
-  std::vector<std::string> files = dir.SpillFiles();
+  std::vector<std::string> files = dir.Files("spill-", ".tmp");
   ASSERT_THAT(files, SizeIs(1));
   EXPECT_EQ(std::filesystem::file_size(dir.path() + "/" + files[0]), file->bytes());
 }
@@ -98,13 +99,13 @@ TEST(SpillFile, NamedSpillTmpAndRemovedOnDestruction) {
   TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto first, SpillFile::Create(dir.path(), 700));
   ASSERT_OK_AND_ASSIGN(auto second, SpillFile::Create(dir.path(), 700));
-  EXPECT_THAT(dir.SpillFiles(), SizeIs(2));  // same xid, distinct files
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), SizeIs(2));  // same xid, distinct files
   for (const std::string& name : FilesIn(dir.path())) {
     EXPECT_THAT(name, ::testing::StartsWith("spill-700-"));
     EXPECT_THAT(name, ::testing::EndsWith(".tmp"));
   }
   first.reset();
-  EXPECT_THAT(dir.SpillFiles(), SizeIs(1));
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), SizeIs(1));
   second.reset();
   EXPECT_THAT(FilesIn(dir.path()), IsEmpty());
 }
@@ -114,7 +115,7 @@ TEST(SpillFile, TruncatedFileIsDataLoss) {
   ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), 700));
   for (uint32_t i = 1; i <= 10; ++i) ASSERT_OK(file->Append(700, Event(i, "payload")));
   ASSERT_OK(file->FinishWriting());
-  std::vector<std::string> files = dir.SpillFiles();
+  std::vector<std::string> files = dir.Files("spill-", ".tmp");
   ASSERT_THAT(files, SizeIs(1));
   ASSERT_EQ(truncate((dir.path() + "/" + files[0]).c_str(),
                      static_cast<off_t>(file->bytes() - 3)),

@@ -1,5 +1,5 @@
-// Helpers shared by the streaming pipeline's tests: a throw-away directory, builders for
-// decoded pgoutput messages and a way to read a transaction's records back.
+// Helpers shared by the streaming pipeline's tests: builders for decoded pgoutput messages
+// and a way to read a transaction's records back.
 #ifndef WALSHIP_TESTS_AGENT_STREAM_STREAM_TEST_UTIL_H_
 #define WALSHIP_TESTS_AGENT_STREAM_STREAM_TEST_UTIL_H_
 
@@ -17,38 +17,6 @@
 #include "proto/walship.pb.h"
 
 namespace walship::agent::testing {
-
-// A fresh directory under the test temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "walship-stream-XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr) << "mkdtemp " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
-  // Names of the files in the directory whose names start with "spill-" and end in ".tmp".
-  std::vector<std::string> SpillFiles() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(path_)) {
-      std::string name = entry.path().filename().string();
-      if (name.rfind("spill-", 0) == 0 && name.size() > 4 &&
-          name.compare(name.size() - 4, 4, ".tmp") == 0) {
-        names.push_back(name);
-      }
-    }
-    return names;
-  }
-
- private:
-  std::string path_;
-};
 
 inline TupleValue Text(std::string data) {
   return TupleValue{TupleValue::Kind::kText, std::move(data)};

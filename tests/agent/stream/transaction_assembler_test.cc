@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/stream/stream_test_util.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
@@ -44,7 +45,7 @@ class TransactionAssemblerTest : public ::testing::Test {
     return std::move(*result);
   }
 
-  TempDir dir_;
+  ::walship::testing::TempDir dir_;
   TransactionAssembler assembler_;
 };
 
@@ -533,7 +534,7 @@ TEST_F(SpillingAssemblerTest, LargeStreamedTransactionSpillsAndIsStamped) {
                 i % 10 == 0 ? kSub : kA));
   }
   Feed(StreamStopMessage{});
-  EXPECT_EQ(dir_.SpillFiles().size(), 1u);
+  EXPECT_EQ(dir_.Files("spill-", ".tmp").size(), 1u);
   Feed(StreamAbortMessage{kA, kSub});
   auto txn = Complete(StreamCommit(kA, Lsn(0x9000), Lsn(0x9040), kTime));
   ASSERT_NE(txn, nullptr);
@@ -554,7 +555,7 @@ TEST_F(SpillingAssemblerTest, LargeStreamedTransactionSpillsAndIsStamped) {
     EXPECT_EQ(arrival, static_cast<int>(i + (i - 1) / 9));
   }
   txn.reset();
-  EXPECT_THAT(dir_.SpillFiles(), IsEmpty());
+  EXPECT_THAT(dir_.Files("spill-", ".tmp"), IsEmpty());
 }
 
 TEST(TransactionAssembler, MissingSpillDirectoryIsAnErrorNotACrash) {

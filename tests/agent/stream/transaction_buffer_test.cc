@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/stream/stream_test_util.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
@@ -21,7 +22,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::walship::agent::testing::Shape;
-using ::walship::agent::testing::TempDir;
+using ::walship::testing::TempDir;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
 
@@ -75,7 +76,7 @@ TEST(TransactionBuffer, SmallTransactionStaysInMemory) {
   for (int i = 0; i < 3; ++i) ASSERT_OK(buffer->Append(kXid, InsertEvent(*buffer, "v")));
   EXPECT_FALSE(buffer->spilled());
   EXPECT_EQ(buffer->event_count(), 3u);
-  EXPECT_THAT(dir.SpillFiles(), IsEmpty());
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), IsEmpty());
 
   ASSERT_OK_AND_ASSIGN(auto txn, TransactionBuffer::Finish(std::move(buffer), Info()));
   EXPECT_EQ(txn->info().event_count, 3u);
@@ -96,13 +97,13 @@ TEST(TransactionBuffer, TinyLimitSpillsToAFileThatLivesWithTheTransaction) {
   }
   EXPECT_TRUE(buffer->spilled());
   EXPECT_EQ(buffer->event_count(), 100u);
-  std::vector<std::string> files = dir.SpillFiles();
+  std::vector<std::string> files = dir.Files("spill-", ".tmp");
   ASSERT_THAT(files, SizeIs(1));
   EXPECT_THAT(files[0], HasSubstr(absl::StrCat("spill-", kXid, "-")));
 
   ASSERT_OK_AND_ASSIGN(auto txn, TransactionBuffer::Finish(std::move(buffer), Info()));
   EXPECT_EQ(txn->info().event_count, 100u);
-  EXPECT_THAT(dir.SpillFiles(), SizeIs(1));
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), SizeIs(1));
 
   std::vector<v1::Record> first = testing::Records(*txn);
   std::vector<v1::Record> second = testing::Records(*txn);
@@ -115,7 +116,7 @@ TEST(TransactionBuffer, TinyLimitSpillsToAFileThatLivesWithTheTransaction) {
   EXPECT_EQ(first[5].event().new_row().values(1).text(), std::string(100, 'a' + 5 % 26));
 
   txn.reset();
-  EXPECT_THAT(dir.SpillFiles(), IsEmpty());
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), IsEmpty());
 }
 
 TEST(TransactionBuffer, SpillFileRemovedWhenBufferDroppedUnfinished) {
@@ -123,9 +124,9 @@ TEST(TransactionBuffer, SpillFileRemovedWhenBufferDroppedUnfinished) {
   auto buffer = std::make_unique<TransactionBuffer>(kXid, dir.path(), 1024);
   for (int i = 0; i < 50; ++i) ASSERT_OK(buffer->Append(kXid, InsertEvent(*buffer, "x")));
   ASSERT_TRUE(buffer->spilled());
-  EXPECT_THAT(dir.SpillFiles(), SizeIs(1));
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), SizeIs(1));
   buffer.reset();  // a Stream Abort of the whole transaction
-  EXPECT_THAT(dir.SpillFiles(), IsEmpty());
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), IsEmpty());
 }
 
 // Subtransaction aborts, in memory and spilled: 30 events, every third one from subxid
@@ -162,7 +163,7 @@ TEST_P(SubtransactionAbortTest, AbortedSubtransactionEventsAreDropped) {
   }
   EXPECT_THAT(arrivals, ElementsAreArray(expected_arrivals));
   ExpectStamped(records);
-  EXPECT_EQ(dir.SpillFiles().size(), spilled ? 1u : 0u);
+  EXPECT_EQ(dir.Files("spill-", ".tmp").size(), spilled ? 1u : 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(InMemoryAndSpilled, SubtransactionAbortTest,
@@ -269,7 +270,7 @@ TEST(TransactionBuffer, HugeTransactionKeepsMemoryBounded) {
   EXPECT_LT(peak - baseline, kAllowedGrowth)
       << "while reading back, resident grew " << (peak - baseline);
   txn.reset();
-  EXPECT_THAT(dir.SpillFiles(), IsEmpty());
+  EXPECT_THAT(dir.Files("spill-", ".tmp"), IsEmpty());
 }
 
 }  // namespace

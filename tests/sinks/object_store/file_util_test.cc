@@ -10,7 +10,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks::fileutil {
@@ -37,7 +38,7 @@ TEST(WriteAll, FullDeviceIsResourceExhausted) {
 }
 
 TEST(MakeDirs, CreatesParentsAndRefusesFiles) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   ASSERT_OK(MakeDirs(dir.Sub("a/b/c")));
   EXPECT_TRUE(std::filesystem::is_directory(dir.Sub("a/b/c")));
   ASSERT_OK(MakeDirs(dir.Sub("a/b/c")));  // existing is fine
@@ -46,7 +47,7 @@ TEST(MakeDirs, CreatesParentsAndRefusesFiles) {
 }
 
 TEST(RemoveFilesIn, RemovesOnlyMatchingFiles) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::ofstream(dir.Sub("walship-segment-1")) << "x";
   std::ofstream(dir.Sub("other")) << "x";
   ASSERT_OK(MakeDirs(dir.Sub("walship-segment-dir")));
@@ -71,7 +72,7 @@ mode_t ModeOf(const std::string& path) {
 
 // Work directories hold plaintext rows: created 0700, ours, writable by no one else.
 TEST(MakePrivateDir, CreatesPrivateDirectoriesAndRefusesSharedOnes) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   const std::string work = dir.Sub("work/slot/staging");
   ASSERT_OK(MakePrivateDir(work));
   EXPECT_EQ(ModeOf(work), 0700u);

@@ -16,7 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
@@ -44,7 +45,7 @@ class LocalDirStoreTest : public ::testing::Test {
     root_ = dir_.Sub("store");
     ASSERT_OK_AND_ASSIGN(store_, LocalDirStore::OpenDir(root_));
   }
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::string root_;
   std::unique_ptr<LocalDirStore> store_;
 };

@@ -23,8 +23,11 @@
 #include "sinks/object_store/file_util.h"
 #include "sinks/object_store/local_dir_store.h"
 #include "sinks/object_store/segment_builder.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
+#include "tests/testing/controlled_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/stored_segment.h"
 
 namespace walship::sinks {
 namespace {
@@ -32,78 +35,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::walship::testing::StatusIs;
-using test_util::MakeRelation;
-using test_util::MakeTransaction;
+using ::walship::testing::MakeRelation;
+using ::walship::testing::MakeTransaction;
 
-// Wraps a store: holds Put/PutFile of keys containing a pattern until released, and fails
-// writes on demand.
-class ControlledStore : public ObjectStore {
- public:
-  explicit ControlledStore(ObjectStore* inner) : inner_(inner) {}
+using ::walship::testing::ControlledStore;
 
-  // Holds writes whose key contains `pattern` (none when empty); releases the others.
-  void Hold(std::string pattern) {
-    absl::MutexLock lock(&mu_);
-    held_pattern_ = std::move(pattern);
-  }
-  void FailWrites(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    failure_ = std::move(status);
-  }
-  // Waits until `n` writes have arrived (held or not).
-  bool AwaitAttempts(int n) {
-    absl::MutexLock lock(&mu_);
-    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return attempts_ >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(10));
-  }
-  int attempts() const {
-    absl::MutexLock lock(&mu_);
-    return attempts_;
-  }
-
-  std::string url() const override { return inner_->url(); }
-  absl::Status Put(absl::string_view key, absl::string_view data) override {
-    WALSHIP_RETURN_IF_ERROR(Gate(key));
-    return inner_->Put(key, data);
-  }
-  absl::Status PutFile(absl::string_view key, const std::string& path) override {
-    WALSHIP_RETURN_IF_ERROR(Gate(key));
-    return inner_->PutFile(key, path);
-  }
-  absl::StatusOr<std::string> Get(absl::string_view key) override { return inner_->Get(key); }
-  absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(
-      absl::string_view key) override {
-    return inner_->Open(key);
-  }
-  absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override {
-    return inner_->List(prefix);
-  }
-  absl::Status Delete(absl::string_view key) override { return inner_->Delete(key); }
-
- private:
-  absl::Status Gate(absl::string_view key) {
-    absl::MutexLock lock(&mu_);
-    ++attempts_;
-    auto released = [this, key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return held_pattern_.empty() || !absl::StrContains(key, held_pattern_);
-    };
-    mu_.Await(absl::Condition(&released));
-    return failure_;
-  }
-
-  ObjectStore* inner_;
-  mutable absl::Mutex mu_;
-  std::string held_pattern_ ABSL_GUARDED_BY(mu_);
-  absl::Status failure_ ABSL_GUARDED_BY(mu_);
-  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-struct ReadSegment {
-  std::string key;
-  v1::SegmentHeader header;
-  v1::SegmentTrailer trailer;
-  std::vector<v1::Record> records;
-};
+using ReadSegment = ::walship::testing::StoredSegment;
 
 class ObjectStoreSinkTest : public ::testing::Test {
  protected:
@@ -132,31 +69,16 @@ class ObjectStoreSinkTest : public ::testing::Test {
   std::vector<ReadSegment> ReadAllSegments() {
     std::vector<ReadSegment> segments;
     for (const ObjectInfo& object : ListWal()) {
-      ReadSegment segment;
-      segment.key = object.key;
-      auto source = store_->Open(object.key);
-      EXPECT_TRUE(source.ok()) << source.status();
-      if (!source.ok()) continue;
-      auto reader = proto::SegmentReader::Open(source->get());
-      EXPECT_TRUE(reader.ok()) << reader.status();
-      if (!reader.ok()) continue;
-      segment.header = (*reader)->header();
-      segment.trailer = (*reader)->trailer();
-      v1::Record record;
-      while (true) {
-        absl::StatusOr<bool> more = (*reader)->Next(&record);
-        EXPECT_TRUE(more.ok()) << more.status();
-        if (!more.ok() || !*more) break;
-        segment.records.push_back(record);
-      }
-      segments.push_back(std::move(segment));
+      absl::StatusOr<ReadSegment> segment = ::walship::testing::ReadStoredSegment(*store_, object.key);
+      EXPECT_TRUE(segment.ok()) << segment.status();
+      if (segment.ok()) segments.push_back(*std::move(segment));
     }
     return segments;
   }
 
   static Lsn End(const proto::Transaction& txn) { return txn.info().end_lsn; }
 
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::unique_ptr<LocalDirStore> store_;
   ObjectStoreSinkOptions options_;
 };
@@ -599,56 +521,6 @@ TEST_F(ObjectStoreSinkTest, RefusesBadOptions) {
   bad.zstd_level = 99;
   EXPECT_THAT(OpenObjectStoreSink(store_.get(), bad),
               StatusIs(absl::StatusCode::kInvalidArgument));
-}
-
-}  // namespace
-}  // namespace walship::sinks
-
-namespace walship::sinks {
-namespace {
-
-// A staged segment is written 0600 and checked against what was written before upload: a
-// file changed on disk (one byte, or swapped for another valid segment) is never stored.
-TEST(SegmentBuilderStaging, StagedFilesArePrivateAndAChangedOneIsRefused) {
-  test_util::TempDir dir;
-  v1::Relation relation = test_util::MakeRelation(16384, "deals");
-  auto build = [&](const std::string& name, uint64_t lsn) -> FinishedSegment {
-    v1::SegmentHeader header;
-    header.set_system_id("7301");
-    header.set_codec(v1::CODEC_ZSTD);
-    header.set_kind(v1::CHANGE_SEGMENT);
-    auto builder = SegmentBuilder::Create(dir.Sub(name), header, 3, absl::Now());
-    EXPECT_OK(builder.status());
-    struct stat st;
-    EXPECT_EQ(::stat(dir.Sub(name).c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u);
-    EXPECT_OK((*builder)->AddTransaction(test_util::MakeTransaction(7, lsn, relation, 5)));
-    auto finished = (*builder)->Finish(Lsn());
-    EXPECT_OK(finished.status());
-    return *finished;
-  };
-  FinishedSegment a = build("a.seg", 0x1000);
-  FinishedSegment b = build("b.seg", 0x2000);
-  EXPECT_EQ(a.footer.size(), proto::kFooterBytes);
-  ASSERT_OK(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer));
-
-  // Swapped for another, self-consistent segment of the same size.
-  ASSERT_OK_AND_ASSIGN(std::string original, fileutil::ReadFile(a.path));
-  std::filesystem::copy_file(b.path, a.path, std::filesystem::copy_options::overwrite_existing);
-  absl::Status swapped = fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer);
-  EXPECT_EQ(swapped.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(swapped.message(), HasSubstr("changed on disk"));
-  EXPECT_THAT(swapped.message(), HasSubstr(a.path));
-
-  // One byte changed in the middle.
-  std::string flipped = original;
-  flipped[flipped.size() / 2] ^= 0x01;
-  std::ofstream(a.path, std::ios::binary | std::ios::trunc) << flipped;
-  EXPECT_EQ(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer).code(),
-            absl::StatusCode::kDataLoss);
-  // Put back: accepted again (the check compares content, not times).
-  std::ofstream(a.path, std::ios::binary | std::ios::trunc) << original;
-  EXPECT_OK(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer));
 }
 
 }  // namespace

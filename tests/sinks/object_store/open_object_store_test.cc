@@ -5,7 +5,8 @@
 #include "gtest/gtest.h"
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/open_object_store.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
@@ -15,7 +16,7 @@ using ::testing::HasSubstr;
 using ::walship::testing::StatusIs;
 
 TEST(OpenObjectStore, OpensAndCreatesAbsoluteFileDirectory) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string root = dir.Sub("store/nested");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ObjectStore> store,
                        OpenObjectStore("file://" + root + "/"));
@@ -32,7 +33,7 @@ TEST(OpenObjectStore, RefusesRelativeFileUrl) {
 }
 
 TEST(OpenObjectStore, S3UrlsGoToTheS3Store) {
-  // The S3 store's URL parser answers (tests/sinks/s3 covers the rest).
+  // The S3 store's URL parser answers (tests/sinks/object_store/s3 covers the rest).
   EXPECT_THAT(OpenObjectStore("s3://Bad_Bucket/prefix"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Bad_Bucket")));
 }

@@ -8,7 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/local_dir_store.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
@@ -117,7 +118,7 @@ class StreamHistoryStoreTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(store_, LocalDirStore::OpenDir(dir_.Sub("store")));
   }
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::unique_ptr<ObjectStore> store_;
 };
 

@@ -16,16 +16,18 @@
 #include "gtest/gtest.h"
 #include "sinks/object_store/encryption/envelope_format.h"
 #include "sinks/object_store/local_dir_store.h"
-#include "tests/sinks/encryption/encryption_test_util.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/encryption_keys.h"
+#include "tests/testing/memory_object_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
 namespace {
 
-using test_util::MemoryStore;
-using test_util::Payload;
-using test_util::Ring;
+using MemoryStore = ::walship::testing::MemoryObjectStore;
+using ::walship::testing::Payload;
+using ::walship::testing::Ring;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -149,7 +151,7 @@ TEST_F(EncryptedStoreTest, KeyIdMissingFromTheRingIsFailedPrecondition) {
 
 TEST_F(EncryptedStoreTest, ErrorsNeverContainKeyBytes) {
   ASSERT_OK(store_->Put(kKey, Payload(10)));
-  std::string secret = test_util::KeyBase64(99);
+  std::string secret = ::walship::testing::KeyBase64(99);
   auto other = StoreWith(Ring({{"A", 99}}));
   absl::Status status = other->Get(kKey).status();
   ASSERT_FALSE(status.ok());
@@ -339,7 +341,7 @@ class EncryptedLocalDirTest : public ::testing::Test {
     return path;
   }
 
-  test_util::TempDir dir_;
+  ::walship::testing::TempDir dir_;
   std::string spool_;
   std::unique_ptr<EncryptedObjectStore> store_;
 };
@@ -387,9 +389,9 @@ TEST(MaybeEncrypt, NoKeysLeavesTheStoreAsItIs) {
 }
 
 TEST(MaybeEncrypt, KeysWrapTheStore) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string path = dir.Sub("keys");
-  std::ofstream(path) << test_util::KeyLine("A", 1) << "\n";
+  std::ofstream(path) << ::walship::testing::KeyLine("A", 1) << "\n";
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
   ::unsetenv(kEncryptionKeyEnvVar);
   auto state = std::make_shared<MemoryStore::State>();

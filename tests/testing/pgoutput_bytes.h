@@ -1,14 +1,14 @@
 // Builds pgoutput messages byte by byte for decoder tests: big-endian integers,
 // NUL-terminated strings, raw bytes.
-#ifndef WALSHIP_TESTS_AGENT_PG_PGOUTPUT_BYTES_H_
-#define WALSHIP_TESTS_AGENT_PG_PGOUTPUT_BYTES_H_
+#ifndef WALSHIP_TESTS_TESTING_PGOUTPUT_BYTES_H_
+#define WALSHIP_TESTS_TESTING_PGOUTPUT_BYTES_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace walship::agent::testing {
+namespace walship::testing {
 
 class Bytes {
  public:
@@ -51,6 +51,6 @@ class Bytes {
   std::string data_;
 };
 
-}  // namespace walship::agent::testing
+}  // namespace walship::testing
 
-#endif  // WALSHIP_TESTS_AGENT_PG_PGOUTPUT_BYTES_H_
+#endif  // WALSHIP_TESTS_TESTING_PGOUTPUT_BYTES_H_

@@ -1,39 +1,16 @@
-// Helpers for the object-store tests: a temporary directory and record builders.
-#ifndef WALSHIP_TESTS_SINKS_OBJECT_STORE_SINKS_TEST_UTIL_H_
-#define WALSHIP_TESTS_SINKS_OBJECT_STORE_SINKS_TEST_UTIL_H_
+// Builders of relations, records and whole transactions as the agent hands them to the
+// sinks (each transaction led by the RelationDef of the relation it uses).
+#ifndef WALSHIP_TESTS_TESTING_TRANSACTION_BUILDERS_H_
+#define WALSHIP_TESTS_TESTING_TRANSACTION_BUILDERS_H_
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "proto/transaction.h"
 #include "proto/walship.pb.h"
 
-namespace walship::sinks::test_util {
-
-// A fresh directory, removed with its contents at destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "walship_sinks_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return absl::StrCat(path_, "/", name); }
-
- private:
-  std::string path_;
-};
+namespace walship::testing {
 
 inline v1::Relation MakeRelation(uint32_t oid, const std::string& table, int columns = 2) {
   v1::Relation relation;
@@ -94,6 +71,6 @@ inline proto::InMemoryTransaction MakeTransaction(Xid xid, uint64_t commit_lsn,
   return proto::InMemoryTransaction(info, std::move(records));
 }
 
-}  // namespace walship::sinks::test_util
+}  // namespace walship::testing
 
-#endif  // WALSHIP_TESTS_SINKS_OBJECT_STORE_SINKS_TEST_UTIL_H_
+#endif  // WALSHIP_TESTS_TESTING_TRANSACTION_BUILDERS_H_

@@ -11,22 +11,24 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/object_store/encryption/encrypted_store.h"
-#include "tests/sinks/encryption/encryption_test_util.h"
-#include "tests/sinks/object_store/sinks_test_util.h"
+#include "tests/testing/encryption_keys.h"
+#include "tests/testing/memory_object_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::sinks {
 namespace {
 
-using test_util::KeyBase64;
-using test_util::KeyLine;
+using ::walship::testing::KeyBase64;
+using ::walship::testing::KeyLine;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
 
-std::string WriteKeyFile(const test_util::TempDir& dir, const std::string& text,
+std::string WriteKeyFile(const ::walship::testing::TempDir& dir, const std::string& text,
                          mode_t mode = 0600) {
   std::string path = dir.Sub("keys");
   { std::ofstream(path, std::ios::binary | std::ios::trunc) << text; }
@@ -35,7 +37,7 @@ std::string WriteKeyFile(const test_util::TempDir& dir, const std::string& text,
 }
 
 TEST(KeyRing, LoadsKeysInFileOrderWithCommentsAndBlankLines) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string path = WriteKeyFile(dir, "# current key first\n\n" + KeyLine("key-2024_b", 2) +
                                            "\r\n  # old\n" + KeyLine("A", 1) + "\n");
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<const KeyRing> ring, KeyRing::FromFile(path));
@@ -54,7 +56,7 @@ TEST(KeyRing, ParsesSemicolonSeparatedText) {
 }
 
 TEST(KeyRing, RefusesKeyFileReadableByGroupOrOthers) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   for (mode_t mode : {0640, 0604, 0660, 0644, 0700 | 0004}) {
     std::string path = WriteKeyFile(dir, KeyLine("A", 1) + "\n", mode);
     EXPECT_THAT(KeyRing::FromFile(path),
@@ -66,7 +68,7 @@ TEST(KeyRing, RefusesKeyFileReadableByGroupOrOthers) {
 }
 
 TEST(KeyRing, MissingFileIsNotFound) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   EXPECT_THAT(KeyRing::FromFile(dir.Sub("nope")), StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -101,7 +103,7 @@ TEST(KeyRing, RefusesMalformedLinesWithoutEchoingKeyBytes) {
 }
 
 TEST(KeyRing, ErrorsNameTheFileAndLine) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string path = WriteKeyFile(dir, KeyLine("A", 1) + "\nB:" + KeyBase64(2, 8) + "\n");
   EXPECT_THAT(KeyRing::FromFile(path),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -149,7 +151,7 @@ TEST_F(ConfiguredKeyRingTest, EnvironmentErrorsNameTheVariable) {
 }
 
 TEST_F(ConfiguredKeyRingTest, FileAndVariableTogetherConflict) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string path = WriteKeyFile(dir, KeyLine("A", 1));
   ::setenv(kEncryptionKeyEnvVar, KeyLine("B", 2).c_str(), 1);
   EXPECT_THAT(LoadConfiguredKeyRing(path),
@@ -157,7 +159,7 @@ TEST_F(ConfiguredKeyRingTest, FileAndVariableTogetherConflict) {
 }
 
 TEST_F(ConfiguredKeyRingTest, ReadsTheFile) {
-  test_util::TempDir dir;
+  ::walship::testing::TempDir dir;
   std::string path = WriteKeyFile(dir, KeyLine("A", 1));
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<const KeyRing> ring, LoadConfiguredKeyRing(path));
   ASSERT_NE(ring, nullptr);
