@@ -44,8 +44,8 @@ namespace {
 // The work directory and everything below it are private (0700, ours, writable by no one
 // else): staged segments and spilled transactions hold plaintext rows.
 absl::Status MakeWorkDirs(const std::string& root, const std::string& path) {
-  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(root));
-  return sinks::fileutil::MakePrivateDir(path);
+  WALSHIP_RETURN_IF_ERROR(sinks::MakePrivateDir(root));
+  return sinks::MakePrivateDir(path);
 }
 
 v1::SegmentHeader MakeHeaderTemplate(const SourceState& source, const std::string& slot,
@@ -308,7 +308,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   std::string work = absl::StrCat(config.work_dir, "/", config.slot);
   std::string spill_dir = work + "/spill";
   WALSHIP_RETURN_IF_ERROR(MakeWorkDirs(config.work_dir, work));
-  WALSHIP_RETURN_IF_ERROR(sinks::fileutil::MakePrivateDir(spill_dir));
+  WALSHIP_RETURN_IF_ERROR(sinks::MakePrivateDir(spill_dir));
   RemoveStaleSpillFiles(spill_dir);
 
   // Base snapshots: the first one before streaming when the store has none, then by policy.

@@ -8,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "agent/pg/pg_handles.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 namespace {
 
 std::string ConnectionError(PgConnection& conn) { return FirstLine(PQerrorMessage(conn.get())); }
@@ -94,4 +94,4 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseConninfo(
   return pairs;
 }
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg

@@ -20,7 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "agent/pg/pg_connection.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 // The first line of `text` (PostgreSQL's messages end with a newline and may add
 // DETAIL/HINT lines).
@@ -55,6 +55,6 @@ absl::StatusOr<uint64_t> CopyResult(PgConnection& conn);
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseConninfo(
     absl::string_view conninfo);
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_COPY_H_

@@ -8,7 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/algorithm/container.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 namespace {
 
 // The first line of libpq's message, without the trailing newline.
@@ -226,4 +226,4 @@ bool ConninfoHasPassword(absl::string_view conninfo) {
   return has;
 }
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg

@@ -15,7 +15,7 @@
 #include "agent/pg/pg_handles.h"
 #include "agent/pg/session.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 // The settings every walship session runs under, so that text values are produced and
 // read back identically (recorded in each segment header).
@@ -59,6 +59,6 @@ std::string QuoteLiteral(absl::string_view value);
 // True when a conninfo (as typed on a command line) holds a password= setting.
 bool ConninfoHasPassword(absl::string_view conninfo);
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_PG_CONNECTION_H_

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 struct PgConnDeleter {
   void operator()(PGconn* conn) const { PQfinish(conn); }
@@ -22,6 +22,6 @@ using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
 using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 using PgBufferPtr = std::unique_ptr<char, PgFreememDeleter>;
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_PG_HANDLES_H_

@@ -14,17 +14,16 @@
 namespace walship::agent {
 namespace {
 
-namespace wire = pgoutput;
 
 // PostgreSQL timestamps count from 2000-01-01; ours from 1970-01-01. The check keeps a
 // corrupt value from overflowing.
 absl::StatusOr<int64_t> ReadTimestamp(PgOutputReader& reader, absl::string_view field) {
   const size_t offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(int64_t pg_time, reader.ReadInt64(field));
-  if (pg_time > std::numeric_limits<int64_t>::max() - wire::kPgEpochOffsetUs) {
+  if (pg_time > std::numeric_limits<int64_t>::max() - pg::kPgEpochOffsetUs) {
     return reader.ErrorAt(offset, absl::StrFormat("%s %d is out of range", field, pg_time));
   }
-  return pg_time + wire::kPgEpochOffsetUs;
+  return pg_time + pg::kPgEpochOffsetUs;
 }
 
 absl::StatusOr<Lsn> ReadLsn(PgOutputReader& reader, absl::string_view field) {
@@ -66,18 +65,18 @@ absl::StatusOr<Tuple> ReadTuple(PgOutputReader& reader) {
     WALSHIP_ASSIGN_OR_RETURN(uint8_t kind, reader.ReadUint8("column kind"));
     TupleValue value;
     switch (static_cast<char>(kind)) {
-      case wire::kColumnNull:
+      case pg::kColumnNull:
         value.kind = TupleValue::Kind::kNull;
         break;
-      case wire::kColumnUnchangedToast:
+      case pg::kColumnUnchangedToast:
         value.kind = TupleValue::Kind::kUnchangedToast;
         break;
-      case wire::kColumnText: {
+      case pg::kColumnText: {
         value.kind = TupleValue::Kind::kText;
         WALSHIP_ASSIGN_OR_RETURN(value.data, ReadColumnData(reader));
         break;
       }
-      case wire::kColumnBinary: {
+      case pg::kColumnBinary: {
         value.kind = TupleValue::Kind::kBinary;
         WALSHIP_ASSIGN_OR_RETURN(value.data, ReadColumnData(reader));
         break;
@@ -105,7 +104,7 @@ absl::StatusOr<char> ReadTupleMarker(PgOutputReader& reader, absl::string_view a
 absl::StatusOr<uint8_t> ReadCommitFlags(PgOutputReader& reader) {
   const size_t offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(uint8_t flags, reader.ReadUint8("flags"));
-  if (flags != wire::kCommitFlagsAllowed) {
+  if (flags != pg::kCommitFlagsAllowed) {
     return reader.ErrorAt(offset, absl::StrFormat("unknown commit flags 0x%02X", flags));
   }
   return flags;
@@ -144,10 +143,10 @@ absl::StatusOr<RelationMessage> DecodeRelation(PgOutputReader& reader, bool in_s
   const size_t identity_offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(uint8_t identity, reader.ReadUint8("replica identity"));
   switch (static_cast<char>(identity)) {
-    case wire::kReplicaIdentityDefault:
-    case wire::kReplicaIdentityNothing:
-    case wire::kReplicaIdentityFull:
-    case wire::kReplicaIdentityIndex:
+    case pg::kReplicaIdentityDefault:
+    case pg::kReplicaIdentityNothing:
+    case pg::kReplicaIdentityFull:
+    case pg::kReplicaIdentityIndex:
       m.replica_identity = static_cast<char>(identity);
       break;
     default:
@@ -160,11 +159,11 @@ absl::StatusOr<RelationMessage> DecodeRelation(PgOutputReader& reader, bool in_s
     RelationColumn column;
     const size_t flags_offset = reader.offset();
     WALSHIP_ASSIGN_OR_RETURN(uint8_t flags, reader.ReadUint8("column flags"));
-    if ((flags & ~wire::kColumnFlagKey) != 0) {
+    if ((flags & ~pg::kColumnFlagKey) != 0) {
       return reader.ErrorAt(flags_offset, absl::StrFormat("unknown flags 0x%02X of column %d",
                                                           flags, i + 1));
     }
-    column.key = (flags & wire::kColumnFlagKey) != 0;
+    column.key = (flags & pg::kColumnFlagKey) != 0;
     WALSHIP_ASSIGN_OR_RETURN(column.name, ReadString(reader, "column name"));
     WALSHIP_ASSIGN_OR_RETURN(column.type_oid, reader.ReadUint32("column type oid"));
     WALSHIP_ASSIGN_OR_RETURN(column.type_modifier, reader.ReadInt32("column type modifier"));
@@ -196,7 +195,7 @@ absl::StatusOr<UpdateMessage> DecodeUpdate(PgOutputReader& reader, bool in_strea
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
   WALSHIP_ASSIGN_OR_RETURN(m.relation, reader.ReadUint32("relation oid"));
   WALSHIP_ASSIGN_OR_RETURN(char marker, ReadTupleMarker(reader, "KON"));
-  if (marker != wire::kTupleNew) {
+  if (marker != pg::kTupleNew) {
     m.old_kind = marker;
     WALSHIP_ASSIGN_OR_RETURN(m.old_tuple, ReadTuple(reader));
     WALSHIP_RETURN_IF_ERROR(ReadTupleMarker(reader, "N").status());
@@ -224,12 +223,12 @@ absl::StatusOr<TruncateMessage> DecodeTruncate(PgOutputReader& reader, bool in_s
   }
   const size_t options_offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(uint8_t options, reader.ReadUint8("options"));
-  if ((options & ~(wire::kTruncateCascade | wire::kTruncateRestartIdentity)) != 0) {
+  if ((options & ~(pg::kTruncateCascade | pg::kTruncateRestartIdentity)) != 0) {
     return reader.ErrorAt(options_offset,
                           absl::StrFormat("unknown truncate options 0x%02X", options));
   }
-  m.cascade = (options & wire::kTruncateCascade) != 0;
-  m.restart_identity = (options & wire::kTruncateRestartIdentity) != 0;
+  m.cascade = (options & pg::kTruncateCascade) != 0;
+  m.restart_identity = (options & pg::kTruncateRestartIdentity) != 0;
   m.relations.reserve(std::min<size_t>(static_cast<size_t>(count), reader.remaining() / 4));
   for (int32_t i = 0; i < count; ++i) {
     WALSHIP_ASSIGN_OR_RETURN(RelationOid oid, reader.ReadUint32("relation oid"));
@@ -243,10 +242,10 @@ absl::StatusOr<LogicalMessage> DecodeMessage(PgOutputReader& reader, bool in_str
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
   const size_t flags_offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(uint8_t flags, reader.ReadUint8("flags"));
-  if ((flags & ~wire::kMessageTransactional) != 0) {
+  if ((flags & ~pg::kMessageTransactional) != 0) {
     return reader.ErrorAt(flags_offset, absl::StrFormat("unknown message flags 0x%02X", flags));
   }
-  m.transactional = (flags & wire::kMessageTransactional) != 0;
+  m.transactional = (flags & pg::kMessageTransactional) != 0;
   WALSHIP_ASSIGN_OR_RETURN(m.lsn, ReadLsn(reader, "message lsn"));
   WALSHIP_ASSIGN_OR_RETURN(m.prefix, ReadString(reader, "prefix"));
   const size_t length_offset = reader.offset();
@@ -301,15 +300,15 @@ absl::StatusOr<PgOutputMessage> Widen(absl::StatusOr<T> result) {
 // the same). Everything else there means we lost track of the stream.
 bool AllowedInStream(char type) {
   switch (type) {
-    case wire::kOrigin:
-    case wire::kRelation:
-    case wire::kType:
-    case wire::kInsert:
-    case wire::kUpdate:
-    case wire::kDelete:
-    case wire::kTruncate:
-    case wire::kMessage:
-    case wire::kStreamStop:
+    case pg::kOrigin:
+    case pg::kRelation:
+    case pg::kType:
+    case pg::kInsert:
+    case pg::kUpdate:
+    case pg::kDelete:
+    case pg::kTruncate:
+    case pg::kMessage:
+    case pg::kStreamStop:
       return true;
     default:
       return false;
@@ -328,51 +327,51 @@ absl::StatusOr<PgOutputMessage> PgOutputDecoder::Decode(absl::string_view data) 
   if (in_stream_ && !AllowedInStream(type)) {
     return reader.ErrorAt(0, "message not allowed inside a streamed block");
   }
-  if (!in_stream_ && type == wire::kStreamStop) {
+  if (!in_stream_ && type == pg::kStreamStop) {
     return reader.ErrorAt(0, "stream stop outside a streamed block");
   }
   absl::StatusOr<PgOutputMessage> result;
   switch (type) {
-    case wire::kBegin:
+    case pg::kBegin:
       result = Widen(DecodeBegin(reader));
       break;
-    case wire::kCommit:
+    case pg::kCommit:
       result = Widen(DecodeCommit(reader));
       break;
-    case wire::kOrigin:
+    case pg::kOrigin:
       result = Widen(DecodeOrigin(reader));
       break;
-    case wire::kRelation:
+    case pg::kRelation:
       result = Widen(DecodeRelation(reader, in_stream_));
       break;
-    case wire::kType:
+    case pg::kType:
       result = Widen(DecodeType(reader, in_stream_));
       break;
-    case wire::kInsert:
+    case pg::kInsert:
       result = Widen(DecodeInsert(reader, in_stream_));
       break;
-    case wire::kUpdate:
+    case pg::kUpdate:
       result = Widen(DecodeUpdate(reader, in_stream_));
       break;
-    case wire::kDelete:
+    case pg::kDelete:
       result = Widen(DecodeDelete(reader, in_stream_));
       break;
-    case wire::kTruncate:
+    case pg::kTruncate:
       result = Widen(DecodeTruncate(reader, in_stream_));
       break;
-    case wire::kMessage:
+    case pg::kMessage:
       result = Widen(DecodeMessage(reader, in_stream_));
       break;
-    case wire::kStreamStart:
+    case pg::kStreamStart:
       result = Widen(DecodeStreamStart(reader));
       break;
-    case wire::kStreamStop:
+    case pg::kStreamStop:
       result = PgOutputMessage(StreamStopMessage{});
       break;
-    case wire::kStreamCommit:
+    case pg::kStreamCommit:
       result = Widen(DecodeStreamCommit(reader));
       break;
-    case wire::kStreamAbort:
+    case pg::kStreamAbort:
       result = Widen(DecodeStreamAbort(reader));
       break;
     default:
@@ -382,50 +381,50 @@ absl::StatusOr<PgOutputMessage> PgOutputDecoder::Decode(absl::string_view data) 
   WALSHIP_RETURN_IF_ERROR(reader.ExpectEnd());
 
   // The state changes only once the whole message has decoded.
-  if (type == wire::kStreamStart) in_stream_ = true;
-  if (type == wire::kStreamStop) in_stream_ = false;
+  if (type == pg::kStreamStart) in_stream_ = true;
+  if (type == pg::kStreamStop) in_stream_ = false;
   return result;
 }
 
 std::string PgOutputMessageTypeName(char type) {
   switch (type) {
-    case wire::kBegin:
+    case pg::kBegin:
       return "BEGIN";
-    case wire::kCommit:
+    case pg::kCommit:
       return "COMMIT";
-    case wire::kOrigin:
+    case pg::kOrigin:
       return "ORIGIN";
-    case wire::kRelation:
+    case pg::kRelation:
       return "RELATION";
-    case wire::kType:
+    case pg::kType:
       return "TYPE";
-    case wire::kInsert:
+    case pg::kInsert:
       return "INSERT";
-    case wire::kUpdate:
+    case pg::kUpdate:
       return "UPDATE";
-    case wire::kDelete:
+    case pg::kDelete:
       return "DELETE";
-    case wire::kTruncate:
+    case pg::kTruncate:
       return "TRUNCATE";
-    case wire::kMessage:
+    case pg::kMessage:
       return "MESSAGE";
-    case wire::kStreamStart:
+    case pg::kStreamStart:
       return "STREAM START";
-    case wire::kStreamStop:
+    case pg::kStreamStop:
       return "STREAM STOP";
-    case wire::kStreamCommit:
+    case pg::kStreamCommit:
       return "STREAM COMMIT";
-    case wire::kStreamAbort:
+    case pg::kStreamAbort:
       return "STREAM ABORT";
-    case wire::kBeginPrepare:
+    case pg::kBeginPrepare:
       return "BEGIN PREPARE";
-    case wire::kPrepare:
+    case pg::kPrepare:
       return "PREPARE";
-    case wire::kCommitPrepared:
+    case pg::kCommitPrepared:
       return "COMMIT PREPARED";
-    case wire::kRollbackPrepared:
+    case pg::kRollbackPrepared:
       return "ROLLBACK PREPARED";
-    case wire::kStreamPrepare:
+    case pg::kStreamPrepare:
       return "STREAM PREPARE";
     default:
       return absl::StrFormat("0x%02X", static_cast<uint8_t>(type));

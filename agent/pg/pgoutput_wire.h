@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace walship::agent::pgoutput {
+namespace walship::agent::pg {
 
 // Message type bytes (the first byte of every message).
 inline constexpr char kBegin = 'B';         // 1 + 8 final_lsn + 8 time + 4 xid = 21
@@ -79,6 +79,6 @@ inline constexpr char kReplicaIdentityIndex = 'i';
 // Microseconds from the Unix epoch (1970-01-01) to the PostgreSQL epoch (2000-01-01).
 inline constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;
 
-}  // namespace walship::agent::pgoutput
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_PGOUTPUT_WIRE_H_

@@ -13,7 +13,7 @@
 #include "absl/time/clock.h"
 #include "proto/core/status_macros.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 namespace {
 
 // Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
@@ -325,4 +325,4 @@ absl::Status ReplicationConnection::EndStream() {
   return absl::OkStatus();
 }
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg

@@ -18,7 +18,7 @@
 #include "agent/pg/pg_connection.h"
 #include "agent/pg/replication_session.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 struct SlotInfo {
   bool exists = false;
@@ -88,6 +88,6 @@ class ReplicationConnection final : public ReplicationSession {
   bool streaming_ = false;
 };
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_REPLICATION_CONNECTION_H_

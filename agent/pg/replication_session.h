@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include "proto/core/lsn.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 struct SystemIdentity {
   std::string system_id;
@@ -73,6 +73,6 @@ class ReplicationSession {
   virtual absl::Status EndStream() = 0;
 };
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_REPLICATION_SESSION_H_

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 // Rows of a query result as text; NULL is std::nullopt.
 struct QueryResult {
@@ -40,6 +40,6 @@ class Session {
   virtual std::string Describe() const = 0;
 };
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_SESSION_H_

@@ -11,7 +11,7 @@
 #include "agent/pg/pg_handles.h"
 #include "agent/pg/copy.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 StatementPipeline::StatementPipeline(PgConnection* conn, uint64_t max_in_flight)
     : conn_(conn->get()),
@@ -161,4 +161,4 @@ absl::Status StatementPipeline::Drain() {
   return first_error_;
 }
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg

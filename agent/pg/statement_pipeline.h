@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "agent/pg/pg_connection.h"
 
-namespace walship::pg {
+namespace walship::agent::pg {
 
 // Usage: Send() each statement, then Drain() before anything else uses the connection (a
 // query, COPY, BEGIN/COMMIT) and before relying on the sent statements having run. Send()
@@ -88,6 +88,6 @@ class StatementPipeline {
   absl::Status first_error_;
 };
 
-}  // namespace walship::pg
+}  // namespace walship::agent::pg
 
 #endif  // WALSHIP_AGENT_PG_STATEMENT_PIPELINE_H_

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // The slot on civil day `day`.
@@ -79,4 +79,4 @@ absl::Time NextBaseTime(std::optional<absl::Time> last_success, const BasePolicy
   return SlotAtOrAfter(anchor + policy.every, *policy.at, /*strict=*/false);
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

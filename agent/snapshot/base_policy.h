@@ -9,7 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // A wall-clock time of day in a time zone.
 struct TimeOfDay {
@@ -43,6 +43,6 @@ struct BasePolicy {
 absl::Time NextBaseTime(std::optional<absl::Time> last_success, const BasePolicy& policy,
                         absl::Time now);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_BASE_POLICY_H_

@@ -10,7 +10,7 @@
 #include "absl/time/clock.h"
 #include "proto/core/log.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 std::string FormatBytes(double bytes) {
@@ -63,4 +63,4 @@ ProgressCallback MakeDefaultProgressRenderer(int fd, absl::Duration log_every) {
   };
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

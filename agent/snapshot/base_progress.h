@@ -10,7 +10,7 @@
 
 #include "absl/time/time.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 struct BaseProgress {
   int tables_done = 0;
@@ -38,6 +38,6 @@ std::string FormatProgress(const BaseProgress& progress);
 // thread-safe (TakeBaseSnapshot calls it from one thread).
 ProgressCallback MakeDefaultProgressRenderer(int fd, absl::Duration log_every = absl::Seconds(10));
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_BASE_PROGRESS_H_

@@ -25,7 +25,7 @@
 #include "proto/segment_format.h"
 #include "sinks/object_store/layout.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // State shared by the workers and the coordinating thread.
@@ -425,4 +425,4 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
   }
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

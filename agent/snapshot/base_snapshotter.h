@@ -34,7 +34,7 @@
 #include "proto/walship.pb.h"
 #include "sinks/object_store/object_store.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // Format 2 adds the slot incarnation; format 1 manifests are still read.
 inline constexpr uint32_t kManifestFormatVersion = 2;
@@ -107,6 +107,6 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshot(const SnapshotOptions& options
                                                   SnapshotSource& source,
                                                   Clock& clock = SystemClock());
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_BASE_SNAPSHOTTER_H_

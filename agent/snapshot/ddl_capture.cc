@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/core/status_macros.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // walship.describe_table(oid, dropped, schema, table): one element of "tables".
@@ -202,4 +202,4 @@ absl::Status RemoveDdlCapture(pg::PgConnection& conn) {
       "removing the DDL-capturing event triggers");
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "agent/pg/pg_connection.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // The logical message prefix the triggers use.
 inline constexpr char kDdlMessagePrefix[] = "walship.ddl";
@@ -36,6 +36,6 @@ absl::StatusOr<DdlCaptureState> ReadDdlCaptureState(pg::PgConnection& conn);
 // Drops the triggers and functions (schema "walship" is kept). Idempotent.
 absl::Status RemoveDdlCapture(pg::PgConnection& conn);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_DDL_CAPTURE_H_

@@ -9,7 +9,7 @@
 #include "agent/snapshot/schema_dump.h"
 #include "proto/core/status_macros.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 class PgSnapshotSession final : public SnapshotSession {
@@ -95,4 +95,4 @@ std::unique_ptr<SnapshotSource> NewPgSnapshotSource(std::string conninfo,
   return std::make_unique<PgSnapshotSource>(std::move(conninfo), std::move(pg_dump_path));
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -8,12 +8,12 @@
 
 #include "agent/snapshot/snapshot_source.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // `conninfo`: the source without replication=; `pg_dump_path` empty: DefaultPgDumpPath().
 std::unique_ptr<SnapshotSource> NewPgSnapshotSource(std::string conninfo,
                                                     std::string pg_dump_path);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_PG_SNAPSHOT_SOURCE_H_

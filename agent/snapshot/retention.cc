@@ -11,7 +11,7 @@
 #include "proto/core/status_macros.h"
 #include "proto/walship.pb.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 RetentionPlan PlanRetention(const StoreContents& contents, const RetentionPolicy& policy,
                             absl::Time now) {
@@ -195,4 +195,4 @@ absl::StatusOr<int> CleanIncompleteBases(sinks::ObjectStore& store,
   return deleted;
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

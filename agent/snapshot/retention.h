@@ -13,7 +13,7 @@
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // One base directory found in a store.
 struct StoredBase {
@@ -90,6 +90,6 @@ absl::StatusOr<RetentionPlan> RunRetention(sinks::ObjectStore& store,
 absl::StatusOr<int> CleanIncompleteBases(sinks::ObjectStore& store,
                                          const sinks::StreamId& stream);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_RETENTION_H_

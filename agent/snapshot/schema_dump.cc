@@ -24,7 +24,7 @@
 
 extern char** environ;
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // Splits `conninfo` into a password-free conninfo string and the password (if any).
@@ -199,4 +199,4 @@ std::vector<std::string> ChildEnvironment(char** env, const std::string& passwor
   return kept;
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

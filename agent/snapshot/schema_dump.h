@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // The pg_dump to run: /usr/lib/postgresql/15/bin/pg_dump when it exists, else "pg_dump"
 // (looked up in PATH).
@@ -36,6 +36,6 @@ absl::StatusOr<std::string> DumpSchemaSection(const std::string& pg_dump_path,
                                               absl::string_view snapshot,
                                               absl::string_view section);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_SCHEMA_DUMP_H_

@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "proto/core/status_macros.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 absl::StatusOr<uint64_t> ParseUint(const std::optional<std::string>& text, absl::string_view what) {
@@ -357,4 +357,4 @@ absl::StatusOr<std::vector<v1::BaseRole>> ReadRolesNamed(pg::PgConnection& conn)
   return out;
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -15,7 +15,7 @@
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '<name>'.
 // kUnavailable when the snapshot is gone (its exporting connection ended).
@@ -66,6 +66,6 @@ absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& c
 // of row-level security policies. Never their passwords.
 absl::StatusOr<std::vector<v1::BaseRole>> ReadRolesNamed(pg::PgConnection& conn);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_SNAPSHOT_CATALOG_H_

@@ -24,7 +24,7 @@
 #include "agent/snapshot/table_copier.h"
 #include "proto/walship.pb.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // An ordinary session whose transaction imported the exported snapshot. Not thread-safe:
 // one thread at a time. Closing it (destroying the object) ends its transaction.
@@ -66,6 +66,6 @@ class SnapshotSource {
                                                  absl::string_view section) = 0;
 };
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_SNAPSHOT_SOURCE_H_

@@ -15,7 +15,7 @@
 #include "agent/pg/copy.h"
 #include "proto/segment_writer.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // One base segment being built in memory.
@@ -233,4 +233,4 @@ absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(pg::PgConnection& conn,
   return result;
 }
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -17,7 +17,7 @@
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 
 // Where and how a table's segments go. Pointers are borrowed and must outlive the copy.
 struct CopyTarget {
@@ -62,6 +62,6 @@ absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(pg::PgConnection& conn,
                                                   const std::atomic<bool>* cancel,
                                                   uint64_t chunk_bytes = 1 << 20);
 
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
 #endif  // WALSHIP_AGENT_SNAPSHOT_TABLE_COPIER_H_

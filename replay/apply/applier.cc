@@ -41,12 +41,12 @@ std::string ParameterCast(const v1::Column& column) {
   const std::string& type = column.type_name();
   size_t dot = type.find('.');
   if (column.type_oid() < kFirstNormalObjectId || dot == std::string::npos) return "";
-  return absl::StrCat("::", pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1)));
+  return absl::StrCat("::", agent::pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1)));
 }
 
 }  // namespace
 
-Applier::Applier(pg::PgConnection* conn, ApplierOptions options)
+Applier::Applier(agent::pg::PgConnection* conn, ApplierOptions options)
     : conn_(conn),
       options_(options),
       tables_(conn, options.force),
@@ -192,10 +192,10 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
     if (copy_.rows == 0) {
       std::vector<std::string> names;
       for (const v1::Column& column : relation.columns())
-        names.push_back(pg::QuoteIdent(column.name()));
+        names.push_back(agent::pg::QuoteIdent(column.name()));
       copy_.oid = relation.oid();
       copy_.copy_sql = absl::StrCat(
-          "COPY ", pg::QuoteQualified(relation.schema(), relation.table()),
+          "COPY ", agent::pg::QuoteQualified(relation.schema(), relation.table()),
           names.empty() ? "" : absl::StrCat(" (", absl::StrJoin(names, ", "), ")"), " FROM STDIN");
       copy_.first = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), EventPlace(event));
       copy_.data.clear();
@@ -217,10 +217,10 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
     columns.push_back(relation.columns(i).name());
     params.push_back(value.has_text() ? &value.text() : nullptr);
   }
-  std::string table = pg::QuoteQualified(relation.schema(), relation.table());
+  std::string table = agent::pg::QuoteQualified(relation.schema(), relation.table());
   std::string what = absl::StrFormat("INSERT into \"%s\" %s", DisplayName(relation), EventPlace(event));
   return pipeline_.Send(BuildInsert(table, columns), params, std::move(what),
-                        pg::StatementPipeline::Expect::kAnyRows);
+                        agent::pg::StatementPipeline::Expect::kAnyRows);
 }
 
 absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1::Event& event) {
@@ -271,7 +271,7 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
     match_casts.push_back(ParameterCast(column));
     params.push_back(value.has_text() ? &value.text() : nullptr);
   }
-  std::string table = pg::QuoteQualified(relation.schema(), relation.table());
+  std::string table = agent::pg::QuoteQualified(relation.schema(), relation.table());
   std::string sql;
   if (is_update) {
     sql = full ? BuildUpdateByRow(table, set_columns, match_columns)
@@ -285,7 +285,7 @@ absl::Status Applier::ApplyUpdateOrDelete(const v1::Relation& relation, const v1
                : BuildDeleteByKey(table, match_columns, match_casts);
   }
   // A row not found is the pipeline's kDataLoss, naming `what`.
-  return pipeline_.Send(sql, params, std::move(what), pg::StatementPipeline::Expect::kSomeRow);
+  return pipeline_.Send(sql, params, std::move(what), agent::pg::StatementPipeline::Expect::kSomeRow);
 }
 
 absl::Status Applier::FlushCopy() {
@@ -301,13 +301,13 @@ absl::Status Applier::FlushCopy() {
                                                            : "",
                                                        status.message()));
   };
-  if (absl::Status started = pg::BeginCopy(*conn_, copy_.copy_sql, pg::CopyDirection::kIn);
+  if (absl::Status started = agent::pg::BeginCopy(*conn_, copy_.copy_sql, agent::pg::CopyDirection::kIn);
       !started.ok()) {
     return failed(started);
   }
-  if (absl::Status sent = pg::PutCopyData(*conn_, copy_.data); !sent.ok()) return failed(sent);
-  if (absl::Status ended = pg::EndCopyData(*conn_); !ended.ok()) return failed(ended);
-  if (absl::StatusOr<uint64_t> done = pg::CopyResult(*conn_); !done.ok()) {
+  if (absl::Status sent = agent::pg::PutCopyData(*conn_, copy_.data); !sent.ok()) return failed(sent);
+  if (absl::Status ended = agent::pg::EndCopyData(*conn_); !ended.ok()) return failed(ended);
+  if (absl::StatusOr<uint64_t> done = agent::pg::CopyResult(*conn_); !done.ok()) {
     return failed(done.status());
   }
   copy_.data.clear();
@@ -322,7 +322,7 @@ absl::Status Applier::ApplyTruncate(const v1::Event& event) {
   std::vector<std::string> tables;
   for (const v1::Relation& reference : references) {
     WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(reference, event));
-    tables.push_back(pg::QuoteQualified(relation->schema(), relation->table()));
+    tables.push_back(agent::pg::QuoteQualified(relation->schema(), relation->table()));
   }
   std::string sql = absl::StrCat("TRUNCATE ONLY ", absl::StrJoin(tables, ", "),
                                  event.truncate().restart_identity() ? " RESTART IDENTITY" : "",

@@ -69,7 +69,7 @@ struct ApplierStats {
 // moves after every result of the batch was read and its COMMIT succeeded.
 class Applier {
  public:
-  Applier(pg::PgConnection* conn, ApplierOptions options);
+  Applier(agent::pg::PgConnection* conn, ApplierOptions options);
 
   void BeginSegment();
   absl::Status DefineRelation(const v1::Relation& relation);
@@ -103,7 +103,7 @@ class Applier {
   // Runs a control statement once every pipelined statement succeeded.
   absl::Status ExecControl(const char* sql);
 
-  pg::PgConnection* conn_;
+  agent::pg::PgConnection* conn_;
   ApplierOptions options_;
   TargetTables tables_;
   DdlApplier ddl_;
@@ -116,7 +116,7 @@ class Applier {
   };
   CopyBatch copy_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
-  pg::StatementPipeline pipeline_;
+  agent::pg::StatementPipeline pipeline_;
   ApplierStats stats_;
   bool in_batch_ = false;
   uint64_t batch_events_ = 0;

@@ -60,7 +60,7 @@ absl::StatusOr<std::string> Applier::TableByOid(const std::string& oid) {
 absl::Status Applier::QuietTriggers() {
   if (!quieting_triggers_) return absl::OkStatus();
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult found,
+      agent::pg::QueryResult found,
       conn_->Query("SELECT t.tgrelid::text, t.tgname, t.tgenabled::text FROM "
                    "pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -73,7 +73,7 @@ absl::Status Applier::QuietTriggers() {
     WALSHIP_ASSIGN_OR_RETURN(std::string table, TableByOid(trigger.table_oid));
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(
         absl::StrCat("ALTER TABLE ", table, " DISABLE TRIGGER ",
-                     pg::QuoteIdent(trigger.name)),
+                     agent::pg::QuoteIdent(trigger.name)),
         "disabling a trigger while changes apply"));
     quiet_triggers_.push_back(std::move(trigger));
   }
@@ -85,7 +85,7 @@ absl::Status Applier::RestoreTriggers() {
     WALSHIP_ASSIGN_OR_RETURN(std::string table, TableByOid(trigger.table_oid));
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(
         absl::StrCat("ALTER TABLE ", table, " ENABLE ", trigger.mode,
-                     " TRIGGER ", pg::QuoteIdent(trigger.name)),
+                     " TRIGGER ", agent::pg::QuoteIdent(trigger.name)),
         "enabling a trigger again"));
   }
   quiet_triggers_.clear();
@@ -114,7 +114,7 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
   if (!statement) {
     LogWarning("DDL %s: no %s statement found in the query string \"%s\"; following the "
                "recorded table descriptions instead",
-               EventPlace(event), message.tag, pg::FirstLine(message.query));
+               EventPlace(event), message.tag, agent::pg::FirstLine(message.query));
     return false;
   }
   std::string sql = RunnableInTransaction(*statement);
@@ -130,7 +130,7 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
                        {message.search_path}, "setting the DDL's search_path")
               .status();
   }
-  if (ran.ok()) ran = conn_->Exec(sql, absl::StrCat("running ", pg::FirstLine(sql)));
+  if (ran.ok()) ran = conn_->Exec(sql, absl::StrCat("running ", agent::pg::FirstLine(sql)));
   if (!message.search_path.empty()) {
     // The applier's own statements name their tables fully; this only tidies the session.
     absl::Status reset = conn_->Exec("SET LOCAL search_path TO DEFAULT", "resetting search_path");
@@ -146,7 +146,7 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
   WALSHIP_RETURN_IF_ERROR(conn_->Exec("RELEASE SAVEPOINT walship_ddl", "ending a DDL savepoint"));
   LogWarning("DDL %s: the target refused \"%s\" (%s); following the recorded table "
              "descriptions instead",
-             EventPlace(event), pg::FirstLine(sql), ran.message());
+             EventPlace(event), agent::pg::FirstLine(sql), ran.message());
   return false;
 }
 
@@ -160,7 +160,7 @@ absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> Applier::TargetOidsOf
   for (const auto& [oid, name] : known) {
     WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> target,
                              conn_->QueryValue("SELECT to_regclass($1)::oid::text",
-                                               {pg::QuoteQualified(name.first, name.second)},
+                                               {agent::pg::QuoteQualified(name.first, name.second)},
                                                "looking up a table in the target"));
     if (target) oids[oid] = *target;
   }
@@ -181,7 +181,7 @@ absl::Status Applier::FollowMovedTables(
     }
     v1::Relation& relation = it != relations_.end() ? it->second->relation : base_only;
     WALSHIP_ASSIGN_OR_RETURN(
-        pg::QueryResult now,
+        agent::pg::QueryResult now,
         conn_->Query("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN "
                      "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
                      {target_oid}, "following a table in the target"));

@@ -258,7 +258,7 @@ void DdlApplier::RememberTable(const DdlTable& table) {
 }
 
 std::string DdlApplier::ColumnDefinition(const DdlColumn& column) const {
-  std::string part = absl::StrCat(pg::QuoteIdent(column.name), " ", column.type);
+  std::string part = absl::StrCat(agent::pg::QuoteIdent(column.name), " ", column.type);
   if (column.generated == "s" && column.default_expr) {
     absl::StrAppend(&part, " GENERATED ALWAYS AS (", *column.default_expr, ") STORED");
   } else if (column.identity == "a" || column.identity == "d") {
@@ -299,11 +299,11 @@ absl::Status DdlApplier::ApplyTable(const DdlTable& table, const DdlMessage& mes
   target.name = known != names_.end() ? known->second.second : table.table;
   target.what = absl::StrFormat("applying %s to \"%s.%s\"", "DDL", table.schema, table.table);
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult found,
+      agent::pg::QueryResult found,
       conn_->Query("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
                    {target.schema, target.name}, target.what));
-  target.quoted = pg::QuoteQualified(target.schema, target.name);
+  target.quoted = agent::pg::QuoteQualified(target.schema, target.name);
   changed->push_back(absl::StrCat(target.schema, ".", target.name));
   if (table.dropped) {
     if (!found.rows.empty()) {
@@ -331,10 +331,10 @@ absl::Status DdlApplier::CreateTable(const DdlTable& table, const std::string& w
   }
   if (!table.primary_key.empty()) {
     std::vector<std::string> keys;
-    for (const std::string& key : table.primary_key) keys.push_back(pg::QuoteIdent(key));
+    for (const std::string& key : table.primary_key) keys.push_back(agent::pg::QuoteIdent(key));
     parts.push_back(absl::StrCat("PRIMARY KEY (", absl::StrJoin(keys, ", "), ")"));
   }
-  std::string target = pg::QuoteQualified(table.schema, table.table);
+  std::string target = agent::pg::QuoteQualified(table.schema, table.table);
   LogInfo("DDL: creating table \"%s.%s\"", table.schema, table.table);
   WALSHIP_RETURN_IF_ERROR(conn_->Exec(
       absl::StrCat("CREATE TABLE ", target, " (", absl::StrJoin(parts, ", "), ")"), what));
@@ -353,20 +353,20 @@ absl::Status DdlApplier::AlterTable(const DdlTable& table, const DdlMessage& mes
     LogInfo("DDL: renaming table \"%s.%s\" to \"%s\"", target->schema, target->name,
             table.table);
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(
-        absl::StrCat("ALTER TABLE ", target->quoted, " RENAME TO ", pg::QuoteIdent(table.table)),
+        absl::StrCat("ALTER TABLE ", target->quoted, " RENAME TO ", agent::pg::QuoteIdent(table.table)),
         what));
     target->name = table.table;
-    target->quoted = pg::QuoteQualified(target->schema, target->name);
+    target->quoted = agent::pg::QuoteQualified(target->schema, target->name);
   }
   if (target->schema != table.schema) {
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(absl::StrCat("ALTER TABLE ", target->quoted,
-                                                     " SET SCHEMA ", pg::QuoteIdent(table.schema)),
+                                                     " SET SCHEMA ", agent::pg::QuoteIdent(table.schema)),
                                         what));
     target->schema = table.schema;
-    target->quoted = pg::QuoteQualified(target->schema, target->name);
+    target->quoted = agent::pg::QuoteQualified(target->schema, target->name);
   }
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult columns,
+      agent::pg::QueryResult columns,
       conn_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
                    "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN pg_attrdef d "
                    "ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = "
@@ -384,7 +384,7 @@ absl::Status DdlApplier::AlterTable(const DdlTable& table, const DdlMessage& mes
     LogInfo("DDL: dropping column \"%s\" of \"%s.%s\"", column_name, target->schema,
             target->name);
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(absl::StrCat("ALTER TABLE ", target->quoted,
-                                                     " DROP COLUMN ", pg::QuoteIdent(column_name)),
+                                                     " DROP COLUMN ", agent::pg::QuoteIdent(column_name)),
                                         what));
   }
   for (const DdlColumn& column : table.columns) {
@@ -399,7 +399,7 @@ absl::Status DdlApplier::RenameColumn(const std::string& from, const std::string
           target->name, to);
   WALSHIP_RETURN_IF_ERROR(
       conn_->Exec(absl::StrCat("ALTER TABLE ", target->quoted, " RENAME COLUMN ",
-                               pg::QuoteIdent(from), " TO ", pg::QuoteIdent(to)),
+                               agent::pg::QuoteIdent(from), " TO ", agent::pg::QuoteIdent(to)),
                   target->what));
   target->columns[to] = target->columns[from];
   target->columns.erase(from);
@@ -453,7 +453,7 @@ absl::Status DdlApplier::RenameColumns(const DdlTable& table, const DdlMessage& 
 absl::Status DdlApplier::AlterColumn(const DdlColumn& column, const TargetTable& target) {
   const std::string& what = target.what;
   const std::string& quoted = target.quoted;
-  std::string col = pg::QuoteIdent(column.name);
+  std::string col = agent::pg::QuoteIdent(column.name);
   auto it = target.columns.find(column.name);
   if (it == target.columns.end()) {
     WALSHIP_RETURN_IF_ERROR(CreateMissingSequence(column, what));

@@ -70,7 +70,7 @@ absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json);
 // caller's transaction. Not thread-safe.
 class DdlApplier {
  public:
-  explicit DdlApplier(pg::PgConnection* conn) : conn_(conn) {}
+  explicit DdlApplier(agent::pg::PgConnection* conn) : conn_(conn) {}
 
   // The table a source oid is in at the target (from the base manifest).
   void Seed(uint32_t oid, std::string schema, std::string table) {
@@ -123,7 +123,7 @@ class DdlApplier {
   absl::Status CreateMissingSequence(const DdlColumn& column, const std::string& what);
   std::string ColumnDefinition(const DdlColumn& column) const;
 
-  pg::PgConnection* conn_;
+  agent::pg::PgConnection* conn_;
   absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> names_;
   // Source (oid, attnum) -> column name at the target, from earlier descriptions.
   std::map<std::pair<uint32_t, int>, std::string> column_names_;

@@ -21,11 +21,11 @@
 
 namespace walship::replay {
 
-absl::Status RunStatements(pg::Session* conn, const std::vector<std::string>& statements,
+absl::Status RunStatements(agent::pg::Session* conn, const std::vector<std::string>& statements,
                            absl::string_view part) {
   for (const std::string& statement : statements) {
     WALSHIP_RETURN_IF_ERROR(conn->Exec(
-        statement, absl::StrFormat("running %s statement \"%s\"", part, pg::FirstLine(statement))));
+        statement, absl::StrFormat("running %s statement \"%s\"", part, agent::pg::FirstLine(statement))));
   }
   return absl::OkStatus();
 }
@@ -63,8 +63,8 @@ absl::Status RunGroups(const std::string& conninfo, int jobs,
   absl::Mutex mu;
   absl::Status first_error;
   auto worker = [&] {
-    absl::StatusOr<std::unique_ptr<pg::PgConnection>> conn =
-        pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal);
+    absl::StatusOr<std::unique_ptr<agent::pg::PgConnection>> conn =
+        agent::pg::PgConnection::Connect(conninfo, agent::pg::ConnectionKind::kNormal);
     absl::Status status = conn.status();
     if (status.ok()) status = (*conn)->Exec(tuning, "tuning the schema session");
     std::string applied;
@@ -75,12 +75,12 @@ absl::Status RunGroups(const std::string& conninfo, int jobs,
         if (statement.settings != applied) {
           status = (*conn)->Exec(absl::StrCat("RESET ALL;\n", statement.settings, ";\n", tuning),
                                  absl::StrFormat("applying the settings of %s statement \"%s\"",
-                                                 part, pg::FirstLine(statement.sql)));
+                                                 part, agent::pg::FirstLine(statement.sql)));
           if (!status.ok()) break;
           applied = statement.settings;
         }
         status = (*conn)->Exec(statement.sql, absl::StrFormat("running %s statement \"%s\"", part,
-                                                              pg::FirstLine(statement.sql)));
+                                                              agent::pg::FirstLine(statement.sql)));
         if (!status.ok()) break;
       }
     }
@@ -121,7 +121,7 @@ std::string DumpName(const std::string& ident) {
       plain = false;
     }
   }
-  return absl::AsciiStrToUpper(plain ? ident : pg::QuoteIdent(ident));
+  return absl::AsciiStrToUpper(plain ? ident : agent::pg::QuoteIdent(ident));
 }
 
 std::string DumpQualifiedName(const std::string& schema, const std::string& table) {
@@ -197,10 +197,10 @@ bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& s
   }
 }
 
-absl::StatusOr<bool> TableExists(pg::Session* conn, const std::string& schema,
+absl::StatusOr<bool> TableExists(agent::pg::Session* conn, const std::string& schema,
                                  const std::string& table) {
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult found,
+      agent::pg::QueryResult found,
       conn->Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                   "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
                   {schema, table},
@@ -209,9 +209,9 @@ absl::StatusOr<bool> TableExists(pg::Session* conn, const std::string& schema,
 }
 
 
-absl::Status SetSequences(pg::Session* conn, const v1::BaseManifest& manifest, size_t* count) {
+absl::Status SetSequences(agent::pg::Session* conn, const v1::BaseManifest& manifest, size_t* count) {
   for (const v1::SequenceValue& sequence : manifest.sequences()) {
-    std::string seq = pg::QuoteQualified(sequence.schema(), sequence.name());
+    std::string seq = agent::pg::QuoteQualified(sequence.schema(), sequence.name());
     WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> exists,
                              conn->QueryValue("SELECT to_regclass($1) IS NOT NULL", {seq},
                                               "looking up a sequence in the target"));
@@ -225,10 +225,10 @@ absl::Status SetSequences(pg::Session* conn, const v1::BaseManifest& manifest, s
     if (!sequence.owned_by_table().empty() && !sequence.owned_by_column().empty()) {
       size_t dot = sequence.owned_by_table().find('.');
       std::string table = dot == std::string::npos
-                              ? pg::QuoteIdent(sequence.owned_by_table())
-                              : pg::QuoteQualified(sequence.owned_by_table().substr(0, dot),
+                              ? agent::pg::QuoteIdent(sequence.owned_by_table())
+                              : agent::pg::QuoteQualified(sequence.owned_by_table().substr(0, dot),
                                                    sequence.owned_by_table().substr(dot + 1));
-      column_max = absl::StrCat("(SELECT max(", pg::QuoteIdent(sequence.owned_by_column()),
+      column_max = absl::StrCat("(SELECT max(", agent::pg::QuoteIdent(sequence.owned_by_column()),
                                 ")::bigint FROM ", table, ")");
     }
     // At least the base's value; past the largest value of the owned column.
@@ -256,10 +256,10 @@ absl::Status SetSequences(pg::Session* conn, const v1::BaseManifest& manifest, s
 
 // Every sequence owned by a table column (in `only_schema`, when given) and not in `known`
 // ("schema.name"): past the largest value of its column.
-absl::Status SetOwnedSequences(pg::Session* conn, const absl::flat_hash_set<std::string>& known,
+absl::Status SetOwnedSequences(agent::pg::Session* conn, const absl::flat_hash_set<std::string>& known,
                                const std::string& only_schema, size_t* count) {
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult owned,
+      agent::pg::QueryResult owned,
       conn->Query("SELECT sn.nspname, s.relname, tn.nspname, t.relname, a.attname "
                   "FROM pg_catalog.pg_class s "
                   "JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace "
@@ -275,10 +275,10 @@ absl::Status SetOwnedSequences(pg::Session* conn, const absl::flat_hash_set<std:
   for (const auto& row : owned.rows) {
     if (!row[0] || !row[1] || !row[2] || !row[3] || !row[4]) continue;
     if (known.contains(absl::StrCat(*row[0], ".", *row[1]))) continue;
-    std::string seq = pg::QuoteQualified(*row[0], *row[1]);
+    std::string seq = agent::pg::QuoteQualified(*row[0], *row[1]);
     std::string sql = absl::StrCat(
-        "SELECT setval($1::regclass, m, true) FROM (SELECT max(", pg::QuoteIdent(*row[4]),
-        ")::bigint AS m FROM ", pg::QuoteQualified(*row[2], *row[3]), ") s, ", seq,
+        "SELECT setval($1::regclass, m, true) FROM (SELECT max(", agent::pg::QuoteIdent(*row[4]),
+        ")::bigint AS m FROM ", agent::pg::QuoteQualified(*row[2], *row[3]), ") s, ", seq,
         " q WHERE m IS NOT NULL AND (m > q.last_value OR (m = q.last_value AND NOT q.is_called))");
     WALSHIP_RETURN_IF_ERROR(
         conn->Query(sql, {seq}, absl::StrFormat("setting sequence \"%s.%s\"", *row[0], *row[1]))

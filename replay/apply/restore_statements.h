@@ -19,7 +19,7 @@
 namespace walship::replay {
 
 // Runs `statements` in order on `conn`; an error names `part` and the statement.
-absl::Status RunStatements(pg::Session* conn, const std::vector<std::string>& statements,
+absl::Status RunStatements(agent::pg::Session* conn, const std::vector<std::string>& statements,
                            absl::string_view part);
 
 // A post-data statement and the session settings the script made before it (joined with
@@ -64,16 +64,16 @@ absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(
 bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& schema,
                  v1::Record* record);
 
-absl::StatusOr<bool> TableExists(pg::Session* conn, const std::string& schema,
+absl::StatusOr<bool> TableExists(agent::pg::Session* conn, const std::string& schema,
                                  const std::string& table);
 
 // The base's sequences at their base values, then (SetOwnedSequences) the ones it does not
 // know. Adds how many were set to `*count`.
-absl::Status SetSequences(pg::Session* conn, const v1::BaseManifest& manifest, size_t* count);
+absl::Status SetSequences(agent::pg::Session* conn, const v1::BaseManifest& manifest, size_t* count);
 
 // Every sequence owned by a table column (in `only_schema`, when given) and not in `known`
 // ("schema.name"): past the largest value of its column.
-absl::Status SetOwnedSequences(pg::Session* conn, const absl::flat_hash_set<std::string>& known,
+absl::Status SetOwnedSequences(agent::pg::Session* conn, const absl::flat_hash_set<std::string>& known,
                                const std::string& only_schema, size_t* count);
 
 }  // namespace walship::replay

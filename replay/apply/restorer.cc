@@ -14,7 +14,7 @@
 namespace walship::replay {
 
 absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan plan,
-                                      pg::PgConnection* target, const RestoreOptions& options) {
+                                      agent::pg::PgConnection* target, const RestoreOptions& options) {
   if (!plan.xid_candidates.empty()) {
     return absl::InternalError("an xid target must be resolved (plan/target_resolver.h) first");
   }

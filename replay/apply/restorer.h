@@ -34,7 +34,7 @@ struct RestoreResult {
 // Applies the plan to `target` (a kNormal connection). The store and connection must
 // outlive the call. The plan's target must be resolved (PlanChangesRestore).
 absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan plan,
-                                      pg::PgConnection* target, const RestoreOptions& options);
+                                      agent::pg::PgConnection* target, const RestoreOptions& options);
 
 }  // namespace walship::replay
 

@@ -103,15 +103,15 @@ int64_t SequenceTarget(int64_t last_value, int64_t increment, bool after, int64_
   return static_cast<int64_t>(value);
 }
 
-absl::Status ApplySequenceRecording(pg::Session* conn, const SequenceRecordingAt& found,
+absl::Status ApplySequenceRecording(agent::pg::Session* conn, const SequenceRecordingAt& found,
                                     int64_t margin, size_t* count) {
   size_t set = 0;
   for (const v1::RecordedSequence& sequence : found.recording.sequences()) {
-    std::string name = pg::QuoteQualified(sequence.schema(), sequence.name());
+    std::string name = agent::pg::QuoteQualified(sequence.schema(), sequence.name());
     std::string what = absl::StrFormat("setting sequence \"%s.%s\"", sequence.schema(),
                                        sequence.name());
     WALSHIP_ASSIGN_OR_RETURN(
-        pg::QueryResult bounds,
+        agent::pg::QueryResult bounds,
         conn->Query("SELECT s.seqmin::text, s.seqmax::text FROM pg_catalog.pg_sequence s "
                     "WHERE s.seqrelid = pg_catalog.to_regclass($1)",
                     {name}, what));

@@ -45,7 +45,7 @@ int64_t SequenceTarget(int64_t last_value, int64_t increment, bool after, int64_
 
 // Sets each recorded sequence that exists in the target (a kNormal connection) with setval;
 // adds their number to `*count`. Sequences the target lacks are logged and left out.
-absl::Status ApplySequenceRecording(pg::Session* conn, const SequenceRecordingAt& found,
+absl::Status ApplySequenceRecording(agent::pg::Session* conn, const SequenceRecordingAt& found,
                                     int64_t margin, size_t* count);
 
 }  // namespace walship::replay

@@ -15,7 +15,7 @@ std::string Assignments(const std::vector<std::string>& columns, int first, absl
                         const std::vector<std::string>& casts = {}) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < columns.size(); ++i) {
-    parts.push_back(absl::StrCat(pg::QuoteIdent(columns[i]), " ", op, " $",
+    parts.push_back(absl::StrCat(agent::pg::QuoteIdent(columns[i]), " ", op, " $",
                                  first + static_cast<int>(i), i < casts.size() ? casts[i] : ""));
   }
   return absl::StrJoin(parts, separator);
@@ -26,7 +26,7 @@ std::string Assignments(const std::vector<std::string>& columns, int first, absl
 std::string MatchAsOutputText(const std::vector<std::string>& columns, int first) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < columns.size(); ++i) {
-    std::string column = pg::QuoteIdent(columns[i]);
+    std::string column = agent::pg::QuoteIdent(columns[i]);
     parts.push_back(absl::StrCat("(CASE WHEN ", column, " IS NULL THEN NULL ELSE format('%s', ",
                                  column, ") END) IS NOT DISTINCT FROM $",
                                  first + static_cast<int>(i)));
@@ -47,7 +47,7 @@ std::string OneRowLocator(absl::string_view table, const std::vector<std::string
 std::string BuildInsert(absl::string_view table, const std::vector<std::string>& columns) {
   std::vector<std::string> names, params;
   for (size_t i = 0; i < columns.size(); ++i) {
-    names.push_back(pg::QuoteIdent(columns[i]));
+    names.push_back(agent::pg::QuoteIdent(columns[i]));
     params.push_back(absl::StrCat("$", i + 1));
   }
   if (columns.empty()) return absl::StrCat("INSERT INTO ", table, " DEFAULT VALUES");

@@ -27,9 +27,9 @@ absl::Status TargetTables::Prepare(const v1::Relation& relation) {
 
 absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* state) {
   std::string name = DisplayName(relation);
-  std::string quoted = pg::QuoteQualified(relation.schema(), relation.table());
+  std::string quoted = agent::pg::QuoteQualified(relation.schema(), relation.table());
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult found,
+      agent::pg::QueryResult found,
       conn_->Query("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
                    {relation.schema(), relation.table()},
@@ -69,7 +69,7 @@ absl::Status TargetTables::CheckNew(const v1::Relation& relation, TableState* st
                                         absl::StrFormat("emptying table \"%s\"", name)));
   }
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult columns,
+      agent::pg::QueryResult columns,
       conn_->Query("SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
                    "AND NOT attisdropped AND attgenerated = ''",
                    {absl::StrCat(state->target_oid)},
@@ -92,8 +92,8 @@ absl::StatusOr<std::string> TargetTables::TypeText(const v1::Column& column) {
   // Schema-qualified name of a user-defined type: quote each part.
   const std::string& type = column.type_name();
   size_t dot = type.find('.');
-  if (dot == std::string::npos) return pg::QuoteIdent(type);
-  return pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1));
+  if (dot == std::string::npos) return agent::pg::QuoteIdent(type);
+  return agent::pg::QuoteQualified(type.substr(0, dot), type.substr(dot + 1));
 }
 
 absl::Status TargetTables::CreateFromRelation(const v1::Relation& relation,
@@ -102,13 +102,13 @@ absl::Status TargetTables::CreateFromRelation(const v1::Relation& relation,
   std::vector<std::string> keys;
   for (const v1::Column& column : relation.columns()) {
     WALSHIP_ASSIGN_OR_RETURN(std::string type, TypeText(column));
-    columns.push_back(absl::StrCat(pg::QuoteIdent(column.name()), " ", type));
-    if (column.key()) keys.push_back(pg::QuoteIdent(column.name()));
+    columns.push_back(absl::StrCat(agent::pg::QuoteIdent(column.name()), " ", type));
+    if (column.key()) keys.push_back(agent::pg::QuoteIdent(column.name()));
   }
   if (!keys.empty() && relation.replica_identity() != v1::REPLICA_IDENTITY_FULL) {
     columns.push_back(absl::StrCat("PRIMARY KEY (", absl::StrJoin(keys, ", "), ")"));
   }
-  std::string quoted = pg::QuoteQualified(schema, relation.table());
+  std::string quoted = agent::pg::QuoteQualified(schema, relation.table());
   std::string sql = absl::StrCat("CREATE TABLE ", quoted, " (", absl::StrJoin(columns, ", "), ")");
   if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) {
     absl::StrAppend(&sql, "; ALTER TABLE ", quoted, " REPLICA IDENTITY FULL");
@@ -127,8 +127,8 @@ absl::Status TargetTables::AddMissingColumns(const v1::Relation& relation, Table
     LogWarning("table \"%s\": adding column \"%s\" %s, which the stream's description has", name,
                column.name(), type);
     WALSHIP_RETURN_IF_ERROR(conn_->Exec(
-        absl::StrCat("ALTER TABLE ", pg::QuoteQualified(relation.schema(), relation.table()),
-                     " ADD COLUMN ", pg::QuoteIdent(column.name()), " ", type),
+        absl::StrCat("ALTER TABLE ", agent::pg::QuoteQualified(relation.schema(), relation.table()),
+                     " ADD COLUMN ", agent::pg::QuoteIdent(column.name()), " ", type),
         absl::StrFormat("adding column \"%s\" to \"%s\"", column.name(), name)));
     state->columns.insert(column.name());
   }

@@ -22,7 +22,7 @@ std::string DisplayName(const v1::Relation& relation);
 // the caller has open. Not thread-safe.
 class TargetTables {
  public:
-  TargetTables(pg::PgConnection* conn, bool force) : conn_(conn), force_(force) {}
+  TargetTables(agent::pg::PgConnection* conn, bool force) : conn_(conn), force_(force) {}
 
   // After a base snapshot was loaded: tables hold the base's rows (no emptiness check), and
   // a table the stream names that the target lacks (created at the source after the base,
@@ -57,7 +57,7 @@ class TargetTables {
   absl::Status AddMissingColumns(const v1::Relation& relation, TableState* state);
   absl::StatusOr<std::string> TypeText(const v1::Column& column);
 
-  pg::PgConnection* conn_;
+  agent::pg::PgConnection* conn_;
   bool force_;
   bool after_base_ = false;
   absl::flat_hash_map<std::string, TableState> tables_;  // by DisplayName

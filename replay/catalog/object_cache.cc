@@ -17,7 +17,6 @@
 
 namespace walship::replay {
 
-namespace fileutil = sinks::fileutil;
 
 ObjectCache::ObjectCache(std::unique_ptr<sinks::ObjectStore> inner, std::string dir)
     : inner_(std::move(inner)), dir_(std::move(dir)) {}
@@ -31,17 +30,17 @@ absl::Status ObjectCache::Fetch(absl::string_view key) {
   std::string path = PathOf(key);
   if (access(path.c_str(), F_OK) == 0) return absl::OkStatus();
   WALSHIP_ASSIGN_OR_RETURN(std::string data, inner_->Get(key));
-  WALSHIP_RETURN_IF_ERROR(fileutil::MakeDirs(fileutil::DirName(path)));
+  WALSHIP_RETURN_IF_ERROR(sinks::MakeDirs(sinks::DirName(path)));
   // A partial file never takes the object's name: written aside, then renamed. The copy
   // lives only as long as the restore, so it is not fsynced.
   std::string part = absl::StrCat(path, ".part");
   std::string what = absl::StrFormat("writing \"%s\" (the restore's copy of \"%s\")", part, key);
   int fd = open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fileutil::ErrnoStatus(errno, what);
-  absl::Status written = fileutil::WriteAll(fd, data, what);
-  if (close(fd) != 0 && written.ok()) written = fileutil::ErrnoStatus(errno, what);
+  if (fd < 0) return sinks::ErrnoStatus(errno, what);
+  absl::Status written = sinks::WriteAll(fd, data, what);
+  if (close(fd) != 0 && written.ok()) written = sinks::ErrnoStatus(errno, what);
   if (written.ok() && rename(part.c_str(), path.c_str()) != 0) {
-    written = fileutil::ErrnoStatus(errno, absl::StrFormat("renaming \"%s\"", part));
+    written = sinks::ErrnoStatus(errno, absl::StrFormat("renaming \"%s\"", part));
   }
   if (!written.ok()) {
     unlink(part.c_str());
@@ -54,7 +53,7 @@ absl::Status ObjectCache::Fetch(absl::string_view key) {
 absl::StatusOr<std::string> ObjectCache::Get(absl::string_view key) {
   WALSHIP_RETURN_IF_ERROR(sinks::ValidateObjectKey(key));
   std::string path = PathOf(key);
-  if (access(path.c_str(), F_OK) == 0) return fileutil::ReadFile(path);
+  if (access(path.c_str(), F_OK) == 0) return sinks::ReadFile(path);
   return inner_->Get(key);
 }
 
@@ -72,10 +71,10 @@ absl::StatusOr<RestoreWorkDir> RestoreWorkDir::Create(const std::string& parent)
     const char* tmp = getenv("TMPDIR");
     base = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
-  WALSHIP_RETURN_IF_ERROR(fileutil::MakeDirs(base));
+  WALSHIP_RETURN_IF_ERROR(sinks::MakeDirs(base));
   std::string pattern = absl::StrCat(base, "/walship-restore-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
-    return fileutil::ErrnoStatus(
+    return sinks::ErrnoStatus(
         errno, absl::StrFormat("creating the restore's work directory in \"%s\" (choose "
                                "another with --work-dir)",
                                base));

@@ -31,9 +31,9 @@ std::string Time(int64_t unix_us) {
                           absl::UTCTimeZone());
 }
 
-absl::Status CheckEmpty(pg::PgConnection* conn) {
+absl::Status CheckEmpty(agent::pg::PgConnection* conn) {
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult tables,
+      agent::pg::QueryResult tables,
       conn->Query("SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON "
                   "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
                   "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
@@ -49,16 +49,16 @@ absl::Status CheckEmpty(pg::PgConnection* conn) {
 }
 
 // Drops every user schema of the scratch database and recreates an empty public.
-absl::Status ResetScratch(pg::PgConnection* conn) {
+absl::Status ResetScratch(agent::pg::PgConnection* conn) {
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult schemas,
+      agent::pg::QueryResult schemas,
       conn->Query("SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', "
                   "'information_schema') AND nspname NOT LIKE 'pg_toast%' AND nspname NOT LIKE "
                   "'pg_temp%'",
                   {}, "listing the scratch database's schemas"));
   for (const auto& row : schemas.rows) {
     WALSHIP_RETURN_IF_ERROR(
-        conn->Exec(absl::StrCat("DROP SCHEMA ", pg::QuoteIdent(row[0].value_or("")), " CASCADE"),
+        conn->Exec(absl::StrCat("DROP SCHEMA ", agent::pg::QuoteIdent(row[0].value_or("")), " CASCADE"),
                    "resetting the scratch database"));
   }
   return conn->Exec("CREATE SCHEMA public", "resetting the scratch database");
@@ -155,8 +155,8 @@ absl::StatusOr<DrillReport> RunDrill(sinks::ObjectStore* store, const sinks::Str
         "stream %s/%s has no complete base snapshot: nothing to drill", stream.system_id,
         stream.slot));
   }
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
-                           pg::PgConnection::Connect(scratch_conninfo, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> conn,
+                           agent::pg::PgConnection::Connect(scratch_conninfo, agent::pg::ConnectionKind::kNormal));
   WALSHIP_RETURN_IF_ERROR(CheckEmpty(conn.get()));
   DrillReport report;
   const CatalogBase& latest = bases.bases().back();
@@ -190,7 +190,7 @@ absl::StatusOr<DrillReport> RunDrill(sinks::ObjectStore* store, const sinks::Str
   report.equal = true;
   for (const v1::BaseTable& table : latest.manifest.tables()) {
     std::string name = DisplayName(table.relation());
-    std::string quoted = pg::QuoteQualified(table.relation().schema(), table.relation().table());
+    std::string quoted = agent::pg::QuoteQualified(table.relation().schema(), table.relation().table());
     absl::StatusOr<std::optional<std::string>> sum =
         conn->QueryValue(TableChecksumSql(quoted), {}, absl::StrFormat("checksumming \"%s\"", name));
     absl::StatusOr<std::optional<std::string>> rows =
@@ -228,7 +228,7 @@ absl::StatusOr<DrillReport> RunDrill(sinks::ObjectStore* store, const sinks::Str
         "restored to %s from base %s (%d transactions after it):", FormatUtc(*options.to_time),
         timed.base.snapshot_lsn().ToString(), at_time.changes.stats.transactions));
     for (const v1::BaseTable& table : timed.base.manifest.tables()) {
-      std::string quoted = pg::QuoteQualified(table.relation().schema(), table.relation().table());
+      std::string quoted = agent::pg::QuoteQualified(table.relation().schema(), table.relation().table());
       WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> rows,
                                conn->QueryValue(absl::StrCat("SELECT count(*) FROM ", quoted), {},
                                                 "counting rows"));

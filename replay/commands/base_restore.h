@@ -33,7 +33,7 @@ class BaseRestore {
  public:
   BaseRestore(sinks::ObjectStore* store, const sinks::StreamId& stream,
               const BaseRestorePlan& plan, const std::string& conninfo,
-              const BaseRestoreOptions& options, pg::Session* session = nullptr)
+              const BaseRestoreOptions& options, agent::pg::Session* session = nullptr)
       : store_(store),
         stream_(stream),
         plan_(plan),
@@ -135,8 +135,8 @@ class BaseRestore {
   const bool table_level_;
 
   BaseRestoreResult result_;
-  pg::Session* session_;                    // the restore's session on the target
-  std::unique_ptr<pg::PgConnection> conn_;  // its libpq connection, when Open() made it
+  agent::pg::Session* session_;                    // the restore's session on the target
+  std::unique_ptr<agent::pg::PgConnection> conn_;  // its libpq connection, when Open() made it
   std::vector<const v1::BaseTable*> tables_;
   std::vector<TableLoadJob> work_;
   // Schema: set when the restore created the schema (its post-data part is run here).

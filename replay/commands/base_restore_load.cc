@@ -200,7 +200,7 @@ absl::Status BaseRestore::BuildKeys(const TableLoadJob& job) {
 
 absl::Status BaseRestore::CheckBase() {
   for (const TableLoadJob& job : work_) {
-    std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
+    std::string quoted = agent::pg::QuoteQualified(job.target_schema, job.target_table);
     WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> sum,
                              session_->QueryValue(TableChecksumSql(quoted), {},
                                                absl::StrFormat("checksumming \"%s\"", quoted)));

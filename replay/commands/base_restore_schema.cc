@@ -89,7 +89,7 @@ absl::Status BaseRestore::CreateTableLevelSchema() {
   }
   WALSHIP_RETURN_IF_ERROR(StartWritingWithRoles());
   WALSHIP_RETURN_IF_ERROR(session_->Exec(
-      absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", pg::QuoteIdent(options_.into_schema)),
+      absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", agent::pg::QuoteIdent(options_.into_schema)),
       absl::StrFormat("creating schema \"%s\"", options_.into_schema)));
   // The tables as the base defines them (sequences, defaults, identity, comments, keys,
   // indexes, constraints, triggers), moved into the new schema.
@@ -126,7 +126,7 @@ absl::Status BaseRestore::CreateTableLevelSchema() {
 absl::Status BaseRestore::EmptyExistingTables() {
   std::vector<std::string> to_empty;
   for (const TableLoadJob& job : work_) {
-    std::string quoted = pg::QuoteQualified(job.target_schema, job.target_table);
+    std::string quoted = agent::pg::QuoteQualified(job.target_schema, job.target_table);
     WALSHIP_ASSIGN_OR_RETURN(
         std::optional<std::string> has_rows,
         session_->QueryValue(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", quoted, ")"), {},

@@ -84,7 +84,7 @@ absl::StatusOr<BaseRestoreResult> BaseRestore::Run() {
 absl::Status BaseRestore::Open() {
   if (session_ == nullptr) {
     WALSHIP_ASSIGN_OR_RETURN(conn_,
-                             pg::PgConnection::Connect(conninfo_, pg::ConnectionKind::kNormal));
+                             agent::pg::PgConnection::Connect(conninfo_, agent::pg::ConnectionKind::kNormal));
     session_ = conn_.get();
   }
   WALSHIP_RETURN_IF_ERROR(

@@ -88,10 +88,10 @@ absl::Status RunStatus(const ReplayConfig& config) {
 absl::StatusOr<bool> RunVerify(const ReplayConfig& config) {
   WarnOnPassword("--source", config.source);
   WarnOnPassword("--target", config.target);
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> source,
-                           pg::PgConnection::Connect(config.source, pg::ConnectionKind::kNormal));
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> target,
-                           pg::PgConnection::Connect(config.target, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> source,
+                           agent::pg::PgConnection::Connect(config.source, agent::pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> target,
+                           agent::pg::PgConnection::Connect(config.target, agent::pg::ConnectionKind::kNormal));
   VerifyOptions options;
   options.tables = config.tables;
   WALSHIP_ASSIGN_OR_RETURN(VerifyResult result, Verify(source.get(), target.get(), options));

@@ -198,8 +198,8 @@ absl::Status RunRestoreSteps(const ReplayConfig& config, bool* began_writing) {
   LimitToBranch(&plan, branch.limit);
   LogInfo("restoring stream %s/%s (%s): %d segments", stream.system_id, stream.slot,
           target.Describe(), plan.segments.size());
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
-                           pg::PgConnection::Connect(config.target, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> conn,
+                           agent::pg::PgConnection::Connect(config.target, agent::pg::ConnectionKind::kNormal));
   RestoreOptions options;
   options.applier.force = config.force;
   options.applier.batch_events = config.batch_events;

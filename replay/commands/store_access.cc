@@ -12,7 +12,7 @@
 namespace walship::replay {
 
 void WarnOnPassword(absl::string_view option, const std::string& conninfo) {
-  if (!conninfo.empty() && pg::ConninfoHasPassword(conninfo)) {
+  if (!conninfo.empty() && agent::pg::ConninfoHasPassword(conninfo)) {
     LogWarning(
         "%s holds password=, which other users can see in the process list; use "
         "PGPASSWORD, ~/.pgpass or passfile= instead",

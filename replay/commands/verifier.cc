@@ -15,9 +15,9 @@ namespace {
 
 using TableName = std::pair<std::string, std::string>;  // schema, table
 
-absl::StatusOr<std::set<TableName>> ListTables(pg::PgConnection* conn) {
+absl::StatusOr<std::set<TableName>> ListTables(agent::pg::PgConnection* conn) {
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult result,
+      agent::pg::QueryResult result,
       conn->Query("SELECT n.nspname, c.relname FROM pg_class c "
                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
                   "WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' "
@@ -32,7 +32,7 @@ absl::StatusOr<std::set<TableName>> ListTables(pg::PgConnection* conn) {
 std::string Display(const TableName& name) { return absl::StrCat(name.first, ".", name.second); }
 
 std::string RowsSql(const TableName& name, bool checksum) {
-  std::string table = pg::QuoteQualified(name.first, name.second);
+  std::string table = agent::pg::QuoteQualified(name.first, name.second);
   if (checksum) {
     return absl::StrCat(
         "SELECT count(*), md5(string_agg(walship_row::text, E'\\n' ORDER BY "
@@ -44,11 +44,11 @@ std::string RowsSql(const TableName& name, bool checksum) {
 }
 
 // The first row (in byte order) present on one side only.
-absl::StatusOr<std::string> FirstDifference(pg::PgConnection* source, pg::PgConnection* target,
+absl::StatusOr<std::string> FirstDifference(agent::pg::PgConnection* source, agent::pg::PgConnection* target,
                                             const TableName& name) {
   std::string what = absl::StrFormat("reading rows of \"%s\"", Display(name));
-  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult a, source->Query(RowsSql(name, false), {}, what));
-  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult b, target->Query(RowsSql(name, false), {}, what));
+  WALSHIP_ASSIGN_OR_RETURN(agent::pg::QueryResult a, source->Query(RowsSql(name, false), {}, what));
+  WALSHIP_ASSIGN_OR_RETURN(agent::pg::QueryResult b, target->Query(RowsSql(name, false), {}, what));
   size_t i = 0, j = 0;
   while (i < a.rows.size() || j < b.rows.size()) {
     const std::string* x = i < a.rows.size() ? &*a.rows[i][0] : nullptr;
@@ -71,7 +71,7 @@ absl::StatusOr<std::string> FirstDifference(pg::PgConnection* source, pg::PgConn
 
 }  // namespace
 
-absl::StatusOr<VerifyResult> Verify(pg::PgConnection* source, pg::PgConnection* target,
+absl::StatusOr<VerifyResult> Verify(agent::pg::PgConnection* source, agent::pg::PgConnection* target,
                                     const VerifyOptions& options) {
   WALSHIP_ASSIGN_OR_RETURN(std::set<TableName> in_source, ListTables(source));
   WALSHIP_ASSIGN_OR_RETURN(std::set<TableName> in_target, ListTables(target));
@@ -97,8 +97,8 @@ absl::StatusOr<VerifyResult> Verify(pg::PgConnection* source, pg::PgConnection* 
     }
     ++result.tables_compared;
     std::string what = absl::StrFormat("checksumming \"%s\"", Display(name));
-    WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult x, source->Query(RowsSql(name, true), {}, what));
-    WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult y, target->Query(RowsSql(name, true), {}, what));
+    WALSHIP_ASSIGN_OR_RETURN(agent::pg::QueryResult x, source->Query(RowsSql(name, true), {}, what));
+    WALSHIP_ASSIGN_OR_RETURN(agent::pg::QueryResult y, target->Query(RowsSql(name, true), {}, what));
     if (x.rows == y.rows) continue;
     WALSHIP_ASSIGN_OR_RETURN(std::string difference, FirstDifference(source, target, name));
     result.differences.push_back(std::move(difference));

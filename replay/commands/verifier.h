@@ -27,7 +27,7 @@ struct VerifyResult {
 };
 
 // Read-only on both connections, which must outlive the call.
-absl::StatusOr<VerifyResult> Verify(pg::PgConnection* source, pg::PgConnection* target,
+absl::StatusOr<VerifyResult> Verify(agent::pg::PgConnection* source, agent::pg::PgConnection* target,
                                     const VerifyOptions& options);
 
 }  // namespace walship::replay

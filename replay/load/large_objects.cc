@@ -13,7 +13,7 @@ namespace walship::replay {
 absl::StatusOr<uint64_t> RestoreLargeObjects(sinks::ObjectStore* store,
                                              const sinks::StreamId& stream,
                                              const v1::BaseManifest& manifest,
-                                             pg::Session* conn) {
+                                             agent::pg::Session* conn) {
   if (manifest.large_object_keys().empty()) return 0;
   const char* kWhat = "restoring large objects";
   WALSHIP_RETURN_IF_ERROR(conn->Exec("BEGIN", kWhat));

@@ -21,7 +21,7 @@ namespace walship::replay {
 absl::StatusOr<uint64_t> RestoreLargeObjects(sinks::ObjectStore* store,
                                              const sinks::StreamId& stream,
                                              const v1::BaseManifest& manifest,
-                                             pg::Session* conn);
+                                             agent::pg::Session* conn);
 
 }  // namespace walship::replay
 

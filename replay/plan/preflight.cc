@@ -196,7 +196,7 @@ std::vector<std::string> ExtensionsCreatedBy(const std::string& pre_data_sql) {
   return out;
 }
 
-absl::Status CheckExtensionsAvailable(pg::Session* conn,
+absl::Status CheckExtensionsAvailable(agent::pg::Session* conn,
                                       const std::vector<std::string>& extensions) {
   std::vector<std::string> missing;
   for (const std::string& name : extensions) {
@@ -215,7 +215,7 @@ absl::Status CheckExtensionsAvailable(pg::Session* conn,
       missing.size() > 1 ? "them" : "it"));
 }
 
-absl::StatusOr<std::vector<const v1::BaseRole*>> MissingRoles(pg::Session* conn,
+absl::StatusOr<std::vector<const v1::BaseRole*>> MissingRoles(agent::pg::Session* conn,
                                                               const v1::BaseManifest& manifest) {
   std::vector<const v1::BaseRole*> missing;
   for (const v1::BaseRole& role : manifest.roles()) {
@@ -228,11 +228,11 @@ absl::StatusOr<std::vector<const v1::BaseRole*>> MissingRoles(pg::Session* conn,
   return missing;
 }
 
-absl::Status ProvideRoles(pg::Session* conn,
+absl::Status ProvideRoles(agent::pg::Session* conn,
                           const std::vector<const v1::BaseRole*>& missing, bool create) {
   if (missing.empty()) return absl::OkStatus();
   std::vector<std::string> names;
-  for (const v1::BaseRole* role : missing) names.push_back(pg::QuoteIdent(role->name()));
+  for (const v1::BaseRole* role : missing) names.push_back(agent::pg::QuoteIdent(role->name()));
   if (!create) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "the base's schema grants privileges to role%s the target server lacks: %s; create "
@@ -241,7 +241,7 @@ absl::Status ProvideRoles(pg::Session* conn,
         missing.size() > 1 ? "s" : "", absl::StrJoin(names, ", ")));
   }
   for (const v1::BaseRole* role : missing) {
-    std::string name = pg::QuoteIdent(role->name());
+    std::string name = agent::pg::QuoteIdent(role->name());
     WALSHIP_RETURN_IF_ERROR(conn->Exec(
         absl::StrCat("CREATE ROLE ", name, role->login() ? " LOGIN" : " NOLOGIN",
                      role->inherit() ? " INHERIT" : " NOINHERIT"),
@@ -252,7 +252,7 @@ absl::Status ProvideRoles(pg::Session* conn,
   return absl::OkStatus();
 }
 
-absl::Status CheckTargetIsEmpty(pg::Session* conn) {
+absl::Status CheckTargetIsEmpty(agent::pg::Session* conn) {
   // Objects an extension owns (pg_depend deptype 'e') belong to it, not to the target.
   constexpr char kSql[] = R"sql(
 SELECT what FROM (
@@ -282,7 +282,7 @@ SELECT what FROM (
   UNION ALL
   SELECT 4, 'large object ' || m.oid FROM pg_catalog.pg_largeobject_metadata m
 ) objects ORDER BY k, what LIMIT 6)sql";
-  WALSHIP_ASSIGN_OR_RETURN(pg::QueryResult found,
+  WALSHIP_ASSIGN_OR_RETURN(agent::pg::QueryResult found,
                            conn->Query(kSql, {}, "checking that the target is empty"));
   if (found.rows.empty()) return absl::OkStatus();
   std::vector<std::string> names;

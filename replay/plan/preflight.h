@@ -52,21 +52,21 @@ absl::StatusOr<PreflightStats> CheckObjects(sinks::ObjectStore* store, ObjectCac
 std::vector<std::string> ExtensionsCreatedBy(const std::string& pre_data_sql);
 
 // Refuses (kFailedPrecondition, naming them all) extensions the target server cannot install.
-absl::Status CheckExtensionsAvailable(pg::Session* conn,
+absl::Status CheckExtensionsAvailable(agent::pg::Session* conn,
                                       const std::vector<std::string>& extensions);
 
 // The base's roles (see BaseManifest.roles) the target server lacks.
-absl::StatusOr<std::vector<const v1::BaseRole*>> MissingRoles(pg::Session* conn,
+absl::StatusOr<std::vector<const v1::BaseRole*>> MissingRoles(agent::pg::Session* conn,
                                                               const v1::BaseManifest& manifest);
 
 // With `create`, creates each missing role without a password (LOGIN and INHERIT as at the
 // source) and logs it; without, refuses naming them all and the ways to provide them.
-absl::Status ProvideRoles(pg::Session* conn,
+absl::Status ProvideRoles(agent::pg::Session* conn,
                           const std::vector<const v1::BaseRole*>& missing, bool create);
 
 // Refuses a target that holds schemas, tables, views, sequences or types of its own (not an
 // extension's), or large objects, naming up to five of them.
-absl::Status CheckTargetIsEmpty(pg::Session* conn);
+absl::Status CheckTargetIsEmpty(agent::pg::Session* conn);
 
 }  // namespace walship::replay
 

@@ -18,7 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
-namespace walship::sinks::fileutil {
+namespace walship::sinks {
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   if (err == ENOSPC || err == EDQUOT) {
@@ -207,4 +207,4 @@ absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix
   return absl::OkStatus();
 }
 
-}  // namespace walship::sinks::fileutil
+}  // namespace walship::sinks

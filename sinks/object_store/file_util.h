@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace walship::sinks::fileutil {
+namespace walship::sinks {
 
 // errno as a Status: ENOSPC/EDQUOT become kResourceExhausted "disk full <what>: ...",
 // everything else absl::ErrnoToStatus with `what` as context ("writing \"/x\"").
@@ -54,6 +54,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status RemoveFilesIn(const std::string& dir, absl::string_view name_prefix,
                            absl::Duration older_than = absl::ZeroDuration());
 
-}  // namespace walship::sinks::fileutil
+}  // namespace walship::sinks
 
 #endif  // WALSHIP_SINKS_OBJECT_STORE_FILE_UTIL_H_

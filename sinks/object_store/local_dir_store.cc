@@ -20,7 +20,7 @@
 namespace walship::sinks {
 namespace {
 
-using fileutil::ErrnoStatus;
+using sinks::ErrnoStatus;
 
 constexpr absl::string_view kTempDirName = ".tmp";
 // A temporary file is written and linked within seconds; one untouched this long is a
@@ -37,12 +37,12 @@ absl::StatusOr<std::unique_ptr<LocalDirStore>> LocalDirStore::OpenDir(const std:
   std::string clean = dir;
   while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
   std::string temp_dir = absl::StrCat(clean == "/" ? "" : clean, "/", kTempDirName);
-  WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakeDirs(temp_dir),
+  WALSHIP_RETURN_IF_ERROR(Annotate(sinks::MakeDirs(temp_dir),
                                    absl::StrFormat("opening object store file://%s", clean)));
   // A crash between creating a temporary file and linking it leaves it here; it was never
   // an object, so it is removed. Only old ones: another process (an agent writing while
   // walship-replay lists the store) may be writing the fresh ones right now.
-  WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(temp_dir, "", kStaleTempAge));
+  WALSHIP_RETURN_IF_ERROR(sinks::RemoveFilesIn(temp_dir, "", kStaleTempAge));
   return std::unique_ptr<LocalDirStore>(new LocalDirStore(clean == "/" ? "" : clean));
 }
 
@@ -74,8 +74,8 @@ absl::Status LocalDirStore::CreateTemp(int* fd, std::string* path) {
 
 absl::Status LocalDirStore::LinkInto(const std::string& from, absl::string_view key,
                                      const std::string& path) {
-  std::string parent = fileutil::DirName(path);
-  WALSHIP_RETURN_IF_ERROR(fileutil::MakeDirs(parent));
+  std::string parent = sinks::DirName(path);
+  WALSHIP_RETURN_IF_ERROR(sinks::MakeDirs(parent));
   if (::link(from.c_str(), path.c_str()) != 0) {
     int err = errno;
     if (err == EEXIST) {
@@ -84,7 +84,7 @@ absl::Status LocalDirStore::LinkInto(const std::string& from, absl::string_view 
     }
     return ErrnoStatus(err, absl::StrFormat("writing object \"%s\" in %s", key, url()));
   }
-  return fileutil::FsyncPath(parent);
+  return sinks::FsyncPath(parent);
 }
 
 absl::Status LocalDirStore::Put(absl::string_view key, absl::string_view data) {
@@ -95,8 +95,8 @@ absl::Status LocalDirStore::Put(absl::string_view key, absl::string_view data) {
   // The temporary name is removed whatever happens; on success the object keeps the inode.
   absl::Cleanup remove_temp = [&temp] { ::unlink(temp.c_str()); };
   std::string what = absl::StrFormat("writing object \"%s\" in %s", key, url());
-  absl::Status status = fileutil::WriteAll(fd, data, what);
-  if (status.ok()) status = fileutil::FsyncFd(fd, what);
+  absl::Status status = sinks::WriteAll(fd, data, what);
+  if (status.ok()) status = sinks::FsyncFd(fd, what);
   if (::close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, what);
   WALSHIP_RETURN_IF_ERROR(status);
   return LinkInto(temp, key, path);
@@ -105,11 +105,11 @@ absl::Status LocalDirStore::Put(absl::string_view key, absl::string_view data) {
 absl::Status LocalDirStore::PutFile(absl::string_view key, const std::string& path) {
   WALSHIP_ASSIGN_OR_RETURN(std::string dest, PathOf(key));
   // The file's data must be durable before any name makes it an object.
-  WALSHIP_RETURN_IF_ERROR(fileutil::FsyncPath(path));
-  std::string parent = fileutil::DirName(dest);
-  WALSHIP_RETURN_IF_ERROR(fileutil::MakeDirs(parent));
+  WALSHIP_RETURN_IF_ERROR(sinks::FsyncPath(path));
+  std::string parent = sinks::DirName(dest);
+  WALSHIP_RETURN_IF_ERROR(sinks::MakeDirs(parent));
   if (::link(path.c_str(), dest.c_str()) == 0) {
-    WALSHIP_RETURN_IF_ERROR(fileutil::FsyncPath(parent));
+    WALSHIP_RETURN_IF_ERROR(sinks::FsyncPath(parent));
     ::unlink(path.c_str());
     return absl::OkStatus();
   }
@@ -141,9 +141,9 @@ absl::Status LocalDirStore::PutFile(absl::string_view key, const std::string& pa
       break;
     }
     if (got == 0) break;
-    status = fileutil::WriteAll(out, absl::string_view(buffer, static_cast<size_t>(got)), what);
+    status = sinks::WriteAll(out, absl::string_view(buffer, static_cast<size_t>(got)), what);
   }
-  if (status.ok()) status = fileutil::FsyncFd(out, what);
+  if (status.ok()) status = sinks::FsyncFd(out, what);
   if (::close(out) != 0 && status.ok()) status = ErrnoStatus(errno, what);
   WALSHIP_RETURN_IF_ERROR(status);
   WALSHIP_RETURN_IF_ERROR(LinkInto(temp, key, dest));
@@ -153,7 +153,7 @@ absl::Status LocalDirStore::PutFile(absl::string_view key, const std::string& pa
 
 absl::StatusOr<std::string> LocalDirStore::Get(absl::string_view key) {
   WALSHIP_ASSIGN_OR_RETURN(std::string path, PathOf(key));
-  absl::StatusOr<std::string> data = fileutil::ReadFile(path);
+  absl::StatusOr<std::string> data = sinks::ReadFile(path);
   if (absl::IsNotFound(data.status())) {
     return absl::NotFoundError(absl::StrFormat("object \"%s\" not found in %s", key, url()));
   }
@@ -225,7 +225,7 @@ absl::Status LocalDirStore::Delete(absl::string_view key) {
     if (err == ENOENT || err == ENOTDIR) return absl::OkStatus();
     return ErrnoStatus(err, absl::StrFormat("deleting object \"%s\" in %s", key, url()));
   }
-  return fileutil::FsyncPath(fileutil::DirName(path));
+  return sinks::FsyncPath(sinks::DirName(path));
 }
 
 }  // namespace walship::sinks

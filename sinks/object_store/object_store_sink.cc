@@ -384,9 +384,9 @@ class ObjectStoreSink : public Sink {
   // leaves parts no segment names, under a name the next try does not use.
   absl::Status UploadPart(const FinishedPart& part) {
     std::string context = absl::StrFormat("storing part \"%s\"", part.key);
-    WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(part.path), context));
+    WALSHIP_RETURN_IF_ERROR(Annotate(sinks::FsyncPath(part.path), context));
     WALSHIP_RETURN_IF_ERROR(
-        Annotate(fileutil::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
+        Annotate(sinks::VerifyStagedSegment(part.path, part.bytes, part.footer), context));
     WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(part.key, part.path), context));
     CrashPoint("part-stored");
     return absl::OkStatus();
@@ -396,9 +396,9 @@ class ObjectStoreSink : public Sink {
     std::string key = WalSegmentKey(options_.stream, segment.first_commit, segment.last_end);
     std::string context = absl::StrFormat("storing segment \"%s\"", key);
     CrashPoint("segment-written");
-    WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::FsyncPath(segment.path), context));
+    WALSHIP_RETURN_IF_ERROR(Annotate(sinks::FsyncPath(segment.path), context));
     WALSHIP_RETURN_IF_ERROR(Annotate(
-        fileutil::VerifyStagedSegment(segment.path, segment.bytes, segment.footer), context));
+        sinks::VerifyStagedSegment(segment.path, segment.bytes, segment.footer), context));
     CrashPoint("segment-verified");
     WALSHIP_RETURN_IF_ERROR(Annotate(store_->PutFile(key, segment.path), context));
     CrashPoint("segment-stored");
@@ -468,9 +468,9 @@ class ObjectStoreSink : public Sink {
 absl::StatusOr<std::unique_ptr<Sink>> OpenObjectStoreSink(ObjectStore* store,
                                                           ObjectStoreSinkOptions options) {
   WALSHIP_RETURN_IF_ERROR(ValidateOptions(options));
-  WALSHIP_RETURN_IF_ERROR(Annotate(fileutil::MakePrivateDir(options.staging_dir),
+  WALSHIP_RETURN_IF_ERROR(Annotate(sinks::MakePrivateDir(options.staging_dir),
                                    "object-store sink: staging directory"));
-  WALSHIP_RETURN_IF_ERROR(fileutil::RemoveFilesIn(options.staging_dir, kStagingPrefix));
+  WALSHIP_RETURN_IF_ERROR(sinks::RemoveFilesIn(options.staging_dir, kStagingPrefix));
   absl::StatusOr<StartPoint> start = FindStartPoint(store, options);
   WALSHIP_RETURN_IF_ERROR(Annotate(start.status(),
                                    absl::StrFormat("opening the object-store sink on %s",

@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(
     std::string path, const v1::SegmentHeader& header, int zstd_level, absl::Time opened_at) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return fileutil::ErrnoStatus(errno,
+    return sinks::ErrnoStatus(errno,
                                  absl::StrFormat("creating staging file \"%s\"", path));
   }
   std::unique_ptr<SegmentBuilder> builder(new SegmentBuilder(std::move(path), fd, opened_at));
@@ -47,12 +47,12 @@ absl::Status SegmentBuilder::SealPart() {
   v1::SegmentTrailer carried = writer_->trailer();
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) {
-    return fileutil::ErrnoStatus(errno, absl::StrFormat("closing staging file \"%s\"", path_));
+    return sinks::ErrnoStatus(errno, absl::StrFormat("closing staging file \"%s\"", path_));
   }
   FinishedPart part;
   part.path = absl::StrFormat("%s.part%06d", path_, number);
   if (::rename(path_.c_str(), part.path.c_str()) != 0) {
-    return fileutil::ErrnoStatus(errno, absl::StrFormat("renaming staging file \"%s\"", path_));
+    return sinks::ErrnoStatus(errno, absl::StrFormat("renaming staging file \"%s\"", path_));
   }
   part.key = part_key_(first_commit_, number);
   part.bytes = sink_->size();
@@ -73,7 +73,7 @@ absl::Status SegmentBuilder::SealPart() {
 absl::Status SegmentBuilder::OpenObject() {
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return fileutil::ErrnoStatus(errno,
+    return sinks::ErrnoStatus(errno,
                                  absl::StrFormat("creating staging file \"%s\"", path_));
   }
   fd_ = fd;
@@ -125,7 +125,7 @@ absl::StatusOr<FinishedSegment> SegmentBuilder::Finish(Lsn previous_end) {
   WALSHIP_RETURN_IF_ERROR(writer_->Finish(previous_end.value()));
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) {
-    return fileutil::ErrnoStatus(errno,
+    return sinks::ErrnoStatus(errno,
                                  absl::StrFormat("closing staging file \"%s\"", path_));
   }
   finished_ = true;

@@ -37,7 +37,7 @@
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/status_matchers.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 using ::testing::HasSubstr;
@@ -781,4 +781,4 @@ TEST_F(BaseSnapshotTest, DdlCaptureEmitsTheDocumentedJson) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

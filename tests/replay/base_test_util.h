@@ -42,8 +42,8 @@ inline absl::StatusOr<v1::BaseManifest> WriteBase(sinks::ObjectStore* store,
                                                   const std::string& conninfo, uint64_t lsn,
                                                   int64_t time_us, int rows_per_segment = 300) {
   const sinks::StreamId& stream = TestStream();
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConnection> conn,
-                           pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> conn,
+                           agent::pg::PgConnection::Connect(conninfo, agent::pg::ConnectionKind::kNormal));
   v1::BaseManifest manifest;
   manifest.set_format_version(1);
   manifest.set_system_id(stream.system_id);
@@ -57,7 +57,7 @@ inline absl::StatusOr<v1::BaseManifest> WriteBase(sinks::ObjectStore* store,
   manifest.set_pre_data_sql(pre);
   manifest.set_post_data_sql(post);
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult tables,
+      agent::pg::QueryResult tables,
       conn->Query("SELECT c.oid, c.relname, c.relreplident FROM pg_class c JOIN pg_namespace n "
                   "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' "
                   "ORDER BY c.relname"));
@@ -70,7 +70,7 @@ inline absl::StatusOr<v1::BaseManifest> WriteBase(sinks::ObjectStore* store,
     relation->set_replica_identity(*t[2] == "f" ? v1::REPLICA_IDENTITY_FULL
                                                 : v1::REPLICA_IDENTITY_DEFAULT);
     WALSHIP_ASSIGN_OR_RETURN(
-        pg::QueryResult columns,
+        agent::pg::QueryResult columns,
         conn->Query("SELECT a.attname, a.atttypid, CASE WHEN tn.nspname = 'pg_catalog' THEN "
                     "ty.typname ELSE tn.nspname || '.' || ty.typname END, a.atttypmod, "
                     "coalesce(a.attnum = ANY(pk.conkey), false) FROM pg_attribute a JOIN pg_type "
@@ -87,15 +87,15 @@ inline absl::StatusOr<v1::BaseManifest> WriteBase(sinks::ObjectStore* store,
       column->set_type_name(*c[2]);
       column->set_type_modifier(std::stoi(*c[3]));
       column->set_key(*c[4] == "t" || relation->replica_identity() == v1::REPLICA_IDENTITY_FULL);
-      names.push_back(pg::QuoteIdent(*c[0]));
+      names.push_back(agent::pg::QuoteIdent(*c[0]));
     }
-    std::string quoted = pg::QuoteQualified("public", *t[1]);
+    std::string quoted = agent::pg::QuoteQualified("public", *t[1]);
     WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> sum,
                              conn->QueryValue(TableChecksumSql(quoted)));
     table->set_checksum(sum.value_or(""));
     // COPY out, chunked into base segments.
     PGconn* raw = conn->get();
-    pg::PgResultPtr started(PQexec(
+    agent::pg::PgResultPtr started(PQexec(
         raw, absl::StrCat("COPY ", quoted, " (", absl::StrJoin(names, ", "), ") TO STDOUT").c_str()));
     if (PQresultStatus(started.get()) != PGRES_COPY_OUT) {
       return absl::InternalError(PQerrorMessage(raw));
@@ -140,7 +140,7 @@ inline absl::StatusOr<v1::BaseManifest> WriteBase(sinks::ObjectStore* store,
     }
   }
   WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult sequences,
+      agent::pg::QueryResult sequences,
       conn->Query("SELECT s.schemaname, s.sequencename, coalesce(s.last_value, s.start_value), "
                   "s.last_value IS NOT NULL, tn.nspname || '.' || t.relname, a.attname FROM "
                   "pg_sequences s JOIN pg_namespace sn ON sn.nspname = s.schemaname JOIN "

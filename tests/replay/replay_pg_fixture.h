@@ -59,8 +59,8 @@ class ReplayPgTest : public ::testing::Test {
     std::vector<std::string> rows = absl::StrSplit(*out, '\n', absl::SkipEmpty());
     return rows;
   }
-  std::unique_ptr<pg::PgConnection> Connect(const std::string& db) {
-    auto conn = pg::PgConnection::Connect(ConnInfo(db), pg::ConnectionKind::kNormal);
+  std::unique_ptr<agent::pg::PgConnection> Connect(const std::string& db) {
+    auto conn = agent::pg::PgConnection::Connect(ConnInfo(db), agent::pg::ConnectionKind::kNormal);
     EXPECT_TRUE(conn.ok()) << conn.status();
     return conn.ok() ? std::move(conn).value() : nullptr;
   }

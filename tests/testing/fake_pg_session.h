@@ -1,4 +1,4 @@
-// A pg::Session held in memory, for unit tests of code that talks to PostgreSQL through
+// A agent::pg::Session held in memory, for unit tests of code that talks to PostgreSQL through
 // the Session interface: it records every statement and query in order and answers
 // queries from rules (the first rule whose text occurs in the SQL), so a test can check
 // exactly what was sent, in which order, and what was not.
@@ -19,10 +19,10 @@
 
 namespace walship::testing {
 
-class FakePgSession : public pg::Session {
+class FakePgSession : public agent::pg::Session {
  public:
   using Params = std::vector<std::optional<std::string>>;
-  using Responder = std::function<absl::StatusOr<pg::QueryResult>(const Params&)>;
+  using Responder = std::function<absl::StatusOr<agent::pg::QueryResult>(const Params&)>;
 
   // Queries whose SQL contains `fragment` get `answer` (earlier rules win); others get no
   // rows. Exec() of a statement containing `fragment` fails with `error` when given.
@@ -30,8 +30,8 @@ class FakePgSession : public pg::Session {
     answers_.emplace_back(std::move(fragment), std::move(answer));
   }
   void AnswerValue(std::string fragment, std::optional<std::string> value) {
-    Answer(std::move(fragment), [value](const Params&) -> absl::StatusOr<pg::QueryResult> {
-      pg::QueryResult result;
+    Answer(std::move(fragment), [value](const Params&) -> absl::StatusOr<agent::pg::QueryResult> {
+      agent::pg::QueryResult result;
       result.rows.push_back({value});
       return result;
     });
@@ -58,18 +58,18 @@ class FakePgSession : public pg::Session {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<pg::QueryResult> Query(absl::string_view sql, const Params& params = {},
+  absl::StatusOr<agent::pg::QueryResult> Query(absl::string_view sql, const Params& params = {},
                                         absl::string_view /*what*/ = "") override {
     log_.push_back(absl::StrCat("QUERY ", sql));
     for (const auto& [fragment, answer] : answers_) {
       if (absl::StrContains(sql, fragment)) return answer(params);
     }
-    return pg::QueryResult{};
+    return agent::pg::QueryResult{};
   }
   absl::StatusOr<std::optional<std::string>> QueryValue(absl::string_view sql,
                                                         const Params& params = {},
                                                         absl::string_view what = "") override {
-    absl::StatusOr<pg::QueryResult> result = Query(sql, params, what);
+    absl::StatusOr<agent::pg::QueryResult> result = Query(sql, params, what);
     if (!result.ok()) return result.status();
     if (result->rows.empty() || result->rows[0].empty()) {
       return absl::NotFoundError(absl::StrCat("no row for ", sql));

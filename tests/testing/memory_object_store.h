@@ -40,7 +40,7 @@ class MemoryObjectStore : public sinks::ObjectStore {
   }
   // Removes the file once stored, as the real stores do.
   absl::Status PutFile(absl::string_view key, const std::string& path) override {
-    absl::StatusOr<std::string> data = sinks::fileutil::ReadFile(path);
+    absl::StatusOr<std::string> data = sinks::ReadFile(path);
     if (!data.ok()) return data.status();
     absl::Status put = Put(key, *data);
     if (put.ok()) ::unlink(path.c_str());

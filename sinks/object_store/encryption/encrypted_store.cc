@@ -37,14 +37,14 @@ absl::Status EncryptedObjectStore::Put(absl::string_view key, absl::string_view 
 
 absl::Status EncryptedObjectStore::PutFile(absl::string_view key, const std::string& path) {
   int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return fileutil::ErrnoStatus(errno, absl::StrFormat("opening \"%s\"", path));
+  if (in < 0) return sinks::ErrnoStatus(errno, absl::StrFormat("opening \"%s\"", path));
   absl::Cleanup close_in = [in] { ::close(in); };
 
   // Beside the plaintext file: same file system, so the inner store can usually link it.
   std::string temp = absl::StrCat(path, ".enc-XXXXXX");
   int out = ::mkostemp(temp.data(), O_CLOEXEC);
   if (out < 0) {
-    return fileutil::ErrnoStatus(errno, absl::StrFormat("creating \"%s\"", temp));
+    return sinks::ErrnoStatus(errno, absl::StrFormat("creating \"%s\"", temp));
   }
   bool out_open = true;
   absl::Cleanup cleanup_out = [&] {
@@ -60,7 +60,7 @@ absl::Status EncryptedObjectStore::PutFile(absl::string_view key, const std::str
     ssize_t got = ::read(in, buffer.data(), buffer.size());
     if (got < 0) {
       if (errno == EINTR) continue;
-      return fileutil::ErrnoStatus(errno, absl::StrFormat("reading \"%s\"", path));
+      return sinks::ErrnoStatus(errno, absl::StrFormat("reading \"%s\"", path));
     }
     if (got == 0) break;
     WALSHIP_RETURN_IF_ERROR(
@@ -68,7 +68,7 @@ absl::Status EncryptedObjectStore::PutFile(absl::string_view key, const std::str
   }
   WALSHIP_RETURN_IF_ERROR(Annotate(sink->Finish(), what));
   out_open = false;
-  if (::close(out) != 0) return fileutil::ErrnoStatus(errno, what);
+  if (::close(out) != 0) return sinks::ErrnoStatus(errno, what);
   WALSHIP_RETURN_IF_ERROR(inner_->PutFile(key, temp));
   ::unlink(path.c_str());
   return absl::OkStatus();

@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 using ::walship::testing::StatusIs;
@@ -128,4 +128,4 @@ TEST(BasePolicyTest, RejectsBadTimeOfDay) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 using ::testing::HasSubstr;
@@ -53,4 +53,4 @@ TEST(BaseProgressTest, RendererOnAFileNeverWritesCarriageReturns) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

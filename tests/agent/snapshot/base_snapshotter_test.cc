@@ -21,7 +21,7 @@
 #include "tests/testing/memory_object_store.h"
 #include "tests/testing/status_matchers.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 using ::testing::ElementsAre;
@@ -302,4 +302,4 @@ TEST_F(BaseSnapshotterTest, GivesUpAfterMaxAttempts) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -13,7 +13,7 @@
 #include "sinks/object_store/open_object_store.h"
 #include "tests/testing/status_matchers.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 using ::testing::ElementsAre;
@@ -258,9 +258,9 @@ TEST_F(StoreRetentionTest, RunRetentionKeepsTheNewestBasesByCount) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // Parts go with the segment that names them (same first commit), after it; a kept segment
@@ -309,4 +309,4 @@ TEST(RetentionTest, PartsGoWithTheirSegmentAndOrphansWhenOld) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

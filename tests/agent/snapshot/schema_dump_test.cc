@@ -4,7 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 TEST(SchemaDumpTest, StripsRestrictLinesOnly) {
@@ -29,9 +29,9 @@ TEST(SchemaDumpTest, StripsWalshipEventTriggers) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot
 
-namespace walship::snapshot {
+namespace walship::agent::snapshot {
 namespace {
 
 // pg_dump gets only what a libpq client needs: never the AWS or encryption secrets.
@@ -54,4 +54,4 @@ TEST(ChildEnvironment, KeepsOnlyWhatPgDumpNeeds) {
 }
 
 }  // namespace
-}  // namespace walship::snapshot
+}  // namespace walship::agent::snapshot

@@ -16,7 +16,7 @@ class ApplierCopyTest : public ReplayPgTest {
   // Applies `rows` inserts (and an update in the middle, which ends a batch); returns seconds.
   double ApplyInto(const std::string& db, uint64_t copy_batch_rows, int rows) {
     Sql(db, "CREATE TABLE notes (id int PRIMARY KEY, body text, extra text)");
-    std::unique_ptr<pg::PgConnection> conn = Connect(db);
+    std::unique_ptr<agent::pg::PgConnection> conn = Connect(db);
     v1::Relation notes = MakeRelation(16500, "notes", {{"id", 23, "int4", true},
                                                        {"body", 25, "text"},
                                                        {"extra", 25, "text"}});

@@ -57,7 +57,7 @@ v1::Relation Kinds() {
 class ApplierTest : public testing::ReplayPgTest {
  protected:
   // Applies the builder's records as one segment through the Applier.
-  absl::Status ApplyAll(pg::PgConnection* conn, const std::vector<v1::Record>& records,
+  absl::Status ApplyAll(agent::pg::PgConnection* conn, const std::vector<v1::Record>& records,
                         ApplierOptions options = {}) {
     Applier applier(conn, options);
     applier.BeginSegment();
@@ -245,7 +245,7 @@ ItemsStream MakeItemsStream(uint32_t missing_at, uint32_t bad_at) {
 
 // Applies `records` with one commit per source transaction; returns the first error (the
 // Applier must keep returning it, and must not commit after it).
-absl::Status ApplyUntilError(pg::PgConnection* conn, const std::vector<v1::Record>& records,
+absl::Status ApplyUntilError(agent::pg::PgConnection* conn, const std::vector<v1::Record>& records,
                              uint64_t* committed) {
   ApplierOptions options;
   options.batch_events = 1;

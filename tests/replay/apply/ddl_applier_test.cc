@@ -31,7 +31,7 @@ class DdlApplierTest : public ReplayPgTest {
                       "WHERE attrelid = '" + table + "'::regclass AND attnum > 0 AND NOT attisdropped");
   }
   std::string db_;
-  std::unique_ptr<pg::PgConnection> conn_;
+  std::unique_ptr<agent::pg::PgConnection> conn_;
 };
 
 constexpr char kAddColumn[] = R"json({"tag": "ALTER TABLE", "query": "ALTER TABLE deals ADD COLUMN stage text NOT NULL DEFAULT 'new'; INSERT INTO x VALUES (1)",

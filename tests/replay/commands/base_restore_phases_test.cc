@@ -43,8 +43,8 @@ class BaseRestorePhasesTest : public ::testing::Test {
   // The target has every table (`existing`) and these hold rows.
   void TargetHas(std::vector<std::string> existing, std::vector<std::string> with_rows) {
     session_.Answer(kTableLookup, [existing](const FakePgSession::Params& params)
-                                      -> absl::StatusOr<pg::QueryResult> {
-      pg::QueryResult result;
+                                      -> absl::StatusOr<agent::pg::QueryResult> {
+      agent::pg::QueryResult result;
       for (const std::string& table : existing) {
         if (params.size() == 2 && params[1] == table) result.rows.push_back({"1"});
       }
@@ -52,7 +52,7 @@ class BaseRestorePhasesTest : public ::testing::Test {
     });
     for (const char* table : {"deals", "notes"}) {
       bool rows = std::find(with_rows.begin(), with_rows.end(), table) != with_rows.end();
-      session_.AnswerValue(absl::StrCat(kHasRows, pg::QuoteQualified("public", table)),
+      session_.AnswerValue(absl::StrCat(kHasRows, agent::pg::QuoteQualified("public", table)),
                            rows ? "t" : "f");
     }
   }
@@ -103,7 +103,7 @@ TEST_F(BaseRestorePhasesTest, ForceEmptiesOnlyTheTablesWithRowsAfterCheckingEver
   ASSERT_OK(restore.Open());
   ASSERT_OK(restore.Schema());
   EXPECT_THAT(WritesAfterOpen(),
-              ElementsAre(absl::StrCat("TRUNCATE ONLY ", pg::QuoteQualified("public", "deals"),
+              ElementsAre(absl::StrCat("TRUNCATE ONLY ", agent::pg::QuoteQualified("public", "deals"),
                                        " CASCADE")));
   EXPECT_TRUE(began_writing_);
   // Both tables were checked before the first TRUNCATE.
@@ -159,9 +159,9 @@ TEST_F(BaseRestorePhasesTest, PostDataSetsTheBaseSequencesThenCommitsDurablyLast
   session_.AnswerValue("to_regclass", "t");
   std::vector<std::string> setval_params;
   session_.Answer("setval('", [&](const FakePgSession::Params& params)
-                                  -> absl::StatusOr<pg::QueryResult> {
+                                  -> absl::StatusOr<agent::pg::QueryResult> {
     for (const auto& p : params) setval_params.push_back(p.value_or("NULL"));
-    return pg::QueryResult{};
+    return agent::pg::QueryResult{};
   });
   BaseRestore restore = Restore();
   ASSERT_OK(restore.Open());

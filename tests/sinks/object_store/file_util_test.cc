@@ -14,7 +14,7 @@
 #include "tests/testing/transaction_builders.h"
 #include "tests/testing/status_matchers.h"
 
-namespace walship::sinks::fileutil {
+namespace walship::sinks {
 namespace {
 
 using ::testing::HasSubstr;
@@ -59,9 +59,9 @@ TEST(RemoveFilesIn, RemovesOnlyMatchingFiles) {
 }
 
 }  // namespace
-}  // namespace walship::sinks::fileutil
+}  // namespace walship::sinks
 
-namespace walship::sinks::fileutil {
+namespace walship::sinks {
 namespace {
 
 mode_t ModeOf(const std::string& path) {
@@ -107,4 +107,4 @@ TEST(MakePrivateDir, CreatesPrivateDirectoriesAndRefusesSharedOnes) {
 }
 
 }  // namespace
-}  // namespace walship::sinks::fileutil
+}  // namespace walship::sinks

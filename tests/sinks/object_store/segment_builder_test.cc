@@ -45,12 +45,12 @@ TEST(SegmentBuilderStaging, StagedFilesArePrivateAndAChangedOneIsRefused) {
   FinishedSegment a = build("a.seg", 0x1000);
   FinishedSegment b = build("b.seg", 0x2000);
   EXPECT_EQ(a.footer.size(), proto::kFooterBytes);
-  ASSERT_OK(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer));
+  ASSERT_OK(sinks::VerifyStagedSegment(a.path, a.bytes, a.footer));
 
   // Swapped for another, self-consistent segment of the same size.
-  ASSERT_OK_AND_ASSIGN(std::string original, fileutil::ReadFile(a.path));
+  ASSERT_OK_AND_ASSIGN(std::string original, sinks::ReadFile(a.path));
   std::filesystem::copy_file(b.path, a.path, std::filesystem::copy_options::overwrite_existing);
-  absl::Status swapped = fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer);
+  absl::Status swapped = sinks::VerifyStagedSegment(a.path, a.bytes, a.footer);
   EXPECT_EQ(swapped.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(swapped.message(), HasSubstr("changed on disk"));
   EXPECT_THAT(swapped.message(), HasSubstr(a.path));
@@ -59,11 +59,11 @@ TEST(SegmentBuilderStaging, StagedFilesArePrivateAndAChangedOneIsRefused) {
   std::string flipped = original;
   flipped[flipped.size() / 2] ^= 0x01;
   std::ofstream(a.path, std::ios::binary | std::ios::trunc) << flipped;
-  EXPECT_EQ(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer).code(),
+  EXPECT_EQ(sinks::VerifyStagedSegment(a.path, a.bytes, a.footer).code(),
             absl::StatusCode::kDataLoss);
   // Put back: accepted again (the check compares content, not times).
   std::ofstream(a.path, std::ios::binary | std::ios::trunc) << original;
-  EXPECT_OK(fileutil::VerifyStagedSegment(a.path, a.bytes, a.footer));
+  EXPECT_OK(sinks::VerifyStagedSegment(a.path, a.bytes, a.footer));
 }
 
 }  // namespace
