@@ -286,7 +286,7 @@ absl::Status RunAgent(const AgentConfig& config, const std::atomic<bool>* stop) 
   if (!config.metrics_listen.empty()) {
     MetricsServerOptions options;
     options.listen = config.metrics_listen;
-    WALSHIP_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(options, registry, &metrics));
+    WALSHIP_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(options, registry, metrics));
     LogInfo("metrics and /healthz on http://%s", metrics_server->address());
   }
 

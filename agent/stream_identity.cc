@@ -67,6 +67,51 @@ absl::Time SwitchTime(const std::string& conninfo, uint32_t timeline) {
   return absl::Now();
 }
 
+// Every store's incarnation records, merged by number; two stores holding different
+// incarnations under one number were written by two agents.
+absl::StatusOr<std::map<uint32_t, v1::StreamIncarnation>> LoadIncarnationRecords(
+    const std::vector<sinks::ObjectStore*>& stores, const sinks::StreamId& root) {
+  std::map<uint32_t, v1::StreamIncarnation> records;
+  for (sinks::ObjectStore* store : stores) {
+    WALSHIP_ASSIGN_OR_RETURN(auto loaded, sinks::LoadIncarnations(*store, root));
+    for (v1::StreamIncarnation& record : loaded) {
+      auto [it, inserted] = records.emplace(record.number(), record);
+      if (!inserted && it->second.id() != record.id()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "the object stores disagree about incarnation %d of %s/%s (ids %s and %s): were "
+            "they written by two agents? Give each stream its own store or slot",
+            record.number(), root.system_id, root.slot, it->second.id(), record.id()));
+      }
+    }
+  }
+  return records;
+}
+
+// What each store's heartbeats of the chosen incarnation vouch for (at least `known`).
+std::vector<Lsn> VouchedPositions(const std::vector<sinks::ObjectStore*>& stores,
+                                  const StreamIdentity& identity, Lsn known) {
+  std::vector<Lsn> vouched_by_store;
+  for (sinks::ObjectStore* store : stores) {
+    Lsn vouched = known;
+    auto listed = store->List(sinks::HeartbeatPrefix(identity.stream));
+    if (listed.ok()) {
+      for (const sinks::ObjectInfo& object : *listed) {
+        auto bytes = store->Get(object.key);
+        if (!bytes.ok()) continue;
+        auto heartbeat = sinks::DecodeHeartbeat(*bytes);
+        if (!heartbeat.ok() || heartbeat->system_id != identity.stream.system_id ||
+            heartbeat->incarnation != identity.incarnation.number() ||
+            heartbeat->timeline != identity.incarnation.timeline()) {
+          continue;
+        }
+        vouched = std::max(vouched, heartbeat->acknowledged);
+      }
+    }
+    vouched_by_store.push_back(vouched);
+  }
+  return vouched_by_store;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<TimelineSwitch>> ParseTimelineHistory(absl::string_view content) {
@@ -96,21 +141,7 @@ absl::StatusOr<StreamIdentity> ResolveStreamIdentity(
     const std::vector<sinks::ObjectStore*>& stores, const ServerState& server,
     pg::ReplicationConnection& conn) {
   const sinks::StreamId root{server.identity.system_id, server.slot, ""};
-  // Every store's records, merged by number; two stores holding different incarnations
-  // under one number were written by two agents.
-  std::map<uint32_t, v1::StreamIncarnation> records;
-  for (sinks::ObjectStore* store : stores) {
-    WALSHIP_ASSIGN_OR_RETURN(auto loaded, sinks::LoadIncarnations(*store, root));
-    for (v1::StreamIncarnation& record : loaded) {
-      auto [it, inserted] = records.emplace(record.number(), record);
-      if (!inserted && it->second.id() != record.id()) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "the object stores disagree about incarnation %d of %s/%s (ids %s and %s): were "
-            "they written by two agents? Give each stream its own store or slot",
-            record.number(), root.system_id, root.slot, it->second.id(), record.id()));
-      }
-    }
-  }
+  WALSHIP_ASSIGN_OR_RETURN(auto records, LoadIncarnationRecords(stores, root));
   StreamIdentity result;
   v1::StreamIncarnation next;
   next.set_format_version(sinks::kIncarnationFormatVersion);
@@ -206,31 +237,13 @@ absl::StatusOr<StreamIdentity> ResolveStreamIdentity(
     result.incarnation = next;
     result.new_incarnation = true;
   }
-  // What each store's heartbeats of this incarnation vouch for.
-  for (sinks::ObjectStore* store : stores) {
-    Lsn vouched;
-    auto listed = store->List(sinks::HeartbeatPrefix(result.stream));
-    if (listed.ok()) {
-      for (const sinks::ObjectInfo& object : *listed) {
-        auto bytes = store->Get(object.key);
-        if (!bytes.ok()) continue;
-        auto heartbeat = sinks::DecodeHeartbeat(*bytes);
-        if (!heartbeat.ok() || heartbeat->system_id != root.system_id ||
-            heartbeat->incarnation != result.incarnation.number() ||
-            heartbeat->timeline != result.incarnation.timeline()) {
-          continue;
-        }
-        vouched = std::max(vouched, heartbeat->acknowledged);
-      }
-    }
-    // A store written before incarnation records, met for the first time: its agent
-    // confirmed idle positions without vouching for them, so the slot's position is taken
-    // as known (nothing tells a gap from an idle stretch there).
-    if (records_were_legacy && result.incarnation.number() == 1) {
-      vouched = std::max(vouched, server.slot_confirmed);
-    }
-    result.vouched.push_back(vouched);
-  }
+  // A store written before incarnation records, met for the first time: its agent
+  // confirmed idle positions without vouching for them, so the slot's position is taken
+  // as known (nothing tells a gap from an idle stretch there).
+  const Lsn known = records_were_legacy && result.incarnation.number() == 1
+                        ? server.slot_confirmed
+                        : Lsn();
+  result.vouched = VouchedPositions(stores, result, known);
   LogInfo("stream %s/%s: incarnation %d (%s), timeline %d%s", root.system_id, root.slot,
           result.incarnation.number(), result.incarnation.reason(),
           result.incarnation.timeline(),

@@ -14,7 +14,7 @@
 namespace walship::proto {
 
 struct TransactionInfo {
-  Xid xid = 0;
+  Xid xid;
   Lsn commit_lsn;  // LSN of the commit record
   Lsn end_lsn;     // just past the commit record; what is acknowledged to PostgreSQL
   int64_t commit_time_us = 0;

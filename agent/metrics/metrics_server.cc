@@ -34,10 +34,10 @@ void Reply(mg_connection* conn, int code, absl::string_view status, absl::string
 
 class MetricsHandler : public CivetHandler {
  public:
-  MetricsHandler(prometheus::Registry& registry, AgentMetrics* metrics)
+  MetricsHandler(prometheus::Registry& registry, AgentMetrics& metrics)
       : registry_(registry), metrics_(metrics) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    if (metrics_ != nullptr) metrics_->Refresh();
+    metrics_.Refresh();
     std::string body = prometheus::TextSerializer().Serialize(registry_.Collect());
     Reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body);
     return true;
@@ -45,15 +45,15 @@ class MetricsHandler : public CivetHandler {
 
  private:
   prometheus::Registry& registry_;
-  AgentMetrics* metrics_;
+  AgentMetrics& metrics_;
 };
 
 class HealthHandler : public CivetHandler {
  public:
-  HealthHandler(AgentMetrics* metrics, absl::Duration threshold)
+  HealthHandler(AgentMetrics& metrics, absl::Duration threshold)
       : metrics_(metrics), threshold_(threshold) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    HealthVerdict verdict = metrics_->Health(threshold_);
+    HealthVerdict verdict = metrics_.Health(threshold_);
     if (verdict.healthy) {
       Reply(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
     } else {
@@ -64,7 +64,7 @@ class HealthHandler : public CivetHandler {
   }
 
  private:
-  AgentMetrics* metrics_;
+  AgentMetrics& metrics_;
   absl::Duration threshold_;
 };
 
@@ -163,10 +163,9 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const MetricsServerOptions& options, prometheus::Registry& registry, AgentMetrics* metrics) {
+    const MetricsServerOptions& options, prometheus::Registry& registry, AgentMetrics& metrics) {
   absl::StatusOr<ListenAddress> address = ParseListenAddress(options.listen);
   if (!address.ok()) return address.status();
-  if (metrics == nullptr) return absl::InternalError("metrics server started without metrics");
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->listen_ = *address;
   server->metrics_handler_ = std::make_unique<MetricsHandler>(registry, metrics);

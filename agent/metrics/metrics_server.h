@@ -42,7 +42,7 @@ struct MetricsServerOptions {
 };
 
 // Owns the listening socket and its threads. `registry` and `metrics` must outlive it;
-// handler threads call metrics->Refresh()/Health() and registry.Collect() concurrently
+// handler threads call metrics.Refresh()/Health() and registry.Collect() concurrently
 // with the agent's loop (both are thread-safe). Destruction stops the server and waits for
 // in-flight requests.
 class MetricsServer {
@@ -51,7 +51,7 @@ class MetricsServer {
   // kFailedPrecondition (address in use, permission denied, address not on this host).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const MetricsServerOptions& options,
                                                               prometheus::Registry& registry,
-                                                              AgentMetrics* metrics);
+                                                              AgentMetrics& metrics);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -36,10 +36,20 @@ absl::StatusOr<std::string> ReadString(PgOutputReader& reader, absl::string_view
   return std::string(value);
 }
 
+absl::StatusOr<Xid> ReadXid(PgOutputReader& reader, const char* what) {
+  WALSHIP_ASSIGN_OR_RETURN(uint32_t xid, reader.ReadUint32(what));
+  return Xid(xid);
+}
+
+absl::StatusOr<RelationOid> ReadRelationOid(PgOutputReader& reader) {
+  WALSHIP_ASSIGN_OR_RETURN(uint32_t oid, reader.ReadUint32("relation oid"));
+  return RelationOid(oid);
+}
+
 // Inside a streamed block, changes carry the xid of their (sub)transaction first.
 absl::StatusOr<std::optional<Xid>> ReadStreamXid(PgOutputReader& reader, bool in_stream) {
   if (!in_stream) return std::optional<Xid>();
-  WALSHIP_ASSIGN_OR_RETURN(Xid xid, reader.ReadUint32("xid"));
+  WALSHIP_ASSIGN_OR_RETURN(Xid xid, ReadXid(reader, "xid"));
   return std::optional<Xid>(xid);
 }
 
@@ -114,7 +124,7 @@ absl::StatusOr<BeginMessage> DecodeBegin(PgOutputReader& reader) {
   BeginMessage m;
   WALSHIP_ASSIGN_OR_RETURN(m.final_lsn, ReadLsn(reader, "final lsn"));
   WALSHIP_ASSIGN_OR_RETURN(m.commit_time_us, ReadTimestamp(reader, "commit time"));
-  WALSHIP_ASSIGN_OR_RETURN(m.xid, reader.ReadUint32("xid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadXid(reader, "xid"));
   return m;
 }
 
@@ -137,7 +147,7 @@ absl::StatusOr<OriginMessage> DecodeOrigin(PgOutputReader& reader) {
 absl::StatusOr<RelationMessage> DecodeRelation(PgOutputReader& reader, bool in_stream) {
   RelationMessage m;
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
-  WALSHIP_ASSIGN_OR_RETURN(m.oid, reader.ReadUint32("relation oid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.oid, ReadRelationOid(reader));
   WALSHIP_ASSIGN_OR_RETURN(m.schema, ReadString(reader, "schema name"));
   WALSHIP_ASSIGN_OR_RETURN(m.table, ReadString(reader, "relation name"));
   const size_t identity_offset = reader.offset();
@@ -184,7 +194,7 @@ absl::StatusOr<TypeMessage> DecodeType(PgOutputReader& reader, bool in_stream) {
 absl::StatusOr<InsertMessage> DecodeInsert(PgOutputReader& reader, bool in_stream) {
   InsertMessage m;
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
-  WALSHIP_ASSIGN_OR_RETURN(m.relation, reader.ReadUint32("relation oid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.relation, ReadRelationOid(reader));
   WALSHIP_RETURN_IF_ERROR(ReadTupleMarker(reader, "N").status());
   WALSHIP_ASSIGN_OR_RETURN(m.new_tuple, ReadTuple(reader));
   return m;
@@ -193,7 +203,7 @@ absl::StatusOr<InsertMessage> DecodeInsert(PgOutputReader& reader, bool in_strea
 absl::StatusOr<UpdateMessage> DecodeUpdate(PgOutputReader& reader, bool in_stream) {
   UpdateMessage m;
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
-  WALSHIP_ASSIGN_OR_RETURN(m.relation, reader.ReadUint32("relation oid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.relation, ReadRelationOid(reader));
   WALSHIP_ASSIGN_OR_RETURN(char marker, ReadTupleMarker(reader, "KON"));
   if (marker != pg::kTupleNew) {
     m.old_kind = marker;
@@ -207,7 +217,7 @@ absl::StatusOr<UpdateMessage> DecodeUpdate(PgOutputReader& reader, bool in_strea
 absl::StatusOr<DeleteMessage> DecodeDelete(PgOutputReader& reader, bool in_stream) {
   DeleteMessage m;
   WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadStreamXid(reader, in_stream));
-  WALSHIP_ASSIGN_OR_RETURN(m.relation, reader.ReadUint32("relation oid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.relation, ReadRelationOid(reader));
   WALSHIP_ASSIGN_OR_RETURN(m.old_kind, ReadTupleMarker(reader, "KO"));
   WALSHIP_ASSIGN_OR_RETURN(m.old_tuple, ReadTuple(reader));
   return m;
@@ -231,7 +241,7 @@ absl::StatusOr<TruncateMessage> DecodeTruncate(PgOutputReader& reader, bool in_s
   m.restart_identity = (options & pg::kTruncateRestartIdentity) != 0;
   m.relations.reserve(std::min<size_t>(static_cast<size_t>(count), reader.remaining() / 4));
   for (int32_t i = 0; i < count; ++i) {
-    WALSHIP_ASSIGN_OR_RETURN(RelationOid oid, reader.ReadUint32("relation oid"));
+    WALSHIP_ASSIGN_OR_RETURN(RelationOid oid, ReadRelationOid(reader));
     m.relations.push_back(oid);
   }
   return m;
@@ -261,7 +271,7 @@ absl::StatusOr<LogicalMessage> DecodeMessage(PgOutputReader& reader, bool in_str
 
 absl::StatusOr<StreamStartMessage> DecodeStreamStart(PgOutputReader& reader) {
   StreamStartMessage m;
-  WALSHIP_ASSIGN_OR_RETURN(m.xid, reader.ReadUint32("xid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadXid(reader, "xid"));
   const size_t offset = reader.offset();
   WALSHIP_ASSIGN_OR_RETURN(uint8_t first, reader.ReadUint8("first segment"));
   if (first > 1) {
@@ -274,7 +284,7 @@ absl::StatusOr<StreamStartMessage> DecodeStreamStart(PgOutputReader& reader) {
 
 absl::StatusOr<StreamCommitMessage> DecodeStreamCommit(PgOutputReader& reader) {
   StreamCommitMessage m;
-  WALSHIP_ASSIGN_OR_RETURN(m.xid, reader.ReadUint32("xid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadXid(reader, "xid"));
   WALSHIP_ASSIGN_OR_RETURN(m.flags, ReadCommitFlags(reader));
   WALSHIP_ASSIGN_OR_RETURN(m.commit_lsn, ReadLsn(reader, "commit lsn"));
   WALSHIP_ASSIGN_OR_RETURN(m.end_lsn, ReadLsn(reader, "end lsn"));
@@ -284,8 +294,8 @@ absl::StatusOr<StreamCommitMessage> DecodeStreamCommit(PgOutputReader& reader) {
 
 absl::StatusOr<StreamAbortMessage> DecodeStreamAbort(PgOutputReader& reader) {
   StreamAbortMessage m;
-  WALSHIP_ASSIGN_OR_RETURN(m.xid, reader.ReadUint32("xid"));
-  WALSHIP_ASSIGN_OR_RETURN(m.subxid, reader.ReadUint32("subtransaction xid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.xid, ReadXid(reader, "xid"));
+  WALSHIP_ASSIGN_OR_RETURN(m.subxid, ReadXid(reader, "subtransaction xid"));
   return m;
 }
 

@@ -82,7 +82,7 @@ bool PublicationWatcher::DdlVisible(absl::Time now, pg::PgConnection& conn) {
   if (!ddl_xid_.has_value()) return true;
   if (ddl_seen_at_ == absl::InfinitePast()) ddl_seen_at_ = now;
   absl::StatusOr<std::optional<std::string>> visible = conn.QueryValue(
-      kVisibleSql, {absl::StrCat(*ddl_xid_)}, "waiting for a schema change to be visible");
+      kVisibleSql, {ddl_xid_->ToString()}, "waiting for a schema change to be visible");
   // Not yet visible: the next turn asks again (for at most a few seconds: a streamed
   // transaction that aborted never becomes visible).
   if (visible.ok() && visible->value_or("f") != "t" && now - ddl_seen_at_ < absl::Seconds(5)) {

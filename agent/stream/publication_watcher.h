@@ -61,7 +61,7 @@ class PublicationWatcher {
   int64_t last_handed_commit_time_us_ = 0;
   Lsn checked_at_lsn_;  // the last handed-off transaction's end at the last check
   int64_t checked_at_time_us_ = 0;
-  Xid current_xid_ = 0;  // of the transaction being decoded
+  Xid current_xid_;  // of the transaction being decoded
   int64_t current_commit_time_us_ = 0;
   Lsn first_ddl_lsn_;  // the first captured DDL message since the last check
   int64_t first_ddl_time_us_ = 0;

@@ -38,7 +38,7 @@ std::shared_ptr<const v1::Relation> RelationCache::AddRelation(const RelationMes
 
 std::shared_ptr<const v1::Relation> RelationCache::Build(const RelationMessage& message) const {
   auto relation = std::make_shared<v1::Relation>();
-  relation->set_oid(message.oid);
+  relation->set_oid(message.oid.value());
   relation->set_schema(message.schema.empty() ? "pg_catalog" : message.schema);
   relation->set_table(message.table);
   relation->set_replica_identity(ToReplicaIdentity(message.replica_identity));
@@ -54,7 +54,7 @@ std::shared_ptr<const v1::Relation> RelationCache::Build(const RelationMessage& 
 }
 
 void RelationCache::Put(std::shared_ptr<const v1::Relation> relation) {
-  RelationOid oid = relation->oid();
+  RelationOid oid(relation->oid());
   relations_[oid] = std::move(relation);
 }
 

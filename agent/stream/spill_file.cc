@@ -41,7 +41,7 @@ uint32_t GetU32(const char* p) {
 
 absl::StatusOr<std::unique_ptr<SpillFile>> SpillFile::Create(const std::string& dir, Xid xid) {
   static std::atomic<uint64_t> counter{0};
-  std::string path = absl::StrFormat("%s/spill-%u-%d-%u.tmp", dir, xid, getpid(),
+  std::string path = absl::StrFormat("%s/spill-%u-%d-%u.tmp", dir, xid.value(), getpid(),
                                      counter.fetch_add(1));
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("creating spill file", path, errno);
@@ -56,7 +56,7 @@ SpillFile::~SpillFile() {
 absl::Status SpillFile::Append(Xid subxid, const v1::Record& record) {
   size_t size = record.ByteSizeLong();
   PutU32(&buffer_, static_cast<uint32_t>(size));
-  PutU32(&buffer_, subxid);
+  PutU32(&buffer_, subxid.value());
   size_t at = buffer_.size();
   buffer_.resize(at + size);
   record.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buffer_.data() + at));
@@ -99,7 +99,7 @@ absl::Status SpillFile::ForEach(absl::FunctionRef<absl::Status(Xid, v1::Record&)
     size_t pos = 0;
     while (pending.size() - pos >= 8) {
       uint32_t size = GetU32(pending.data() + pos);
-      Xid subxid = GetU32(pending.data() + pos + 4);
+      Xid subxid(GetU32(pending.data() + pos + 4));
       if (size > kMaxSpillRecordBytes) {
         return absl::DataLossError(absl::StrFormat("spill file \"%s\" is corrupt", path_));
       }

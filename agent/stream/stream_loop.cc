@@ -271,7 +271,7 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
     if (!written.ok()) {
       probe_.OnError(sink->name(), absl::StatusCodeToString(written.code()));
       return Annotate(written, absl::StrFormat("sink %s, transaction %u at %s", sink->name(),
-                                               info.xid, info.commit_lsn.ToString()));
+                                               info.xid.value(), info.commit_lsn.ToString()));
     }
     probe_.OnHandedOff(sink->name(), info.end_lsn, absl::FromUnixMicros(info.commit_time_us),
                        info.event_count, 0);

@@ -47,7 +47,8 @@ absl::StatusOr<std::shared_ptr<const v1::Relation>> TransactionAssembler::Descri
   if (relation == nullptr) relation = cache_.Find(oid);
   if (relation == nullptr) {
     return absl::DataLossError(
-        absl::StrFormat("pgoutput sent a change for relation OID %u before describing it", oid));
+        absl::StrFormat("pgoutput sent a change for relation OID %u before describing it",
+                        oid.value()));
   }
   auto& described = ctx->described[oid];
   if (described != relation) {
@@ -72,7 +73,7 @@ TxnOrNull TransactionAssembler::OnChange(const InsertMessage& m) {
   WALSHIP_ASSIGN_OR_RETURN(auto relation, Describe(ctx, m.relation));
   v1::Event event;
   event.set_op(v1::INSERT);
-  event.mutable_relation()->set_oid(m.relation);
+  event.mutable_relation()->set_oid(m.relation.value());
   SetRow(m.new_tuple, event.mutable_new_row());
   WALSHIP_RETURN_IF_ERROR(AddEvent(ctx, m.xid, std::move(event)));
   return nullptr;
@@ -83,7 +84,7 @@ TxnOrNull TransactionAssembler::OnChange(const UpdateMessage& m) {
   WALSHIP_ASSIGN_OR_RETURN(auto relation, Describe(ctx, m.relation));
   v1::Event event;
   event.set_op(v1::UPDATE);
-  event.mutable_relation()->set_oid(m.relation);
+  event.mutable_relation()->set_oid(m.relation.value());
   if (m.old_kind.has_value()) {
     SetRow(m.old_tuple, event.mutable_old_row());
     event.set_old_is_key_only(*m.old_kind == 'K');
@@ -98,7 +99,7 @@ TxnOrNull TransactionAssembler::OnChange(const DeleteMessage& m) {
   WALSHIP_ASSIGN_OR_RETURN(auto relation, Describe(ctx, m.relation));
   v1::Event event;
   event.set_op(v1::DELETE);
-  event.mutable_relation()->set_oid(m.relation);
+  event.mutable_relation()->set_oid(m.relation.value());
   SetRow(m.old_tuple, event.mutable_old_row());
   event.set_old_is_key_only(m.old_kind == 'K');
   WALSHIP_RETURN_IF_ERROR(AddEvent(ctx, m.xid, std::move(event)));
@@ -110,12 +111,12 @@ TxnOrNull TransactionAssembler::OnChange(const TruncateMessage& m) {
   if (m.relations.empty()) return absl::DataLossError("pgoutput sent a TRUNCATE of no relation");
   v1::Event event;
   event.set_op(v1::TRUNCATE);
-  event.mutable_relation()->set_oid(m.relations[0]);
+  event.mutable_relation()->set_oid(m.relations[0].value());
   event.mutable_truncate()->set_cascade(m.cascade);
   event.mutable_truncate()->set_restart_identity(m.restart_identity);
   for (RelationOid oid : m.relations) {
     WALSHIP_ASSIGN_OR_RETURN(auto relation, Describe(ctx, oid));
-    event.mutable_truncate()->add_relations()->set_oid(oid);
+    event.mutable_truncate()->add_relations()->set_oid(oid.value());
   }
   WALSHIP_RETURN_IF_ERROR(AddEvent(ctx, m.xid, std::move(event)));
   return nullptr;
@@ -219,7 +220,7 @@ TxnOrNull TransactionAssembler::Feed(PgOutputMessage message) {
     auto it = streams_.find(m->xid);
     if (it == streams_.end()) {
       return absl::DataLossError(absl::StrFormat(
-          "pgoutput sent STREAM COMMIT for transaction %u that never streamed", m->xid));
+          "pgoutput sent STREAM COMMIT for transaction %u that never streamed", m->xid.value()));
     }
     std::unique_ptr<Context> ctx = std::move(it->second);
     streams_.erase(it);

@@ -12,7 +12,7 @@ namespace {
 // subtransactions included, then discarded) or sent it whole at commit.
 void StampEvent(const proto::TransactionInfo& info, uint32_t sequence, v1::Event* event) {
   event->set_sequence(sequence);
-  event->set_xid(info.xid);
+  event->set_xid(info.xid.value());
   event->set_commit_lsn(info.commit_lsn.value());
   event->set_end_lsn(info.end_lsn.value());
   event->set_commit_time_us(info.commit_time_us);

@@ -50,4 +50,8 @@ std::string EventPosition::ToString() const {
   return absl::StrCat(commit_lsn.ToString(), "#", sequence);
 }
 
+std::string Xid::ToString() const { return absl::StrCat(value_); }
+
+std::string RelationOid::ToString() const { return absl::StrCat(value_); }
+
 }  // namespace walship

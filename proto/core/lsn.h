@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -47,10 +48,44 @@ struct EventPosition {
   std::string ToString() const;
 };
 
-// A transaction id as pgoutput sends it (32 bits, no epoch).
-using Xid = uint32_t;
-// A relation's OID in the source database.
-using RelationOid = uint32_t;
+// A transaction id as pgoutput sends it (32 bits, no epoch). Prints as its number.
+class Xid {
+ public:
+  constexpr Xid() = default;
+  constexpr explicit Xid(uint32_t value) : value_(value) {}
+
+  constexpr uint32_t value() const { return value_; }
+  constexpr bool valid() const { return value_ != 0; }
+  std::string ToString() const;
+
+  constexpr auto operator<=>(const Xid&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, Xid xid) {
+    return H::combine(std::move(h), xid.value_);
+  }
+
+ private:
+  uint32_t value_ = 0;
+};
+// A relation's OID in the source database (as pgoutput and the events carry it).
+class RelationOid {
+ public:
+  constexpr RelationOid() = default;
+  constexpr explicit RelationOid(uint32_t value) : value_(value) {}
+
+  constexpr uint32_t value() const { return value_; }
+  constexpr bool valid() const { return value_ != 0; }
+  std::string ToString() const;
+
+  constexpr auto operator<=>(const RelationOid&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, RelationOid oid) {
+    return H::combine(std::move(h), oid.value_);
+  }
+
+ private:
+  uint32_t value_ = 0;
+};
 
 }  // namespace walship
 

@@ -4,18 +4,19 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "proto/core/log.h"
 #include "proto/core/lsn.h"
 #include "replay/plan/recovery_target.h"
 
 namespace walship::replay {
 
-ProgressReporter::ProgressReporter(bool terminal, FILE* out, absl::Duration log_interval)
-    : terminal_(terminal),
+ProgressReporter::ProgressReporter(bool terminal, FILE* out, absl::Duration log_interval,
+                                   Clock& clock)
+    : clock_(clock),
+      terminal_(terminal),
       out_(out),
       interval_(terminal ? absl::Milliseconds(250) : log_interval),
-      start_(absl::Now()),
+      start_(clock.Now()),
       next_(start_ + interval_) {}
 
 std::string ProgressReporter::Line(const ApplierStats& stats, absl::Time now) const {
@@ -30,7 +31,7 @@ std::string ProgressReporter::Line(const ApplierStats& stats, absl::Time now) co
 void ProgressReporter::Update(const ApplierStats& stats) {
   // Reading the clock for every event would cost more than the check saves.
   if (++calls_ % 256 != 0) return;
-  absl::Time now = absl::Now();
+  absl::Time now = clock_.Now();
   if (now < next_) return;
   next_ = now + interval_;
   if (terminal_) {
@@ -46,7 +47,7 @@ void ProgressReporter::Finish(const ApplierStats& stats) {
     absl::FPrintF(out_, "\r\033[K");
     std::fflush(out_);
   }
-  LogInfo("%s", Line(stats, absl::Now()));
+  LogInfo("%s", Line(stats, clock_.Now()));
 }
 
 }  // namespace walship::replay

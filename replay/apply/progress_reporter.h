@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
 #include "replay/apply/applier.h"
 
 namespace walship::replay {
@@ -12,8 +13,9 @@ namespace walship::replay {
 // Writes to `out` (terminal mode) or the log. Not thread-safe.
 class ProgressReporter {
  public:
-  // `terminal`: rewrite one line on `out`; otherwise log every `log_interval`.
-  ProgressReporter(bool terminal, FILE* out, absl::Duration log_interval = absl::Seconds(10));
+  // `terminal`: rewrite one line on `out`; otherwise log every `log_interval` of `clock`.
+  ProgressReporter(bool terminal, FILE* out, absl::Duration log_interval = absl::Seconds(10),
+                   Clock& clock = SystemClock());
 
   // Cheap when nothing is due; call as often as convenient.
   void Update(const ApplierStats& stats);
@@ -23,6 +25,7 @@ class ProgressReporter {
  private:
   std::string Line(const ApplierStats& stats, absl::Time now) const;
 
+  Clock& clock_;
   bool terminal_;
   FILE* out_;
   absl::Duration interval_;

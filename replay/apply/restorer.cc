@@ -19,7 +19,8 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
     return absl::InternalError("an xid target must be resolved (plan/target_resolver.h) first");
   }
   Applier applier(target, options.applier);
-  ProgressReporter progress(options.progress_on_terminal, stderr);
+  ProgressReporter progress(options.progress_on_terminal, stderr, absl::Seconds(10),
+                            *options.clock);
   RestoreResult result;
   for (const CatalogSegment& segment : plan.segments) {
     if (Lsn(segment.trailer.last_commit_lsn()) < options.start_at.commit_lsn) continue;

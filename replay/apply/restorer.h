@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
+#include "proto/core/clock.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/apply/applier.h"
 #include "replay/plan/restore_planner.h"
@@ -17,6 +18,8 @@ struct RestoreOptions {
   ApplierOptions applier;
   // Rewrite one progress line on stderr (a terminal) instead of logging progress.
   bool progress_on_terminal = false;
+  // Paces the progress lines.
+  Clock* clock = &SystemClock();
   // When set, sees every record (RelationDef or Event) before the applier, may rewrite it
   // (e.g. move a table to another schema) and returns false to drop it.
   std::function<bool(v1::Record*)> filter;

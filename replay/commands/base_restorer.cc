@@ -64,20 +64,20 @@ absl::StatusOr<BaseRestoreResult> BaseRestore::Run() {
   if (table_level_ && options_.tables.empty()) {
     return absl::InvalidArgumentError("--into-schema needs --tables (the tables to restore)");
   }
-  absl::Time start = absl::Now();
+  absl::Time start = options_.clock->Now();
   WALSHIP_RETURN_IF_ERROR(Open());
   WALSHIP_RETURN_IF_ERROR(Preflight());
   WALSHIP_RETURN_IF_ERROR(Schema());
-  absl::Time schema_done = absl::Now();
+  absl::Time schema_done = options_.clock->Now();
   result_.schema_time = schema_done - start;
   WALSHIP_RETURN_IF_ERROR(Load());
-  absl::Time copy_done = absl::Now();
+  absl::Time copy_done = options_.clock->Now();
   result_.copy_time = copy_done - schema_done;
   WALSHIP_RETURN_IF_ERROR(Changes());
-  absl::Time changes_done = absl::Now();
+  absl::Time changes_done = options_.clock->Now();
   result_.change_time = changes_done - copy_done;
   WALSHIP_RETURN_IF_ERROR(PostData());
-  result_.finish_time = absl::Now() - changes_done;
+  result_.finish_time = options_.clock->Now() - changes_done;
   return std::move(result_);
 }
 
@@ -114,7 +114,7 @@ absl::Status BaseRestore::Open() {
 }
 
 absl::Status BaseRestore::Preflight() {
-  absl::Time checking = absl::Now();
+  absl::Time checking = options_.clock->Now();
   WALSHIP_ASSIGN_OR_RETURN(
       PreflightStats checked,
       CheckObjects(store_, options_.cache,
@@ -126,7 +126,7 @@ absl::Status BaseRestore::Preflight() {
               ? absl::StrFormat(", %.1f MiB fetched into %s", checked.fetched / 1048576.0,
                                 options_.cache->dir())
               : "",
-          absl::ToDoubleSeconds(absl::Now() - checking));
+          absl::ToDoubleSeconds(options_.clock->Now() - checking));
   return absl::OkStatus();
 }
 
@@ -146,6 +146,7 @@ absl::Status BaseRestore::Changes() {
     }
   }
   restore_options.progress_on_terminal = options_.progress_on_terminal;
+  restore_options.clock = options_.clock;
   if (table_level_) {
     absl::flat_hash_set<uint32_t> oids;
     for (const TableLoadJob& job : work_) oids.insert(job.table->relation().oid());

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "proto/core/clock.h"
 #include "replay/load/base_loader.h"
 #include "replay/plan/base_planner.h"
 #include "replay/catalog/object_cache.h"
@@ -41,6 +42,8 @@ struct BaseRestoreOptions {
   // restore creates the schema, and not with check_base or a table-level restore.
   uint64_t fold_memory_bytes = uint64_t{1} << 30;
   bool progress_on_terminal = false;
+  // Times the phases and paces progress lines.
+  Clock* clock = &SystemClock();
   // Free-standing sequences: when the restore ends past the agent's last recording, this
   // many increments are added to the recorded values (nextval calls after it are unknown).
   int64_t sequence_margin = 1000;

@@ -19,7 +19,7 @@ std::string RecoveryTarget::Describe() const {
     case Kind::kTime:
       return absl::StrCat("commit time <= ", FormatUtc(time));
     case Kind::kXid:
-      return absl::StrFormat("xid %u (%s)", xid, exclusive ? "exclusive" : "inclusive");
+      return absl::StrFormat("xid %u (%s)", xid.value(), exclusive ? "exclusive" : "inclusive");
     case Kind::kMark:
       return absl::StrFormat("mark \"%s\"", mark);
   }
@@ -79,10 +79,12 @@ absl::StatusOr<RecoveryTarget> BuildTarget(const TargetOptions& config) {
     LogInfo("--to-time \"%s\" resolves to %s UTC", config.to_time, FormatUtc(target.time));
   } else if (!config.to_xid.empty()) {
     target.kind = RecoveryTarget::Kind::kXid;
-    if (!absl::SimpleAtoi(config.to_xid, &target.xid)) {
+    uint32_t xid = 0;
+    if (!absl::SimpleAtoi(config.to_xid, &xid)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("invalid --to-xid \"%s\": expected a transaction id", config.to_xid));
     }
+    target.xid = Xid(xid);
     target.exclusive = config.exclusive;
   } else if (!config.to_mark.empty()) {
     target.kind = RecoveryTarget::Kind::kMark;

@@ -20,7 +20,7 @@ struct RecoveryTarget {
   // kTime: stop before the first transaction whose commit time is after `time`.
   absl::Time time = absl::InfinitePast();
   // kXid: include the transaction (or, with `exclusive`, stop just before it).
-  Xid xid = 0;
+  Xid xid;
   bool exclusive = false;
   // kMark: stop right after the transaction that wrote 'mark:NAME'.
   std::string mark;

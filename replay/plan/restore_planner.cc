@@ -63,8 +63,8 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
     case RecoveryTarget::Kind::kXid: {
       for (size_t i = 0; i < all.size(); ++i) {
         const v1::SegmentTrailer& trailer = all[i].trailer;
-        if (trailer.transaction_count() > 0 && trailer.min_xid() <= target.xid &&
-            target.xid <= trailer.max_xid()) {
+        if (trailer.transaction_count() > 0 && Xid(trailer.min_xid()) <= target.xid &&
+            target.xid <= Xid(trailer.max_xid())) {
           plan.xid_candidates.push_back(i);
         }
       }
@@ -77,7 +77,7 @@ absl::StatusOr<RestorePlan> PlanRestore(const SegmentCatalog& catalog,
         }
         return absl::InvalidArgumentError(
             absl::StrFormat("xid %u is not in the stored recovery window (stored xids %u to %u)",
-                            target.xid, lo, hi));
+                            target.xid.value(), lo, hi));
       }
       count = plan.xid_candidates.back() + 1;
       break;

@@ -16,7 +16,7 @@ std::vector<MarkInfo> CollectMarks(const SegmentCatalog& changes) {
   for (const CatalogSegment& segment : changes.segments()) {
     for (const v1::Mark& mark : segment.trailer.marks()) {
       marks.push_back(
-          MarkInfo{mark.name(), Lsn(mark.commit_lsn()), mark.commit_time_us(), mark.xid()});
+          MarkInfo{mark.name(), Lsn(mark.commit_lsn()), mark.commit_time_us(), Xid(mark.xid())});
     }
   }
   return marks;
@@ -35,7 +35,7 @@ absl::StatusOr<RecoveryTarget> ResolveMarkTarget(const SegmentCatalog& changes,
   }
   auto describe = [](const MarkInfo& mark) {
     return absl::StrFormat("\"%s\" at %s (%s, xid %u)", mark.name, mark.commit_lsn.ToString(),
-                           FormatUtcMicros(mark.commit_time_us), mark.xid);
+                           FormatUtcMicros(mark.commit_time_us), mark.xid.value());
   };
   if (found.empty()) {
     std::vector<std::string> names;
@@ -66,7 +66,7 @@ absl::StatusOr<RestorePlan> ResolveXidTarget(sinks::ObjectStore* store, RestoreP
         bool complete,
         ForEachSegmentRecord(store, plan.segments[index],
                              [&](const v1::Record& record) -> absl::StatusOr<bool> {
-                               if (record.has_event() && record.event().xid() == plan.target.xid) {
+                               if (record.has_event() && Xid(record.event().xid()) == plan.target.xid) {
                                  found = Lsn(record.event().commit_lsn());
                                  return false;
                                }
@@ -78,9 +78,9 @@ absl::StatusOr<RestorePlan> ResolveXidTarget(sinks::ObjectStore* store, RestoreP
   if (!found) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "xid %u is not in the stored recovery window (no stored transaction has it)",
-        plan.target.xid));
+        plan.target.xid.value()));
   }
-  LogInfo("xid %u committed at %s", plan.target.xid, found->ToString());
+  LogInfo("xid %u committed at %s", plan.target.xid.value(), found->ToString());
   return BoundXidPlan(std::move(plan), *found);
 }
 

@@ -22,7 +22,7 @@ struct MarkInfo {
   std::string name;
   Lsn commit_lsn;
   int64_t commit_time_us = 0;
-  uint32_t xid = 0;
+  Xid xid;
 };
 std::vector<MarkInfo> CollectMarks(const SegmentCatalog& changes);
 

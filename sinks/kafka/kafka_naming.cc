@@ -69,8 +69,8 @@ const v1::Row* KeyRow(const v1::Event& event) {
   }
 }
 
-std::string PositionHeader(uint64_t commit_lsn, uint32_t sequence) {
-  return absl::StrFormat("%016X:%u", commit_lsn, sequence);
+std::string PositionHeader(EventPosition position) {
+  return absl::StrFormat("%016X:%u", position.commit_lsn.value(), position.sequence);
 }
 
 

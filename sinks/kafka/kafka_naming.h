@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 
 namespace walship::sinks::kafka {
@@ -38,7 +39,7 @@ const v1::Row* KeyRow(const v1::Event& event);
 
 // walship.position: 16 upper-case hex digits of the commit LSN, ':', the decimal sequence
 // ("00000000016B3748:12").
-std::string PositionHeader(uint64_t commit_lsn, uint32_t sequence);
+std::string PositionHeader(EventPosition position);
 
 }  // namespace walship::sinks::kafka
 

@@ -54,14 +54,14 @@ std::string SerializeDeterministic(const google::protobuf::MessageLite& message)
   return out;
 }
 
-HeadersPtr MakeHeaders(uint64_t commit_lsn, uint32_t sequence, Xid xid, absl::string_view op) {
+HeadersPtr MakeHeaders(EventPosition position, Xid xid, absl::string_view op) {
   HeadersPtr headers(rd_kafka_headers_new(3));
   auto add = [&](absl::string_view name, const std::string& value) {
     rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
                         static_cast<ssize_t>(value.size()));
   };
-  add(kafka::kPositionHeader, kafka::PositionHeader(commit_lsn, sequence));
-  add(kafka::kXidHeader, absl::StrCat(xid));
+  add(kafka::kPositionHeader, kafka::PositionHeader(position));
+  add(kafka::kXidHeader, xid.ToString());
   add(kafka::kOpHeader, std::string(op));
   return headers;
 }
@@ -84,14 +84,14 @@ class KafkaSink : public Sink {
     WALSHIP_RETURN_IF_ERROR(ProduceMarker(v1::TransactionMarker::BEGIN, t));
     absl::Status status = txn.ForEachRecord([&](const v1::Record& record) -> absl::Status {
       if (record.has_relation_def()) {
-        relations_[record.relation_def().oid()] = record.relation_def();
+        relations_[RelationOid(record.relation_def().oid())] = record.relation_def();
         return absl::OkStatus();
       }
       if (record.has_event()) return ProduceEvent(record.event(), t);
       return absl::OkStatus();
     });
     if (!status.ok()) {
-      return Fail(Annotate(status, absl::StrFormat("kafka: transaction %u at %s", info.xid,
+      return Fail(Annotate(status, absl::StrFormat("kafka: transaction %u at %s", info.xid.value(),
                                                    info.commit_lsn.ToString())));
     }
     WALSHIP_RETURN_IF_ERROR(ProduceMarker(v1::TransactionMarker::END, t));
@@ -201,11 +201,11 @@ class KafkaSink : public Sink {
   absl::StatusOr<const v1::Relation*> Describe(const v1::Relation& relation,
                                                const v1::Event& event) {
     if (!relation.table().empty()) return &relation;
-    auto it = relations_.find(relation.oid());
+    auto it = relations_.find(RelationOid(relation.oid()));
     if (it == relations_.end()) {
       return absl::InternalError(absl::StrFormat(
           "kafka: event %s uses relation OID %u without a RelationDef before it",
-          kafka::PositionHeader(event.commit_lsn(), event.sequence()), relation.oid()));
+          kafka::PositionHeader(proto::PositionOf(event)), relation.oid()));
     }
     return &it->second;
   }
@@ -215,7 +215,7 @@ class KafkaSink : public Sink {
   }
 
   HeadersPtr EventHeaders(const v1::Event& event, absl::string_view op) const {
-    return MakeHeaders(event.commit_lsn(), event.sequence(), event.xid(), op);
+    return MakeHeaders(proto::PositionOf(event), Xid(event.xid()), op);
   }
 
   absl::Status ProduceEvent(const v1::Event& event, Txn& t) {
@@ -279,7 +279,7 @@ class KafkaSink : public Sink {
       default:
         return absl::InternalError(absl::StrFormat(
             "kafka: event %s has no known operation (%d)",
-            kafka::PositionHeader(event.commit_lsn(), event.sequence()), event.op()));
+            kafka::PositionHeader(proto::PositionOf(event)), event.op()));
     }
   }
 
@@ -287,7 +287,7 @@ class KafkaSink : public Sink {
     const proto::TransactionInfo& info = *t.info;
     v1::TransactionMarker marker;
     marker.set_kind(kind);
-    marker.set_xid(info.xid);
+    marker.set_xid(info.xid.value());
     marker.set_commit_lsn(info.commit_lsn.value());
     marker.set_end_lsn(info.end_lsn.value());
     marker.set_commit_time_us(info.commit_time_us);
@@ -300,9 +300,10 @@ class KafkaSink : public Sink {
     }
     uint32_t sequence = begin ? 0 : static_cast<uint32_t>(t.events + 1);
     return Produce(
-        kafka::TransactionsTopic(options_.topic_prefix), absl::StrCat(info.xid),
+        kafka::TransactionsTopic(options_.topic_prefix), info.xid.ToString(),
         SerializeDeterministic(marker),
-        MakeHeaders(info.commit_lsn.value(), sequence, info.xid, begin ? "BEGIN" : "END"), t);
+        MakeHeaders(EventPosition{info.commit_lsn, sequence}, info.xid, begin ? "BEGIN" : "END"),
+        t);
   }
 
   // Hands one message to librdkafka (copied). Blocks, polling, while more than

@@ -232,7 +232,7 @@ class ObjectStoreSink : public Sink {
     absl::Status added = builder_->AddTransaction(txn);
     if (!added.ok()) {
       return Fail(Annotate(added, absl::StrFormat("adding transaction %u (commit %s) to a segment",
-                                                  info.xid, info.commit_lsn.ToString())));
+                                                  info.xid.value(), info.commit_lsn.ToString())));
     }
     accepted_end_ = info.end_lsn;
     return MaybeCut(now);

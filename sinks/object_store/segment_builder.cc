@@ -106,7 +106,7 @@ absl::Status SegmentBuilder::AddTransaction(const proto::Transaction& txn) {
     }
     if (record.has_relation_def()) {
       std::string serialized = record.relation_def().SerializeAsString();
-      auto [it, inserted] = relation_defs_.try_emplace(record.relation_def().oid(), serialized);
+      auto [it, inserted] = relation_defs_.try_emplace(RelationOid(record.relation_def().oid()), serialized);
       if (!inserted) {
         if (it->second == serialized) return absl::OkStatus();  // already described here
         it->second = std::move(serialized);

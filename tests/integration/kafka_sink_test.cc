@@ -65,8 +65,8 @@ v1::Row MakeRow(const std::string& id, const std::string& name) {
 // events carrying only the relation OID (as the agent's assembler does).
 class TxnBuilder {
  public:
-  TxnBuilder(Xid xid, uint64_t commit_lsn) {
-    info_.xid = xid;
+  TxnBuilder(uint32_t xid, uint64_t commit_lsn) {
+    info_.xid = Xid(xid);
     info_.commit_lsn = Lsn(commit_lsn);
     info_.end_lsn = Lsn(commit_lsn + 0x30);
     info_.commit_time_us = 1700000000000000 + commit_lsn;
@@ -81,7 +81,7 @@ class TxnBuilder {
     v1::Event* event = record.mutable_event();
     event->set_commit_lsn(info_.commit_lsn.value());
     event->set_sequence(++sequence_);
-    event->set_xid(info_.xid);
+    event->set_xid(info_.xid.value());
     event->set_commit_time_us(info_.commit_time_us);
     event->set_end_lsn(info_.end_lsn.value());
     event->set_op(op);
@@ -297,7 +297,7 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
     }
   }
   for (const auto& txn : txns) {
-    EXPECT_THAT(kinds[txn.info().xid],
+    EXPECT_THAT(kinds[txn.info().xid.value()],
                 ::testing::ElementsAre(v1::TransactionMarker::BEGIN, v1::TransactionMarker::END));
   }
   EXPECT_EQ(end_counts, consumed_counts);
@@ -310,7 +310,7 @@ TEST(KafkaSinkIntegration, BrokerOutageHoldsWatermarkAndLosesNothing) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, OpenKafkaSink(Options(*kafka)));
   const v1::Relation deals = MakeRelation(16400, "public", "deals");
   int next_id = 0;
-  auto write = [&](Xid xid, uint64_t lsn) {
+  auto write = [&](uint32_t xid, uint64_t lsn) {
     TxnBuilder b(xid, lsn);
     for (int i = 0; i < 20; ++i) b.Insert(deals, absl::StrCat(++next_id), "row");
     proto::InMemoryTransaction txn = b.Build();

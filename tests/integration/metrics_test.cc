@@ -42,7 +42,7 @@ class MetricsServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.stall_threshold = stall_threshold;
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
-        MetricsServer::Start(options, registry_, &metrics_);
+        MetricsServer::Start(options, registry_, metrics_);
     ASSERT_OK(server.status());
     server_ = std::move(*server);
     ASSERT_GT(server_->port(), 0);
@@ -140,7 +140,7 @@ TEST_F(MetricsServerTest, AddressInUseIsAClearError) {
   MetricsServerOptions options;
   options.listen = absl::StrCat("127.0.0.1:", server_->port());
   absl::StatusOr<std::unique_ptr<MetricsServer>> second =
-      MetricsServer::Start(options, registry_, &metrics_);
+      MetricsServer::Start(options, registry_, metrics_);
   EXPECT_THAT(
       second.status(),
       walship::testing::StatusIs(
@@ -164,7 +164,7 @@ TEST_F(MetricsServerTest, PortHeldByAnotherSocketIsAClearError) {
   MetricsServerOptions options;
   options.listen = absl::StrCat("127.0.0.1:", port);
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
-      MetricsServer::Start(options, registry_, &metrics_);
+      MetricsServer::Start(options, registry_, metrics_);
   close(fd);
   EXPECT_THAT(server.status(), walship::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                                                           HasSubstr("is already in use")));
@@ -206,7 +206,7 @@ TEST(MetricsServerStart, MalformedAddressIsInvalidArgument) {
   AgentMetrics metrics(registry);
   MetricsServerOptions options;
   options.listen = "metrics.example.com:9187";
-  EXPECT_THAT(MetricsServer::Start(options, registry, &metrics).status(),
+  EXPECT_THAT(MetricsServer::Start(options, registry, metrics).status(),
               walship::testing::StatusIs(
                   absl::StatusCode::kInvalidArgument,
                   HasSubstr("invalid --metrics-listen \"metrics.example.com:9187\"")));

@@ -1,6 +1,7 @@
 // MemoryObjectStore: an ObjectStore held in memory for unit tests: write-once keys, sorted
-// listing. Its objects live in a shared State, so a test keeps a handle on them (to inspect
-// or tamper with the stored bytes) after handing the store over.
+// listing, and a count of reads (Get or Open) per key, so a test can check which objects a
+// step read. Its objects live in a shared State, so a test keeps a handle on them (to
+// inspect or tamper with the stored bytes) after handing the store over.
 #ifndef WALSHIP_TESTS_TESTING_MEMORY_OBJECT_STORE_H_
 #define WALSHIP_TESTS_TESTING_MEMORY_OBJECT_STORE_H_
 
@@ -26,6 +27,7 @@ class MemoryObjectStore : public sinks::ObjectStore {
   struct State {
     absl::Mutex mu;
     std::map<std::string, std::string> objects ABSL_GUARDED_BY(mu);
+    std::map<std::string, int> reads ABSL_GUARDED_BY(mu);
   };
   MemoryObjectStore() : state_(std::make_shared<State>()) {}
   explicit MemoryObjectStore(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -50,6 +52,7 @@ class MemoryObjectStore : public sinks::ObjectStore {
     absl::MutexLock lock(&state_->mu);
     auto it = state_->objects.find(std::string(key));
     if (it == state_->objects.end()) return absl::NotFoundError("no such object");
+    ++state_->reads[it->first];
     return it->second;
   }
   absl::StatusOr<std::unique_ptr<proto::RandomAccessSource>> Open(absl::string_view key) override {
@@ -69,6 +72,22 @@ class MemoryObjectStore : public sinks::ObjectStore {
     absl::MutexLock lock(&state_->mu);
     state_->objects.erase(std::string(key));
     return absl::OkStatus();
+  }
+
+  // How many times the object was read (Get or Open).
+  int reads(const std::string& key) const {
+    absl::MutexLock lock(&state_->mu);
+    auto it = state_->reads.find(key);
+    return it == state_->reads.end() ? 0 : it->second;
+  }
+  // Total reads of keys containing `part` ("/wal/").
+  int reads_containing(absl::string_view part) const {
+    absl::MutexLock lock(&state_->mu);
+    int total = 0;
+    for (const auto& [key, n] : state_->reads) {
+      if (absl::StrContains(key, part)) total += n;
+    }
+    return total;
   }
 
   // Every key stored, sorted.

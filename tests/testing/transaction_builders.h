@@ -42,7 +42,7 @@ inline v1::Record InsertRecord(const proto::TransactionInfo& info, uint32_t oid,
   v1::Event* event = record.mutable_event();
   event->set_commit_lsn(info.commit_lsn.value());
   event->set_sequence(sequence);
-  event->set_xid(info.xid);
+  event->set_xid(info.xid.value());
   event->set_commit_time_us(info.commit_time_us);
   event->set_end_lsn(info.end_lsn.value());
   event->set_op(v1::INSERT);
@@ -54,11 +54,11 @@ inline v1::Record InsertRecord(const proto::TransactionInfo& info, uint32_t oid,
 
 // A transaction of `events` inserts into `relation`, preceded by its RelationDef (as the
 // agent hands them over: each transaction describes the relations it uses).
-inline proto::InMemoryTransaction MakeTransaction(Xid xid, uint64_t commit_lsn,
+inline proto::InMemoryTransaction MakeTransaction(uint32_t xid, uint64_t commit_lsn,
                                                   const v1::Relation& relation, int events,
                                                   const std::string& value = "v") {
   proto::TransactionInfo info;
-  info.xid = xid;
+  info.xid = Xid(xid);
   info.commit_lsn = Lsn(commit_lsn);
   info.end_lsn = Lsn(commit_lsn + 0x28);
   info.commit_time_us = 1700000000000000 + static_cast<int64_t>(xid) * 1000;

@@ -115,7 +115,7 @@ TEST(PgOutputDecoder, DecodesBeginAndConvertsTheEpoch) {
   auto m = DecodeAs<BeginMessage>(decoder, Begin());
   EXPECT_EQ(m.final_lsn, Lsn(0x16B3748));
   EXPECT_EQ(m.commit_time_us, kPgEpochUs + 1000000);
-  EXPECT_EQ(m.xid, 732u);
+  EXPECT_EQ(m.xid, Xid(732));
 }
 
 TEST(PgOutputDecoder, DecodesCommit) {
@@ -145,8 +145,8 @@ TEST(PgOutputDecoder, DecodesRelationOutsideAndInsideStream) {
   for (bool in_stream : {false, true}) {
     PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
     auto m = DecodeAs<RelationMessage>(decoder, Relation(in_stream));
-    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
-    EXPECT_EQ(m.oid, 16395u);
+    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
+    EXPECT_EQ(m.oid, RelationOid(16395));
     EXPECT_EQ(m.schema, "public");
     EXPECT_EQ(m.table, "crm");
     EXPECT_EQ(m.replica_identity, 'd');
@@ -190,7 +190,7 @@ TEST(PgOutputDecoder, DecodesTypeOutsideAndInsideStream) {
   for (bool in_stream : {false, true}) {
     PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
     auto m = DecodeAs<TypeMessage>(decoder, Type(in_stream));
-    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
+    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
     EXPECT_EQ(m.oid, 16390u);
     EXPECT_EQ(m.schema, "public");
     EXPECT_EQ(m.name, "mood");
@@ -201,8 +201,8 @@ TEST(PgOutputDecoder, DecodesInsertWithEveryColumnKind) {
   for (bool in_stream : {false, true}) {
     PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
     auto m = DecodeAs<InsertMessage>(decoder, Insert(in_stream));
-    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
-    EXPECT_EQ(m.relation, 16395u);
+    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
+    EXPECT_EQ(m.relation, RelationOid(16395));
     ASSERT_EQ(m.new_tuple.size(), 4u);
     EXPECT_EQ(m.new_tuple[0].kind, TupleValue::Kind::kNull);
     EXPECT_EQ(m.new_tuple[1].kind, TupleValue::Kind::kUnchangedToast);
@@ -227,8 +227,8 @@ TEST(PgOutputDecoder, DecodesUpdateWithoutOldTuple) {
   for (bool in_stream : {false, true}) {
     PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
     auto m = DecodeAs<UpdateMessage>(decoder, UpdateWithoutOld(in_stream));
-    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
-    EXPECT_EQ(m.relation, 16395u);
+    EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
+    EXPECT_EQ(m.relation, RelationOid(16395));
     EXPECT_EQ(m.old_kind, std::nullopt);
     EXPECT_TRUE(m.old_tuple.empty());
     ASSERT_EQ(m.new_tuple.size(), 2u);
@@ -242,7 +242,7 @@ TEST(PgOutputDecoder, DecodesUpdateWithOldKeyOrOldRow) {
     for (char kind : {'K', 'O'}) {
       PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
       auto m = DecodeAs<UpdateMessage>(decoder, UpdateWithOld(in_stream, kind));
-      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
+      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
       EXPECT_EQ(m.old_kind, std::optional<char>(kind));
       ASSERT_EQ(m.old_tuple.size(), 2u);
       EXPECT_EQ(m.old_tuple[0].data, "1");
@@ -268,8 +268,8 @@ TEST(PgOutputDecoder, DecodesDeleteWithOldKeyOrOldRow) {
     for (char kind : {'K', 'O'}) {
       PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
       auto m = DecodeAs<DeleteMessage>(decoder, Delete(in_stream, kind));
-      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
-      EXPECT_EQ(m.relation, 16395u);
+      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
+      EXPECT_EQ(m.relation, RelationOid(16395));
       EXPECT_EQ(m.old_kind, kind);
       ASSERT_EQ(m.old_tuple.size(), 1u);
       EXPECT_EQ(m.old_tuple[0].data, "7");
@@ -289,10 +289,10 @@ TEST(PgOutputDecoder, DecodesTruncateOptions) {
     for (uint8_t options : {0, 1, 2, 3}) {
       PgOutputDecoder decoder = in_stream ? StreamingDecoder() : PgOutputDecoder();
       auto m = DecodeAs<TruncateMessage>(decoder, Truncate(in_stream, options));
-      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(kStreamXid) : std::nullopt);
+      EXPECT_EQ(m.xid, in_stream ? std::optional<Xid>(Xid(kStreamXid)) : std::nullopt);
       EXPECT_EQ(m.cascade, (options & 1) != 0);
       EXPECT_EQ(m.restart_identity, (options & 2) != 0);
-      EXPECT_THAT(m.relations, ElementsAre(16395u, 16402u));
+      EXPECT_THAT(m.relations, ElementsAre(RelationOid(16395), RelationOid(16402)));
     }
   }
 }
@@ -325,7 +325,7 @@ TEST(PgOutputDecoder, DecodesTransactionalAndNonTransactionalMessages) {
 TEST(PgOutputDecoder, DecodesMessageInsideStreamWithXid) {
   PgOutputDecoder decoder = StreamingDecoder();
   auto m = DecodeAs<LogicalMessage>(decoder, Message(true, 1));
-  EXPECT_EQ(m.xid, std::optional<Xid>(kStreamXid));
+  EXPECT_EQ(m.xid, std::optional<Xid>(Xid(kStreamXid)));
   EXPECT_TRUE(m.transactional);
   EXPECT_EQ(m.content, "hello");
 }
@@ -347,7 +347,7 @@ TEST(PgOutputDecoder, TracksStreamStartAndStop) {
   PgOutputDecoder decoder;
   EXPECT_FALSE(decoder.in_stream());
   auto start = DecodeAs<StreamStartMessage>(decoder, StreamStart(kStreamXid, 1));
-  EXPECT_EQ(start.xid, kStreamXid);
+  EXPECT_EQ(start.xid, Xid(kStreamXid));
   EXPECT_TRUE(start.first_segment);
   EXPECT_TRUE(decoder.in_stream());
   DecodeAs<StreamStopMessage>(decoder, StreamStop());
@@ -368,7 +368,7 @@ TEST(PgOutputDecoder, RejectsBadFirstSegmentFlag) {
 TEST(PgOutputDecoder, DecodesStreamCommit) {
   PgOutputDecoder decoder;
   auto m = DecodeAs<StreamCommitMessage>(decoder, StreamCommit());
-  EXPECT_EQ(m.xid, kStreamXid);
+  EXPECT_EQ(m.xid, Xid(kStreamXid));
   EXPECT_EQ(m.flags, 0);
   EXPECT_EQ(m.commit_lsn, Lsn(0x1580DE0));
   EXPECT_EQ(m.end_lsn, Lsn(0x1580E58));
@@ -385,8 +385,8 @@ TEST(PgOutputDecoder, RejectsUnknownStreamCommitFlags) {
 TEST(PgOutputDecoder, DecodesStreamAbort) {
   PgOutputDecoder decoder;
   auto m = DecodeAs<StreamAbortMessage>(decoder, StreamAbort());
-  EXPECT_EQ(m.xid, kStreamXid);
-  EXPECT_EQ(m.subxid, 747u);
+  EXPECT_EQ(m.xid, Xid(kStreamXid));
+  EXPECT_EQ(m.subxid, Xid(747));
 }
 
 TEST(PgOutputDecoder, RejectsTimestampThatWouldOverflow) {

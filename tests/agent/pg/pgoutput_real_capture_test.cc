@@ -26,7 +26,7 @@ using ::testing::ElementsAre;
 using ::walship::testing::StatusIs;
 
 struct Captured {
-  Xid xid;          // the xid column of the peek (0 for the non-transactional message)
+  uint32_t xid;     // the xid column of the peek (0 for the non-transactional message)
   const char* hex;  // the data column
 };
 
@@ -151,7 +151,7 @@ TEST(PgOutputRealCapture, StreamedChangesCarryTheTransactionXid) {
         messages[i]);
     if (!xid.has_value() || kCaptured[i].xid == 0) continue;
     if (std::holds_alternative<StreamAbortMessage>(messages[i])) continue;  // subxact row
-    EXPECT_EQ(*xid, kCaptured[i].xid) << "message " << i;
+    EXPECT_EQ(*xid, Xid(kCaptured[i].xid)) << "message " << i;
     ++streamed;
   }
   EXPECT_GT(streamed, 20);
@@ -162,7 +162,7 @@ TEST(PgOutputRealCapture, DecodesTransactionsOutsideStreams) {
   ASSERT_EQ(m.size(), std::size(kCaptured));
 
   const auto& begin = At<BeginMessage>(m, 0);
-  EXPECT_EQ(begin.xid, 732u);
+  EXPECT_EQ(begin.xid, Xid(732));
   EXPECT_EQ(begin.final_lsn, Lsn(0x1514980));
   EXPECT_GT(begin.commit_time_us, 1'700'000'000'000'000);  // after November 2023
   const auto& commit = At<CommitMessage>(m, 3);
@@ -178,7 +178,7 @@ TEST(PgOutputRealCapture, DecodesTransactionsOutsideStreams) {
 
   const auto& crm = At<RelationMessage>(m, 2);
   EXPECT_EQ(crm.xid, std::nullopt);
-  EXPECT_EQ(crm.oid, 16395u);
+  EXPECT_EQ(crm.oid, RelationOid(16395));
   EXPECT_EQ(crm.table, "crm");
   EXPECT_EQ(crm.replica_identity, 'd');
   ASSERT_EQ(crm.columns.size(), 5u);
@@ -218,7 +218,7 @@ TEST(PgOutputRealCapture, DecodesTransactionsOutsideStreams) {
   const auto& truncate = At<TruncateMessage>(m, 20);
   EXPECT_TRUE(truncate.cascade);
   EXPECT_TRUE(truncate.restart_identity);
-  EXPECT_THAT(truncate.relations, ElementsAre(16402u, 16405u));
+  EXPECT_THAT(truncate.relations, ElementsAre(RelationOid(16402), RelationOid(16405)));
 
   const auto& transactional = At<LogicalMessage>(m, 23);
   EXPECT_TRUE(transactional.transactional);
@@ -236,35 +236,35 @@ TEST(PgOutputRealCapture, DecodesStreamedTransactions) {
   ASSERT_EQ(m.size(), std::size(kCaptured));
 
   EXPECT_TRUE(At<StreamStartMessage>(m, 26).first_segment);
-  EXPECT_EQ(At<StreamStartMessage>(m, 26).xid, 742u);
-  EXPECT_EQ(At<TypeMessage>(m, 27).xid, std::optional<Xid>(742));
+  EXPECT_EQ(At<StreamStartMessage>(m, 26).xid, Xid(742));
+  EXPECT_EQ(At<TypeMessage>(m, 27).xid, std::optional<Xid>(Xid(742)));
   EXPECT_EQ(At<RelationMessage>(m, 28).columns.size(), 5u);
   const auto& insert = At<InsertMessage>(m, 29);
-  EXPECT_EQ(insert.xid, std::optional<Xid>(742));
+  EXPECT_EQ(insert.xid, std::optional<Xid>(Xid(742)));
   EXPECT_EQ(insert.new_tuple[0].data, "10");
   EXPECT_EQ(insert.new_tuple[4].kind, TupleValue::Kind::kNull);
   EXPECT_FALSE(At<StreamStartMessage>(m, 31).first_segment);
 
   const auto& message = At<LogicalMessage>(m, 35);
-  EXPECT_EQ(message.xid, std::optional<Xid>(742));
+  EXPECT_EQ(message.xid, std::optional<Xid>(Xid(742)));
   EXPECT_TRUE(message.transactional);
   EXPECT_EQ(message.content, "in-stream");
   const auto& truncate = At<TruncateMessage>(m, 37);
   EXPECT_FALSE(truncate.cascade);
-  EXPECT_THAT(truncate.relations, ElementsAre(16402u));
+  EXPECT_THAT(truncate.relations, ElementsAre(RelationOid(16402)));
 
   const auto& commit = At<StreamCommitMessage>(m, 39);
-  EXPECT_EQ(commit.xid, 742u);
+  EXPECT_EQ(commit.xid, Xid(742));
   EXPECT_EQ(commit.commit_lsn, Lsn(0x1580DE0));
   EXPECT_EQ(commit.end_lsn, Lsn(0x1580E58));
 
   // ROLLBACK TO SAVEPOINT of a streamed subtransaction, then a whole streamed rollback.
   const auto& sub_abort = At<StreamAbortMessage>(m, 44);
-  EXPECT_EQ(sub_abort.xid, 746u);
-  EXPECT_EQ(sub_abort.subxid, 747u);
+  EXPECT_EQ(sub_abort.xid, Xid(746));
+  EXPECT_EQ(sub_abort.subxid, Xid(747));
   const auto& abort = At<StreamAbortMessage>(m, 47);
-  EXPECT_EQ(abort.xid, 750u);
-  EXPECT_EQ(abort.subxid, 750u);
+  EXPECT_EQ(abort.xid, Xid(750));
+  EXPECT_EQ(abort.subxid, Xid(750));
 }
 
 TEST(PgOutputRealCapture, EveryTruncationIsDataLoss) {

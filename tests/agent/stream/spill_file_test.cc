@@ -54,11 +54,11 @@ std::vector<std::string> FilesIn(const std::string& dir) {
 
 TEST(SpillFile, RoundTripsEntriesInOrderAnyNumberOfTimes) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), 700));
+  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), Xid(700)));
   std::vector<std::pair<Xid, std::string>> expected;
   for (uint32_t i = 1; i <= 1000; ++i) {
     v1::Record record = Event(i, std::string(i % 300, 'q'));
-    Xid subxid = 700 + i % 3;
+    Xid subxid(700 + i % 3);
     ASSERT_OK(file->Append(subxid, record));
     expected.emplace_back(subxid, record.SerializeAsString());
   }
@@ -73,14 +73,14 @@ TEST(SpillFile, RoundTripsEntriesInOrderAnyNumberOfTimes) {
 
 TEST(SpillFile, RecordsLargerThanTheIoBufferRoundTrip) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), 700));
+  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), Xid(700)));
   std::vector<std::pair<Xid, std::string>> expected;
   for (uint32_t i = 1; i <= 4; ++i) {
     // 3 MiB, then small, then 1 MiB + 1: entries straddle every read chunk boundary.
     size_t size = i % 2 == 1 ? (3u << 20) + i : 17;
     if (i == 4) size = (1u << 20) + 1;
     v1::Record record = Event(i, std::string(size, static_cast<char>('a' + i)));
-    ASSERT_OK(file->Append(700, record));
+    ASSERT_OK(file->Append(Xid(700), record));
     expected.emplace_back(700, record.SerializeAsString());
   }
   ASSERT_OK(file->FinishWriting());
@@ -89,7 +89,7 @@ TEST(SpillFile, RecordsLargerThanTheIoBufferRoundTrip) {
 
 TEST(SpillFile, EmptyFileHasNoEntries) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), 700));
+  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), Xid(700)));
   ASSERT_OK(file->FinishWriting());
   EXPECT_THAT(ReadAll(*file), IsEmpty());
   EXPECT_EQ(file->bytes(), 0u);
@@ -97,8 +97,8 @@ TEST(SpillFile, EmptyFileHasNoEntries) {
 
 TEST(SpillFile, NamedSpillTmpAndRemovedOnDestruction) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto first, SpillFile::Create(dir.path(), 700));
-  ASSERT_OK_AND_ASSIGN(auto second, SpillFile::Create(dir.path(), 700));
+  ASSERT_OK_AND_ASSIGN(auto first, SpillFile::Create(dir.path(), Xid(700)));
+  ASSERT_OK_AND_ASSIGN(auto second, SpillFile::Create(dir.path(), Xid(700)));
   EXPECT_THAT(dir.Files("spill-", ".tmp"), SizeIs(2));  // same xid, distinct files
   for (const std::string& name : FilesIn(dir.path())) {
     EXPECT_THAT(name, ::testing::StartsWith("spill-700-"));
@@ -112,8 +112,8 @@ TEST(SpillFile, NamedSpillTmpAndRemovedOnDestruction) {
 
 TEST(SpillFile, TruncatedFileIsDataLoss) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), 700));
-  for (uint32_t i = 1; i <= 10; ++i) ASSERT_OK(file->Append(700, Event(i, "payload")));
+  ASSERT_OK_AND_ASSIGN(auto file, SpillFile::Create(dir.path(), Xid(700)));
+  for (uint32_t i = 1; i <= 10; ++i) ASSERT_OK(file->Append(Xid(700), Event(i, "payload")));
   ASSERT_OK(file->FinishWriting());
   std::vector<std::string> files = dir.Files("spill-", ".tmp");
   ASSERT_THAT(files, SizeIs(1));
@@ -130,7 +130,7 @@ TEST(SpillFile, TruncatedFileIsDataLoss) {
 }
 
 TEST(SpillFile, CreateInMissingDirectoryIsAClearError) {
-  auto file = SpillFile::Create("/nonexistent-walship-dir/spill", 700);
+  auto file = SpillFile::Create("/nonexistent-walship-dir/spill", Xid(700));
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(std::string(file.status().message()),
               HasSubstr("/nonexistent-walship-dir/spill"));

@@ -23,12 +23,17 @@ inline TupleValue Text(std::string data) {
 }
 
 // A relation with an int4 key column "id" and the given text columns.
-inline RelationMessage Relation(RelationOid oid, std::string table,
+// Ids are plain numbers here (the messages hold them typed).
+inline std::optional<Xid> XidOf(std::optional<uint32_t> xid) {
+  return xid ? std::optional<Xid>(Xid(*xid)) : std::nullopt;
+}
+
+inline RelationMessage Relation(uint32_t oid, std::string table,
                                 std::vector<std::string> text_columns = {"name"},
-                                std::optional<Xid> xid = std::nullopt) {
+                                std::optional<uint32_t> xid = std::nullopt) {
   RelationMessage m;
-  m.xid = xid;
-  m.oid = oid;
+  m.xid = XidOf(xid);
+  m.oid = RelationOid(oid);
   m.schema = "public";
   m.table = std::move(table);
   m.replica_identity = 'd';
@@ -39,21 +44,21 @@ inline RelationMessage Relation(RelationOid oid, std::string table,
   return m;
 }
 
-inline InsertMessage Insert(RelationOid oid, Tuple row, std::optional<Xid> xid = std::nullopt) {
-  return InsertMessage{xid, oid, std::move(row)};
+inline InsertMessage Insert(uint32_t oid, Tuple row, std::optional<uint32_t> xid = std::nullopt) {
+  return InsertMessage{XidOf(xid), RelationOid(oid), std::move(row)};
 }
 
-inline BeginMessage Begin(Xid xid, Lsn final_lsn, int64_t commit_time_us) {
-  return BeginMessage{final_lsn, commit_time_us, xid};
+inline BeginMessage Begin(uint32_t xid, Lsn final_lsn, int64_t commit_time_us) {
+  return BeginMessage{final_lsn, commit_time_us, Xid(xid)};
 }
 
 inline CommitMessage Commit(Lsn commit_lsn, Lsn end_lsn, int64_t commit_time_us) {
   return CommitMessage{0, commit_lsn, end_lsn, commit_time_us};
 }
 
-inline StreamCommitMessage StreamCommit(Xid xid, Lsn commit_lsn, Lsn end_lsn,
+inline StreamCommitMessage StreamCommit(uint32_t xid, Lsn commit_lsn, Lsn end_lsn,
                                         int64_t commit_time_us) {
-  return StreamCommitMessage{xid, 0, commit_lsn, end_lsn, commit_time_us};
+  return StreamCommitMessage{Xid(xid), 0, commit_lsn, end_lsn, commit_time_us};
 }
 
 // Every record of `txn`, in order (fails the test on a read error).

@@ -21,8 +21,8 @@ using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
 using namespace ::walship::agent::testing;  // NOLINT: message builders
 
-constexpr RelationOid kAccounts = 16384;
-constexpr RelationOid kOrders = 16390;
+constexpr uint32_t kAccounts = 16384;
+constexpr uint32_t kOrders = 16390;
 constexpr int64_t kTime = 1700000000123456;
 
 class TransactionAssemblerTest : public ::testing::Test {
@@ -55,19 +55,19 @@ TEST_F(TransactionAssemblerTest, PlainTransactionGivesRelationDefThenStampedEven
   Feed(Relation(kAccounts, "accounts"));
   Feed(Insert(kAccounts, {Text("1"), Text("alice")}));
   UpdateMessage update{std::nullopt,
-                       kAccounts,
+                       RelationOid(kAccounts),
                        'K',
                        {Text("1"), TupleValue{}},
                        {Text("2"), TupleValue{TupleValue::Kind::kUnchangedToast, ""}}};
   Feed(update);
-  Feed(DeleteMessage{std::nullopt, kAccounts, 'K', {Text("2"), TupleValue{}}});
-  Feed(TruncateMessage{std::nullopt, true, false, {kAccounts}});
+  Feed(DeleteMessage{std::nullopt, RelationOid(kAccounts), 'K', {Text("2"), TupleValue{}}});
+  Feed(TruncateMessage{std::nullopt, true, false, {RelationOid(kAccounts)}});
   Feed(LogicalMessage{std::nullopt, true, Lsn(0xff0), "mark:", "before-delete"});
   auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
   ASSERT_NE(txn, nullptr);
   EXPECT_FALSE(assembler_.InTransaction());
 
-  EXPECT_EQ(txn->info().xid, 700u);
+  EXPECT_EQ(txn->info().xid, Xid(700));
   EXPECT_EQ(txn->info().commit_lsn, Lsn(0x1000));
   EXPECT_EQ(txn->info().end_lsn, Lsn(0x1040));
   EXPECT_EQ(txn->info().commit_time_us, kTime);
@@ -127,7 +127,7 @@ TEST_F(TransactionAssemblerTest, PlainTransactionGivesRelationDefThenStampedEven
 TEST_F(TransactionAssemblerTest, UpdateWithoutOldRowHasNoOldRow) {
   Feed(Relation(kAccounts, "accounts"));
   Feed(Begin(700, Lsn(0x1000), kTime));
-  Feed(UpdateMessage{std::nullopt, kAccounts, std::nullopt, {}, {Text("1"), Text("bob")}});
+  Feed(UpdateMessage{std::nullopt, RelationOid(kAccounts), std::nullopt, {}, {Text("1"), Text("bob")}});
   auto txn = Complete(Commit(Lsn(0x1000), Lsn(0x1040), kTime));
   ASSERT_NE(txn, nullptr);
   std::vector<v1::Record> records = Records(*txn);
@@ -229,7 +229,7 @@ TEST_F(TransactionAssemblerTest, ChangeForUnknownRelationIsDataLoss) {
 TEST_F(TransactionAssemblerTest, TruncateOfUnknownRelationIsDataLoss) {
   Feed(Relation(kAccounts, "accounts"));
   Feed(Begin(700, Lsn(0x1000), kTime));
-  EXPECT_THAT(assembler_.Feed(TruncateMessage{std::nullopt, false, false, {kAccounts, kOrders}}),
+  EXPECT_THAT(assembler_.Feed(TruncateMessage{std::nullopt, false, false, {RelationOid(kAccounts), RelationOid(kOrders)}}),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("16390")));
 }
 
@@ -252,16 +252,16 @@ TEST_F(TransactionAssemblerTest, ProtocolViolationsAreDataLoss) {
 }
 
 TEST_F(TransactionAssemblerTest, InterleavedStreamedTransactions) {
-  constexpr Xid kA = 900, kB = 901;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900, kB = 901;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));
   Feed(Insert(kAccounts, {Text("1"), Text("a1")}, kA));
   Feed(StreamStopMessage{});
-  Feed(StreamStartMessage{kB, true});
+  Feed(StreamStartMessage{Xid(kB), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kB));
   Feed(Insert(kAccounts, {Text("2"), Text("b1")}, kB));
   Feed(StreamStopMessage{});
-  Feed(StreamStartMessage{kA, false});
+  Feed(StreamStartMessage{Xid(kA), false});
   Feed(Insert(kAccounts, {Text("3"), Text("a2")}, kA));
   Feed(StreamStopMessage{});
   EXPECT_EQ(assembler_.open_streamed_transactions(), 2u);
@@ -270,7 +270,7 @@ TEST_F(TransactionAssemblerTest, InterleavedStreamedTransactions) {
 
   auto b = Complete(StreamCommit(kB, Lsn(0x3000), Lsn(0x3040), kTime + 2));
   ASSERT_NE(b, nullptr);
-  EXPECT_EQ(b->info().xid, kB);
+  EXPECT_EQ(b->info().xid, Xid(kB));
   EXPECT_EQ(b->info().event_count, 1u);
   std::vector<v1::Record> b_records = Records(*b);
   EXPECT_THAT(Shape(b_records), ElementsAre("R16384", "I1"));
@@ -283,7 +283,7 @@ TEST_F(TransactionAssemblerTest, InterleavedStreamedTransactions) {
 
   auto a = Complete(StreamCommit(kA, Lsn(0x4000), Lsn(0x4040), kTime + 3));
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->info().xid, kA);
+  EXPECT_EQ(a->info().xid, Xid(kA));
   EXPECT_EQ(a->info().event_count, 2u);
   std::vector<v1::Record> a_records = Records(*a);
   EXPECT_THAT(Shape(a_records), ElementsAre("R16384", "I1", "I2"));
@@ -300,8 +300,8 @@ TEST_F(TransactionAssemblerTest, InterleavedStreamedTransactions) {
 }
 
 TEST_F(TransactionAssemblerTest, StreamedRelationIsPrivateUntilStreamCommit) {
-  constexpr Xid kA = 900;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kOrders, "orders", {"item"}, kA));
   Feed(Insert(kOrders, {Text("1"), Text("x")}, kA));
   Feed(StreamStopMessage{});
@@ -313,10 +313,10 @@ TEST_F(TransactionAssemblerTest, StreamedRelationIsPrivateUntilStreamCommit) {
 }
 
 TEST_F(TransactionAssemblerTest, StreamedRelationVersionIsSharedAfterStreamCommit) {
-  constexpr Xid kA = 900;
+  constexpr uint32_t kA = 900;
   Feed(Relation(kAccounts, "accounts", {"name"}));  // the shared view: 2 columns
 
-  Feed(StreamStartMessage{kA, true});
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name", "email"}, kA));  // A's view: 3 columns
   Feed(Relation(kOrders, "orders", {"item"}, kA));
   Feed(Insert(kAccounts, {Text("1"), Text("a"), Text("a@x")}, kA));
@@ -358,12 +358,12 @@ TEST_F(TransactionAssemblerTest, StreamedRelationVersionIsSharedAfterStreamCommi
 // cache, and a plain transaction was sent the new schema. The stream's commit must not
 // bring the old description back: pgoutput does not resend R to later transactions.
 TEST_F(TransactionAssemblerTest, OlderStreamedDescriptionDoesNotReplaceNewerShared) {
-  constexpr Xid kA = 900;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));  // v1: 2 columns
   Feed(Insert(kAccounts, {Text("1"), Text("a")}, 950));
   Feed(StreamStopMessage{});
-  Feed(StreamAbortMessage{kA, 950});
+  Feed(StreamAbortMessage{Xid(kA), Xid(950)});
 
   Feed(Begin(700, Lsn(0x1000), kTime));
   Feed(Relation(kAccounts, "accounts", {"name", "email"}));  // v2: 3 columns
@@ -389,17 +389,17 @@ TEST_F(TransactionAssemblerTest, NewestStreamedDescriptionWinsWhateverTheCommitO
   for (bool newer_commits_first : {false, true}) {
     SCOPED_TRACE(newer_commits_first ? "newer commits first" : "older commits first");
     assembler_.Reset();
-    constexpr Xid kOld = 900, kNew = 901;
-    Feed(StreamStartMessage{kOld, true});
+    constexpr uint32_t kOld = 900, kNew = 901;
+    Feed(StreamStartMessage{Xid(kOld), true});
     Feed(Relation(kAccounts, "accounts", {"name"}, kOld));
     Feed(Insert(kAccounts, {Text("1"), Text("a")}, kOld));
     Feed(StreamStopMessage{});
-    Feed(StreamStartMessage{kNew, true});
+    Feed(StreamStartMessage{Xid(kNew), true});
     Feed(Relation(kAccounts, "accounts", {"name", "email"}, kNew));
     Feed(Insert(kAccounts, {Text("2"), Text("b"), Text("b@x")}, kNew));
     Feed(StreamStopMessage{});
-    Xid first = newer_commits_first ? kNew : kOld;
-    Xid second = newer_commits_first ? kOld : kNew;
+    uint32_t first = newer_commits_first ? kNew : kOld;
+    uint32_t second = newer_commits_first ? kOld : kNew;
     ASSERT_NE(Complete(StreamCommit(first, Lsn(0x2000), Lsn(0x2040), kTime)), nullptr);
     ASSERT_NE(Complete(StreamCommit(second, Lsn(0x3000), Lsn(0x3040), kTime)), nullptr);
 
@@ -414,19 +414,19 @@ TEST_F(TransactionAssemblerTest, NewestStreamedDescriptionWinsWhateverTheCommitO
 }
 
 TEST_F(TransactionAssemblerTest, StreamAbortOfSubtransactionDropsExactlyItsEvents) {
-  constexpr Xid kA = 900, kSub1 = 950, kSub2 = 951;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900, kSub1 = 950, kSub2 = 951;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));
   // The relation is first used by the subtransaction that will abort: its description
   // must survive the abort.
   Feed(Insert(kAccounts, {Text("1"), Text("sub1")}, kSub1));
   Feed(Insert(kAccounts, {Text("2"), Text("top")}, kA));
   Feed(StreamStopMessage{});
-  Feed(StreamStartMessage{kA, false});
+  Feed(StreamStartMessage{Xid(kA), false});
   Feed(Insert(kAccounts, {Text("3"), Text("sub2")}, kSub2));
   Feed(Insert(kAccounts, {Text("4"), Text("sub1 again")}, kSub1));
   Feed(StreamStopMessage{});
-  Feed(StreamAbortMessage{kA, kSub1});
+  Feed(StreamAbortMessage{Xid(kA), Xid(kSub1)});
   EXPECT_EQ(assembler_.open_streamed_transactions(), 1u);
 
   auto txn = Complete(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime));
@@ -445,12 +445,12 @@ TEST_F(TransactionAssemblerTest, StreamAbortOfSubtransactionDropsExactlyItsEvent
 }
 
 TEST_F(TransactionAssemblerTest, StreamAbortOfWholeTransactionDropsIt) {
-  constexpr Xid kA = 900;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));
   Feed(Insert(kAccounts, {Text("1"), Text("a")}, kA));
   Feed(StreamStopMessage{});
-  Feed(StreamAbortMessage{kA, kA});
+  Feed(StreamAbortMessage{Xid(kA), Xid(kA)});
   EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
   EXPECT_THAT(assembler_.Feed(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime)),
               StatusIs(absl::StatusCode::kDataLoss));
@@ -461,8 +461,8 @@ TEST_F(TransactionAssemblerTest, StreamAbortOfWholeTransactionDropsIt) {
 }
 
 TEST_F(TransactionAssemblerTest, StreamAbortOfUnknownTransactionIsIgnored) {
-  Feed(StreamAbortMessage{123, 124});
-  Feed(StreamAbortMessage{123, 123});
+  Feed(StreamAbortMessage{Xid(123), Xid(124)});
+  Feed(StreamAbortMessage{Xid(123), Xid(123)});
   EXPECT_EQ(assembler_.open_streamed_transactions(), 0u);
 }
 
@@ -472,14 +472,14 @@ TEST_F(TransactionAssemblerTest, StreamCommitOfUnknownTransactionIsDataLoss) {
 }
 
 TEST_F(TransactionAssemblerTest, StreamCommitOrAbortInsideOpenBlockIsDataLoss) {
-  constexpr Xid kA = 900;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));
   Feed(Insert(kAccounts, {Text("1"), Text("a")}, kA));
   EXPECT_THAT(assembler_.Feed(StreamCommit(kA, Lsn(0x2000), Lsn(0x2040), kTime)),
               StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(assembler_.Feed(StreamAbortMessage{kA, kA}), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(assembler_.Feed(StreamStartMessage{kA, false}),
+  EXPECT_THAT(assembler_.Feed(StreamAbortMessage{Xid(kA), Xid(kA)}), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(assembler_.Feed(StreamStartMessage{Xid(kA), false}),
               StatusIs(absl::StatusCode::kDataLoss));
   // The block is still intact: it can be closed and committed.
   Feed(Insert(kAccounts, {Text("2"), Text("b")}, kA));
@@ -491,7 +491,7 @@ TEST_F(TransactionAssemblerTest, StreamCommitOrAbortInsideOpenBlockIsDataLoss) {
 
 TEST_F(TransactionAssemblerTest, ResetForgetsEverything) {
   Feed(Relation(kAccounts, "accounts"));
-  Feed(StreamStartMessage{900, true});
+  Feed(StreamStartMessage{Xid(900), true});
   Feed(Relation(kOrders, "orders", {"item"}, 900));
   Feed(Insert(kOrders, {Text("1"), Text("x")}, 900));
   Feed(StreamStopMessage{});
@@ -512,10 +512,10 @@ TEST_F(TransactionAssemblerTest, ResetForgetsEverything) {
 }
 
 TEST_F(TransactionAssemblerTest, ResetInsideStreamBlockClosesIt) {
-  Feed(StreamStartMessage{900, true});
+  Feed(StreamStartMessage{Xid(900), true});
   assembler_.Reset();
   // Not inside a block any more: a second Stream Start is fine, Stream Stop closes it.
-  Feed(StreamStartMessage{901, true});
+  Feed(StreamStartMessage{Xid(901), true});
   Feed(StreamStopMessage{});
   EXPECT_EQ(assembler_.open_streamed_transactions(), 1u);
 }
@@ -526,8 +526,8 @@ class SpillingAssemblerTest : public TransactionAssemblerTest {
 };
 
 TEST_F(SpillingAssemblerTest, LargeStreamedTransactionSpillsAndIsStamped) {
-  constexpr Xid kA = 900, kSub = 950;
-  Feed(StreamStartMessage{kA, true});
+  constexpr uint32_t kA = 900, kSub = 950;
+  Feed(StreamStartMessage{Xid(kA), true});
   Feed(Relation(kAccounts, "accounts", {"name"}, kA));
   for (int i = 1; i <= 200; ++i) {
     Feed(Insert(kAccounts, {Text(std::to_string(i)), Text(std::string(100, 'x'))},
@@ -535,7 +535,7 @@ TEST_F(SpillingAssemblerTest, LargeStreamedTransactionSpillsAndIsStamped) {
   }
   Feed(StreamStopMessage{});
   EXPECT_EQ(dir_.Files("spill-", ".tmp").size(), 1u);
-  Feed(StreamAbortMessage{kA, kSub});
+  Feed(StreamAbortMessage{Xid(kA), Xid(kSub)});
   auto txn = Complete(StreamCommit(kA, Lsn(0x9000), Lsn(0x9040), kTime));
   ASSERT_NE(txn, nullptr);
   EXPECT_EQ(txn->info().event_count, 180u);

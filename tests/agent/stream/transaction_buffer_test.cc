@@ -26,13 +26,13 @@ using ::walship::testing::TempDir;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
 
-constexpr Xid kXid = 700;
-constexpr RelationOid kAccounts = 16384;
+constexpr Xid kXid(700);
+constexpr RelationOid kAccounts(16384);
 
 v1::Record RelationDef() {
   v1::Record record;
   v1::Relation* relation = record.mutable_relation_def();
-  relation->set_oid(kAccounts);
+  relation->set_oid(kAccounts.value());
   relation->set_schema("public");
   relation->set_table("accounts");
   return record;
@@ -43,7 +43,7 @@ v1::Record InsertEvent(TransactionBuffer& buffer, const std::string& payload) {
   v1::Record record;
   v1::Event* event = record.mutable_event();
   event->set_op(v1::INSERT);
-  event->mutable_relation()->set_oid(kAccounts);
+  event->mutable_relation()->set_oid(kAccounts.value());
   // The first value is the arrival number; the sequence is given at commit.
   event->mutable_new_row()->add_values()->set_text(std::to_string(buffer.event_count() + 1));
   event->mutable_new_row()->add_values()->set_text(payload);
@@ -62,7 +62,7 @@ proto::TransactionInfo Info() {
 void ExpectStamped(const std::vector<v1::Record>& records) {
   for (const v1::Record& record : records) {
     if (!record.has_event()) continue;
-    EXPECT_EQ(record.event().xid(), kXid);
+    EXPECT_EQ(record.event().xid(), kXid.value());
     EXPECT_EQ(record.event().commit_lsn(), 0xA000u);
     EXPECT_EQ(record.event().end_lsn(), 0xA040u);
     EXPECT_EQ(record.event().commit_time_us(), 1700000000000001);
@@ -99,7 +99,7 @@ TEST(TransactionBuffer, TinyLimitSpillsToAFileThatLivesWithTheTransaction) {
   EXPECT_EQ(buffer->event_count(), 100u);
   std::vector<std::string> files = dir.Files("spill-", ".tmp");
   ASSERT_THAT(files, SizeIs(1));
-  EXPECT_THAT(files[0], HasSubstr(absl::StrCat("spill-", kXid, "-")));
+  EXPECT_THAT(files[0], HasSubstr(absl::StrCat("spill-", kXid.value(), "-")));
 
   ASSERT_OK_AND_ASSIGN(auto txn, TransactionBuffer::Finish(std::move(buffer), Info()));
   EXPECT_EQ(txn->info().event_count, 100u);
@@ -142,14 +142,14 @@ TEST_P(SubtransactionAbortTest, AbortedSubtransactionEventsAreDropped) {
   std::vector<std::string> expected_shape = {"R16384"};
   std::vector<std::string> expected_arrivals;
   for (int i = 1; i <= 30; ++i) {
-    Xid subxid = i % 3 == 0 ? 801 : (i % 2 == 0 ? kXid : 802);
+    Xid subxid = i % 3 == 0 ? Xid(801) : (i % 2 == 0 ? kXid : Xid(802));
     ASSERT_OK(buffer->Append(subxid, InsertEvent(*buffer, std::string(60, 'z'))));
-    if (subxid == 801) continue;
+    if (subxid == Xid(801)) continue;
     expected_arrivals.push_back(absl::StrCat(i));
     expected_shape.push_back(absl::StrCat("I", expected_arrivals.size()));
   }
-  buffer->AbortSubtransaction(801);
-  buffer->AbortSubtransaction(999);  // never seen: harmless
+  buffer->AbortSubtransaction(Xid(801));
+  buffer->AbortSubtransaction(Xid(999));  // never seen: harmless
   const bool spilled = buffer->spilled();
   EXPECT_EQ(spilled, GetParam() < 4096);
 
@@ -239,7 +239,7 @@ TEST(TransactionBuffer, HugeTransactionKeepsMemoryBounded) {
     v1::Record record;
     v1::Event* event = record.mutable_event();
     event->set_op(v1::INSERT);
-    event->mutable_relation()->set_oid(kAccounts);
+    event->mutable_relation()->set_oid(kAccounts.value());
     v1::Row* row = event->mutable_new_row();
     row->add_values()->set_text(std::to_string(events));
     row->add_values()->set_text("Jane Doe");

@@ -19,7 +19,7 @@
 #include "replay/plan/target_resolver.h"
 #include "replay/apply/restorer.h"
 #include "replay/catalog/segment_catalog.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_pg_fixture.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/testing/status_matchers.h"
@@ -29,7 +29,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::walship::replay::testing::InMemoryObjectStore;
+using ::walship::testing::MemoryObjectStore;
 using ::walship::replay::testing::MakeRelation;
 using ::walship::replay::testing::StoreSegment;
 using ::walship::replay::testing::StreamBuilder;
@@ -454,7 +454,7 @@ class RestoreTest : public testing::ReplayPgTest {
     return db;
   }
 
-  InMemoryObjectStore store_;
+  MemoryObjectStore store_;
   std::vector<uint64_t> commits_;
 };
 
@@ -485,7 +485,7 @@ TEST_F(RestoreTest, StopsAtLsnTimeAndXid) {
 
   RecoveryTarget xid;
   xid.kind = RecoveryTarget::Kind::kXid;
-  xid.xid = 503;
+  xid.xid = Xid(503);
   db = NewDealsDatabase();
   ASSERT_OK(RestoreTo(xid, db).status());
   EXPECT_THAT(Rows(db, "deals"), ElementsAre("(1)", "(2)", "(3)"));
@@ -493,7 +493,7 @@ TEST_F(RestoreTest, StopsAtLsnTimeAndXid) {
   db = NewDealsDatabase();
   ASSERT_OK(RestoreTo(xid, db).status());
   EXPECT_THAT(Rows(db, "deals"), ElementsAre("(1)", "(2)"));
-  xid.xid = 502;
+  xid.xid = Xid(502);
   db = NewDealsDatabase();
   ASSERT_OK(RestoreTo(xid, db).status());
   EXPECT_THAT(Rows(db, "deals"), ElementsAre("(1)"));

@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 #include "replay/catalog/segment_catalog.h"
 #include "replay/commands/stream_summary.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -14,7 +14,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using ::walship::replay::testing::InMemoryObjectStore;
+using ::walship::testing::MemoryObjectStore;
 using ::walship::replay::testing::MakeRelation;
 using ::walship::replay::testing::StoreSegment;
 using ::walship::replay::testing::StreamBuilder;
@@ -22,7 +22,7 @@ using ::walship::replay::testing::TestStream;
 using ::walship::testing::StatusIs;
 
 TEST(ResolveStream, PicksTheOnlyStreamAndIgnoresForeignKeys) {
-  InMemoryObjectStore store;
+  MemoryObjectStore store;
   ASSERT_OK(store.Put("7/s/index/0000000001000000.idx", "x"));
   ASSERT_OK(store.Put("7/s/notes.txt", "x"));
   ASSERT_OK(store.Put("README", "x"));
@@ -32,7 +32,7 @@ TEST(ResolveStream, PicksTheOnlyStreamAndIgnoresForeignKeys) {
 }
 
 TEST(ResolveStream, SeveralStreamsNeedAChoiceAndListIt) {
-  InMemoryObjectStore store;
+  MemoryObjectStore store;
   ASSERT_OK(store.Put("7/a/index/0000000001000000.idx", "x"));
   ASSERT_OK(store.Put("8/b/wal/0000000001000000-0000000002000000.seg", "x"));
   EXPECT_THAT(ResolveStream(&store, "", ""),
@@ -44,12 +44,12 @@ TEST(ResolveStream, SeveralStreamsNeedAChoiceAndListIt) {
 }
 
 TEST(ResolveStream, EmptyStoreIsAPreconditionFailure) {
-  InMemoryObjectStore store;
+  MemoryObjectStore store;
   EXPECT_THAT(ResolveStream(&store, "", ""), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(StreamSummary, CountsRangesAndGaps) {
-  InMemoryObjectStore store;
+  MemoryObjectStore store;
   StreamBuilder builder;
   v1::Relation relation = MakeRelation(1, "t", {{"id", 23, "int4", true}});
   builder.Define(relation);

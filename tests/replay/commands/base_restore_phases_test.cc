@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/testing/fake_pg_session.h"
 #include "tests/testing/status_matchers.h"
 
@@ -68,7 +68,7 @@ class BaseRestorePhasesTest : public ::testing::Test {
     return std::vector<std::string>(all.begin() + std::min<size_t>(2, all.size()), all.end());
   }
 
-  testing::InMemoryObjectStore store_;
+  ::walship::testing::MemoryObjectStore store_;
   sinks::StreamId stream_;
   BaseRestorePlan plan_;
   BaseRestoreOptions options_;

@@ -14,7 +14,7 @@
 #include "replay/commands/base_restorer.h"
 #include "replay/catalog/segment_catalog.h"
 #include "tests/replay/base_test_util.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_pg_fixture.h"
 #include "tests/replay/replay_test_util.h"
 
@@ -113,7 +113,7 @@ class BaseRestoreTest : public ReplayPgTest {
                  "'public'");
   }
 
-  InMemoryObjectStore store_;
+  ::walship::testing::MemoryObjectStore store_;
   StreamBuilder builder_{kFirstLsn};
   std::string source_;
   v1::BaseManifest base1_, base2_;

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "replay/load/fold_runner.h"
 #include "replay/catalog/segment_catalog.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -51,7 +51,7 @@ class ChangeFoldTest : public ::testing::Test {
     return ChangeFold::Build(&store_, plan, manifest_, options);
   }
 
-  InMemoryObjectStore store_;
+  ::walship::testing::MemoryObjectStore store_;
   StreamBuilder builder_;
   uint64_t previous_end_ = 0;
   v1::Relation deals_, audit_;

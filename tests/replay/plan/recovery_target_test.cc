@@ -53,7 +53,7 @@ TEST(RecoveryTarget, DescribesItself) {
   RecoveryTarget target;
   EXPECT_EQ(target.Describe(), "everything");
   target.kind = RecoveryTarget::Kind::kXid;
-  target.xid = 42;
+  target.xid = Xid(42);
   target.exclusive = true;
   EXPECT_EQ(target.Describe(), "xid 42 (exclusive)");
   target.kind = RecoveryTarget::Kind::kLsn;

@@ -5,7 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/catalog/segment_catalog.h"
-#include "tests/replay/in_memory_object_store.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -15,7 +15,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::walship::replay::testing::InMemoryObjectStore;
+using ::walship::testing::MemoryObjectStore;
 using ::walship::replay::testing::MakeRelation;
 using ::walship::replay::testing::StoreSegment;
 using ::walship::replay::testing::StreamBuilder;
@@ -58,7 +58,7 @@ class PlannerTest : public ::testing::Test {
     return target;
   }
 
-  InMemoryObjectStore store_;
+  MemoryObjectStore store_;
   StreamBuilder builder_;
   std::vector<uint64_t> commits_;
 };
@@ -104,7 +104,7 @@ TEST_F(PlannerTest, ToXidFindsCandidatesAndBoundsInclusiveOrExclusive) {
   Build();
   RecoveryTarget target;
   target.kind = RecoveryTarget::Kind::kXid;
-  target.xid = 103;
+  target.xid = Xid(103);
   ASSERT_OK_AND_ASSIGN(RestorePlan plan, Plan(target));
   EXPECT_THAT(plan.xid_candidates, ElementsAre(1u));
   RestorePlan inclusive = BoundXidPlan(plan, walship::Lsn(commits_[3]));
@@ -120,7 +120,7 @@ TEST_F(PlannerTest, XidOutsideTheWindowIsRefused) {
   Build();
   RecoveryTarget target;
   target.kind = RecoveryTarget::Kind::kXid;
-  target.xid = 99;
+  target.xid = Xid(99);
   EXPECT_THAT(Plan(target), StatusIs(absl::StatusCode::kInvalidArgument,
                                      AllOf(HasSubstr("xid 99"), HasSubstr("100 to 105"))));
 }

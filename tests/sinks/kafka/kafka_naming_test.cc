@@ -104,8 +104,8 @@ TEST(KafkaNaming, KeyRowIsNewRowExceptForDelete) {
 }
 
 TEST(KafkaNaming, PositionIsSixteenHexDigitsAndSequence) {
-  EXPECT_EQ(PositionHeader(0x16B3748, 12), "00000000016B3748:12");
-  EXPECT_EQ(PositionHeader(0xFFFFFFFFFFFFFFFFull, 0), "FFFFFFFFFFFFFFFF:0");
+  EXPECT_EQ(PositionHeader(EventPosition{Lsn(0x16B3748), 12}), "00000000016B3748:12");
+  EXPECT_EQ(PositionHeader(EventPosition{Lsn::Max(), 0}), "FFFFFFFFFFFFFFFF:0");
 }
 
 TEST(KafkaNaming, OperationNamesNeverFail) {
