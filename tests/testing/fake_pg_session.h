@@ -25,7 +25,7 @@ class FakePgSession : public agent::pg::Session {
   using Responder = std::function<absl::StatusOr<agent::pg::QueryResult>(const Params&)>;
 
   // Queries whose SQL contains `fragment` get `answer` (earlier rules win); others get no
-  // rows. Exec() of a statement containing `fragment` fails with `error` when given.
+  // rows. Exec() always succeeds.
   void Answer(std::string fragment, Responder answer) {
     answers_.emplace_back(std::move(fragment), std::move(answer));
   }
@@ -35,9 +35,6 @@ class FakePgSession : public agent::pg::Session {
       result.rows.push_back({value});
       return result;
     });
-  }
-  void FailExec(std::string fragment, absl::Status error) {
-    failures_.emplace_back(std::move(fragment), std::move(error));
   }
 
   // Every Exec()'d statement, and every Query()/QueryValue() SQL prefixed "QUERY ", in order.
@@ -53,9 +50,6 @@ class FakePgSession : public agent::pg::Session {
 
   absl::Status Exec(absl::string_view sql, absl::string_view /*what*/ = "") override {
     log_.emplace_back(sql);
-    for (const auto& [fragment, error] : failures_) {
-      if (absl::StrContains(sql, fragment)) return error;
-    }
     return absl::OkStatus();
   }
   absl::StatusOr<agent::pg::QueryResult> Query(absl::string_view sql, const Params& params = {},
@@ -80,7 +74,6 @@ class FakePgSession : public agent::pg::Session {
 
  private:
   std::vector<std::pair<std::string, Responder>> answers_;
-  std::vector<std::pair<std::string, absl::Status>> failures_;
   std::vector<std::string> log_;
 };
 
