@@ -77,17 +77,26 @@ TEST(PeriodicBaseTest, TakesBasesMidWorkloadAndRetentionKeepsEveryPromisedPoint)
   }
   ASSERT_GE(seen.size(), 5u) << ReadFile(log);
   // Two last points right before the stop: the bases taken while the test waited (every
-  // 2 s, however slow the machine) leave them inside the kept window.
+  // 2 s, however slow the machine) leave them inside the kept window. The stop waits only
+  // for the last transaction to be durable: its commit record lies past the WAL position
+  // read inside it, and the slot is confirmed past that position once the agent has flushed
+  // it. (Waiting for the server's current position instead waits for a keepalive, up to a
+  // status interval, and three more bases can push both points out of the window.)
+  Lsn inside_last;
   for (const char* name : {"final update", "final insert"}) {
-    ASSERT_OK(pg->Psql("crm", absl::StrCat("INSERT INTO activity_log VALUES (now(), 'test', '",
-                                           name, "', '{}')")));
+    ASSERT_OK_AND_ASSIGN(
+        std::string text,
+        pg->Query("crm", absl::StrCat("BEGIN; INSERT INTO activity_log VALUES (now(), 'test', '",
+                                      name,
+                                      "', '{}'); SELECT pg_current_wal_insert_lsn(); COMMIT;")));
+    ASSERT_OK_AND_ASSIGN(inside_last, Lsn::Parse(text));
     Point point{name, Lsn(), {}};
     ASSERT_OK_AND_ASSIGN(point.lsn, CurrentLsn(*pg, "crm"));
     ASSERT_OK_AND_ASSIGN(point.rows, CaptureTables(*pg, "crm"));
     points.push_back(std::move(point));
   }
-  ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg, "crm"));
-  ASSERT_OK(WaitForSlot(*pg, "crm", "walship", end, absl::Seconds(60))) << ReadFile(log);
+  ASSERT_OK(WaitForSlot(*pg, "crm", "walship", Lsn(inside_last.value() + 1), absl::Seconds(60)))
+      << ReadFile(log);
   agent->Kill(SIGTERM);
   ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
   EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
