@@ -26,6 +26,9 @@ inline EventPosition PositionOf(const v1::Event& event) {
   return EventPosition{Lsn(event.commit_lsn()), event.sequence()};
 }
 
+// The source OID a relation description carries.
+inline RelationOid OidOf(const v1::Relation& relation) { return RelationOid(relation.oid()); }
+
 }  // namespace walship::proto
 
 #endif  // WALSHIP_PROTO_EVENT_NAMES_H_

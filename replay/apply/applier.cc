@@ -54,7 +54,7 @@ Applier::Applier(agent::pg::PgConnection* conn, ApplierOptions options)
       pipeline_(conn, options.pipeline_depth) {
   tables_.set_after_base(options.after_base);
   for (const v1::Relation& relation : options_.base_relations) {
-    ddl_.Seed(relation.oid(), relation.schema(), relation.table());
+    ddl_.Seed(proto::OidOf(relation), relation.schema(), relation.table());
   }
 }
 
@@ -64,14 +64,14 @@ void Applier::BeginSegment() {
 
 absl::Status Applier::DefineRelation(const v1::Relation& relation) {
   std::string serialized = relation.SerializeAsString();
-  std::unique_ptr<RelationState>& state = relations_[relation.oid()];
+  std::unique_ptr<RelationState>& state = relations_[proto::OidOf(relation)];
   if (state == nullptr || state->serialized != serialized) {
     // Rows batched under the old description go first.
-    if (copy_.rows > 0 && copy_.oid == relation.oid()) WALSHIP_RETURN_IF_ERROR(FlushCopy());
+    if (copy_.rows > 0 && copy_.oid == proto::OidOf(relation)) WALSHIP_RETURN_IF_ERROR(FlushCopy());
     state = std::make_unique<RelationState>();
     state->relation = relation;
     state->serialized = std::move(serialized);
-    if (auto moved = renamed_.find(relation.oid()); moved != renamed_.end()) {
+    if (auto moved = renamed_.find(proto::OidOf(relation)); moved != renamed_.end()) {
       if (moved->second.stream_name == DisplayName(relation)) {
         state->relation.set_schema(moved->second.schema);
         state->relation.set_table(moved->second.table);
@@ -87,7 +87,7 @@ absl::Status Applier::DefineRelation(const v1::Relation& relation) {
 absl::StatusOr<const v1::Relation*> Applier::Resolve(const v1::Relation& reference,
                                                      const v1::Event& event) {
   if (reference.columns_size() > 0) WALSHIP_RETURN_IF_ERROR(DefineRelation(reference));
-  auto it = relations_.find(reference.oid());
+  auto it = relations_.find(proto::OidOf(reference));
   if (it == relations_.end() || !it->second->defined_in_segment) {
     return absl::DataLossError(absl::StrFormat(
         "event %s refers to relation oid %u, which no earlier record of its segment describes",
@@ -186,14 +186,14 @@ absl::Status Applier::ApplyInsert(const v1::Relation& relation, const v1::Event&
   bool plain = options_.copy_batch_rows > 0;
   for (const v1::Value& value : row.values()) plain = plain && !value.has_unchanged_toast();
   if (plain) {
-    if (copy_.rows > 0 && (copy_.oid != relation.oid() || copy_.rows >= options_.copy_batch_rows)) {
+    if (copy_.rows > 0 && (copy_.oid != proto::OidOf(relation) || copy_.rows >= options_.copy_batch_rows)) {
       WALSHIP_RETURN_IF_ERROR(FlushCopy());
     }
     if (copy_.rows == 0) {
       std::vector<std::string> names;
       for (const v1::Column& column : relation.columns())
         names.push_back(agent::pg::QuoteIdent(column.name()));
-      copy_.oid = relation.oid();
+      copy_.oid = proto::OidOf(relation);
       copy_.copy_sql = absl::StrCat(
           "COPY ", agent::pg::QuoteQualified(relation.schema(), relation.table()),
           names.empty() ? "" : absl::StrCat(" (", absl::StrJoin(names, ", "), ")"), " FROM STDIN");

@@ -108,14 +108,14 @@ class Applier {
   TargetTables tables_;
   DdlApplier ddl_;
   struct CopyBatch {
-    uint32_t oid = 0;
+    RelationOid oid;
     std::string copy_sql;  // COPY table (columns) FROM STDIN
     std::string data;      // COPY text rows
     uint64_t rows = 0;
     std::string first;  // position of the first row, for errors
   };
   CopyBatch copy_;
-  absl::flat_hash_map<uint32_t, std::unique_ptr<RelationState>> relations_;
+  absl::flat_hash_map<RelationOid, std::unique_ptr<RelationState>> relations_;
   agent::pg::StatementPipeline pipeline_;
   ApplierStats stats_;
   bool in_batch_ = false;
@@ -141,11 +141,12 @@ class Applier {
     std::string schema;
     std::string table;
   };
-  absl::flat_hash_map<uint32_t, Renamed> renamed_;
+  absl::flat_hash_map<RelationOid, Renamed> renamed_;
   // After a statement that may move tables without a Relation message: follows each known
   // relation's target table by its oid and renames the relation to where it now is.
-  absl::Status FollowMovedTables(const absl::flat_hash_map<uint32_t, std::string>& target_oids);
-  absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> TargetOidsOfRelations();
+  absl::Status FollowMovedTables(
+      const absl::flat_hash_map<RelationOid, std::string>& target_oids);
+  absl::StatusOr<absl::flat_hash_map<RelationOid, std::string>> TargetOidsOfRelations();
   // The target's ENABLE ALWAYS / ENABLE REPLICA triggers fire even under
   // session_replication_role = replica; their effects are in the stream already. While
   // changes apply they are disabled (QuietTriggers) and given back their mode before each

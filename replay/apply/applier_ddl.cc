@@ -118,7 +118,7 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
     return false;
   }
   std::string sql = RunnableInTransaction(*statement);
-  absl::flat_hash_map<uint32_t, std::string> target_oids;
+  absl::flat_hash_map<RelationOid, std::string> target_oids;
   bool may_move = message.tag == "ALTER SCHEMA";
   if (may_move) {
     WALSHIP_ASSIGN_OR_RETURN(target_oids, TargetOidsOfRelations());
@@ -150,13 +150,13 @@ absl::StatusOr<bool> Applier::RunDdlStatement(const DdlMessage& message, const v
   return false;
 }
 
-absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> Applier::TargetOidsOfRelations() {
+absl::StatusOr<absl::flat_hash_map<RelationOid, std::string>> Applier::TargetOidsOfRelations() {
   // Every table the restore knows: described by the stream, or by the base and DDL.
-  absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> known = ddl_.names();
+  absl::flat_hash_map<RelationOid, std::pair<std::string, std::string>> known = ddl_.names();
   for (const auto& [oid, state] : relations_) {
     known[oid] = {state->relation.schema(), state->relation.table()};
   }
-  absl::flat_hash_map<uint32_t, std::string> oids;
+  absl::flat_hash_map<RelationOid, std::string> oids;
   for (const auto& [oid, name] : known) {
     WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> target,
                              conn_->QueryValue("SELECT to_regclass($1)::oid::text",
@@ -168,7 +168,7 @@ absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> Applier::TargetOidsOf
 }
 
 absl::Status Applier::FollowMovedTables(
-    const absl::flat_hash_map<uint32_t, std::string>& target_oids) {
+    const absl::flat_hash_map<RelationOid, std::string>& target_oids) {
   for (const auto& [oid, target_oid] : target_oids) {
     auto it = relations_.find(oid);
     v1::Relation base_only;

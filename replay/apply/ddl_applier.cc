@@ -187,12 +187,12 @@ absl::StatusOr<DdlMessage> ParseDdlMessage(absl::string_view json) {
     if (!t.has_struct_value()) return absl::DataLossError("walship.ddl table is not an object");
     const Struct& object = t.struct_value();
     DdlTable table;
-    table.oid = static_cast<uint32_t>(Number(object, "oid"));
+    table.oid = RelationOid(static_cast<uint32_t>(Number(object, "oid")));
     table.schema = Text(object, "schema");
     table.table = Text(object, "table");
     table.dropped = Flag(object, "dropped");
     table.replica_identity = Text(object, "replica_identity");
-    if (table.oid == 0 || table.schema.empty() || table.table.empty()) {
+    if (!table.oid.valid() || table.schema.empty() || table.table.empty()) {
       return absl::DataLossError("walship.ddl table lacks oid, schema or table");
     }
     if (const Value* columns = Field(object, "columns"); columns && columns->has_list_value()) {

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 
 namespace walship::replay {
@@ -31,7 +32,7 @@ struct DdlColumn {
 };
 
 struct DdlTable {
-  uint32_t oid = 0;
+  RelationOid oid;
   std::string schema;
   std::string table;
   bool dropped = false;
@@ -73,7 +74,7 @@ class DdlApplier {
   explicit DdlApplier(agent::pg::PgConnection* conn) : conn_(conn) {}
 
   // The table a source oid is in at the target (from the base manifest).
-  void Seed(uint32_t oid, std::string schema, std::string table) {
+  void Seed(RelationOid oid, std::string schema, std::string table) {
     names_[oid] = {std::move(schema), std::move(table)};
   }
 
@@ -83,7 +84,7 @@ class DdlApplier {
 
   // Source oid -> the target's (schema, table), as far as the base and the DDL applied so
   // far tell.
-  const absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>>& names() const {
+  const absl::flat_hash_map<RelationOid, std::pair<std::string, std::string>>& names() const {
     return names_;
   }
 
@@ -124,9 +125,9 @@ class DdlApplier {
   std::string ColumnDefinition(const DdlColumn& column) const;
 
   agent::pg::PgConnection* conn_;
-  absl::flat_hash_map<uint32_t, std::pair<std::string, std::string>> names_;
+  absl::flat_hash_map<RelationOid, std::pair<std::string, std::string>> names_;
   // Source (oid, attnum) -> column name at the target, from earlier descriptions.
-  std::map<std::pair<uint32_t, int>, std::string> column_names_;
+  std::map<std::pair<RelationOid, int>, std::string> column_names_;
 };
 
 }  // namespace walship::replay

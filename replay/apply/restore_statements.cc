@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
+#include "proto/event_names.h"
 #include "agent/pg/copy.h"
 #include "replay/apply/sql_script.h"
 #include "replay/apply/target_tables.h"
@@ -159,10 +160,10 @@ absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(
 
 // Moves a record's tables into `schema` and drops records of other tables (and DDL
 // messages, which describe the source's schema, not the side-by-side copy).
-bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& schema,
+bool KeepAndMove(const absl::flat_hash_set<RelationOid>& oids, const std::string& schema,
                  v1::Record* record) {
   if (record->has_relation_def()) {
-    if (!oids.contains(record->relation_def().oid())) return false;
+    if (!oids.contains(proto::OidOf(record->relation_def()))) return false;
     record->mutable_relation_def()->set_schema(schema);
     return true;
   }
@@ -174,14 +175,14 @@ bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& s
     case v1::TRUNCATE: {
       google::protobuf::RepeatedPtrField<v1::Relation> kept;
       for (const v1::Relation& relation : event->truncate().relations()) {
-        if (oids.contains(relation.oid())) {
+        if (oids.contains(proto::OidOf(relation))) {
           v1::Relation* moved = kept.Add();
           *moved = relation;
           if (!moved->schema().empty()) moved->set_schema(schema);
         }
       }
       if (event->truncate().relations_size() == 0) {
-        if (!oids.contains(event->relation().oid())) return false;
+        if (!oids.contains(proto::OidOf(event->relation()))) return false;
       } else {
         if (kept.empty()) return false;
         event->mutable_truncate()->mutable_relations()->Swap(&kept);
@@ -191,7 +192,7 @@ bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& s
       return true;
     }
     default:
-      if (!oids.contains(event->relation().oid())) return false;
+      if (!oids.contains(proto::OidOf(event->relation()))) return false;
       if (!event->relation().schema().empty()) event->mutable_relation()->set_schema(schema);
       return true;
   }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 #include "proto/walship.pb.h"
 
@@ -61,7 +62,7 @@ absl::StatusOr<std::vector<const v1::BaseTable*>> SelectTables(
 
 // Moves a record's tables into `schema` and drops records of other tables (and DDL
 // messages, which describe the source's schema, not the side-by-side copy).
-bool KeepAndMove(const absl::flat_hash_set<uint32_t>& oids, const std::string& schema,
+bool KeepAndMove(const absl::flat_hash_set<RelationOid>& oids, const std::string& schema,
                  v1::Record* record);
 
 absl::StatusOr<bool> TableExists(agent::pg::Session* conn, const std::string& schema,

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "proto/core/lsn.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/apply/restore_statements.h"
 #include "replay/apply/sql_script.h"
@@ -154,7 +155,7 @@ class BaseRestore {
   // The fold of the change window and the relations it changes (unknown for segments that
   // do not list them).
   std::unique_ptr<FoldRunner> folding_;
-  std::optional<absl::flat_hash_set<uint32_t>> changed_;
+  std::optional<absl::flat_hash_set<RelationOid>> changed_;
   std::unique_ptr<EarlyForeignKeys> early_keys_;
   bool rest_of_schema_done_ = false;
 };

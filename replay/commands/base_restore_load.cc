@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
+#include "proto/event_names.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/load/change_fold.h"
 #include "replay/load/early_foreign_keys.h"
@@ -114,7 +115,7 @@ absl::Status BaseRestore::StartFold() {
   folding_ = std::make_unique<FoldRunner>(store_, plan_.changes, manifest_, fold_options);
   changed_ = ChangedRelations(plan_.changes);
   for (TableLoadJob& job : work_) {
-    uint32_t oid = job.table->relation().oid();
+    RelationOid oid = proto::OidOf(job.table->relation());
     if (changed_ && !changed_->contains(oid)) continue;
     job.await_fold = [this, oid]() -> absl::StatusOr<FoldedTable*> {
       WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
@@ -145,7 +146,7 @@ absl::Status BaseRestore::PlanEarlyForeignKeys() {
 
 absl::StatusOr<bool> BaseRestore::IndexesEarly(const TableLoadJob& job) {
   if (folding_ == nullptr) return false;
-  if (changed_ && !changed_->contains(job.table->relation().oid())) return true;
+  if (changed_ && !changed_->contains(proto::OidOf(job.table->relation()))) return true;
   WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
   return fold->complete();
 }

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
+#include "proto/event_names.h"
 #include "agent/pg/pg_connection.h"
 #include "replay/load/change_fold.h"
 #include "replay/load/early_foreign_keys.h"
@@ -148,8 +149,8 @@ absl::Status BaseRestore::Changes() {
   restore_options.progress_on_terminal = options_.progress_on_terminal;
   restore_options.clock = options_.clock;
   if (table_level_) {
-    absl::flat_hash_set<uint32_t> oids;
-    for (const TableLoadJob& job : work_) oids.insert(job.table->relation().oid());
+    absl::flat_hash_set<RelationOid> oids;
+    for (const TableLoadJob& job : work_) oids.insert(proto::OidOf(job.table->relation()));
     std::string schema = options_.into_schema;
     restore_options.filter = [oids, schema](v1::Record* record) {
       return KeepAndMove(oids, schema, record);

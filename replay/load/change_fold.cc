@@ -35,7 +35,7 @@ bool SameShape(const v1::Relation& stream, const v1::Relation& base) {
 
 }  // namespace
 
-FoldedTable* ChangeFold::Table(uint32_t oid) {
+FoldedTable* ChangeFold::Table(RelationOid oid) {
   auto it = tables_.find(oid);
   return it == tables_.end() || it->second->empty() ? nullptr : it->second.get();
 }
@@ -51,15 +51,15 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
                                                               const v1::BaseManifest& manifest,
                                                               const FoldOptions& options) {
   std::unique_ptr<ChangeFold> fold(new ChangeFold());
-  absl::flat_hash_map<uint32_t, const v1::Relation*> base;
+  absl::flat_hash_map<RelationOid, const v1::Relation*> base;
   for (const v1::BaseTable& table : manifest.tables()) {
-    base[table.relation().oid()] = &table.relation();
+    base[proto::OidOf(table.relation())] = &table.relation();
   }
   struct Described {
     v1::Relation relation;
     bool in_segment = false;
   };
-  absl::flat_hash_map<uint32_t, Described> described;
+  absl::flat_hash_map<RelationOid, Described> described;
   ApplierStats& stats = fold->stats_;
   uint64_t memory = 0;
   bool cut = false;
@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
         bool complete,
         ForEachSegmentRecord(store, segment, [&](const v1::Record& record) -> absl::StatusOr<bool> {
           if (record.has_relation_def()) {
-            described[record.relation_def().oid()] = {record.relation_def(), true};
+            described[proto::OidOf(record.relation_def())] = {record.relation_def(), true};
             return true;
           }
           if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
@@ -109,9 +109,9 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
             case v1::UPDATE:
             case v1::DELETE: {
               const v1::Relation& reference = event.relation();
-              if (reference.columns_size() > 0) described[reference.oid()] = {reference, true};
-              auto known = described.find(reference.oid());
-              auto in_base = base.find(reference.oid());
+              if (reference.columns_size() > 0) described[proto::OidOf(reference)] = {reference, true};
+              auto known = described.find(proto::OidOf(reference));
+              auto in_base = base.find(proto::OidOf(reference));
               if (known == described.end() || !known->second.in_segment || in_base == base.end() ||
                   !SameShape(known->second.relation, *in_base->second) ||
                   !FoldedTable::CanFold(known->second.relation)) {
@@ -120,7 +120,7 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
                                                 ? absl::StrCat(reference.oid())
                                                 : DisplayName(known->second.relation)));
               }
-              std::unique_ptr<FoldedTable>& table = fold->tables_[reference.oid()];
+              std::unique_ptr<FoldedTable>& table = fold->tables_[proto::OidOf(reference)];
               if (table == nullptr) {
                 table = std::make_unique<FoldedTable>(*in_base->second);
                 // Control bytes only until used: the window's event count bounds the keys.

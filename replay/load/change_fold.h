@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 #include "replay/apply/applier.h"
 #include "replay/load/folded_table.h"
@@ -42,7 +43,7 @@ class ChangeFold {
                                                            const FoldOptions& options);
 
   // The folded changes of a base table (by source oid), or null when it has none.
-  FoldedTable* Table(uint32_t oid);
+  FoldedTable* Table(RelationOid oid);
 
   // True when every event up to the recovery target was folded: nothing is left to apply.
   bool complete() const { return complete_; }
@@ -59,7 +60,7 @@ class ChangeFold {
  private:
   ChangeFold() = default;
 
-  absl::flat_hash_map<uint32_t, std::unique_ptr<FoldedTable>> tables_;
+  absl::flat_hash_map<RelationOid, std::unique_ptr<FoldedTable>> tables_;
   bool complete_ = false;
   EventPosition resume_at_;
   std::string cut_reason_;

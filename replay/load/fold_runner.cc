@@ -9,12 +9,11 @@
 
 namespace walship::replay {
 
-std::optional<absl::flat_hash_set<uint32_t>> ChangedRelations(const RestorePlan& plan) {
-  absl::flat_hash_set<uint32_t> changed;
+std::optional<absl::flat_hash_set<RelationOid>> ChangedRelations(const RestorePlan& plan) {
+  absl::flat_hash_set<RelationOid> changed;
   for (const CatalogSegment& segment : plan.segments) {
     if (!segment.trailer.changed_relations_listed()) return std::nullopt;
-    changed.insert(segment.trailer.changed_relations().begin(),
-                   segment.trailer.changed_relations().end());
+    for (uint32_t oid : segment.trailer.changed_relations()) changed.insert(RelationOid(oid));
   }
   return changed;
 }

@@ -12,13 +12,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "proto/core/lsn.h"
 #include "replay/load/change_fold.h"
 
 namespace walship::replay {
 
 // The relations whose rows the plan's segments change, from their index objects alone, or
 // nullopt when a segment does not list them (written before the list existed).
-std::optional<absl::flat_hash_set<uint32_t>> ChangedRelations(const RestorePlan& plan);
+std::optional<absl::flat_hash_set<RelationOid>> ChangedRelations(const RestorePlan& plan);
 
 // Starts ChangeFold::Build(store, plan, manifest, options) at construction. The arguments
 // must outlive the runner. Wait() may be called from any thread, any number of times. The

@@ -51,7 +51,7 @@ constexpr char kRenameRetypeDrop[] = R"json({"tag": "ALTER TABLE", "query": "...
 
 TEST_F(DdlApplierTest, BringsTablesToTheDescribedState) {
   DdlApplier ddl(conn_.get());
-  ddl.Seed(16390, "public", "deals");
+  ddl.Seed(RelationOid(16390), "public", "deals");
   ASSERT_OK_AND_ASSIGN(DdlMessage add, ParseDdlMessage(kAddColumn));
   ASSERT_OK(ddl.Apply(add).status());
   EXPECT_EQ(Columns("deals"),
@@ -89,7 +89,7 @@ TEST_F(DdlApplierTest, BringsTablesToTheDescribedState) {
 // column keeps its values (it used to be dropped and added empty).
 TEST_F(DdlApplierTest, AFirstDescribedRenameKeepsTheColumnsValues) {
   DdlApplier ddl(conn_.get());
-  ddl.Seed(16390, "public", "deals");
+  ddl.Seed(RelationOid(16390), "public", "deals");
   ASSERT_OK_AND_ASSIGN(DdlMessage rename, ParseDdlMessage(R"json({"tag": "ALTER TABLE",
     "query": "ALTER TABLE deals RENAME COLUMN note TO remark",
     "tables": [{"oid": 16390, "schema": "public", "table": "deals", "dropped": false,

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/load/fold_runner.h"
+#include "proto/event_names.h"
 #include "replay/catalog/segment_catalog.h"
 #include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_test_util.h"
@@ -78,10 +79,10 @@ TEST_F(ChangeFoldTest, FoldsTheWholeWindowAndSkipsWhatWasStoredTwice) {
   EXPECT_TRUE(fold->complete());
   EXPECT_EQ(fold->stats().events, 4u);
   EXPECT_EQ(fold->stats().transactions, 3u);
-  ASSERT_NE(fold->Table(deals_.oid()), nullptr);
-  EXPECT_EQ(fold->Table(audit_.oid()), nullptr);
+  ASSERT_NE(fold->Table(proto::OidOf(deals_)), nullptr);
+  EXPECT_EQ(fold->Table(proto::OidOf(audit_)), nullptr);
   std::string out;
-  ASSERT_OK(fold->Table(deals_.oid())->Remaining(&out).status());
+  ASSERT_OK(fold->Table(proto::OidOf(deals_))->Remaining(&out).status());
   EXPECT_THAT(absl::StrSplit(out, '\n', absl::SkipEmpty()), UnorderedElementsAre("1\tb", "2\tc"));
 }
 
@@ -121,7 +122,7 @@ TEST_P(ChangeFoldCutTest, StopsBeforeWhatOnlyStatementsCanApply) {
   EXPECT_EQ(fold->resume_at(), (EventPosition{Lsn(cut_lsn), 2}));
   EXPECT_THAT(fold->cut_reason(), HasSubstr(GetParam().reason));
   EXPECT_EQ(fold->stats().events, 2u);
-  EXPECT_EQ(fold->Table(deals_.oid())->size(), 2u);
+  EXPECT_EQ(fold->Table(proto::OidOf(deals_))->size(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -205,9 +206,9 @@ TEST_F(ChangeFoldTest, ChangedRelationsComeFromTheIndexObjects) {
   builder_.Truncate({audit_.oid()});
   Store();
   ASSERT_OK_AND_ASSIGN(RestorePlan plan, Plan());
-  std::optional<absl::flat_hash_set<uint32_t>> changed = ChangedRelations(plan);
+  std::optional<absl::flat_hash_set<RelationOid>> changed = ChangedRelations(plan);
   ASSERT_TRUE(changed.has_value());
-  EXPECT_THAT(*changed, UnorderedElementsAre(deals_.oid(), audit_.oid()));
+  EXPECT_THAT(*changed, UnorderedElementsAre(proto::OidOf(deals_), proto::OidOf(audit_)));
   // A segment written before the list existed: unknown, so every table waits.
   plan.segments[1].trailer.clear_changed_relations_listed();
   EXPECT_FALSE(ChangedRelations(plan).has_value());
