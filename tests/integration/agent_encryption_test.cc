@@ -147,168 +147,187 @@ class AgentEncryptionTest : public ::testing::Test {
     return rows;
   }
 
+  // Streams canary rows (in the base and in the change stream) and the CRM workload through
+  // an agent writing to the local directory and the bucket, encrypted; `source` is the
+  // database as it was at the stop.
+  void StreamEncrypted(TableRows* source) {
+    // Canary rows in the base snapshot and in the change stream.
+    ASSERT_OK(pg_->Psql("crm", absl::StrCat("INSERT INTO customers (name, notes) SELECT '",
+                                            kCanary, "-base-' || g, 'note ", kCanary,
+                                            "' FROM generate_series(1, 200) g"))
+                  .status());
+    std::string log = work_ + "/agent.log";
+    ASSERT_OK_AND_ASSIGN(
+        auto agent,
+        StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
+                    "file://" + store_, "--object-store", s3_url_, "--work-dir",
+                    work_ + "/agent", "--segment-max-ms", "50", "--compression-level", "0",
+                    "--encryption-key-file", key_file_},
+                   log));
+    ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
+    ASSERT_OK(pg_->Psql("crm", absl::StrCat("INSERT INTO customers (name, notes) SELECT '",
+                                            kCanary, "-wal-' || g, 'note ", kCanary,
+                                            "' FROM generate_series(1, 300) g"))
+                  .status());
+    for (const WorkloadStep& step : CrmWorkload()) {
+      ASSERT_THAT(pg_->Psql("crm", step.sql).status(), IsOk()) << step.name;
+    }
+    ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
+    ASSERT_OK_AND_ASSIGN(*source, CaptureTables(*pg_, "crm"));
+    ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk()) << ReadFile(log);
+    agent->Kill(SIGTERM);
+    ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
+    EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
+    EXPECT_THAT(ReadFile(log), Not(HasSubstr(::walship::testing::KeyBase64(1))));
+  }
+
+  // Neither store holds plaintext: segments and manifests are ciphertext.
+  void ExpectOnlyCiphertextStored() {
+    ASSERT_FALSE(StoredSegments(store_).empty());
+    ASSERT_FALSE(Keys(store_, "manifest.pb").empty());
+    EXPECT_THAT(FilesContaining(store_, kCanary), ::testing::IsEmpty());
+    EXPECT_THAT(FilesContaining(store_, "CREATE TABLE"), ::testing::IsEmpty());
+    EXPECT_THAT(FilesContaining(store_, "example.com"), ::testing::IsEmpty());
+    // ...nor in the bucket (raw bytes, read without the decorator).
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<sinks::ObjectStore> raw, sinks::OpenObjectStore(s3_url_));
+    ASSERT_OK_AND_ASSIGN(std::vector<sinks::ObjectInfo> objects, raw->List(""));
+    int s3_segments = 0;
+    for (const sinks::ObjectInfo& object : objects) {
+      ASSERT_OK_AND_ASSIGN(std::string bytes, raw->Get(object.key));
+      EXPECT_EQ(bytes.find(kCanary), std::string::npos) << object.key;
+      EXPECT_EQ(bytes.find("example.com"), std::string::npos) << object.key;
+      if (absl::EndsWith(object.key, ".seg")) {
+        ++s3_segments;
+        EXPECT_TRUE(absl::StartsWith(bytes, "WSHPENC")) << object.key;
+      }
+    }
+    EXPECT_GT(s3_segments, 0);
+  }
+
+  // The right key restores the source exactly, from either store; a rotated ring
+  // [new, old] and the environment variable read the old objects too.
+  void ExpectTheRightKeyRestores(const TableRows& source) {
+    SubprocessResult ok = Restore("file://" + store_, "with_key", {"--encryption-key-file", key_file_});
+    ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
+    ASSERT_OK_AND_ASSIGN(TableRows restored, CaptureTables(*pg_, "with_key"));
+    EXPECT_EQ(FirstDifference(source, restored), "");
+    ASSERT_OK_AND_ASSIGN(std::string canaries,
+                         pg_->Query("with_key", absl::StrCat("SELECT count(*) FROM customers "
+                                                             "WHERE name LIKE '",
+                                                             kCanary, "%'")));
+    ASSERT_OK_AND_ASSIGN(std::string source_canaries,
+                         pg_->Query("crm", absl::StrCat("SELECT count(*) FROM customers WHERE "
+                                                        "name LIKE '",
+                                                        kCanary, "%'")));
+    EXPECT_EQ(canaries, source_canaries);  // the canary really went through the pipeline
+    EXPECT_NE(canaries, "0");
+    std::string rotated = WriteKeyFile(work_, "rotated",
+                                       ::walship::testing::KeyLine("k2025", 2) + "\n" +
+                                           ::walship::testing::KeyLine("k2024", 1) + "\n");
+    ok = Restore(s3_url_, "rotated_from_s3", {"--encryption-key-file", rotated});
+    ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
+    ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "rotated_from_s3"));
+    EXPECT_EQ(FirstDifference(source, restored), "");
+    ok = Restore("file://" + store_, "from_env", {},
+                 {{"WALSHIP_ENCRYPTION_KEY", ::walship::testing::KeyLine("k2024", 1)}});
+    ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
+    ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "from_env"));
+    EXPECT_EQ(FirstDifference(source, restored), "");
+  }
+
+  // A wrong or missing key, or a damaged store, is refused with a clear error before any
+  // row of the tables it concerns is written.
+  void ExpectWrongKeysAndDamageRefused() {
+    // Copies of the store with one object damaged: the manifest or the first change segment
+    // tampered (one ciphertext byte of the first chunk flipped), or the first segment
+    // overwritten by the second one's bytes (an object copied under another key name).
+    std::vector<std::string> segments = Keys(store_, "/wal/");
+    ASSERT_GE(segments.size(), 2u);
+    const std::string victim = segments[0];
+    const std::string manifest = Keys(store_, "manifest.pb")[0];
+    std::string tampered = work_ + "/tampered";
+    std::string tampered_manifest = work_ + "/tampered_manifest";
+    std::string copied = work_ + "/copied";
+    for (const std::string& dir : {tampered, tampered_manifest, copied}) {
+      std::filesystem::copy(store_, dir, std::filesystem::copy_options::recursive);
+      for (const std::string& key : {victim, manifest}) {
+        std::filesystem::permissions(dir + "/" + key, std::filesystem::perms::owner_write,
+                                     std::filesystem::perm_options::add);
+      }
+    }
+    for (const auto& [dir, key] :
+         {std::pair{tampered, victim}, std::pair{tampered_manifest, manifest}}) {
+      std::string bytes = FileBytes(store_ + "/" + key);
+      ASSERT_GT(bytes.size(), 120u);
+      bytes[100] ^= 0x01;
+      WriteBytes(dir + "/" + key, bytes);
+    }
+    WriteBytes(copied + "/" + victim, FileBytes(store_ + "/" + segments[1]));
+    // A restore onto an empty server reads the change window (folding it into the load)
+    // before it loads the tables the window changes, so a damaged change segment stops it
+    // before any of their rows is written; a damaged manifest stops it before any row.
+
+    struct Case {
+      std::string db;
+      std::string url;
+      std::vector<std::string> args;
+      std::vector<std::string> messages;  // each must be in stderr
+      size_t rows_applied = 0;
+    };
+    std::string other = WriteKeyFile(work_, "other", ::walship::testing::KeyLine("k2025", 2));
+    std::string wrong = WriteKeyFile(work_, "wrong", ::walship::testing::KeyLine("k2024", 3));
+    for (const Case& c : std::vector<Case>{
+             {"missing_key_id",
+              "file://" + store_,
+              {"--encryption-key-file", other},
+              {"not in the key ring", "\"k2024\"", "object \""}},
+             {"wrong_key_bytes",
+              "file://" + store_,
+              {"--encryption-key-file", wrong},
+              {"failed authentication", "\"k2024\"", "object \""}},
+             {"wrong_key_from_s3",
+              s3_url_,
+              {"--encryption-key-file", wrong},
+              {"failed authentication", "\"k2024\"", "object \""}},
+             {"no_key",
+              "file://" + store_,
+              {},
+              {"is encrypted with key", "\"k2024\"", "--encryption-key-file"}},
+             {"tampered_manifest",
+              "file://" + tampered_manifest,
+              {"--encryption-key-file", key_file_},
+              {"failed authentication", "\"k2024\"", manifest}},
+             {"tampered_segment",
+              "file://" + tampered,
+              {"--encryption-key-file", key_file_},
+              {"failed authentication", "\"k2024\"", victim}},
+             {"copied_under_another_name",
+              "file://" + copied,
+              {"--encryption-key-file", key_file_},
+              {"failed authentication", "\"k2024\"", victim}},
+         }) {
+      SCOPED_TRACE(c.db);
+      SubprocessResult failed = Restore(c.url, c.db, c.args);
+      EXPECT_NE(failed.exit_code, 0);
+      for (const std::string& message : c.messages) {
+        EXPECT_THAT(failed.stderr_text, HasSubstr(message));
+      }
+      EXPECT_THAT(failed.stderr_text, Not(HasSubstr(kCanary)));
+      EXPECT_EQ(RowsIn(c.db), c.rows_applied) << "rows were applied before the failure";
+    }
+  }
+
   std::unique_ptr<PgCluster> pg_;
   std::unique_ptr<Subprocess> fake_;
   std::string store_, work_, key_file_, s3_url_;
 };
 
 TEST_F(AgentEncryptionTest, StoresOnlyCiphertextAndOnlyTheRightKeyRestores) {
-  // Canary rows in the base snapshot and in the change stream.
-  ASSERT_OK(pg_->Psql("crm", absl::StrCat("INSERT INTO customers (name, notes) SELECT '",
-                                          kCanary, "-base-' || g, 'note ", kCanary,
-                                          "' FROM generate_series(1, 200) g"))
-                .status());
-  std::string log = work_ + "/agent.log";
-  ASSERT_OK_AND_ASSIGN(
-      auto agent,
-      StartAgent({"--source", pg_->ConnInfo("crm"), "--create", "--object-store",
-                  "file://" + store_, "--object-store", s3_url_, "--work-dir",
-                  work_ + "/agent", "--segment-max-ms", "50", "--compression-level", "0",
-                  "--encryption-key-file", key_file_},
-                 log));
-  ASSERT_THAT(WaitForBase(store_, absl::Seconds(60)), IsOk()) << ReadFile(log);
-  ASSERT_OK(pg_->Psql("crm", absl::StrCat("INSERT INTO customers (name, notes) SELECT '",
-                                          kCanary, "-wal-' || g, 'note ", kCanary,
-                                          "' FROM generate_series(1, 300) g"))
-                .status());
-  for (const WorkloadStep& step : CrmWorkload()) {
-    ASSERT_THAT(pg_->Psql("crm", step.sql).status(), IsOk()) << step.name;
-  }
-  ASSERT_OK_AND_ASSIGN(Lsn end, CurrentLsn(*pg_, "crm"));
-  ASSERT_OK_AND_ASSIGN(TableRows source, CaptureTables(*pg_, "crm"));
-  ASSERT_THAT(WaitForSlot(*pg_, "crm", "walship", end, absl::Seconds(60)), IsOk()) << ReadFile(log);
-  agent->Kill(SIGTERM);
-  ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
-  EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
-  EXPECT_THAT(ReadFile(log), Not(HasSubstr(::walship::testing::KeyBase64(1))));
-
-  // No plaintext on disk...
-  ASSERT_FALSE(StoredSegments(store_).empty());
-  ASSERT_FALSE(Keys(store_, "manifest.pb").empty());
-  EXPECT_THAT(FilesContaining(store_, kCanary), ::testing::IsEmpty());
-  EXPECT_THAT(FilesContaining(store_, "CREATE TABLE"), ::testing::IsEmpty());
-  EXPECT_THAT(FilesContaining(store_, "example.com"), ::testing::IsEmpty());
-  // ...nor in the bucket (raw bytes, read without the decorator).
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<sinks::ObjectStore> raw, sinks::OpenObjectStore(s3_url_));
-  ASSERT_OK_AND_ASSIGN(std::vector<sinks::ObjectInfo> objects, raw->List(""));
-  int s3_segments = 0;
-  for (const sinks::ObjectInfo& object : objects) {
-    ASSERT_OK_AND_ASSIGN(std::string bytes, raw->Get(object.key));
-    EXPECT_EQ(bytes.find(kCanary), std::string::npos) << object.key;
-    EXPECT_EQ(bytes.find("example.com"), std::string::npos) << object.key;
-    if (absl::EndsWith(object.key, ".seg")) {
-      ++s3_segments;
-      EXPECT_TRUE(absl::StartsWith(bytes, "WSHPENC")) << object.key;
-    }
-  }
-  EXPECT_GT(s3_segments, 0);
-
-  // The right key restores the source exactly, from either store; a rotated ring
-  // [new, old] and the environment variable read the old objects too.
-  SubprocessResult ok = Restore("file://" + store_, "with_key", {"--encryption-key-file", key_file_});
-  ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
-  ASSERT_OK_AND_ASSIGN(TableRows restored, CaptureTables(*pg_, "with_key"));
-  EXPECT_EQ(FirstDifference(source, restored), "");
-  ASSERT_OK_AND_ASSIGN(std::string canaries,
-                       pg_->Query("with_key", absl::StrCat("SELECT count(*) FROM customers "
-                                                           "WHERE name LIKE '",
-                                                           kCanary, "%'")));
-  ASSERT_OK_AND_ASSIGN(std::string source_canaries,
-                       pg_->Query("crm", absl::StrCat("SELECT count(*) FROM customers WHERE "
-                                                      "name LIKE '",
-                                                      kCanary, "%'")));
-  EXPECT_EQ(canaries, source_canaries);  // the canary really went through the pipeline
-  EXPECT_NE(canaries, "0");
-  std::string rotated = WriteKeyFile(work_, "rotated",
-                                     ::walship::testing::KeyLine("k2025", 2) + "\n" +
-                                         ::walship::testing::KeyLine("k2024", 1) + "\n");
-  ok = Restore(s3_url_, "rotated_from_s3", {"--encryption-key-file", rotated});
-  ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
-  ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "rotated_from_s3"));
-  EXPECT_EQ(FirstDifference(source, restored), "");
-  ok = Restore("file://" + store_, "from_env", {},
-               {{"WALSHIP_ENCRYPTION_KEY", ::walship::testing::KeyLine("k2024", 1)}});
-  ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
-  ASSERT_OK_AND_ASSIGN(restored, CaptureTables(*pg_, "from_env"));
-  EXPECT_EQ(FirstDifference(source, restored), "");
-
-  // Copies of the store with one object damaged: the manifest or the first change segment
-  // tampered (one ciphertext byte of the first chunk flipped), or the first segment
-  // overwritten by the second one's bytes (an object copied under another key name).
-  std::vector<std::string> segments = Keys(store_, "/wal/");
-  ASSERT_GE(segments.size(), 2u);
-  const std::string victim = segments[0];
-  const std::string manifest = Keys(store_, "manifest.pb")[0];
-  std::string tampered = work_ + "/tampered";
-  std::string tampered_manifest = work_ + "/tampered_manifest";
-  std::string copied = work_ + "/copied";
-  for (const std::string& dir : {tampered, tampered_manifest, copied}) {
-    std::filesystem::copy(store_, dir, std::filesystem::copy_options::recursive);
-    for (const std::string& key : {victim, manifest}) {
-      std::filesystem::permissions(dir + "/" + key, std::filesystem::perms::owner_write,
-                                   std::filesystem::perm_options::add);
-    }
-  }
-  for (const auto& [dir, key] :
-       {std::pair{tampered, victim}, std::pair{tampered_manifest, manifest}}) {
-    std::string bytes = FileBytes(store_ + "/" + key);
-    ASSERT_GT(bytes.size(), 120u);
-    bytes[100] ^= 0x01;
-    WriteBytes(dir + "/" + key, bytes);
-  }
-  WriteBytes(copied + "/" + victim, FileBytes(store_ + "/" + segments[1]));
-  // A restore onto an empty server reads the change window (folding it into the load)
-  // before it loads the tables the window changes, so a damaged change segment stops it
-  // before any of their rows is written; a damaged manifest stops it before any row.
-
-  struct Case {
-    std::string db;
-    std::string url;
-    std::vector<std::string> args;
-    std::vector<std::string> messages;  // each must be in stderr
-    size_t rows_applied = 0;
-  };
-  std::string other = WriteKeyFile(work_, "other", ::walship::testing::KeyLine("k2025", 2));
-  std::string wrong = WriteKeyFile(work_, "wrong", ::walship::testing::KeyLine("k2024", 3));
-  for (const Case& c : std::vector<Case>{
-           {"missing_key_id",
-            "file://" + store_,
-            {"--encryption-key-file", other},
-            {"not in the key ring", "\"k2024\"", "object \""}},
-           {"wrong_key_bytes",
-            "file://" + store_,
-            {"--encryption-key-file", wrong},
-            {"failed authentication", "\"k2024\"", "object \""}},
-           {"wrong_key_from_s3",
-            s3_url_,
-            {"--encryption-key-file", wrong},
-            {"failed authentication", "\"k2024\"", "object \""}},
-           {"no_key",
-            "file://" + store_,
-            {},
-            {"is encrypted with key", "\"k2024\"", "--encryption-key-file"}},
-           {"tampered_manifest",
-            "file://" + tampered_manifest,
-            {"--encryption-key-file", key_file_},
-            {"failed authentication", "\"k2024\"", manifest}},
-           {"tampered_segment",
-            "file://" + tampered,
-            {"--encryption-key-file", key_file_},
-            {"failed authentication", "\"k2024\"", victim}},
-           {"copied_under_another_name",
-            "file://" + copied,
-            {"--encryption-key-file", key_file_},
-            {"failed authentication", "\"k2024\"", victim}},
-       }) {
-    SCOPED_TRACE(c.db);
-    SubprocessResult failed = Restore(c.url, c.db, c.args);
-    EXPECT_NE(failed.exit_code, 0);
-    for (const std::string& message : c.messages) {
-      EXPECT_THAT(failed.stderr_text, HasSubstr(message));
-    }
-    EXPECT_THAT(failed.stderr_text, Not(HasSubstr(kCanary)));
-    EXPECT_EQ(RowsIn(c.db), c.rows_applied) << "rows were applied before the failure";
-  }
+  TableRows source;
+  ASSERT_NO_FATAL_FAILURE(StreamEncrypted(&source));
+  ASSERT_NO_FATAL_FAILURE(ExpectOnlyCiphertextStored());
+  ASSERT_NO_FATAL_FAILURE(ExpectTheRightKeyRestores(source));
+  ExpectWrongKeysAndDamageRefused();
 }
 
 }  // namespace

@@ -156,16 +156,10 @@ KafkaSinkOptions Options(const KafkaMockCluster& kafka) {
   return options;
 }
 
-// ---- tests ---------------------------------------------------------------------------
-
-TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
-  ASSERT_OK_AND_ASSIGN(auto kafka, KafkaMockCluster::Start(3));
-  KafkaSinkOptions options = Options(*kafka);
-  options.tombstones_on_delete = true;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, OpenKafkaSink(options));
-
-  const v1::Relation deals = MakeRelation(16400, "public", "deals");
-  const v1::Relation notes = MakeRelation(16410, "sales dept", "Notes$");
+// Three transactions over two tables (one name needing escapes): inserts, updates, a
+// delete, a transactional logical message, an update that changes the key, a TRUNCATE.
+std::vector<proto::InMemoryTransaction> ThreeTransactions(const v1::Relation& deals,
+                                                          const v1::Relation& notes) {
   std::vector<proto::InMemoryTransaction> txns;
   {
     TxnBuilder b(700, 0x1000);
@@ -192,12 +186,13 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
     truncate.mutable_truncate()->add_relations()->set_oid(notes.oid());
     txns.push_back(b.Build());
   }
-  for (const auto& txn : txns) ASSERT_OK(sink->Write(txn));
-  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(30)));
-  EXPECT_EQ(sink->DurableWatermark(), txns.back().info().end_lsn);
-  EXPECT_FALSE(sink->HasPending());
+  return txns;
+}
 
-  // What each topic must hold, in order per key: the events with their full relation.
+// What each topic must hold, in order per key: the events with their full relation.
+std::map<std::string, std::vector<v1::Event>> ExpectedPerTopic(
+    const std::vector<proto::InMemoryTransaction>& txns, const v1::Relation& deals,
+    const v1::Relation& notes) {
   std::map<std::string, std::vector<v1::Event>> expected;
   std::map<uint32_t, const v1::Relation*> by_oid = {{deals.oid(), &deals}, {notes.oid(), &notes}};
   for (const auto& txn : txns) {
@@ -216,71 +211,80 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
     }
   }
 
-  std::map<std::string, uint64_t> consumed_counts;  // per topic, tombstones excluded
-  for (const auto& [topic, events] : expected) {
-    ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages,
-                         KcatConsume(kafka->bootstrap(), topic));
-    // Per key (null key: its own group), in partition offset order.
-    std::map<std::string, std::vector<const ConsumedMessage*>> by_key;
-    std::map<int, int64_t> last_offset;
-    int tombstones = 0;
-    std::map<std::string, const ConsumedMessage*> tombstone_by_key;
-    for (const ConsumedMessage& m : messages) {
-      if (!m.value.has_value()) {
-        ++tombstones;
-        EXPECT_THAT(m.headers, HasSubstr("walship.op=TOMBSTONE"));
-        EXPECT_TRUE(m.key.has_value());
-        tombstone_by_key[m.key.value_or("")] = &m;
-        continue;
-      }
-      by_key[m.key.value_or("<null>")].push_back(&m);
-    }
-    uint64_t values = messages.size() - tombstones;
-    consumed_counts[topic] = values;
-    ASSERT_EQ(values, events.size()) << topic;
-    std::map<std::string, size_t> next;  // per key: index into by_key
-    for (const v1::Event& event : events) {
-      std::string key = "<null>";
-      if (topic == "crm.messages") {
-        key = event.message().prefix();
-      } else if (event.op() != v1::TRUNCATE) {
-        key = KeyOf(event.relation(), event.op() == v1::DELETE ? event.old_row() : event.new_row());
-      }
-      auto& list = by_key[key];
-      size_t& i = next[key];
-      ASSERT_LT(i, list.size()) << topic << " lacks event " << event.sequence();
-      const ConsumedMessage& m = *list[i++];
-      // Byte for byte, and readable with nothing but walship.proto.
-      EXPECT_EQ(*m.value, event.SerializeAsString()) << topic << " position " << event.sequence();
-      ASSERT_OK_AND_ASSIGN(std::string decoded, ProtocDecode("Event", *m.value));
-      EXPECT_EQ(decoded, TextOf(event));
-      EXPECT_THAT(m.headers, HasSubstr(absl::StrFormat("walship.position=%016X:%u",
-                                                       event.commit_lsn(), event.sequence())));
-      EXPECT_THAT(m.headers, HasSubstr(absl::StrCat("walship.xid=", event.xid())));
-      // A delete, and an update that moved the row to another key, leave a tombstone
-      // under the key the row had, after every value under it.
-      std::optional<std::string> gone;
-      if (event.op() == v1::DELETE) gone = key;
-      if (event.op() == v1::UPDATE && event.has_old_row()) {
-        gone = KeyOf(event.relation(), event.old_row());
-      }
-      if (gone.has_value()) {
-        ++tombstones;
-        auto tombstone = tombstone_by_key.find(*gone);
-        ASSERT_NE(tombstone, tombstone_by_key.end()) << topic << " " << event.sequence();
-        for (const ConsumedMessage* value : by_key[*gone]) {
-          EXPECT_EQ(value->partition, tombstone->second->partition);
-          EXPECT_LT(value->offset, tombstone->second->offset);
-        }
-      }
-    }
-    EXPECT_EQ(tombstones, topic == "crm.public.deals" ? 4 : 0) << topic;
-  }
+  return expected;
+}
 
-  // The transactions topic: BEGIN and END per transaction; END's counts match what the
-  // table topics hold.
+// `topic`, read back with kcat, holds `events` byte for byte in order per key, readable with
+// walship.proto alone, with their position headers and a tombstone after each key's last
+// value when it is gone; `consumed` is the number of values (tombstones excluded).
+void ExpectTopicHolds(const KafkaMockCluster& kafka, const std::string& topic,
+                      const std::vector<v1::Event>& events, uint64_t* consumed) {
+  ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> messages,
+                       KcatConsume(kafka.bootstrap(), topic));
+  // Per key (null key: its own group), in partition offset order.
+  std::map<std::string, std::vector<const ConsumedMessage*>> by_key;
+  std::map<int, int64_t> last_offset;
+  int tombstones = 0;
+  std::map<std::string, const ConsumedMessage*> tombstone_by_key;
+  for (const ConsumedMessage& m : messages) {
+    if (!m.value.has_value()) {
+      ++tombstones;
+      EXPECT_THAT(m.headers, HasSubstr("walship.op=TOMBSTONE"));
+      EXPECT_TRUE(m.key.has_value());
+      tombstone_by_key[m.key.value_or("")] = &m;
+      continue;
+    }
+    by_key[m.key.value_or("<null>")].push_back(&m);
+  }
+  uint64_t values = messages.size() - tombstones;
+  *consumed = values;
+  ASSERT_EQ(values, events.size()) << topic;
+  std::map<std::string, size_t> next;  // per key: index into by_key
+  for (const v1::Event& event : events) {
+    std::string key = "<null>";
+    if (topic == "crm.messages") {
+      key = event.message().prefix();
+    } else if (event.op() != v1::TRUNCATE) {
+      key = KeyOf(event.relation(), event.op() == v1::DELETE ? event.old_row() : event.new_row());
+    }
+    auto& list = by_key[key];
+    size_t& i = next[key];
+    ASSERT_LT(i, list.size()) << topic << " lacks event " << event.sequence();
+    const ConsumedMessage& m = *list[i++];
+    // Byte for byte, and readable with nothing but walship.proto.
+    EXPECT_EQ(*m.value, event.SerializeAsString()) << topic << " position " << event.sequence();
+    ASSERT_OK_AND_ASSIGN(std::string decoded, ProtocDecode("Event", *m.value));
+    EXPECT_EQ(decoded, TextOf(event));
+    EXPECT_THAT(m.headers, HasSubstr(absl::StrFormat("walship.position=%016X:%u",
+                                                     event.commit_lsn(), event.sequence())));
+    EXPECT_THAT(m.headers, HasSubstr(absl::StrCat("walship.xid=", event.xid())));
+    // A delete, and an update that moved the row to another key, leave a tombstone
+    // under the key the row had, after every value under it.
+    std::optional<std::string> gone;
+    if (event.op() == v1::DELETE) gone = key;
+    if (event.op() == v1::UPDATE && event.has_old_row()) {
+      gone = KeyOf(event.relation(), event.old_row());
+    }
+    if (gone.has_value()) {
+      ++tombstones;
+      auto tombstone = tombstone_by_key.find(*gone);
+      ASSERT_NE(tombstone, tombstone_by_key.end()) << topic << " " << event.sequence();
+      for (const ConsumedMessage* value : by_key[*gone]) {
+        EXPECT_EQ(value->partition, tombstone->second->partition);
+        EXPECT_LT(value->offset, tombstone->second->offset);
+      }
+    }
+  }
+  EXPECT_EQ(tombstones, topic == "crm.public.deals" ? 4 : 0) << topic;
+}
+
+// The transactions topic: BEGIN and END per transaction; END's counts match what the
+// table topics hold.
+void ExpectTransactionMarkers(const KafkaMockCluster& kafka,
+                              const std::vector<proto::InMemoryTransaction>& txns,
+                              const std::map<std::string, uint64_t>& consumed_counts) {
   ASSERT_OK_AND_ASSIGN(std::vector<ConsumedMessage> markers,
-                       KcatConsume(kafka->bootstrap(), "crm.transactions"));
+                       KcatConsume(kafka.bootstrap(), "crm.transactions"));
   ASSERT_EQ(markers.size(), 2 * txns.size());
   std::map<std::string, uint64_t> end_counts;
   std::map<uint32_t, std::vector<v1::TransactionMarker::Kind>> kinds;
@@ -301,6 +305,29 @@ TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
                 ::testing::ElementsAre(v1::TransactionMarker::BEGIN, v1::TransactionMarker::END));
   }
   EXPECT_EQ(end_counts, consumed_counts);
+}
+
+// ---- tests ---------------------------------------------------------------------------
+
+TEST(KafkaSinkIntegration, EveryEventArrivesSelfDescribingAndInKeyOrder) {
+  ASSERT_OK_AND_ASSIGN(auto kafka, KafkaMockCluster::Start(3));
+  KafkaSinkOptions options = Options(*kafka);
+  options.tombstones_on_delete = true;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, OpenKafkaSink(options));
+
+  const v1::Relation deals = MakeRelation(16400, "public", "deals");
+  const v1::Relation notes = MakeRelation(16410, "sales dept", "Notes$");
+  std::vector<proto::InMemoryTransaction> txns = ThreeTransactions(deals, notes);
+  for (const auto& txn : txns) ASSERT_OK(sink->Write(txn));
+  ASSERT_OK(sink->Flush(absl::Now() + absl::Seconds(30)));
+  EXPECT_EQ(sink->DurableWatermark(), txns.back().info().end_lsn);
+  EXPECT_FALSE(sink->HasPending());
+
+  std::map<std::string, uint64_t> consumed_counts;  // per topic, tombstones excluded
+  for (const auto& [topic, events] : ExpectedPerTopic(txns, deals, notes)) {
+    ASSERT_NO_FATAL_FAILURE(ExpectTopicHolds(*kafka, topic, events, &consumed_counts[topic]));
+  }
+  ExpectTransactionMarkers(*kafka, txns, consumed_counts);
   ASSERT_OK(sink->Close(absl::Now() + absl::Seconds(10)));
 }
 

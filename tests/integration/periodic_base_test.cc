@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,68 @@ std::set<Lsn> StoredBases(const std::string& store) {
   return bases;
 }
 
+struct Point {
+  std::string name;
+  Lsn lsn;
+  TableRows rows;
+};
+
+// Retention kept the newest three bases, deleted the older ones of `seen` whole, and kept
+// every change segment the oldest kept base needs; returns the oldest kept base (nullopt
+// when it did not keep three).
+std::optional<Lsn> ExpectRetentionKeptTheNewestThree(const std::string& store, const std::set<Lsn>& seen,
+                                      const std::string& log) {
+  std::set<Lsn> kept = StoredBases(store);
+  EXPECT_EQ(kept.size(), 3u) << ReadFile(log);
+  if (kept.size() != 3u) return std::nullopt;
+  Lsn oldest_kept = *kept.begin();
+  for (Lsn base : seen) {
+    if (kept.contains(base)) continue;
+    std::error_code ec;
+    bool gone = true;
+    for (auto it = std::filesystem::recursive_directory_iterator(store, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().string().find("/base/" + base.ToKey() + "/") != std::string::npos &&
+          it->is_regular_file()) {
+        gone = false;
+      }
+    }
+    EXPECT_TRUE(gone) << "base " << base.ToString() << " should have been deleted";
+  }
+  for (const std::string& segment : StoredSegments(store)) {
+    auto key = std::filesystem::path(segment).filename().string();
+    EXPECT_GE(Lsn::Parse(key.substr(17, 16)).value(), oldest_kept) << segment;
+  }
+  return oldest_kept;
+}
+
+// Every captured point at or after the oldest kept base restores equal; earlier ones are
+// refused with the window.
+void ExpectPointsRestoreInsideTheWindow(PgCluster& pg, const std::string& store,
+                                        const std::vector<Point>& points, Lsn oldest_kept) {
+  int restored = 0, refused = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    SCOPED_TRACE(points[i].name);
+    std::string db = absl::StrCat("point_", i);
+    ASSERT_OK(pg.CreateDatabase(db));
+    ASSERT_OK_AND_ASSIGN(SubprocessResult result,
+                         RunReplay({"restore", "--object-store", "file://" + store, "--target",
+                                    pg.ConnInfo(db), "--to-lsn", points[i].lsn.ToString()}));
+    if (points[i].lsn >= oldest_kept) {
+      ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+      ASSERT_OK_AND_ASSIGN(TableRows rows, CaptureTables(pg, db));
+      EXPECT_EQ(FirstDifference(points[i].rows, rows), "");
+      ++restored;
+    } else {
+      EXPECT_EQ(result.exit_code, 1);
+      EXPECT_THAT(result.stderr_text, HasSubstr("window"));
+      ++refused;
+    }
+  }
+  EXPECT_GE(restored, 2);
+  EXPECT_GE(refused, 1) << "the oldest points should be outside the kept window";
+}
+
 TEST(PeriodicBaseTest, TakesBasesMidWorkloadAndRetentionKeepsEveryPromisedPoint) {
   ASSERT_OK_AND_ASSIGN(auto pg, PgCluster::Start());
   ASSERT_OK(pg->CreateDatabase("crm"));
@@ -48,11 +111,6 @@ TEST(PeriodicBaseTest, TakesBasesMidWorkloadAndRetentionKeepsEveryPromisedPoint)
                  log));
   ASSERT_OK(WaitForBase(store, absl::Seconds(60))) << ReadFile(log);
 
-  struct Point {
-    std::string name;
-    Lsn lsn;
-    TableRows rows;
-  };
   std::vector<Point> points;
   std::set<Lsn> seen = StoredBases(store);
   for (size_t i = 1; i < steps.size(); ++i) {
@@ -101,52 +159,9 @@ TEST(PeriodicBaseTest, TakesBasesMidWorkloadAndRetentionKeepsEveryPromisedPoint)
   ASSERT_OK_AND_ASSIGN(SubprocessResult stopped, agent->Wait(absl::Seconds(60)));
   EXPECT_EQ(stopped.exit_code, 0) << ReadFile(log);
 
-  // Retention kept the newest three bases, deleted the older ones whole, and kept every
-  // change segment the oldest kept base needs.
-  std::set<Lsn> kept = StoredBases(store);
-  ASSERT_EQ(kept.size(), 3u) << ReadFile(log);
-  Lsn oldest_kept = *kept.begin();
-  for (Lsn base : seen) {
-    if (kept.contains(base)) continue;
-    std::error_code ec;
-    bool gone = true;
-    for (auto it = std::filesystem::recursive_directory_iterator(store, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().string().find("/base/" + base.ToKey() + "/") != std::string::npos &&
-          it->is_regular_file()) {
-        gone = false;
-      }
-    }
-    EXPECT_TRUE(gone) << "base " << base.ToString() << " should have been deleted";
-  }
-  for (const std::string& segment : StoredSegments(store)) {
-    auto key = std::filesystem::path(segment).filename().string();
-    EXPECT_GE(Lsn::Parse(key.substr(17, 16)).value(), oldest_kept) << segment;
-  }
-
-  // Every captured point at or after the oldest kept base restores equal; earlier ones are
-  // refused with the window.
-  int restored = 0, refused = 0;
-  for (size_t i = 0; i < points.size(); ++i) {
-    SCOPED_TRACE(points[i].name);
-    std::string db = absl::StrCat("point_", i);
-    ASSERT_OK(pg->CreateDatabase(db));
-    ASSERT_OK_AND_ASSIGN(SubprocessResult result,
-                         RunReplay({"restore", "--object-store", "file://" + store, "--target",
-                                    pg->ConnInfo(db), "--to-lsn", points[i].lsn.ToString()}));
-    if (points[i].lsn >= oldest_kept) {
-      ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-      ASSERT_OK_AND_ASSIGN(TableRows rows, CaptureTables(*pg, db));
-      EXPECT_EQ(FirstDifference(points[i].rows, rows), "");
-      ++restored;
-    } else {
-      EXPECT_EQ(result.exit_code, 1);
-      EXPECT_THAT(result.stderr_text, HasSubstr("window"));
-      ++refused;
-    }
-  }
-  EXPECT_GE(restored, 2);
-  EXPECT_GE(refused, 1) << "the oldest points should be outside the kept window";
+  std::optional<Lsn> oldest_kept = ExpectRetentionKeptTheNewestThree(store, seen, log);
+  ASSERT_TRUE(oldest_kept.has_value());
+  ExpectPointsRestoreInsideTheWindow(*pg, store, points, *oldest_kept);
   if (!HasFailure()) {
     std::filesystem::remove_all(store);
     std::filesystem::remove_all(work);
