@@ -149,22 +149,8 @@ class AgentKafkaTest : public ::testing::Test {
     return out;
   }
 
-  // Reads every topic; checks decoding, headers, per-key order, the transaction markers'
-  // counts, the per-topic totals against test_decoding, and the rebuilt tables against the
-  // source. Returns the number of duplicates the consumer dropped.
-  int CheckEverything() {
-    std::map<std::string, TopicEvents> topics;
-    for (const std::string& table : kTables) {
-      std::string topic = absl::StrCat(kPrefix, ".", table);
-      topics[topic] = ReadTopic(topic);
-    }
-    std::string messages_topic = absl::StrCat(kPrefix, ".messages");
-    topics[messages_topic] = ReadTopic(messages_topic);
-    auto marker_messages = KcatConsume(kafka_->bootstrap(), absl::StrCat(kPrefix, ".transactions"));
-    EXPECT_OK(marker_messages.status());
-    if (!marker_messages.ok()) return 0;
-
-    // No topic other than these (no stray names).
+  // No topic other than these and the transactions topic (no stray names).
+  void ExpectOnlyOurTopics(const std::map<std::string, TopicEvents>& topics) {
     auto listed = KcatListTopics(kafka_->bootstrap());
     EXPECT_OK(listed.status());
     if (listed.ok()) {
@@ -176,8 +162,13 @@ class AgentKafkaTest : public ::testing::Test {
       for (const auto& [topic, unused] : topics) expected.insert(topic);
       EXPECT_EQ(ours, expected);
     }
+  }
 
-    // Every value decodes with protoc against walship.proto, exactly as we parse it.
+  // Every value decodes with protoc against walship.proto, exactly as we parse it; returns
+  // the transaction markers.
+  std::vector<v1::TransactionMarker> ExpectProtocAgrees(
+      const std::map<std::string, TopicEvents>& topics,
+      const std::vector<ConsumedMessage>& marker_messages) {
     std::vector<std::string> event_bytes, marker_bytes;
     std::string expected_text;
     for (const auto& [topic, te] : topics) {
@@ -195,7 +186,7 @@ class AgentKafkaTest : public ::testing::Test {
       }
     }
     std::vector<v1::TransactionMarker> markers;
-    for (const ConsumedMessage& m : *marker_messages) {
+    for (const ConsumedMessage& m : marker_messages) {
       v1::TransactionMarker marker;
       EXPECT_TRUE(m.value.has_value() && marker.ParseFromString(*m.value));
       marker_bytes.push_back(m.value.value_or(""));
@@ -208,8 +199,11 @@ class AgentKafkaTest : public ::testing::Test {
       EXPECT_EQ(*batch, "") << "protoc disagrees";
     }
     EXPECT_GT(event_bytes.size(), 6000u);
+    return markers;
+  }
 
-    // Headers, and per key (null key: its own group) positions increase with the offset.
+  // Headers, and per key (null key: its own group) positions increase with the offset.
+  void ExpectHeadersAndKeyOrder(const std::map<std::string, TopicEvents>& topics) {
     for (const auto& [topic, te] : topics) {
       std::map<std::pair<int, std::string>, Position> last;
       for (const auto& [m, event] : te.events) {
@@ -233,25 +227,13 @@ class AgentKafkaTest : public ::testing::Test {
         last[key] = std::max(p, it == last.end() ? p : it->second);
       }
     }
+  }
 
-    // The consumer's view: duplicates dropped; then totals, transactions, rebuilt tables.
-    int dropped = 0;
-    std::map<std::string, std::vector<v1::Event>> kept;
-    std::map<std::string, uint64_t> totals;
-    std::map<uint64_t, std::map<std::string, uint64_t>> per_commit;  // commit LSN -> topic -> n
-    for (const auto& [topic, te] : topics) {
-      kept[topic] = DropDuplicates(te, &dropped);
-      std::set<Position> unique;
-      for (const v1::Event& e : kept[topic]) {
-        EXPECT_TRUE(unique.insert({e.commit_lsn(), e.sequence()}).second)
-            << topic << ": " << PositionText({e.commit_lsn(), e.sequence()})
-            << " kept twice (different partitions)";
-        ++per_commit[e.commit_lsn()][topic];
-      }
-      totals[topic] = kept[topic].size();
-    }
-    EXPECT_EQ(totals, ReferenceCounts()) << "events per topic differ from test_decoding";
-
+  // BEGIN then END per transaction, and END's per-table counts equal what the topics hold
+  // for its commit (`per_commit`: commit LSN -> topic -> events).
+  void ExpectMarkersMatchTopics(
+      const std::vector<v1::TransactionMarker>& markers,
+      const std::map<uint64_t, std::map<std::string, uint64_t>>& per_commit) {
     std::map<uint64_t, std::map<std::string, uint64_t>> end_counts;
     std::map<uint32_t, std::vector<v1::TransactionMarker::Kind>> kinds;
     for (const v1::TransactionMarker& marker : markers) {
@@ -271,15 +253,11 @@ class AgentKafkaTest : public ::testing::Test {
       EXPECT_EQ(k.front(), v1::TransactionMarker::BEGIN) << "xid " << xid;
       EXPECT_EQ(k.back(), v1::TransactionMarker::END) << "xid " << xid;
     }
+  }
 
-    // The mark reached the messages topic.
-    bool mark = false;
-    for (const v1::Event& e : kept[messages_topic]) {
-      mark |= e.message().prefix() == "walship" && e.message().content() == "mark:after-late-corp";
-    }
-    EXPECT_TRUE(mark);
-
-    // Each table rebuilt from its topic equals the source, byte for byte as row::text.
+  // Each table rebuilt from its topic (`kept`: duplicates dropped) equals the source, byte
+  // for byte as row::text.
+  void ExpectRebuiltTablesEqualSource(std::map<std::string, std::vector<v1::Event>>& kept) {
     TableRows rebuilt;
     for (const std::string& table : kTables) {
       std::vector<v1::Event> events = kept[absl::StrCat(kPrefix, ".", table)];
@@ -303,6 +281,57 @@ class AgentKafkaTest : public ::testing::Test {
     if (source.ok()) {
       EXPECT_EQ(FirstDifference(*source, rebuilt), "");
     }
+  }
+
+  // Reads every topic; checks decoding, headers, per-key order, the transaction markers'
+  // counts, the per-topic totals against test_decoding, and the rebuilt tables against the
+  // source. Returns the number of duplicates the consumer dropped.
+  int CheckEverything() {
+    std::map<std::string, TopicEvents> topics;
+    for (const std::string& table : kTables) {
+      std::string topic = absl::StrCat(kPrefix, ".", table);
+      topics[topic] = ReadTopic(topic);
+    }
+    std::string messages_topic = absl::StrCat(kPrefix, ".messages");
+    topics[messages_topic] = ReadTopic(messages_topic);
+    auto marker_messages = KcatConsume(kafka_->bootstrap(), absl::StrCat(kPrefix, ".transactions"));
+    EXPECT_OK(marker_messages.status());
+    if (!marker_messages.ok()) return 0;
+
+    ExpectOnlyOurTopics(topics);
+
+    std::vector<v1::TransactionMarker> markers = ExpectProtocAgrees(topics, *marker_messages);
+
+    ExpectHeadersAndKeyOrder(topics);
+
+    // The consumer's view: duplicates dropped; then totals, transactions, rebuilt tables.
+    int dropped = 0;
+    std::map<std::string, std::vector<v1::Event>> kept;
+    std::map<std::string, uint64_t> totals;
+    std::map<uint64_t, std::map<std::string, uint64_t>> per_commit;  // commit LSN -> topic -> n
+    for (const auto& [topic, te] : topics) {
+      kept[topic] = DropDuplicates(te, &dropped);
+      std::set<Position> unique;
+      for (const v1::Event& e : kept[topic]) {
+        EXPECT_TRUE(unique.insert({e.commit_lsn(), e.sequence()}).second)
+            << topic << ": " << PositionText({e.commit_lsn(), e.sequence()})
+            << " kept twice (different partitions)";
+        ++per_commit[e.commit_lsn()][topic];
+      }
+      totals[topic] = kept[topic].size();
+    }
+    EXPECT_EQ(totals, ReferenceCounts()) << "events per topic differ from test_decoding";
+
+    ExpectMarkersMatchTopics(markers, per_commit);
+
+    // The mark reached the messages topic.
+    bool mark = false;
+    for (const v1::Event& e : kept[messages_topic]) {
+      mark |= e.message().prefix() == "walship" && e.message().content() == "mark:after-late-corp";
+    }
+    EXPECT_TRUE(mark);
+
+    ExpectRebuiltTablesEqualSource(kept);
     return dropped;
   }
 

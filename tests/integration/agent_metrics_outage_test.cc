@@ -54,6 +54,59 @@ std::string HumanizeDuration(double v) {
   return absl::StrFormat("%.4gs", v);
 }
 
+// The scraped RPO samples (`rpo`, 15 s apart) as the input of WalshipRpoAboveTarget from
+// docker/alerts.yml, checked by `promtool test rules`: pending when it first crossed 60 s
+// (sample `first_above`), firing after `for: 2m` (the last of `stall_samples`), quiet on
+// the recovered samples.
+void ExpectTheRpoAlertFiresOnTheScrapes(const std::string& work, int port,
+                                        const std::vector<double>& rpo, int first_above,
+                                        int stall_samples) {
+  std::vector<std::string> values;
+  for (double v : rpo) values.push_back(absl::StrFormat("%.3f", v));
+  double firing_value = 0;
+  ASSERT_TRUE(absl::SimpleAtod(values[stall_samples - 1], &firing_value));
+  std::string summary =
+      absl::StrReplaceAll(AlertAnnotation("WalshipRpoAboveTarget", "summary"),
+                          {{"{{ $value | humanizeDuration }}", HumanizeDuration(firing_value)}});
+  std::string description = AlertAnnotation("WalshipRpoAboveTarget", "description");
+  std::string instance = absl::StrCat("127.0.0.1:", port);
+  std::string fixture = absl::StrFormat(
+      R"(# Built by agent_metrics_test from real scrapes of walship-agent during a Kafka outage.
+rule_files:
+  - %s/alerts.yml
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - series: 'walship_rpo_seconds{job="walship",instance="%s"}'
+        values: '%s'
+    alert_rule_test:
+      - eval_time: %ds
+        alertname: WalshipRpoAboveTarget
+        exp_alerts: []
+      - eval_time: %ds
+        alertname: WalshipRpoAboveTarget
+        exp_alerts:
+          - exp_labels: {severity: critical, job: walship, instance: "%s"}
+            exp_annotations:
+              summary: "%s"
+              description: "%s"
+      - eval_time: %ds
+        alertname: WalshipRpoAboveTarget
+        exp_alerts: []
+)",
+      WALSHIP_DOCKER_DIR, instance, absl::StrJoin(values, " "), first_above * 15,
+      (stall_samples - 1) * 15, instance, summary, description,
+      (static_cast<int>(rpo.size()) - 1) * 15);
+  std::printf("walship_rpo_seconds scraped 15 s apart (outage, then recovery): %s\n",
+              absl::StrJoin(values, " ").c_str());
+  std::string fixture_path = work + "/rpo_outage_test.yml";
+  std::ofstream(fixture_path) << fixture;
+  ASSERT_OK_AND_ASSIGN(SubprocessResult rules,
+                       Subprocess::Run({PromtoolPath(), "test", "rules", fixture_path}));
+  EXPECT_EQ(rules.exit_code, 0) << rules.stdout_text << rules.stderr_text << fixture;
+}
+
 // ---- 2. a stalled sink ------------------------------------------------------------------
 
 TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
@@ -156,53 +209,7 @@ TEST_F(AgentMetricsTest, KafkaOutageGrowsRpoTurnsHealthzAndFiresTheRpoAlert) {
   EXPECT_EQ(after.Value("walship_replication_lag_seconds"), 0) << after.text;
   EXPECT_EQ(HttpGet(port, "/healthz").code, 200);
 
-  // The scraped RPO samples, 15 s apart, as the input of WalshipRpoAboveTarget from
-  // docker/alerts.yml: pending when it first crossed 60 s, firing after `for: 2m`, quiet on
-  // the recovered samples.
-  std::vector<std::string> values;
-  for (double v : rpo) values.push_back(absl::StrFormat("%.3f", v));
-  double firing_value = 0;
-  ASSERT_TRUE(absl::SimpleAtod(values[stall_samples - 1], &firing_value));
-  std::string summary =
-      absl::StrReplaceAll(AlertAnnotation("WalshipRpoAboveTarget", "summary"),
-                          {{"{{ $value | humanizeDuration }}", HumanizeDuration(firing_value)}});
-  std::string description = AlertAnnotation("WalshipRpoAboveTarget", "description");
-  std::string instance = absl::StrCat("127.0.0.1:", port);
-  std::string fixture = absl::StrFormat(
-      R"(# Built by agent_metrics_test from real scrapes of walship-agent during a Kafka outage.
-rule_files:
-  - %s/alerts.yml
-evaluation_interval: 15s
-tests:
-  - interval: 15s
-    input_series:
-      - series: 'walship_rpo_seconds{job="walship",instance="%s"}'
-        values: '%s'
-    alert_rule_test:
-      - eval_time: %ds
-        alertname: WalshipRpoAboveTarget
-        exp_alerts: []
-      - eval_time: %ds
-        alertname: WalshipRpoAboveTarget
-        exp_alerts:
-          - exp_labels: {severity: critical, job: walship, instance: "%s"}
-            exp_annotations:
-              summary: "%s"
-              description: "%s"
-      - eval_time: %ds
-        alertname: WalshipRpoAboveTarget
-        exp_alerts: []
-)",
-      WALSHIP_DOCKER_DIR, instance, absl::StrJoin(values, " "), first_above * 15,
-      (stall_samples - 1) * 15, instance, summary, description,
-      (static_cast<int>(rpo.size()) - 1) * 15);
-  std::printf("walship_rpo_seconds scraped 15 s apart (outage, then recovery): %s\n",
-              absl::StrJoin(values, " ").c_str());
-  std::string fixture_path = work_ + "/rpo_outage_test.yml";
-  std::ofstream(fixture_path) << fixture;
-  ASSERT_OK_AND_ASSIGN(SubprocessResult rules,
-                       Subprocess::Run({PromtoolPath(), "test", "rules", fixture_path}));
-  EXPECT_EQ(rules.exit_code, 0) << rules.stdout_text << rules.stderr_text << fixture;
+  ExpectTheRpoAlertFiresOnTheScrapes(work_, port, rpo, first_above, stall_samples);
   StopAgent();
 }
 

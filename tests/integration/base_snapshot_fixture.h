@@ -53,6 +53,51 @@ INSERT INTO "Odd Name" VALUES (1, 'one'), (2, NULL), (3, 'ü');
 CREATE PUBLICATION walship FOR ALL TABLES;
 )sql";
 
+// The rows of `table` in the base, as COPY lines, in stored order.
+inline std::vector<std::string> BaseRows(sinks::ObjectStore* store, const v1::BaseTable& table) {
+  std::vector<std::string> lines;
+  uint64_t counted = 0;
+  for (const std::string& key : table.object_keys()) {
+    auto source = store->Open(key);
+    EXPECT_TRUE(source.ok()) << source.status();
+    if (!source.ok()) return lines;
+    auto reader = proto::SegmentReader::Open(source->get());
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return lines;
+    EXPECT_EQ((*reader)->header().kind(), v1::BASE_SEGMENT);
+    v1::Record record;
+    bool first = true;
+    while (true) {
+      auto more = (*reader)->Next(&record);
+      EXPECT_TRUE(more.ok()) << more.status();
+      if (!more.ok() || !*more) break;
+      if (first) {
+        EXPECT_TRUE(record.has_relation_def()) << key;
+        EXPECT_EQ(record.relation_def().oid(), table.relation().oid());
+        first = false;
+        continue;
+      }
+      EXPECT_TRUE(record.has_copy_rows()) << key;
+      EXPECT_EQ(record.copy_rows().relation_oid(), table.relation().oid());
+      counted += record.copy_rows().row_count();
+      for (absl::string_view line :
+           absl::StrSplit(record.copy_rows().data(), '\n', absl::SkipEmpty())) {
+        lines.emplace_back(line);
+      }
+    }
+  }
+  EXPECT_EQ(counted, lines.size());
+  return lines;
+}
+
+inline const v1::BaseTable* FindTable(const v1::BaseManifest& manifest, absl::string_view name) {
+  for (const v1::BaseTable& table : manifest.tables()) {
+    if (table.relation().table() == name) return &table;
+  }
+  ADD_FAILURE() << "no table " << name << " in the manifest";
+  return nullptr;
+}
+
 class BaseSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -94,43 +139,6 @@ class BaseSnapshotTest : public ::testing::Test {
     return keys;
   }
 
-  // The rows of `table` in the base, as COPY lines, in stored order.
-  std::vector<std::string> BaseRows(sinks::ObjectStore* store, const v1::BaseTable& table) {
-    std::vector<std::string> lines;
-    uint64_t counted = 0;
-    for (const std::string& key : table.object_keys()) {
-      auto source = store->Open(key);
-      EXPECT_TRUE(source.ok()) << source.status();
-      if (!source.ok()) return lines;
-      auto reader = proto::SegmentReader::Open(source->get());
-      EXPECT_TRUE(reader.ok()) << reader.status();
-      if (!reader.ok()) return lines;
-      EXPECT_EQ((*reader)->header().kind(), v1::BASE_SEGMENT);
-      v1::Record record;
-      bool first = true;
-      while (true) {
-        auto more = (*reader)->Next(&record);
-        EXPECT_TRUE(more.ok()) << more.status();
-        if (!more.ok() || !*more) break;
-        if (first) {
-          EXPECT_TRUE(record.has_relation_def()) << key;
-          EXPECT_EQ(record.relation_def().oid(), table.relation().oid());
-          first = false;
-          continue;
-        }
-        EXPECT_TRUE(record.has_copy_rows()) << key;
-        EXPECT_EQ(record.copy_rows().relation_oid(), table.relation().oid());
-        counted += record.copy_rows().row_count();
-        for (absl::string_view line :
-             absl::StrSplit(record.copy_rows().data(), '\n', absl::SkipEmpty())) {
-          lines.emplace_back(line);
-        }
-      }
-    }
-    EXPECT_EQ(counted, lines.size());
-    return lines;
-  }
-
   // "<count> <md5>" of a table as the source holds it now, computed as
   // BaseTable.checksum documents.
   std::string FreshCountAndChecksum(const std::string& qualified) {
@@ -140,14 +148,6 @@ class BaseSnapshotTest : public ::testing::Test {
                                        qualified, " t"));
     EXPECT_TRUE(fresh.ok()) << fresh.status();
     return fresh.ok() ? *fresh : "";
-  }
-
-  const v1::BaseTable* FindTable(const v1::BaseManifest& manifest, absl::string_view name) {
-    for (const v1::BaseTable& table : manifest.tables()) {
-      if (table.relation().table() == name) return &table;
-    }
-    ADD_FAILURE() << "no table " << name << " in the manifest";
-    return nullptr;
   }
 
   std::unique_ptr<PgCluster> pg_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -81,6 +82,153 @@ void RunWriter(const std::string& conninfo, std::atomic<bool>* stop, std::atomic
   PQfinish(conn);
 }
 
+// The manifest's fields: the server's identity, the stream's names, times, the session,
+// the schema's DDL and the sequences.
+void ExpectManifestFields(const v1::BaseManifest& manifest, PGconn* witness, absl::Time before) {
+  EXPECT_EQ(manifest.format_version(), snapshot::kManifestFormatVersion);
+  EXPECT_EQ(manifest.system_id(), QueryOne(witness,
+                                           "SELECT system_identifier::text FROM "
+                                           "pg_control_system()"));
+  EXPECT_EQ(manifest.timeline(), 1u);
+  EXPECT_EQ(manifest.database(), "crm");
+  EXPECT_EQ(manifest.slot(), "walship");
+  EXPECT_EQ(manifest.publication(), "walship");
+  EXPECT_GT(manifest.snapshot_lsn(), 0u);
+  EXPECT_GE(manifest.snapshot_time_us(), absl::ToUnixMicros(before) - 5000000);
+  EXPECT_LE(manifest.started_time_us(), manifest.finished_time_us());
+  EXPECT_EQ(manifest.session().settings().at("TimeZone"), "UTC");
+  EXPECT_THAT(manifest.session().server_version(), ::testing::StartsWith("15"));
+  EXPECT_EQ(manifest.session().server_encoding(), "UTF8");
+  EXPECT_THAT(manifest.pre_data_sql(), HasSubstr("CREATE TABLE public.events"));
+  EXPECT_THAT(manifest.pre_data_sql(), HasSubstr("CREATE TYPE public.deal_stage AS ENUM"));
+  EXPECT_THAT(manifest.post_data_sql(), HasSubstr("PRIMARY KEY (id)"));
+  EXPECT_THAT(manifest.post_data_sql(), HasSubstr("CREATE INDEX customers_name"));
+  ASSERT_EQ(manifest.tables_size(), 5);
+  bool saw_customers_seq = false;
+  for (const v1::SequenceValue& sequence : manifest.sequences()) {
+    if (sequence.name() == "customers_id_seq") {
+      saw_customers_seq = true;
+      EXPECT_EQ(sequence.owned_by_table(), "public.customers");
+      EXPECT_EQ(sequence.owned_by_column(), "id");
+      EXPECT_GE(sequence.last_value(), 2000);
+      EXPECT_TRUE(sequence.is_called());
+    }
+  }
+  EXPECT_TRUE(saw_customers_seq);
+  EXPECT_EQ(manifest.sequences_size(), 2);  // customers_id_seq, deals_id_seq
+}
+
+// The relations as the base describes them: keys, replica identity, type names, modifiers.
+void ExpectRelations(const v1::BaseManifest& manifest) {
+  const v1::BaseTable* odd = FindTable(manifest, "Odd Name");
+  ASSERT_NE(odd, nullptr);
+  EXPECT_EQ(odd->relation().replica_identity(), v1::REPLICA_IDENTITY_FULL);
+  ASSERT_EQ(odd->relation().columns_size(), 2);
+  EXPECT_TRUE(odd->relation().columns(0).key());
+  EXPECT_EQ(odd->relation().columns(1).name(), "v.1");
+  const v1::BaseTable* deals = FindTable(manifest, "deals");
+  ASSERT_NE(deals, nullptr);
+  EXPECT_EQ(deals->relation().replica_identity(), v1::REPLICA_IDENTITY_DEFAULT);
+  EXPECT_TRUE(deals->relation().columns(0).key());
+  EXPECT_FALSE(deals->relation().columns(1).key());
+  EXPECT_EQ(deals->relation().columns(2).type_name(), "numeric");
+  EXPECT_EQ(deals->relation().columns(2).type_modifier(), 786438);
+  EXPECT_EQ(deals->relation().columns(3).type_name(), "public.deal_stage");
+  EXPECT_EQ(deals->relation().columns(4).type_name(), "_text");
+}
+
+// Every table: the base's rows equal the witness's rows, and the manifest's count and
+// checksum equal the witness's, in both stores (same bytes).
+void ExpectTablesEqualTheWitness(const v1::BaseManifest& manifest, PGconn* witness,
+                                 sinks::ObjectStore* store_a, sinks::ObjectStore* store_b) {
+  for (const v1::BaseTable& table : manifest.tables()) {
+    SCOPED_TRACE(table.relation().table());
+    std::string qualified = pg::QuoteQualified(table.relation().schema(), table.relation().table());
+    std::vector<std::string> expected =
+        CopyOut(witness, absl::StrCat("COPY (SELECT * FROM ONLY ", qualified, ") TO STDOUT"));
+    std::vector<std::string> actual = BaseRows(store_a, table);
+    std::sort(expected.begin(), expected.end());
+    std::sort(actual.begin(), actual.end());
+    EXPECT_EQ(actual.size(), expected.size());
+    EXPECT_TRUE(actual == expected);
+    EXPECT_EQ(table.row_count(), expected.size());
+    EXPECT_EQ(table.checksum(),
+              QueryOne(witness, absl::StrCat("SELECT md5(coalesce(string_agg(t::text, E'\\n' "
+                                             "ORDER BY t::text COLLATE \"C\"), '')) FROM ONLY ",
+                                             qualified, " t")));
+    ASSERT_FALSE(table.object_keys().empty());
+    for (const std::string& key : table.object_keys()) {
+      EXPECT_TRUE(absl::StartsWith(
+          key, sinks::BaseDirKey({manifest.system_id(), "walship"}, Lsn(manifest.snapshot_lsn()))));
+      ASSERT_OK_AND_ASSIGN(std::string a, store_a->Get(key));
+      ASSERT_OK_AND_ASSIGN(std::string b, store_b->Get(key));
+      EXPECT_TRUE(a == b) << key;
+    }
+  }
+  EXPECT_GT(FindTable(manifest, "events")->object_keys_size(), 1);
+  EXPECT_EQ(FindTable(manifest, "empty_table")->row_count(), 0u);
+  EXPECT_EQ(FindTable(manifest, "empty_table")->checksum(), "d41d8cd98f00b204e9800998ecf8427e");
+}
+
+// The manifest is in both stores; the temporary slot is gone.
+void ExpectStoredAndSlotGone(const v1::BaseManifest& manifest, PGconn* witness,
+                             std::initializer_list<sinks::ObjectStore*> stores) {
+  for (sinks::ObjectStore* store : stores) {
+    ASSERT_OK_AND_ASSIGN(std::string data,
+                         store->Get(sinks::BaseManifestKey({manifest.system_id(), "walship"},
+                                                           Lsn(manifest.snapshot_lsn()))));
+    v1::BaseManifest stored;
+    ASSERT_TRUE(stored.ParseFromString(data));
+    EXPECT_EQ(stored.snapshot_lsn(), manifest.snapshot_lsn());
+  }
+  EXPECT_EQ(QueryOne(witness,
+                     "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
+                     "'walship_core%'"),
+            "0");
+}
+
+// Around snapshot_lsn: every writer transaction that committed before it is in the base,
+// every one that committed at or after it is not (commit LSNs from the test_decoding slot).
+void ExpectSnapshotPointSplitsTheWriter(const v1::BaseManifest& manifest, PGconn* witness,
+                                        sinks::ObjectStore* store) {
+  std::set<std::string> base_writer_rows;
+  for (const std::string& line : BaseRows(store, *FindTable(manifest, "customers"))) {
+    std::vector<std::string> fields = absl::StrSplit(line, '\t');
+    if (fields.size() > 1 && absl::StartsWith(fields[1], "w")) base_writer_rows.insert(fields[1]);
+  }
+  PGresult* changes = PQexec(witness,
+                             "SELECT lsn::text, xid::text, data FROM "
+                             "pg_logical_slot_get_changes('main', NULL, NULL)");
+  ASSERT_EQ(PQresultStatus(changes), PGRES_TUPLES_OK) << PQerrorMessage(witness);
+  std::map<std::string, std::string> name_by_xid;
+  std::map<std::string, Lsn> commit_by_xid;
+  for (int i = 0; i < PQntuples(changes); ++i) {
+    std::string xid = PQgetvalue(changes, i, 1);
+    std::string data = PQgetvalue(changes, i, 2);
+    size_t at = data.find("name[text]:'w");
+    if (absl::StartsWith(data, "table public.customers: INSERT:") && at != std::string::npos) {
+      size_t start = at + 12;
+      name_by_xid[xid] = data.substr(start, data.find('\'', start) - start);
+    }
+    if (absl::StartsWith(data, "COMMIT")) {
+      ASSERT_OK_AND_ASSIGN(commit_by_xid[xid], Lsn::Parse(PQgetvalue(changes, i, 0)));
+    }
+  }
+  PQclear(changes);
+  int before_count = 0, after_count = 0;
+  for (const auto& [xid, name] : name_by_xid) {
+    ASSERT_TRUE(commit_by_xid.count(xid)) << xid;
+    bool committed_before = commit_by_xid[xid] < Lsn(manifest.snapshot_lsn());
+    EXPECT_EQ(base_writer_rows.count(name), committed_before ? 1u : 0u)
+        << name << " committed at " << commit_by_xid[xid].ToString() << ", base at "
+        << Lsn(manifest.snapshot_lsn()).ToString();
+    (committed_before ? before_count : after_count)++;
+  }
+  EXPECT_EQ(static_cast<int>(base_writer_rows.size()), before_count);
+  EXPECT_GT(before_count, 0);
+  EXPECT_GT(after_count, 0) << "no writer transaction committed after the snapshot point";
+}
+
 TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   sinks::ObjectStore* store_a = NewStore();
   sinks::ObjectStore* store_b = NewStore();
@@ -121,139 +269,12 @@ TEST_F(BaseSnapshotTest, ConsistentUnderConcurrentWrites) {
   const v1::BaseManifest& manifest = *taken;
   EXPECT_GT(written_after, 20) << "the writer should have run during the snapshot";
 
-  // Manifest fields.
-  EXPECT_EQ(manifest.format_version(), snapshot::kManifestFormatVersion);
-  EXPECT_EQ(manifest.system_id(), QueryOne(witness,
-                                           "SELECT system_identifier::text FROM "
-                                           "pg_control_system()"));
-  EXPECT_EQ(manifest.timeline(), 1u);
-  EXPECT_EQ(manifest.database(), "crm");
-  EXPECT_EQ(manifest.slot(), "walship");
-  EXPECT_EQ(manifest.publication(), "walship");
-  EXPECT_GT(manifest.snapshot_lsn(), 0u);
-  EXPECT_GE(manifest.snapshot_time_us(), absl::ToUnixMicros(before) - 5000000);
-  EXPECT_LE(manifest.started_time_us(), manifest.finished_time_us());
-  EXPECT_EQ(manifest.session().settings().at("TimeZone"), "UTC");
-  EXPECT_THAT(manifest.session().server_version(), ::testing::StartsWith("15"));
-  EXPECT_EQ(manifest.session().server_encoding(), "UTF8");
-  EXPECT_THAT(manifest.pre_data_sql(), HasSubstr("CREATE TABLE public.events"));
-  EXPECT_THAT(manifest.pre_data_sql(), HasSubstr("CREATE TYPE public.deal_stage AS ENUM"));
-  EXPECT_THAT(manifest.post_data_sql(), HasSubstr("PRIMARY KEY (id)"));
-  EXPECT_THAT(manifest.post_data_sql(), HasSubstr("CREATE INDEX customers_name"));
-  ASSERT_EQ(manifest.tables_size(), 5);
-  bool saw_customers_seq = false;
-  for (const v1::SequenceValue& sequence : manifest.sequences()) {
-    if (sequence.name() == "customers_id_seq") {
-      saw_customers_seq = true;
-      EXPECT_EQ(sequence.owned_by_table(), "public.customers");
-      EXPECT_EQ(sequence.owned_by_column(), "id");
-      EXPECT_GE(sequence.last_value(), 2000);
-      EXPECT_TRUE(sequence.is_called());
-    }
-  }
-  EXPECT_TRUE(saw_customers_seq);
-  EXPECT_EQ(manifest.sequences_size(), 2);  // customers_id_seq, deals_id_seq
-
-  // Relations.
-  const v1::BaseTable* odd = FindTable(manifest, "Odd Name");
-  ASSERT_NE(odd, nullptr);
-  EXPECT_EQ(odd->relation().replica_identity(), v1::REPLICA_IDENTITY_FULL);
-  ASSERT_EQ(odd->relation().columns_size(), 2);
-  EXPECT_TRUE(odd->relation().columns(0).key());
-  EXPECT_EQ(odd->relation().columns(1).name(), "v.1");
-  const v1::BaseTable* deals = FindTable(manifest, "deals");
-  ASSERT_NE(deals, nullptr);
-  EXPECT_EQ(deals->relation().replica_identity(), v1::REPLICA_IDENTITY_DEFAULT);
-  EXPECT_TRUE(deals->relation().columns(0).key());
-  EXPECT_FALSE(deals->relation().columns(1).key());
-  EXPECT_EQ(deals->relation().columns(2).type_name(), "numeric");
-  EXPECT_EQ(deals->relation().columns(2).type_modifier(), 786438);
-  EXPECT_EQ(deals->relation().columns(3).type_name(), "public.deal_stage");
-  EXPECT_EQ(deals->relation().columns(4).type_name(), "_text");
-
-  // Every table: the base's rows equal the witness's rows, and the manifest's count and
-  // checksum equal the witness's, in both stores (same bytes).
-  for (const v1::BaseTable& table : manifest.tables()) {
-    SCOPED_TRACE(table.relation().table());
-    std::string qualified = pg::QuoteQualified(table.relation().schema(), table.relation().table());
-    std::vector<std::string> expected =
-        CopyOut(witness, absl::StrCat("COPY (SELECT * FROM ONLY ", qualified, ") TO STDOUT"));
-    std::vector<std::string> actual = BaseRows(store_a, table);
-    std::sort(expected.begin(), expected.end());
-    std::sort(actual.begin(), actual.end());
-    EXPECT_EQ(actual.size(), expected.size());
-    EXPECT_TRUE(actual == expected);
-    EXPECT_EQ(table.row_count(), expected.size());
-    EXPECT_EQ(table.checksum(),
-              QueryOne(witness, absl::StrCat("SELECT md5(coalesce(string_agg(t::text, E'\\n' "
-                                             "ORDER BY t::text COLLATE \"C\"), '')) FROM ONLY ",
-                                             qualified, " t")));
-    ASSERT_FALSE(table.object_keys().empty());
-    for (const std::string& key : table.object_keys()) {
-      EXPECT_TRUE(absl::StartsWith(
-          key, sinks::BaseDirKey({manifest.system_id(), "walship"}, Lsn(manifest.snapshot_lsn()))));
-      ASSERT_OK_AND_ASSIGN(std::string a, store_a->Get(key));
-      ASSERT_OK_AND_ASSIGN(std::string b, store_b->Get(key));
-      EXPECT_TRUE(a == b) << key;
-    }
-  }
-  EXPECT_GT(FindTable(manifest, "events")->object_keys_size(), 1);
-  EXPECT_EQ(FindTable(manifest, "empty_table")->row_count(), 0u);
-  EXPECT_EQ(FindTable(manifest, "empty_table")->checksum(), "d41d8cd98f00b204e9800998ecf8427e");
+  ExpectManifestFields(manifest, witness, before);
+  ExpectRelations(manifest);
+  ExpectTablesEqualTheWitness(manifest, witness, store_a, store_b);
   PQclear(PQexec(witness, "COMMIT"));
-
-  // The manifest is in both stores; the temporary slot is gone.
-  for (sinks::ObjectStore* store : {store_a, store_b}) {
-    ASSERT_OK_AND_ASSIGN(std::string data,
-                         store->Get(sinks::BaseManifestKey({manifest.system_id(), "walship"},
-                                                           Lsn(manifest.snapshot_lsn()))));
-    v1::BaseManifest stored;
-    ASSERT_TRUE(stored.ParseFromString(data));
-    EXPECT_EQ(stored.snapshot_lsn(), manifest.snapshot_lsn());
-  }
-  EXPECT_EQ(QueryOne(witness,
-                     "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
-                     "'walship_core%'"),
-            "0");
-
-  // Around snapshot_lsn: every writer transaction that committed before it is in the base,
-  // every one that committed at or after it is not.
-  std::set<std::string> base_writer_rows;
-  for (const std::string& line : BaseRows(store_a, *FindTable(manifest, "customers"))) {
-    std::vector<std::string> fields = absl::StrSplit(line, '\t');
-    if (fields.size() > 1 && absl::StartsWith(fields[1], "w")) base_writer_rows.insert(fields[1]);
-  }
-  PGresult* changes = PQexec(witness,
-                             "SELECT lsn::text, xid::text, data FROM "
-                             "pg_logical_slot_get_changes('main', NULL, NULL)");
-  ASSERT_EQ(PQresultStatus(changes), PGRES_TUPLES_OK) << PQerrorMessage(witness);
-  std::map<std::string, std::string> name_by_xid;
-  std::map<std::string, Lsn> commit_by_xid;
-  for (int i = 0; i < PQntuples(changes); ++i) {
-    std::string xid = PQgetvalue(changes, i, 1);
-    std::string data = PQgetvalue(changes, i, 2);
-    size_t at = data.find("name[text]:'w");
-    if (absl::StartsWith(data, "table public.customers: INSERT:") && at != std::string::npos) {
-      size_t start = at + 12;
-      name_by_xid[xid] = data.substr(start, data.find('\'', start) - start);
-    }
-    if (absl::StartsWith(data, "COMMIT")) {
-      ASSERT_OK_AND_ASSIGN(commit_by_xid[xid], Lsn::Parse(PQgetvalue(changes, i, 0)));
-    }
-  }
-  PQclear(changes);
-  int before_count = 0, after_count = 0;
-  for (const auto& [xid, name] : name_by_xid) {
-    ASSERT_TRUE(commit_by_xid.count(xid)) << xid;
-    bool committed_before = commit_by_xid[xid] < Lsn(manifest.snapshot_lsn());
-    EXPECT_EQ(base_writer_rows.count(name), committed_before ? 1u : 0u)
-        << name << " committed at " << commit_by_xid[xid].ToString() << ", base at "
-        << Lsn(manifest.snapshot_lsn()).ToString();
-    (committed_before ? before_count : after_count)++;
-  }
-  EXPECT_EQ(static_cast<int>(base_writer_rows.size()), before_count);
-  EXPECT_GT(before_count, 0);
-  EXPECT_GT(after_count, 0) << "no writer transaction committed after the snapshot point";
+  ExpectStoredAndSlotGone(manifest, witness, {store_a, store_b});
+  ExpectSnapshotPointSplitsTheWriter(manifest, witness, store_a);
   PQfinish(witness);
 
   ASSERT_FALSE(reports.empty());
