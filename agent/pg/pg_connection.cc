@@ -2,6 +2,7 @@
 #include "agent/pg/pg_connection.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/pg/copy.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
@@ -187,6 +188,25 @@ std::string PgConnection::Describe() const {
   const char* port = PQport(conn_.get());
   const char* db = PQdb(conn_.get());
   return absl::StrFormat("%s:%s/%s", host ? host : "?", port ? port : "?", db ? db : "?");
+}
+
+absl::Status PgConnection::BeginCopyIn(absl::string_view sql) {
+  return BeginCopy(*this, sql, CopyDirection::kIn);
+}
+absl::Status PgConnection::PutCopyData(absl::string_view data) {
+  return pg::PutCopyData(*this, data);
+}
+absl::Status PgConnection::EndCopyIn() { return EndCopyData(*this); }
+void PgConnection::AbortCopyIn(absl::string_view why) { AbortCopy(*this, why); }
+absl::StatusOr<uint64_t> PgConnection::CopyInResult() { return CopyResult(*this); }
+
+CopyInSessionFactory SessionsTo(std::string conninfo) {
+  return [conninfo = std::move(conninfo)]() -> absl::StatusOr<std::unique_ptr<CopyInSession>> {
+    absl::StatusOr<std::unique_ptr<PgConnection>> conn =
+        PgConnection::Connect(conninfo, ConnectionKind::kNormal);
+    if (!conn.ok()) return conn.status();
+    return std::unique_ptr<CopyInSession>(std::move(*conn));
+  };
 }
 
 std::string QuoteIdent(absl::string_view name) {

@@ -24,7 +24,7 @@ const std::map<std::string, std::string>& PinnedSessionSettings();
 enum class ConnectionKind { kNormal, kReplication };
 
 // Owns one PGconn. Not thread-safe.
-class PgConnection : public Session {
+class PgConnection : public CopyInSession {
  public:
   // Connects with `conninfo` (a "key=value" string or a postgresql:// URI) plus the pinned
   // settings; for kReplication adds replication=database. Errors are one line that names
@@ -44,11 +44,20 @@ class PgConnection : public Session {
       absl::string_view sql, const std::vector<std::optional<std::string>>& params = {},
       absl::string_view what = "") override;
   std::string Describe() const override;
+  // CopyInSession (session.h), over copy.h.
+  absl::Status BeginCopyIn(absl::string_view sql) override;
+  absl::Status PutCopyData(absl::string_view data) override;
+  absl::Status EndCopyIn() override;
+  void AbortCopyIn(absl::string_view why) override;
+  absl::StatusOr<uint64_t> CopyInResult() override;
 
  private:
   explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
   PgConnPtr conn_;
 };
+
+// Opens a new libpq session to `conninfo` (kNormal) at each call.
+CopyInSessionFactory SessionsTo(std::string conninfo);
 
 // Quotes an identifier ("Deal Stage" → "\"Deal Stage\"") and a qualified name.
 std::string QuoteIdent(absl::string_view name);

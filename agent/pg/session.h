@@ -4,6 +4,9 @@
 #ifndef WALSHIP_AGENT_PG_SESSION_H_
 #define WALSHIP_AGENT_PG_SESSION_H_
 
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +42,23 @@ class Session {
   // "host/port/db" for messages (never the password).
   virtual std::string Describe() const = 0;
 };
+
+// Opens a new session (a libpq connection in the agent; a fake in unit tests).
+using SessionFactory = std::function<absl::StatusOr<std::unique_ptr<Session>>()>;
+
+// A session that also takes rows with COPY ... FROM STDIN (the base load's streams):
+// BeginCopyIn(), PutCopyData() any number of times, EndCopyIn(), then CopyInResult() for
+// the rows the server took; AbortCopyIn() instead of ending it makes the server roll the
+// COPY back. Errors as copy.h describes them.
+class CopyInSession : public Session {
+ public:
+  virtual absl::Status BeginCopyIn(absl::string_view sql) = 0;
+  virtual absl::Status PutCopyData(absl::string_view data) = 0;
+  virtual absl::Status EndCopyIn() = 0;
+  virtual void AbortCopyIn(absl::string_view why) = 0;
+  virtual absl::StatusOr<uint64_t> CopyInResult() = 0;
+};
+using CopyInSessionFactory = std::function<absl::StatusOr<std::unique_ptr<CopyInSession>>()>;
 
 }  // namespace walship::agent::pg
 

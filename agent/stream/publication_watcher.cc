@@ -51,9 +51,9 @@ CROSS JOIN LATERAL (SELECT floor(m.xmax / 4294967296) * 4294967296 AS base) b)sq
 }  // namespace
 
 
-PublicationWatcher::PublicationWatcher(std::string conninfo, std::string publication,
+PublicationWatcher::PublicationWatcher(pg::SessionFactory connect, std::string publication,
                                        absl::Duration interval, EnteredCallback on_entered)
-    : conninfo_(std::move(conninfo)),
+    : connect_(std::move(connect)),
       publication_(std::move(publication)),
       interval_(interval),
       on_entered_(std::move(on_entered)) {}
@@ -78,7 +78,7 @@ void PublicationWatcher::Note(const PgOutputMessage& message) {
   }
 }
 
-bool PublicationWatcher::DdlVisible(absl::Time now, pg::PgConnection& conn) {
+bool PublicationWatcher::DdlVisible(absl::Time now, pg::Session& conn) {
   if (!ddl_xid_.has_value()) return true;
   if (ddl_seen_at_ == absl::InfinitePast()) ddl_seen_at_ = now;
   absl::StatusOr<std::optional<std::string>> visible = conn.QueryValue(
@@ -95,20 +95,19 @@ bool PublicationWatcher::DdlVisible(absl::Time now, pg::PgConnection& conn) {
 }
 
 void PublicationWatcher::Check(absl::Time now, Lsn last_handed,
-                               const std::function<pg::PgConnection*()>& side) {
+                               const std::function<pg::Session*()>& side) {
   if (!on_entered_) return;
   if (!check_due_ && now < next_check_) return;
   // At most one check every 200 ms: a migration of many small DDL transactions is checked
   // once per burst, not once per transaction (each check opens a session).
   if (now < last_check_ + absl::Milliseconds(200)) return;
-  pg::PgConnection* conn = side();
+  pg::Session* conn = side();
   if (conn == nullptr) return;
   if (!DdlVisible(now, *conn)) return;
   // A session of its own: a long-lived one may read the catalog through a catalog snapshot
   // that predates the schema change (kept until its invalidation messages arrive, which the
   // committing backend sends after it becomes visible).
-  absl::StatusOr<std::unique_ptr<pg::PgConnection>> fresh =
-      pg::PgConnection::Connect(conninfo_, pg::ConnectionKind::kNormal);
+  absl::StatusOr<std::unique_ptr<pg::Session>> fresh = connect_();
   if (!fresh.ok()) {
     LogWarning("checking the publication's tables: %s", fresh.status().message());
     return;

@@ -16,7 +16,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
-#include "agent/pg/pg_connection.h"
+#include "agent/pg/session.h"
 #include "agent/pg/pgoutput_messages.h"
 #include "proto/core/lsn.h"
 
@@ -27,9 +27,10 @@ class PublicationWatcher {
   using EnteredCallback =
       std::function<void(std::vector<std::string> tables, Lsn noticed_at, int64_t commit_time_us)>;
 
-  // `on_entered` empty: nothing is ever checked. Each check opens a session from `conninfo`.
-  PublicationWatcher(std::string conninfo, std::string publication, absl::Duration interval,
-                     EnteredCallback on_entered);
+  // `on_entered` empty: nothing is ever checked. Each check opens a session of its own
+  // with `connect`.
+  PublicationWatcher(pg::SessionFactory connect, std::string publication,
+                     absl::Duration interval, EnteredCallback on_entered);
 
   bool enabled() const { return static_cast<bool>(on_entered_); }
 
@@ -42,13 +43,13 @@ class PublicationWatcher {
   // Checks when due; call between transactions only. `last_handed` is the end of the last
   // transaction handed to the sinks; `side` returns the loop's long-lived side session
   // (nullptr when none can be opened). Failures are logged, never fatal.
-  void Check(absl::Time now, Lsn last_handed, const std::function<pg::PgConnection*()>& side);
+  void Check(absl::Time now, Lsn last_handed, const std::function<pg::Session*()>& side);
 
  private:
   // Whether the last captured DDL's transaction is visible yet (or waited for long enough).
-  bool DdlVisible(absl::Time now, pg::PgConnection& conn);
+  bool DdlVisible(absl::Time now, pg::Session& conn);
 
-  const std::string conninfo_;
+  const pg::SessionFactory connect_;
   const std::string publication_;
   const absl::Duration interval_;
   const EnteredCallback on_entered_;

@@ -31,7 +31,7 @@ WHERE c.relkind = 'S' AND c.relpersistence <> 't' AND v.last_value IS NOT NULL
 
 }  // namespace
 
-absl::StatusOr<bool> SequenceRecorder::Record(pg::PgConnection& conn) {
+absl::StatusOr<bool> SequenceRecorder::Record(pg::Session& conn) {
   // The insert position first: every commit record below it was written after its
   // transaction drew its values, so the values read next are at least those.
   WALSHIP_ASSIGN_OR_RETURN(

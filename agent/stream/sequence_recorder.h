@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "agent/pg/pg_connection.h"
+#include "agent/pg/session.h"
 
 namespace walship::agent {
 
@@ -22,7 +22,7 @@ class SequenceRecorder {
  public:
   // Reads the values over `conn` (a normal connection to the source database) and writes a
   // recording when they differ from the last one written. Returns whether it wrote one.
-  absl::StatusOr<bool> Record(pg::PgConnection& conn);
+  absl::StatusOr<bool> Record(pg::Session& conn);
 
   // The JSON array of the last recording ("" before the first).
   const std::string& last_values() const { return last_values_; }

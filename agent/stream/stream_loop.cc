@@ -16,28 +16,45 @@
 
 namespace walship::agent {
 
+namespace {
+
+// The libpq sessions where the options leave them open.
+StreamOptions WithDefaultSessions(StreamOptions options) {
+  if (!options.connect_side) {
+    options.connect_side = [conninfo = options.conninfo]()
+        -> absl::StatusOr<std::unique_ptr<pg::Session>> {
+      WALSHIP_ASSIGN_OR_RETURN(auto conn,
+                               pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
+      return std::unique_ptr<pg::Session>(std::move(conn));
+    };
+  }
+  if (!options.reconnect) {
+    options.reconnect = [conninfo = options.conninfo]()
+        -> absl::StatusOr<std::unique_ptr<pg::ReplicationSession>> {
+      WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(conninfo));
+      return std::unique_ptr<pg::ReplicationSession>(std::move(conn));
+    };
+  }
+  return options;
+}
+
+}  // namespace
+
 StreamLoop::StreamLoop(StreamOptions options, std::vector<sinks::Sink*> sinks, Lsn confirmed,
                        const std::atomic<bool>* stop, StreamProbe& probe, Clock& clock)
-    : options_(std::move(options)),
+    : options_(WithDefaultSessions(std::move(options))),
       sinks_(std::move(sinks)),
       stop_(stop),
       probe_(probe),
       clock_(clock),
       tracker_(confirmed, options_.status_interval),
       assembler_(AssemblerOptions{options_.spill_dir, options_.memory_limit_per_transaction}),
-      publication_(options_.conninfo, options_.publication, options_.publication_check_interval,
+      publication_(options_.connect_side, options_.publication, options_.publication_check_interval,
                    options_.on_tables_entered),
       start_confirmed_(confirmed) {
   if (options_.on_vouch) {
     tracker_.SetIdleLimit(confirmed);
     vouched_ = confirmed;
-  }
-  if (!options_.reconnect) {
-    options_.reconnect = [conninfo = options_.conninfo]()
-        -> absl::StatusOr<std::unique_ptr<pg::ReplicationSession>> {
-      WALSHIP_ASSIGN_OR_RETURN(auto conn, pg::ReplicationConnection::Connect(conninfo));
-      return std::unique_ptr<pg::ReplicationSession>(std::move(conn));
-    };
   }
 }
 
@@ -160,9 +177,9 @@ absl::Status StreamLoop::FinishStream(pg::ReplicationSession& conn) {
   return absl::OkStatus();
 }
 
-pg::PgConnection* StreamLoop::SideConnection() {
+pg::Session* StreamLoop::SideConnection() {
   if (side_conn_ == nullptr) {
-    auto conn = pg::PgConnection::Connect(options_.conninfo, pg::ConnectionKind::kNormal);
+    absl::StatusOr<std::unique_ptr<pg::Session>> conn = options_.connect_side();
     if (!conn.ok()) {
       LogWarning("side connection: %s", conn.status().message());
       return nullptr;
@@ -179,7 +196,7 @@ void StreamLoop::RecordSequences(absl::Time now, bool force) {
   sequences_flushed_ = tracker_.flushed();
   next_sequence_check_ = now + options_.sequence_min_interval;
   next_sequence_poll_ = now + options_.sequence_interval;
-  pg::PgConnection* conn = SideConnection();
+  pg::Session* conn = SideConnection();
   if (conn == nullptr) return;
   absl::StatusOr<bool> recorded = sequences_.Record(*conn);
   if (!recorded.ok()) {
@@ -198,7 +215,7 @@ void StreamLoop::RecordSequences(absl::Time now, bool force) {
 }
 
 void StreamLoop::SendHeartbeatMessage(bool idle) {
-  pg::PgConnection* conn = idle ? SideConnection() : nullptr;
+  pg::Session* conn = idle ? SideConnection() : nullptr;
   if (conn == nullptr) return;
   absl::Status status = conn->Exec(
       "SELECT pg_logical_emit_message(false, 'walship.heartbeat', now()::text)", "heartbeat");
@@ -209,7 +226,7 @@ void StreamLoop::SendHeartbeatMessage(bool idle) {
 }
 
 void StreamLoop::ReadSlotStats() {
-  pg::PgConnection* conn = SideConnection();
+  pg::Session* conn = SideConnection();
   if (conn == nullptr) return;
   auto retained = conn->QueryValue(
       "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint "

@@ -79,6 +79,10 @@ struct StreamOptions {
   std::function<void(std::vector<std::string> tables, Lsn noticed_at, int64_t commit_time_us)>
       on_tables_entered;
   absl::Duration publication_check_interval = absl::Seconds(60);
+  // Opens the ordinary session of the side work (heartbeat messages, sequence recordings,
+  // slot statistics) and each publication check's own; empty: a libpq PgConnection to
+  // `conninfo`.
+  pg::SessionFactory connect_side;
   // Opens a new replication session after the connection dropped; empty: a libpq
   // ReplicationConnection to `conninfo`.
   std::function<absl::StatusOr<std::unique_ptr<pg::ReplicationSession>>()> reconnect;
@@ -125,7 +129,7 @@ class StreamLoop {
   void ReadSlotStats();
   // Records the free-standing sequences when due (`force`: a heartbeat is being sent).
   void RecordSequences(absl::Time now, bool force);
-  pg::PgConnection* SideConnection();
+  pg::Session* SideConnection();
 
   StreamOptions options_;
   std::vector<sinks::Sink*> sinks_;
@@ -136,7 +140,7 @@ class StreamLoop {
   TransactionAssembler assembler_;
   PgOutputDecoder decoder_;
   PublicationWatcher publication_;
-  std::unique_ptr<pg::PgConnection> side_conn_;
+  std::unique_ptr<pg::Session> side_conn_;
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_slot_stats_ = absl::InfinitePast();
   absl::Time next_idle_report_ = absl::InfinitePast();

@@ -38,7 +38,7 @@ class StreamProbe {
   virtual void OnHeartbeat(absl::Time time) = 0;
 };
 
-class NoOpStreamProbe final : public StreamProbe {
+class NoOpStreamProbe : public StreamProbe {
  public:
   void SetState(AgentState) override {}
   void OnError(absl::string_view, absl::string_view) override {}

@@ -62,7 +62,7 @@ absl::Status BaseRestore::Load() {
   // open transaction.
   const uint64_t split_bytes =
       run_post_data_ ? options_.split_table_bytes : std::numeric_limits<uint64_t>::max();
-  WALSHIP_ASSIGN_OR_RETURN(result_.tables, LoadBaseTables(store_, stream_, conninfo_, work_,
+  WALSHIP_ASSIGN_OR_RETURN(result_.tables, LoadBaseTables(store_, stream_, agent::pg::SessionsTo(conninfo_), work_,
                                                           options_.jobs, split_bytes, hooks));
   if (run_post_data_) {
     // The keys not matched to a loaded table (or of tables the script names otherwise).

@@ -30,7 +30,7 @@ namespace {
 
 // One COPY stream of a table's load: its connection and the rows it took.
 struct CopyStream {
-  agent::pg::PgConnection* conn = nullptr;
+  agent::pg::CopyInSession* conn = nullptr;
   bool copying = false;  // COPY started and not yet ended
   bool in_transaction = false;
 };
@@ -176,7 +176,7 @@ class RowReader {
 // table's CopyRows records go to the streams in turn. Every stream commits only after all
 // of them ended their COPY and the row counts match the manifest.
 absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::StreamId& stream,
-                                        const std::vector<agent::pg::PgConnection*>& conns,
+                                        const std::vector<agent::pg::CopyInSession*>& conns,
                                         const TableLoadJob& job) {
   const v1::BaseTable& table = *job.table;
   const v1::Relation& relation = table.relation();
@@ -192,10 +192,10 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
       "COPY ", agent::pg::QuoteQualified(job.target_schema, job.target_table),
       columns.empty() ? "" : absl::StrCat(" (", absl::StrJoin(columns, ", "), ")"), " FROM STDIN");
   std::vector<CopyStream> streams;
-  for (agent::pg::PgConnection* conn : conns) streams.push_back(CopyStream{conn});
+  for (agent::pg::CopyInSession* conn : conns) streams.push_back(CopyStream{conn});
   auto rollback_all = [&] {
     for (CopyStream& s : streams) {
-      if (s.copying) agent::pg::AbortCopy(*s.conn, "the load of the table failed");
+      if (s.copying) s.conn->AbortCopyIn("the load of the table failed");
       s.copying = false;
       if (s.in_transaction) s.conn->Exec("ROLLBACK").IgnoreError();
       s.in_transaction = false;
@@ -226,7 +226,7 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
           what);
       if (!emptied.ok()) return fail(emptied);
     }
-    if (absl::Status started = agent::pg::BeginCopy(*s.conn, copy, agent::pg::CopyDirection::kIn);
+    if (absl::Status started = s.conn->BeginCopyIn(copy);
         !started.ok()) {
       return fail(absl::Status(started.code(), absl::StrFormat("%s: %s", what, started.message())));
     }
@@ -243,9 +243,9 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
   size_t turn = 0;
   while (std::optional<std::string> data = queue.Pop()) {
     // A record holds whole rows, so records can go to different streams.
-    agent::pg::PgConnection& conn = *streams[turn++ % streams.size()].conn;
+    agent::pg::CopyInSession& conn = *streams[turn++ % streams.size()].conn;
     result.bytes += data->size();
-    if (absl::Status sent = agent::pg::PutCopyData(conn, *data); !sent.ok()) {
+    if (absl::Status sent = conn.PutCopyData(*data); !sent.ok()) {
       sending = absl::UnavailableError(absl::StrFormat("%s: sending rows: %s", what, sent.message()));
       queue.Cancel();
       break;
@@ -257,7 +257,7 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
   const uint64_t announced = reader.announced();
   const uint64_t sent = reader.sent();
   for (CopyStream& s : streams) {
-    if (absl::Status ended = agent::pg::EndCopyData(*s.conn); !ended.ok()) {
+    if (absl::Status ended = s.conn->EndCopyIn(); !ended.ok()) {
       return fail(
           absl::UnavailableError(absl::StrFormat("%s: ending COPY: %s", what, ended.message())));
     }
@@ -265,7 +265,7 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
   // Every stream's end result, even after a failure (so each connection is idle again).
   std::string copy_error;
   for (CopyStream& s : streams) {
-    absl::StatusOr<uint64_t> done = agent::pg::CopyResult(*s.conn);
+    absl::StatusOr<uint64_t> done = s.conn->CopyInResult();
     s.copying = false;
     if (!done.ok()) {
       if (copy_error.empty()) copy_error = std::string(done.status().message());
@@ -300,10 +300,9 @@ absl::StatusOr<TableLoadResult> LoadOne(sinks::ObjectStore* store, const sinks::
 // like a logical replication apply worker, no foreign keys or user triggers firing while
 // tables load in parallel, in any order. That needs superuser; without it, tables with
 // foreign keys of a target that already had the schema may fail to load.
-absl::StatusOr<std::unique_ptr<agent::pg::PgConnection>> OpenLoadConnection(const std::string& conninfo,
-                                                                     bool warn) {
-  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::PgConnection> conn,
-                           agent::pg::PgConnection::Connect(conninfo, agent::pg::ConnectionKind::kNormal));
+absl::StatusOr<std::unique_ptr<agent::pg::CopyInSession>> OpenLoadConnection(
+    const agent::pg::CopyInSessionFactory& connect, bool warn) {
+  WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::CopyInSession> conn, connect());
   WALSHIP_RETURN_IF_ERROR(conn->Exec("SET synchronous_commit = off", "tuning the loading session"));
   absl::Status replica = conn->Exec("SET session_replication_role = replica");
   if (!replica.ok() && warn) {
@@ -325,8 +324,8 @@ std::string TableChecksumSql(const std::string& quoted_table) {
 }
 
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
-    sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
-    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes, const LoadHooks& hooks) {
+    sinks::ObjectStore* store, const sinks::StreamId& stream,
+    const agent::pg::CopyInSessionFactory& connect, const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes, const LoadHooks& hooks) {
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -362,17 +361,17 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
   std::atomic<bool> failed{false};
   std::atomic<bool> warned{false};
   auto worker = [&] {
-    absl::StatusOr<std::unique_ptr<agent::pg::PgConnection>> conn =
-        OpenLoadConnection(conninfo, !warned.exchange(true));
+    absl::StatusOr<std::unique_ptr<agent::pg::CopyInSession>> conn =
+        OpenLoadConnection(connect, !warned.exchange(true));
     absl::Status status = conn.status();
     while (status.ok() && !failed.load()) {
       size_t i = next.fetch_add(1);
       if (i >= order.size()) break;
-      std::vector<std::unique_ptr<agent::pg::PgConnection>> helpers;
-      std::vector<agent::pg::PgConnection*> conns = {conn->get()};
+      std::vector<std::unique_ptr<agent::pg::CopyInSession>> helpers;
+      std::vector<agent::pg::CopyInSession*> conns = {conn->get()};
       for (int k = 0; k < extra_streams[order[i]] && status.ok(); ++k) {
-        absl::StatusOr<std::unique_ptr<agent::pg::PgConnection>> helper =
-            OpenLoadConnection(conninfo, false);
+        absl::StatusOr<std::unique_ptr<agent::pg::CopyInSession>> helper =
+            OpenLoadConnection(connect, false);
         status = helper.status();
         if (status.ok()) {
           conns.push_back(helper->get());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/pg/session.h"
 #include "proto/walship.pb.h"
 #include "replay/load/folded_table.h"
 #include "sinks/object_store/layout.h"
@@ -42,7 +43,7 @@ struct TableLoadResult {
   uint64_t bytes = 0;      // COPY text bytes sent
 };
 
-// Loads every job with up to `jobs` connections to `conninfo` (each with
+// Loads every job with up to `jobs` sessions opened with `connect` (each with
 // synchronous_commit off). Tables load at once; connections left over when there are fewer
 // tables than jobs become extra COPY streams of the tables of at least `split_bytes` stored
 // bytes, the table's rows divided between them (whole records of its base objects in turn;
@@ -65,8 +66,8 @@ struct LoadHooks {
   std::function<void()> on_failure;
 };
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
-    sinks::ObjectStore* store, const sinks::StreamId& stream, const std::string& conninfo,
-    const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20,
+    sinks::ObjectStore* store, const sinks::StreamId& stream,
+    const agent::pg::CopyInSessionFactory& connect, const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20,
     const LoadHooks& hooks = {});
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with

@@ -5,6 +5,7 @@
 #ifndef WALSHIP_TESTS_TESTING_FAKE_PG_SESSION_H_
 #define WALSHIP_TESTS_TESTING_FAKE_PG_SESSION_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,7 +20,7 @@
 
 namespace walship::testing {
 
-class FakePgSession : public agent::pg::Session {
+class FakePgSession : public agent::pg::CopyInSession {
  public:
   using Params = std::vector<std::optional<std::string>>;
   using Responder = std::function<absl::StatusOr<agent::pg::QueryResult>(const Params&)>;
@@ -37,7 +38,14 @@ class FakePgSession : public agent::pg::Session {
     });
   }
 
-  // Every Exec()'d statement, and every Query()/QueryValue() SQL prefixed "QUERY ", in order.
+  // The result of each COPY FROM STDIN, given the rows (lines) it was sent; by default
+  // every row was taken.
+  void AnswerCopy(std::function<absl::StatusOr<uint64_t>(uint64_t rows)> answer) {
+    copy_answer_ = std::move(answer);
+  }
+
+  // Every Exec()'d statement, every Query()/QueryValue() SQL prefixed "QUERY ", and
+  // "COPY IN <sql>", "COPY END", "COPY ABORT <why>", in order.
   const std::vector<std::string>& log() const { return log_; }
   // The Exec()'d statements only.
   std::vector<std::string> statements() const {
@@ -72,9 +80,35 @@ class FakePgSession : public agent::pg::Session {
   }
   std::string Describe() const override { return "fake/0/test"; }
 
+  // CopyInSession: the data of every COPY, concatenated, is in copied().
+  absl::Status BeginCopyIn(absl::string_view sql) override {
+    log_.push_back(absl::StrCat("COPY IN ", sql));
+    copy_rows_ = 0;
+    return absl::OkStatus();
+  }
+  absl::Status PutCopyData(absl::string_view data) override {
+    copied_.append(data.data(), data.size());
+    for (char c : data) copy_rows_ += c == '\n';
+    return absl::OkStatus();
+  }
+  absl::Status EndCopyIn() override {
+    log_.emplace_back("COPY END");
+    return absl::OkStatus();
+  }
+  void AbortCopyIn(absl::string_view why) override {
+    log_.push_back(absl::StrCat("COPY ABORT ", why));
+  }
+  absl::StatusOr<uint64_t> CopyInResult() override {
+    return copy_answer_ ? copy_answer_(copy_rows_) : absl::StatusOr<uint64_t>(copy_rows_);
+  }
+  const std::string& copied() const { return copied_; }
+
  private:
   std::vector<std::pair<std::string, Responder>> answers_;
   std::vector<std::string> log_;
+  std::function<absl::StatusOr<uint64_t>(uint64_t)> copy_answer_;
+  std::string copied_;
+  uint64_t copy_rows_ = 0;
 };
 
 }  // namespace walship::testing

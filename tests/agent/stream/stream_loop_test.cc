@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,6 +21,7 @@
 #include "tests/agent/stream/stream_test_util.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/fake_pg_session.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent {
@@ -26,6 +29,7 @@ namespace {
 
 using ::walship::testing::Bytes;
 using ::walship::testing::FakeClock;
+using ::walship::testing::FakePgSession;
 using ::walship::testing::IsOk;
 using ::walship::testing::StatusIs;
 
@@ -342,6 +346,104 @@ TEST_F(StreamLoopTest, RefusesToReconnectToAnotherCluster) {
 
   EXPECT_THAT(loop.Run(Session(std::move(first))),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// ---- side work over an ordinary session ----------------------------------------------------
+
+// Opens FakePgSessions for the loop's side work (the loop owns them); the first `failures`
+// opens fail as an unreachable server would.
+struct SideSessions {
+  pg::SessionFactory Factory() {
+    return [this]() -> absl::StatusOr<std::unique_ptr<pg::Session>> {
+      ++opened;
+      if (failures > 0) {
+        --failures;
+        return absl::UnavailableError("connection refused");
+      }
+      auto session = std::make_unique<FakePgSession>();
+      if (prepare) prepare(*session);
+      sessions.push_back(session.get());
+      return std::unique_ptr<pg::Session>(std::move(session));
+    };
+  }
+  // How many logged statements or queries of session `i` contain `fragment`.
+  int Count(size_t i, const std::string& fragment) const {
+    int n = 0;
+    for (const std::string& line : sessions.at(i)->log()) n += absl::StrContains(line, fragment);
+    return n;
+  }
+
+  int failures = 0;
+  int opened = 0;
+  std::vector<FakePgSession*> sessions;
+  std::function<void(FakePgSession&)> prepare;
+};
+
+// Keeps what the loop reports about the slot's retained WAL.
+class SlotProbe : public NoOpStreamProbe {
+ public:
+  void SetSlotRetainedWalBytes(uint64_t bytes) override { retained.push_back(bytes); }
+  std::vector<uint64_t> retained;
+};
+
+TEST_F(StreamLoopTest, IdleSideWorkGoesOverOneLongLivedSession) {
+  const absl::Time start = clock_.Now();
+  std::unique_ptr<FakeSession> session =
+      Session(Script({{{absl::Seconds(1), Keepalive(0x1000000, /*reply=*/true)}}}));
+  session->on_drained = [&] {
+    if (clock_.Now() >= start + absl::Seconds(31)) stop_.store(true);
+  };
+  SideSessions side;
+  side.prepare = [](FakePgSession& s) {
+    s.AnswerValue("pg_replication_slots", "123456");
+    s.AnswerValue("pg_current_wal_insert_lsn", "0/1000000");
+    s.AnswerValue("pg_sequence_last_value",
+                  R"([{"schema": "public", "name": "invoice_no", "last_value": "42"}])");
+  };
+  StreamOptions options = Options();
+  options.connect_side = side.Factory();
+  options.heartbeat_interval = absl::Seconds(5);
+  options.slot_stats_interval = absl::Seconds(15);
+  options.sequence_interval = absl::Seconds(10);
+  SlotProbe probe;
+  StreamLoop loop(options, {&sink_}, Lsn(0x1000000), &stop_, probe, clock_);
+
+  ASSERT_THAT(loop.Run(std::move(session)), IsOk());
+
+  ASSERT_EQ(side.sessions.size(), 1u) << "one side session, kept";
+  // A heartbeat message every 5 s of the 31 idle seconds.
+  int heartbeats = side.Count(0, "'walship.heartbeat'");
+  EXPECT_GE(heartbeats, 6);
+  EXPECT_LE(heartbeats, 8);
+  // The slot's retained WAL every 15 s, as the server said.
+  EXPECT_GE(probe.retained.size(), 2u);
+  EXPECT_LE(probe.retained.size(), 3u);
+  EXPECT_THAT(probe.retained, ::testing::Each(123456u));
+  // The sequences were read more than once, but recorded once: their values never changed.
+  EXPECT_GE(side.Count(0, "pg_sequence_last_value"), 2);
+  EXPECT_EQ(side.Count(0, "pg_logical_emit_message(true"), 1);
+}
+
+TEST_F(StreamLoopTest, ASideSessionThatCannotBeOpenedIsTriedAgainAndNeverStopsTheStream) {
+  const absl::Time start = clock_.Now();
+  std::unique_ptr<FakeSession> session =
+      Session(Script({{{absl::Seconds(1), Keepalive(0x3000000, /*reply=*/true)}}}));
+  session->on_drained = [&] {
+    if (clock_.Now() >= start + absl::Seconds(31)) stop_.store(true);
+  };
+  SideSessions side;
+  side.failures = 2;
+  StreamOptions options = Options();
+  options.connect_side = side.Factory();
+  options.heartbeat_interval = absl::Seconds(5);
+  StreamLoop loop(options, {&sink_}, Lsn(0x1000000), &stop_, probe_, clock_);
+
+  ASSERT_THAT(loop.Run(std::move(session)), IsOk());
+
+  EXPECT_EQ(side.opened, 3) << "opened again at each heartbeat until it worked, then kept";
+  ASSERT_EQ(side.sessions.size(), 1u);
+  EXPECT_GE(side.Count(0, "'walship.heartbeat'"), 4);
+  EXPECT_EQ(loop.flushed(), Lsn(0x3000000)) << "the stream went on meanwhile";
 }
 
 }  // namespace
