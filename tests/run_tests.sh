@@ -95,14 +95,18 @@ build_and_test() {
   [[ -n $exclude ]] && filter=(-E "$exclude")
   # The sleepers (tests that mostly wait on the wall clock) run in a second ctest beside
   # the rest, so they hold no slot that CPU-bound tests could use.
+  local ok=1
   local sleeper_pid=""
   if [[ $name == plain && ${#ctest_extra[@]} == 0 ]]; then
+    # Tests discovered when ctest starts (DISCOVERY_MODE PRE_TEST: the fidelity corpus)
+    # are listed once here first: two ctests starting together would both write that list,
+    # and one could read the other's half-written file (a CMake parse error, no test run).
+    (cd "$repo/$dir" && ctest -N >/dev/null) || ok=0
     filter=(-E "$sleepers")
     (cd "$repo/$dir" && ctest --output-on-failure --timeout 900 -R "$sleepers" \
       >"$repo/$dir/sleepers.log" 2>&1) &
     sleeper_pid=$!
   fi
-  local ok=1
   (cd "$repo/$dir" && ctest --output-on-failure -j "$jobs" --timeout 900 "${filter[@]}" \
     "${ctest_extra[@]}") || ok=0
   if [[ -n $sleeper_pid ]]; then
