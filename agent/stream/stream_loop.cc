@@ -20,14 +20,7 @@ namespace {
 
 // The libpq sessions where the options leave them open.
 StreamOptions WithDefaultSessions(StreamOptions options) {
-  if (!options.connect_side) {
-    options.connect_side = [conninfo = options.conninfo]()
-        -> absl::StatusOr<std::unique_ptr<pg::Session>> {
-      WALSHIP_ASSIGN_OR_RETURN(auto conn,
-                               pg::PgConnection::Connect(conninfo, pg::ConnectionKind::kNormal));
-      return std::unique_ptr<pg::Session>(std::move(conn));
-    };
-  }
+  if (!options.connect_side) options.connect_side = pg::SessionsTo(options.conninfo);
   if (!options.reconnect) {
     options.reconnect = [conninfo = options.conninfo]()
         -> absl::StatusOr<std::unique_ptr<pg::ReplicationSession>> {
