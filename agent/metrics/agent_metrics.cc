@@ -23,6 +23,21 @@ const prometheus::Histogram::BucketBoundaries& UploadBuckets() {
   return *buckets;
 }
 
+// Every 10 ms up to 300 ms (the range a healthy agent lives in), then coarser.
+const prometheus::Histogram::BucketBoundaries& CommitToDurableBuckets() {
+  static const auto* buckets = [] {
+    auto* b = new prometheus::Histogram::BucketBoundaries;
+    for (int ms = 10; ms <= 300; ms += 10) b->push_back(ms / 1000.0);
+    for (double s : {0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0}) b->push_back(s);
+    return b;
+  }();
+  return *buckets;
+}
+
+// Transactions tracked one by one for the commit-to-durable histogram; past this many
+// waiting, later ones share the newest entry (and its older commit time).
+constexpr size_t kMaxTimedCommits = 1 << 16;
+
 constexpr AgentState kAllStates[] = {AgentState::kStreaming, AgentState::kSnapshotting,
                                      AgentState::kReconnecting, AgentState::kStopping};
 
@@ -43,6 +58,7 @@ const std::vector<std::string>& AgentMetrics::MetricNames() {
         "walship_base_snapshot_progress_ratio",
         "walship_base_snapshot_rows_total",
         "walship_build_info",
+        "walship_commit_to_durable_seconds",
         "walship_errors_total",
         "walship_heartbeat_timestamp_seconds",
         "walship_received_lsn",
@@ -103,6 +119,12 @@ AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version,
                          .Help("Time to build one change segment")
                          .Register(r)
                          .Add({}, SegmentBuckets())),
+      commit_to_durable_(BuildHistogram()
+                             .Name("walship_commit_to_durable_seconds")
+                             .Help("From a transaction's commit at the source (server clock) "
+                                   "to the moment every sink holds it durably")
+                             .Register(r)
+                             .Add({}, CommitToDurableBuckets())),
       upload_(BuildHistogram()
                   .Name("walship_upload_seconds")
                   .Help("Time for a sink to make one object or batch durable")
@@ -184,6 +206,14 @@ void AgentMetrics::OnHandedOff(absl::string_view sink, Lsn end_lsn, absl::Time c
   s.bytes->Increment(static_cast<double>(bytes));
   if (s.handed_off <= s.durable) s.progress_since = now;  // becomes pending now
   s.handed_off = std::max(s.handed_off, end_lsn);
+  if (not_durable_.empty() || end_lsn > not_durable_.back().end_lsn) {
+    if (not_durable_.size() >= kMaxTimedCommits) {
+      not_durable_.back().end_lsn = end_lsn;
+      ++not_durable_.back().count;
+    } else {
+      not_durable_.push_back({end_lsn, commit_time});
+    }
+  }
 
   if (end_lsn <= acknowledged_) return;
   if (!pending_.empty() && end_lsn <= pending_.back().end_lsn) return;  // another sink's copy
@@ -205,6 +235,21 @@ void AgentMetrics::OnSinkDurable(absl::string_view sink, Lsn watermark) {
     s.durable = watermark;
     s.progress_since = clock_.Now();
     s.durable_lsn->Set(static_cast<double>(watermark.value()));
+    ObserveDurable();
+  }
+}
+
+void AgentMetrics::ObserveDurable() {
+  if (not_durable_.empty()) return;
+  Lsn everywhere = Lsn(UINT64_MAX);
+  for (const auto& [name, sink] : sinks_) everywhere = std::min(everywhere, sink.durable);
+  const absl::Time local_now = clock_.Now();
+  const absl::Time now = server_time_ ? ServerNow(local_now) : local_now;
+  while (!not_durable_.empty() && not_durable_.front().end_lsn <= everywhere) {
+    const Commit& commit = not_durable_.front();
+    const double seconds = ToSeconds(now - commit.commit_time);
+    for (uint32_t i = 0; i < commit.count; ++i) commit_to_durable_.Observe(seconds);
+    not_durable_.pop_front();
   }
 }
 

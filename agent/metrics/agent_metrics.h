@@ -112,6 +112,11 @@ class AgentMetrics {
     absl::Time first_commit;
     absl::Time last_commit;
   };
+  struct Commit {  // a transaction handed off and not yet durable in every sink
+    Lsn end_lsn;
+    absl::Time commit_time;
+    uint32_t count = 1;  // more than one when the queue was full: later ones folded in
+  };
   struct SinkState {
     prometheus::Counter* events = nullptr;
     prometheus::Counter* transactions = nullptr;
@@ -127,6 +132,8 @@ class AgentMetrics {
   absl::Time ServerNow(absl::Time local_now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Values ComputeLocked(absl::Time local_now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void UpdatePositionGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Observes commit-to-durable for the transactions every sink now holds.
+  void ObserveDurable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
 
@@ -142,6 +149,7 @@ class AgentMetrics {
   prometheus::Family<prometheus::Counter>& sink_bytes_;
   prometheus::Family<prometheus::Gauge>& sink_durable_;
   prometheus::Histogram& segment_build_;
+  prometheus::Histogram& commit_to_durable_;
   prometheus::Family<prometheus::Histogram>& upload_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& errors_;
@@ -165,6 +173,7 @@ class AgentMetrics {
   std::optional<absl::Time> idle_server_time_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> newest_durable_commit_ ABSL_GUARDED_BY(mu_);
   std::deque<PendingGroup> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<Commit> not_durable_ ABSL_GUARDED_BY(mu_);
   absl::Time ack_progress_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::flat_hash_map<std::string, SinkState> sinks_ ABSL_GUARDED_BY(mu_);
 };

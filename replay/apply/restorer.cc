@@ -31,7 +31,8 @@ absl::StatusOr<RestoreResult> Restore(sinks::ObjectStore* store, RestorePlan pla
           if (stored.has_event() && Lsn(stored.event().commit_lsn()) < plan.first_commit_lsn) {
             return true;  // in the base snapshot already
           }
-          if (stored.has_event() && proto::PositionOf(stored.event()) < options.start_at) {
+          if (stored.has_event() && (proto::PositionOf(stored.event()) < options.start_at ||
+                                     (options.folded && options.folded(stored.event())))) {
             return true;  // folded into the base load
           }
           const v1::Record* current = &stored;

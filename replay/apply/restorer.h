@@ -26,6 +26,9 @@ struct RestoreOptions {
   // Events before this position are not applied (a ChangeFold took them); segments that
   // end before it are not read.
   EventPosition start_at;
+  // When set, events at or after start_at for which it returns true are not applied either
+  // (a ChangeFold took them: the tables it folded past start_at).
+  std::function<bool(const v1::Event&)> folded;
 };
 
 struct RestoreResult {

@@ -98,6 +98,8 @@ class BaseRestore {
   // restore creates the schema, so no key, constraint or trigger sees the load's order. The
   // window is read on a thread of its own while the tables it does not change load.
   absl::Status StartFold();
+  // Fills partitioned_ from the target (whose schema the restore created).
+  absl::Status FindPartitioned();
 
   // Foreign keys added to empty tables before their rows load, when the load does not fire
   // them (superuser: session_replication_role = replica) and nothing is applied by
@@ -126,6 +128,8 @@ class BaseRestore {
   // The base's sequences, then the free-standing ones from the agent's recordings
   // (PostgreSQL 15 does not stream sequences).
   absl::Status FreeStandingSequences();
+  // Runs deferred_checks_ (see there).
+  absl::Status DeferredChecks();
 
   sinks::ObjectStore* const store_;
   const sinks::StreamId& stream_;
@@ -158,6 +162,14 @@ class BaseRestore {
   std::optional<absl::flat_hash_set<RelationOid>> changed_;
   std::unique_ptr<EarlyForeignKeys> early_keys_;
   bool rest_of_schema_done_ = false;
+  // Foreign key checks left for after the changes: tables the fold cut one by one are at
+  // different moments of the stream until then.
+  std::vector<std::vector<ScriptStatement>> deferred_checks_;
+  // The target session runs as a replication worker (session_replication_role = replica).
+  bool replica_role_ = false;
+  // Partitioned tables of the target ("schema.table" as the post-data script names them):
+  // their keys cannot be added USING INDEX.
+  absl::flat_hash_set<std::string> partitioned_;
 };
 
 }  // namespace walship::replay

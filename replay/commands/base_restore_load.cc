@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
@@ -39,6 +40,7 @@ namespace walship::replay {
 
 absl::Status BaseRestore::Load() {
   PlanKeysAndIndexes();
+  WALSHIP_RETURN_IF_ERROR(FindPartitioned());
   WALSHIP_RETURN_IF_ERROR(StartFold());
   WALSHIP_RETURN_IF_ERROR(PlanEarlyForeignKeys());
   LoadHooks hooks;
@@ -105,6 +107,21 @@ void BaseRestore::PlanKeysAndIndexes() {
   }
 }
 
+absl::Status BaseRestore::FindPartitioned() {
+  if (!run_post_data_) return absl::OkStatus();
+  WALSHIP_ASSIGN_OR_RETURN(
+      std::optional<std::string> names,
+      session_->QueryValue("SELECT string_agg(n.nspname || E'\\t' || c.relname, E'\\n') "
+                           "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                           "ON n.oid = c.relnamespace WHERE c.relkind = 'p'",
+                           {}, "listing partitioned tables"));
+  for (absl::string_view line : absl::StrSplit(names.value_or(""), '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> name = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    partitioned_.insert(DumpQualifiedName(name.first, name.second));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BaseRestore::StartFold() {
   if (!run_post_data_ || table_level_ || options_.check_base ||
       options_.fold_memory_bytes == 0) {
@@ -112,6 +129,7 @@ absl::Status BaseRestore::StartFold() {
   }
   FoldOptions fold_options;
   fold_options.memory_limit_bytes = options_.fold_memory_bytes;
+  fold_options.per_table = replica_role_;
   folding_ = std::make_unique<FoldRunner>(store_, plan_.changes, manifest_, fold_options);
   changed_ = ChangedRelations(plan_.changes);
   for (TableLoadJob& job : work_) {
@@ -146,9 +164,10 @@ absl::Status BaseRestore::PlanEarlyForeignKeys() {
 
 absl::StatusOr<bool> BaseRestore::IndexesEarly(const TableLoadJob& job) {
   if (folding_ == nullptr) return false;
-  if (changed_ && !changed_->contains(proto::OidOf(job.table->relation()))) return true;
+  const RelationOid oid = proto::OidOf(job.table->relation());
+  if (changed_ && !changed_->contains(oid)) return true;
   WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
-  return fold->complete();
+  return fold->TableFinal(oid);
 }
 
 absl::Status BaseRestore::BuildKeys(const TableLoadJob& job) {
@@ -172,7 +191,9 @@ absl::Status BaseRestore::BuildKeys(const TableLoadJob& job) {
   std::vector<ScriptStatement> after;
   if (has_keys) {
     for (const ScriptStatement& statement : key_groups_[found->second]) {
-      if (std::optional<KeyIndexBuild> split = SplitKeyBuild(statement.sql)) {
+      std::optional<KeyIndexBuild> split;
+      if (!partitioned_.contains(table)) split = SplitKeyBuild(statement.sql);
+      if (split) {
         builds.push_back({ScriptStatement{statement.settings, split->create_index}});
         after.push_back(ScriptStatement{statement.settings, split->add_constraint});
       } else if (IsCreateIndex(statement.sql)) {

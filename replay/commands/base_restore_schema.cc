@@ -186,6 +186,13 @@ absl::Status BaseRestore::RestOfSchema() {
         result_.foreign_keys_added_early);
   }
   WALSHIP_RETURN_IF_ERROR(RunStatements(session_, others, "post-data schema"));
+  if (folding_ != nullptr) {
+    WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
+    if (fold->cuts_tables()) {
+      deferred_checks_ = std::move(checks);
+      return absl::OkStatus();
+    }
+  }
   return RunGroups(conninfo_, options_.jobs, checks, "foreign key");
 }
 

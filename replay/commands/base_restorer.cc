@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -39,21 +40,22 @@ namespace walship::replay {
 
 namespace {
 
-// The restore's change statistics: the folded events, then the applied ones. A
-// transaction cut by the fold counts once.
-RestoreResult Combine(const ChangeFold* fold, const RestoreResult& applied) {
+// The restore's change statistics: the folded events, then the applied ones. The fold
+// counted the transactions it read; `later` counts those the Applier applied past where
+// the fold stopped reading (a transaction cut there counts once).
+RestoreResult Combine(const ChangeFold* fold, const RestoreResult& applied, uint64_t later) {
   RestoreResult combined = applied;
   const ApplierStats& folded = fold->stats();
   ApplierStats& stats = combined.stats;
-  bool split = applied.stats.events > 0 && folded.events > 0 &&
-               fold->resume_at().commit_lsn == folded.last_commit_lsn;
-  stats.transactions += folded.transactions - (split ? 1 : 0);
+  stats.transactions = folded.transactions + later;
   stats.events += folded.events;
-  if (applied.stats.events == 0) {
+  if (applied.stats.events == 0 ||
+      EventPosition{applied.stats.last_commit_lsn, applied.stats.last_sequence} <
+          EventPosition{folded.last_commit_lsn, folded.last_sequence}) {
     stats.last_commit_lsn = folded.last_commit_lsn;
     stats.last_sequence = folded.last_sequence;
     stats.last_commit_time_us = folded.last_commit_time_us;
-    stats.committed_commit_lsn = folded.committed_commit_lsn;
+    stats.committed_commit_lsn = std::max(stats.committed_commit_lsn, folded.committed_commit_lsn);
   }
   combined.stopped_at_target = applied.stopped_at_target || fold->stopped_at_target();
   return combined;
@@ -93,8 +95,9 @@ absl::Status BaseRestore::Open() {
   // Changes apply as a logical replication worker applies them: the source's cascades and
   // trigger effects are in the stream already, so the target's must not fire again (they
   // exist during the changes once a schema change brought the rest of the schema forward).
-  if (absl::Status replica = session_->Exec("SET session_replication_role = replica");
-      !replica.ok()) {
+  absl::Status replica = session_->Exec("SET session_replication_role = replica");
+  replica_role_ = replica.ok();
+  if (!replica.ok()) {
     LogWarning(
         "cannot apply changes with session_replication_role = replica (%s): restore as a "
         "superuser, or a change window with schema changes may fire foreign key actions and "
@@ -160,16 +163,29 @@ absl::Status BaseRestore::Changes() {
     return absl::FailedPreconditionError("applying changes needs a libpq connection");
   }
   ChangeFold* fold = nullptr;
+  // Transactions applied from where the fold stopped reading (see Combine).
+  uint64_t later = 0;
   if (folding_ != nullptr) {
     WALSHIP_ASSIGN_OR_RETURN(fold, folding_->Wait());
-    restore_options.start_at = fold->resume_at();
+    restore_options.start_at = fold->start_at();
+    const RestorePlan& plan = plan_.changes;
+    restore_options.folded = [fold, &plan, &later, last = Lsn()](const v1::Event& event) mutable {
+      if (fold->Folded(event)) return true;
+      const Lsn commit(event.commit_lsn());
+      if (fold->all_cut() && !(commit < fold->all_cut()->commit_lsn) && last < commit &&
+          !PastTarget(plan, commit, event.commit_time_us())) {
+        ++later;
+        last = commit;
+      }
+      return false;
+    };
   }
   if (fold == nullptr || !fold->complete()) {
     WALSHIP_ASSIGN_OR_RETURN(result_.changes,
                              Restore(store_, plan_.changes, conn_.get(), restore_options));
   }
   if (fold != nullptr) {
-    result_.changes = Combine(fold, result_.changes);
+    result_.changes = Combine(fold, result_.changes, later);
     result_.folded_events = fold->stats().events;
   }
   return absl::OkStatus();
@@ -177,6 +193,7 @@ absl::Status BaseRestore::Changes() {
 
 absl::Status BaseRestore::PostData() {
   WALSHIP_RETURN_IF_ERROR(RestOfSchema());
+  WALSHIP_RETURN_IF_ERROR(DeferredChecks());
   if (table_level_) {
     WALSHIP_RETURN_IF_ERROR(RunStatements(session_, table_schema_.rest,
                                           "table indexes and constraints"));
@@ -192,6 +209,22 @@ absl::Status BaseRestore::PostData() {
   WALSHIP_RETURN_IF_ERROR(session_->Exec("BEGIN", kDurable));
   WALSHIP_RETURN_IF_ERROR(session_->Exec("SELECT pg_catalog.txid_current()", kDurable));
   return session_->Exec("COMMIT", kDurable);
+}
+
+absl::Status BaseRestore::DeferredChecks() {
+  for (const std::vector<ScriptStatement>& group : deferred_checks_) {
+    for (const ScriptStatement& check : group) {
+      absl::Status checked = RunGroups(conninfo_, 1, {{check}}, "foreign key");
+      // A later schema change of the window dropped the key or its table: nothing to check.
+      if (!checked.ok() && absl::StrContains(checked.message(), "does not exist")) {
+        LogInfo("not checking a foreign key the change window removed: %s", checked.message());
+        continue;
+      }
+      WALSHIP_RETURN_IF_ERROR(checked);
+    }
+  }
+  deferred_checks_.clear();
+  return absl::OkStatus();
 }
 
 absl::Status BaseRestore::FreeStandingSequences() {

@@ -1,16 +1,19 @@
-// Reading the change window into folded tables.
+// Reading the change window into folded tables, cutting tables one at a time.
 #include "replay/load/change_fold.h"
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "proto/core/lsn.h"
 #include "proto/core/status_macros.h"
 #include "proto/event_names.h"
 #include "replay/apply/ddl_applier.h"
-#include "replay/catalog/segment_records.h"
 #include "replay/apply/target_tables.h"
+#include "replay/catalog/segment_records.h"
 
 namespace walship::replay {
 namespace {
@@ -19,7 +22,8 @@ namespace {
 // added, dropped or retyped column, or another key, is not).
 bool SameShape(const v1::Relation& stream, const v1::Relation& base) {
   if (stream.schema() != base.schema() || stream.table() != base.table() ||
-      stream.columns_size() != base.columns_size()) {
+      stream.columns_size() != base.columns_size() ||
+      stream.replica_identity() != base.replica_identity()) {
     return false;
   }
   for (int i = 0; i < stream.columns_size(); ++i) {
@@ -33,11 +37,257 @@ bool SameShape(const v1::Relation& stream, const v1::Relation& base) {
   return true;
 }
 
+// Commands whose effect on rows is confined to the tables their message names (none, for an
+// index or a view): folding other tables past them is exact. Any other command (a type, a
+// function, a rule) may change how rows of any table read or are stored, so it cuts every
+// table. A partition or inheritance change moves rows between tables: also every table.
+bool AboutNamedTables(const DdlMessage& message) {
+  static constexpr absl::string_view kTags[] = {
+      "CREATE TABLE", "ALTER TABLE",    "DROP TABLE",     "CREATE INDEX", "ALTER INDEX",
+      "DROP INDEX",   "COMMENT",        "CREATE VIEW",    "DROP VIEW",    "ALTER VIEW",
+      "GRANT",        "REVOKE",         "CREATE STATISTICS", "ALTER TABLE OWNER"};
+  if (std::find(std::begin(kTags), std::end(kTags), message.tag) == std::end(kTags)) return false;
+  const std::string query = absl::AsciiStrToUpper(message.query);
+  // Rows moving between tables, or a check that reads another table (which may be at
+  // another moment of the stream than the one the check ran at).
+  for (absl::string_view moving :
+       {"PARTITION", "INHERIT", " OF ", "LIKE", "FOREIGN", "REFERENCES", "VALIDATE"}) {
+    if (absl::StrContains(query, moving)) return false;
+  }
+  return true;
+}
+
+std::string At(const EventPosition& position, const v1::Event& event) {
+  return absl::StrFormat("commit LSN %s (xid %u, event %u)", position.commit_lsn.ToString(),
+                         event.xid(), event.sequence());
+}
+
 }  // namespace
+
+// One pass over the window, filling a ChangeFold.
+class WindowFolder {
+ public:
+  WindowFolder(ChangeFold* fold, const RestorePlan& plan, const v1::BaseManifest& manifest,
+               const FoldOptions& options)
+      : fold_(fold), plan_(plan), options_(options) {
+    for (const v1::BaseTable& table : manifest.tables()) {
+      base_[proto::OidOf(table.relation())] = &table.relation();
+    }
+    for (const CatalogSegment& segment : plan.segments) {
+      window_events_ += segment.trailer.event_count();
+    }
+  }
+
+  absl::Status Run(sinks::ObjectStore* store) {
+    for (const CatalogSegment& segment : plan_.segments) {
+      for (auto& [oid, entry] : described_) entry.in_segment = false;
+      WALSHIP_ASSIGN_OR_RETURN(bool go_on,
+                               ForEachSegmentRecord(store, segment, [this](const v1::Record& r) {
+                                 return Take(r);
+                               }));
+      if (!go_on) break;
+    }
+    fold_->stats_.transactions = transactions_;
+    fold_->complete_ = fold_->cut_.empty() && !fold_->all_cut_ && !first_statement_;
+    if (!fold_->complete_) {
+      std::optional<EventPosition> start = first_statement_;
+      auto earlier = [&start](const EventPosition& p) {
+        if (!start || p < *start) start = p;
+      };
+      for (const auto& [oid, position] : fold_->cut_) earlier(position);
+      if (fold_->all_cut_) earlier(*fold_->all_cut_);
+      fold_->start_at_ = *start;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Described {
+    v1::Relation relation;
+    bool in_segment = false;
+  };
+
+  absl::StatusOr<bool> Take(const v1::Record& record) {
+    if (record.has_relation_def()) {
+      described_[proto::OidOf(record.relation_def())] = {record.relation_def(), true};
+      return true;
+    }
+    if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed)) {
+      return absl::CancelledError("the restore stopped while the change window was read");
+    }
+    if (!record.has_event()) return true;
+    const v1::Event& event = record.event();
+    const EventPosition position = proto::PositionOf(event);
+    if (position.commit_lsn < plan_.first_commit_lsn) return true;
+    if (read_any_ && position <= last_read_) return true;  // stored twice (a crash)
+    if (PastTarget(plan_, position.commit_lsn, event.commit_time_us())) {
+      fold_->stopped_at_target_ = true;
+      return false;
+    }
+    read_any_ = true;
+    last_read_ = position;
+    if (transactions_ == 0 || position.commit_lsn != last_transaction_) {
+      ++transactions_;
+      last_transaction_ = position.commit_lsn;
+    }
+    if (memory_ >= options_.memory_limit_bytes) {
+      return CutAll(position, event, absl::StrFormat("the folded changes reached %d MiB", memory_ >> 20));
+    }
+    switch (event.op()) {
+      case v1::MESSAGE:
+        if (event.message().prefix() == kDdlMessagePrefix) return SchemaChange(event, position);
+        Folded(event, position);  // marks and heartbeats change no rows
+        return true;
+      case v1::INSERT:
+      case v1::UPDATE:
+      case v1::DELETE:
+        return RowChange(event, position);
+      case v1::TRUNCATE: {
+        std::vector<RelationOid> oids;
+        for (const v1::Relation& relation : event.truncate().relations()) {
+          oids.push_back(proto::OidOf(relation));
+        }
+        if (oids.empty()) oids.push_back(proto::OidOf(event.relation()));
+        for (RelationOid oid : oids) {
+          if (!Cut(oid, position, event, "a TRUNCATE")) return false;
+        }
+        Statement(position);
+        return true;
+      }
+      default:
+        return CutAll(position, event, absl::StrFormat("a %s", proto::OperationName(event.op())));
+    }
+  }
+
+  bool SchemaChange(const v1::Event& event, const EventPosition& position) {
+    absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
+    if (!message.ok() || !AboutNamedTables(*message)) {
+      return CutAll(position, event,
+                    absl::StrFormat("a schema change (%s)", message.ok() ? message->tag : "unreadable"));
+    }
+    for (const DdlTable& table : message->tables) {
+      if (!Cut(table.oid, position, event, absl::StrFormat("a schema change (%s)", message->tag))) {
+        return false;
+      }
+    }
+    Statement(position);
+    return true;
+  }
+
+  bool RowChange(const v1::Event& event, const EventPosition& position) {
+    const v1::Relation& reference = event.relation();
+    const RelationOid oid = proto::OidOf(reference);
+    if (reference.columns_size() > 0) described_[oid] = {reference, true};
+    if (fold_->cut_.contains(oid)) return true;
+    auto known = described_.find(oid);
+    auto in_base = base_.find(oid);
+    if (known == described_.end() || !known->second.in_segment || in_base == base_.end() ||
+        !SameShape(known->second.relation, *in_base->second)) {
+      return Cut(oid, position, event,
+                 "a change not as in the base (not in it, or described otherwise)");
+    }
+    std::unique_ptr<FoldedTable>& table = fold_->tables_[oid];
+    if (table == nullptr) {
+      table = std::make_unique<FoldedTable>(*in_base->second);
+      // Control bytes only until used: the window's event count bounds the keys.
+      table->Reserve(std::min<uint64_t>(window_events_, options_.memory_limit_bytes / 128));
+    }
+    const uint64_t before = table->memory_bytes();
+    if (!table->Fold(event)) {
+      return Cut(oid, position, event,
+                 absl::StrFormat("a %s that needs a statement", proto::OperationName(event.op())));
+    }
+    memory_ = memory_ - before + table->memory_bytes();
+    Folded(event, position);
+    return true;
+  }
+
+  void Folded(const v1::Event& event, const EventPosition& position) {
+    ApplierStats& stats = fold_->stats_;
+    ++stats.events;
+    stats.last_commit_lsn = position.commit_lsn;
+    stats.last_sequence = event.sequence();
+    stats.last_commit_time_us = event.commit_time_us();
+    stats.committed_commit_lsn = position.commit_lsn;
+  }
+
+  // A schema change or TRUNCATE: the Applier runs it in its place.
+  void Statement(const EventPosition& position) {
+    if (!first_statement_) first_statement_ = position;
+  }
+
+  // Returns false when the reading ends (the cut is of every table).
+  bool Cut(RelationOid oid, const EventPosition& position, const v1::Event& event,
+           const std::string& reason) {
+    if (!options_.per_table) return CutAll(position, event, reason);
+    if (!fold_->cut_.try_emplace(oid, position).second) return true;
+    auto known = described_.find(oid);
+    auto in_base = base_.find(oid);
+    const std::string name = known != described_.end() ? DisplayName(known->second.relation)
+                             : in_base != base_.end()  ? DisplayName(*in_base->second)
+                                                       : absl::StrCat(oid.value());
+    fold_->cut_reasons_.push_back(
+        absl::StrFormat("\"%s\" from %s: %s", name, At(position, event), reason));
+    return true;
+  }
+
+  // Every table from `position` on; the reading ends. A transaction cut in the middle is
+  // counted by the Applier.
+  bool CutAll(const EventPosition& position, const v1::Event& event, const std::string& reason) {
+    fold_->all_cut_ = position;
+    fold_->cut_reasons_.push_back(absl::StrFormat("every table from %s: %s", At(position, event), reason));
+    --transactions_;
+    return false;
+  }
+
+  ChangeFold* fold_;
+  const RestorePlan& plan_;
+  const FoldOptions& options_;
+  absl::flat_hash_map<RelationOid, const v1::Relation*> base_;
+  absl::flat_hash_map<RelationOid, Described> described_;
+  uint64_t window_events_ = 0;
+  uint64_t memory_ = 0;
+  uint64_t transactions_ = 0;
+  Lsn last_transaction_;
+  bool read_any_ = false;
+  EventPosition last_read_;
+  std::optional<EventPosition> first_statement_;
+};
 
 FoldedTable* ChangeFold::Table(RelationOid oid) {
   auto it = tables_.find(oid);
   return it == tables_.end() || it->second->empty() ? nullptr : it->second.get();
+}
+
+bool ChangeFold::TableFinal(RelationOid oid) const {
+  return !all_cut_ && !cut_.contains(oid);
+}
+
+bool ChangeFold::Folded(const v1::Event& event) const {
+  const EventPosition position = proto::PositionOf(event);
+  if (all_cut_ && !(position < *all_cut_)) return false;
+  switch (event.op()) {
+    case v1::MESSAGE:
+      return event.message().prefix() != kDdlMessagePrefix;
+    case v1::INSERT:
+    case v1::UPDATE:
+    case v1::DELETE: {
+      auto cut = cut_.find(proto::OidOf(event.relation()));
+      return cut == cut_.end() || position < cut->second;
+    }
+    default:
+      return false;
+  }
+}
+
+std::string ChangeFold::cut_reason() const {
+  constexpr size_t kShown = 5;
+  std::vector<std::string> shown(cut_reasons_.begin(),
+                                 cut_reasons_.begin() + std::min(kShown, cut_reasons_.size()));
+  if (cut_reasons_.size() > kShown) {
+    shown.push_back(absl::StrFormat("and %d more", cut_reasons_.size() - kShown));
+  }
+  return absl::StrJoin(shown, "; ");
 }
 
 uint64_t ChangeFold::memory_bytes() const {
@@ -51,106 +301,8 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
                                                               const v1::BaseManifest& manifest,
                                                               const FoldOptions& options) {
   std::unique_ptr<ChangeFold> fold(new ChangeFold());
-  absl::flat_hash_map<RelationOid, const v1::Relation*> base;
-  for (const v1::BaseTable& table : manifest.tables()) {
-    base[proto::OidOf(table.relation())] = &table.relation();
-  }
-  struct Described {
-    v1::Relation relation;
-    bool in_segment = false;
-  };
-  absl::flat_hash_map<RelationOid, Described> described;
-  ApplierStats& stats = fold->stats_;
-  uint64_t memory = 0;
-  bool cut = false;
-  uint64_t window_events = 0;
-  for (const CatalogSegment& segment : plan.segments)
-    window_events += segment.trailer.event_count();
-  for (const CatalogSegment& segment : plan.segments) {
-    for (auto& [oid, entry] : described) entry.in_segment = false;
-    WALSHIP_ASSIGN_OR_RETURN(
-        bool complete,
-        ForEachSegmentRecord(store, segment, [&](const v1::Record& record) -> absl::StatusOr<bool> {
-          if (record.has_relation_def()) {
-            described[proto::OidOf(record.relation_def())] = {record.relation_def(), true};
-            return true;
-          }
-          if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
-            return absl::CancelledError("the restore stopped while the change window was read");
-          }
-          if (!record.has_event()) return true;
-          const v1::Event& event = record.event();
-          const EventPosition position = proto::PositionOf(event);
-          if (position.commit_lsn < plan.first_commit_lsn) return true;
-          if (stats.events > 0 &&
-              position <= EventPosition{stats.last_commit_lsn, stats.last_sequence}) {
-            return true;  // stored twice (a segment written again after a crash)
-          }
-          if (PastTarget(plan, position.commit_lsn, event.commit_time_us())) {
-            fold->stopped_at_target_ = true;
-            return false;
-          }
-          auto stop = [&](std::string reason) {
-            cut = true;
-            fold->resume_at_ = position;
-            fold->cut_reason_ =
-                absl::StrFormat("%s at commit LSN %s (xid %u, event %u)", reason,
-                                position.commit_lsn.ToString(), event.xid(), event.sequence());
-            return false;
-          };
-          if (memory >= options.memory_limit_bytes) {
-            return stop(absl::StrFormat("the folded changes reached %d MiB", memory >> 20));
-          }
-          switch (event.op()) {
-            case v1::MESSAGE:
-              if (event.message().prefix() == kDdlMessagePrefix) return stop("a schema change");
-              break;  // marks and heartbeats change no rows
-            case v1::INSERT:
-            case v1::UPDATE:
-            case v1::DELETE: {
-              const v1::Relation& reference = event.relation();
-              if (reference.columns_size() > 0) described[proto::OidOf(reference)] = {reference, true};
-              auto known = described.find(proto::OidOf(reference));
-              auto in_base = base.find(proto::OidOf(reference));
-              if (known == described.end() || !known->second.in_segment || in_base == base.end() ||
-                  !SameShape(known->second.relation, *in_base->second) ||
-                  !FoldedTable::CanFold(known->second.relation)) {
-                return stop(absl::StrFormat("a change of \"%s\" (no key, or not as in the base)",
-                                            known == described.end()
-                                                ? absl::StrCat(reference.oid())
-                                                : DisplayName(known->second.relation)));
-              }
-              std::unique_ptr<FoldedTable>& table = fold->tables_[proto::OidOf(reference)];
-              if (table == nullptr) {
-                table = std::make_unique<FoldedTable>(*in_base->second);
-                // Control bytes only until used: the window's event count bounds the keys.
-                table->Reserve(std::min<uint64_t>(window_events, options.memory_limit_bytes / 128));
-              }
-              uint64_t before = table->memory_bytes();
-              if (!table->Fold(event)) {
-                return stop(absl::StrFormat("a %s of \"%s\" that needs a statement",
-                                            proto::OperationName(event.op()),
-                                            DisplayName(*in_base->second)));
-              }
-              memory = memory - before + table->memory_bytes();
-              break;
-            }
-            default:
-              return stop(absl::StrFormat("a %s", proto::OperationName(event.op())));
-          }
-          if (stats.events == 0 || position.commit_lsn != stats.last_commit_lsn) {
-            ++stats.transactions;
-          }
-          ++stats.events;
-          stats.last_commit_lsn = position.commit_lsn;
-          stats.last_sequence = event.sequence();
-          stats.last_commit_time_us = event.commit_time_us();
-          stats.committed_commit_lsn = position.commit_lsn;
-          return true;
-        }));
-    if (!complete) break;
-  }
-  fold->complete_ = !cut;
+  WindowFolder folder(fold.get(), plan, manifest, options);
+  WALSHIP_RETURN_IF_ERROR(folder.Run(store));
   return fold;
 }
 

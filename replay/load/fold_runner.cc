@@ -32,7 +32,7 @@ FoldRunner::FoldRunner(sinks::ObjectStore* store, const RestorePlan& plan,
               absl::ToDoubleSeconds(absl::Now() - start),
               fold_->complete()
                   ? ""
-                  : absl::StrCat("; applying the rest as statements from ", fold_->cut_reason()));
+                  : absl::StrCat("; applying as statements the changes of ", fold_->cut_reason()));
     } else {
       status_ = built.status();
     }

@@ -28,19 +28,12 @@ std::vector<absl::string_view> Fields(absl::string_view line) { return absl::Str
 
 }  // namespace
 
-bool FoldedTable::CanFold(const v1::Relation& relation) {
-  if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) return false;
-  for (const v1::Column& column : relation.columns()) {
-    if (column.key()) return true;
-  }
-  return false;
-}
-
 FoldedTable::FoldedTable(const v1::Relation& relation)
     : relation_(relation), width_(relation.columns_size()) {
   for (int i = 0; i < width_; ++i) {
     if (relation.columns(i).key()) key_columns_.push_back(i);
   }
+  multiset_ = key_columns_.empty() || relation.replica_identity() == v1::REPLICA_IDENTITY_FULL;
 }
 
 bool FoldedTable::KeyOf(const v1::Row& row, std::string* key) const {
@@ -100,6 +93,7 @@ bool FoldedTable::Fold(const v1::Event& event) {
     entry.first_sequence = event.sequence();
     return entry;
   };
+  if (multiset_) return FoldRow(event, has_old);
   std::string line;
   std::vector<uint16_t> unchanged;
   switch (event.op()) {
@@ -191,6 +185,7 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
 }
 
 absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
+  if (multiset_) return OverlayRows(rows);
   const absl::string_view data = *rows;
   uint64_t kept = 0;
   // Key columns first and in order (the usual `id` first) make the key a prefix of the line.
@@ -292,6 +287,7 @@ absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
 }
 
 absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
+  if (multiset_) return RemainingRows(out);
   const std::pair<const std::string, Entry>* missing = nullptr;
   uint64_t rows = 0;
   for (const auto& item : entries_) {
@@ -313,6 +309,103 @@ absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
     return absl::DataLossError(
         absl::StrFormat("%s: no such row in the base snapshot, so the stream and the base disagree",
                         Describe(missing->second, missing->first)));
+  }
+  return rows;
+}
+
+bool FoldedTable::FoldRow(const v1::Event& event, bool has_old) {
+  std::string old_line, new_line;
+  std::vector<uint16_t> unchanged;
+  Entry old_row;  // the old row as BuildLine's `previous`, for the new row's TOAST values
+  if (event.op() == v1::UPDATE || event.op() == v1::DELETE) {
+    // Without the old row (a keyless table not under FULL) the row is not known.
+    if (!has_old) return false;
+    if (!BuildLine(event.old_row(), nullptr, &old_line, &unchanged) || !unchanged.empty()) {
+      return false;
+    }
+    old_row.line = old_line;
+  }
+  if (event.op() == v1::INSERT || event.op() == v1::UPDATE) {
+    const Entry* previous = event.op() == v1::UPDATE ? &old_row : nullptr;
+    if (!BuildLine(event.new_row(), previous, &new_line, &unchanged) || !unchanged.empty()) {
+      return false;
+    }
+  }
+  switch (event.op()) {
+    case v1::INSERT:
+      Count(new_line, 1);
+      return true;
+    case v1::UPDATE:
+      if (old_line == new_line) return true;
+      Count(old_line, -1);
+      Count(new_line, 1);
+      return true;
+    case v1::DELETE:
+      Count(old_line, -1);
+      return true;
+    default:
+      return false;
+  }
+}
+
+void FoldedTable::Count(const std::string& line, int64_t delta) {
+  auto [it, added] = counts_.try_emplace(line, 0);
+  it->second += delta;
+  const uint64_t bytes = kEntryOverhead + it->first.capacity();
+  if (added) memory_bytes_ += bytes;
+  if (it->second == 0) {
+    memory_bytes_ -= std::min(memory_bytes_, bytes);
+    counts_.erase(it);
+  }
+}
+
+absl::StatusOr<uint64_t> FoldedTable::OverlayRows(std::string* rows) {
+  const absl::string_view data = *rows;
+  std::string out;
+  bool changed = false;
+  size_t pending = 0;  // where the run of kept lines not yet copied into `out` begins
+  uint64_t kept = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    const size_t end = std::min(data.find('\n', pos), data.size());
+    const size_t next = std::min(end + 1, data.size());
+    auto it = counts_.find(data.substr(pos, end - pos));
+    if (it == counts_.end() || it->second >= 0) {
+      ++kept;
+      pos = next;
+      continue;
+    }
+    ++it->second;  // one copy the window took away: this one
+    if (!changed) {
+      out.reserve(data.size());
+      changed = true;
+    }
+    out.append(data.data() + pending, pos - pending);
+    pending = next;
+    pos = next;
+  }
+  if (changed) {
+    out.append(data.data() + pending, data.size() - pending);
+    rows->swap(out);
+  }
+  if (!rows->empty() && rows->back() != '\n') rows->push_back('\n');
+  return kept;
+}
+
+absl::StatusOr<uint64_t> FoldedTable::RemainingRows(std::string* out) {
+  uint64_t rows = 0;
+  for (const auto& [line, count] : counts_) {
+    if (count < 0) {
+      return absl::DataLossError(absl::StrFormat(
+          "the change window of \"%s\" (REPLICA IDENTITY FULL or no key) changed or deleted "
+          "%d more copies of the row (%s) than the base snapshot holds, so the stream and the "
+          "base disagree",
+          DisplayName(relation_), -count, absl::StrJoin(absl::StrSplit(line.substr(0, 200), '\t'), ", ")));
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      out->append(line);
+      out->push_back('\n');
+      ++rows;
+    }
   }
   return rows;
 }

@@ -1,7 +1,13 @@
-// The net effect of a run of row changes on one keyed table, held in memory by key and laid
-// over the table's base rows while they stream into COPY: a restore that folds the change
-// window into the base load sends each row once, in its final state, instead of loading the
-// base and then updating and deleting row by row.
+// The net effect of a run of row changes on one table, held in memory and laid over the
+// table's base rows while they stream into COPY: a restore that folds the change window into
+// the base load sends each row once, in its final state, instead of loading the base and
+// then updating and deleting row by row.
+//
+// A table with a key folds by key. A table under REPLICA IDENTITY FULL, or without a key,
+// folds as a multiset of whole rows: its rows may repeat, and a change names the row by all
+// its values, so the window's net effect is a count per distinct row text (an UPDATE takes
+// one copy of the old row away and adds one of the new); overlaying drops as many equal base
+// rows as the window took away, and the rows it added come last.
 //
 // Keys are compared as their COPY text (see copy_text.h), which is exact: an event's key
 // values are the text output of the very row it changed, and the base holds the text output
@@ -27,13 +33,12 @@ namespace walship::replay {
 // chunk of base rows and finally Remaining() once. Not thread-safe; one thread at a time.
 class FoldedTable {
  public:
-  // `relation` is the table as the base describes it; its key columns (the replica
-  // identity) must be non-empty (see CanFold).
+  // `relation` is the table as the base describes it: its key columns (the replica
+  // identity) and REPLICA IDENTITY choose folding by key or as a multiset.
   explicit FoldedTable(const v1::Relation& relation);
 
-  // Whether changes of a table so described can be folded: it has key columns and is not
-  // REPLICA IDENTITY FULL (rows there may repeat and have no key).
-  static bool CanFold(const v1::Relation& relation);
+  // Whether this table folds as a multiset of whole rows (REPLICA IDENTITY FULL, or no key).
+  bool multiset() const { return multiset_; }
 
   // Takes one INSERT, UPDATE or DELETE of this table (its row images in the base's column
   // order). Returns false, changing nothing, when the event cannot be folded and must be
@@ -46,10 +51,11 @@ class FoldedTable {
   bool Fold(const v1::Event& event);
 
   // Room for about `keys` keys, so the table does not grow (and rehash) while folding.
-  void Reserve(size_t keys) { entries_.reserve(keys); }
+  void Reserve(size_t keys) { multiset_ ? counts_.reserve(keys) : entries_.reserve(keys); }
 
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty() && counts_.empty(); }
+  // Keys (or distinct rows of a multiset) the window changed.
+  size_t size() const { return multiset_ ? counts_.size() : entries_.size(); }
   // Approximate bytes held.
   uint64_t memory_bytes() const { return memory_bytes_; }
 
@@ -98,11 +104,19 @@ class FoldedTable {
               std::vector<uint16_t> unchanged);
   void SetDeleted(const std::string& key, Entry fresh);
   std::string Describe(const Entry& entry, absl::string_view key) const;
+  // The multiset forms of Fold(), OverlayInPlace() and Remaining().
+  bool FoldRow(const v1::Event& event, bool has_old);
+  void Count(const std::string& line, int64_t delta);
+  absl::StatusOr<uint64_t> OverlayRows(std::string* rows);
+  absl::StatusOr<uint64_t> RemainingRows(std::string* out);
 
   v1::Relation relation_;
   std::vector<int> key_columns_;
   int width_ = 0;
   absl::flat_hash_map<std::string, Entry> entries_;
+  bool multiset_ = false;
+  // Multiset: row text -> copies the window added (positive) or took away (negative).
+  absl::flat_hash_map<std::string, int64_t> counts_;
   uint64_t memory_bytes_ = 0;
 };
 

@@ -196,6 +196,30 @@ TEST_F(AgentMetricsTest, CountersHistogramsAndTimestamps) {
   EXPECT_EQ(Sample("walship_build_info{version=\"9.9.9\"}"), 1);
 }
 
+// Commit-to-durable: from the source commit (server clock) until the slowest sink holds
+// the transaction, observed once per transaction into 10 ms buckets.
+TEST_F(AgentMetricsTest, CommitToDurableWaitsForEverySinkOnTheServerClock) {
+  metrics_.OnServerMessage(Lsn(0x100), Lsn(0x100), kServer0);
+  metrics_.OnHandedOff("store", Lsn(0x200), kServer0 - absl::Milliseconds(5), 1, 10);
+  metrics_.OnHandedOff("kafka", Lsn(0x200), kServer0 - absl::Milliseconds(5), 1, 10);
+  metrics_.OnHandedOff("store", Lsn(0x300), kServer0, 1, 10);
+  metrics_.OnHandedOff("kafka", Lsn(0x300), kServer0, 1, 10);
+  clock_.Advance(absl::Milliseconds(30));
+  metrics_.OnSinkDurable("store", Lsn(0x300));
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_count"), 0);  // kafka has neither
+  clock_.Advance(absl::Milliseconds(20));
+  metrics_.OnSinkDurable("kafka", Lsn(0x200));
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_count"), 1);
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_bucket{le=\"0.05\"}"), 0);  // 55 ms
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_bucket{le=\"0.06\"}"), 1);
+  clock_.Advance(absl::Milliseconds(200));
+  metrics_.OnSinkDurable("kafka", Lsn(0x300));
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_count"), 2);
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_bucket{le=\"0.24\"}"), 1);  // 250 ms
+  EXPECT_EQ(Sample("walship_commit_to_durable_seconds_bucket{le=\"0.25\"}"), 2);
+  EXPECT_NEAR(Sample("walship_commit_to_durable_seconds_sum"), 0.305, 1e-9);
+}
+
 TEST_F(AgentMetricsTest, MetricNamesListsExactlyTheRegisteredFamilies) {
   metrics_.OnHandedOff("kafka", Lsn(0x2000), kServer0, 1, 1);
   metrics_.ObserveUpload("kafka", absl::Milliseconds(1));

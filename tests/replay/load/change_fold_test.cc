@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/load/fold_runner.h"
 #include "proto/event_names.h"
 #include "replay/catalog/segment_catalog.h"
+#include "replay/catalog/segment_records.h"
 #include "tests/testing/memory_object_store.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/testing/status_matchers.h"
@@ -103,11 +105,12 @@ struct CutCase {
   const char* name;
   std::function<void(StreamBuilder*, const v1::Relation& deals, const v1::Relation& audit)> cut;
   const char* reason;
+  bool deals_goes_on;  // the cut is not about deals: its later changes still fold
 };
 
 class ChangeFoldCutTest : public ChangeFoldTest, public ::testing::WithParamInterface<CutCase> {};
 
-TEST_P(ChangeFoldCutTest, StopsBeforeWhatOnlyStatementsCanApply) {
+TEST_P(ChangeFoldCutTest, CutsWhatOnlyStatementsCanApplyAndNothingElse) {
   builder_.Begin(10);
   builder_.Define(deals_);
   builder_.Define(audit_);
@@ -115,34 +118,66 @@ TEST_P(ChangeFoldCutTest, StopsBeforeWhatOnlyStatementsCanApply) {
   uint64_t cut_lsn = builder_.Begin(11);
   builder_.Insert(deals_.oid(), {"2", "b"});  // folds: the cut comes in the middle
   GetParam().cut(&builder_, deals_, audit_);
-  builder_.Insert(deals_.oid(), {"3", "c"});  // after the cut: not folded
+  builder_.Insert(deals_.oid(), {"3", "c"});  // after the cut
   Store();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
   EXPECT_FALSE(fold->complete());
-  EXPECT_EQ(fold->resume_at(), (EventPosition{Lsn(cut_lsn), 2}));
+  const EventPosition cut{Lsn(cut_lsn), 2};
+  EXPECT_EQ(fold->start_at(), cut);
   EXPECT_THAT(fold->cut_reason(), HasSubstr(GetParam().reason));
-  EXPECT_EQ(fold->stats().events, 2u);
-  EXPECT_EQ(fold->Table(proto::OidOf(deals_))->size(), 2u);
+  const bool goes_on = GetParam().deals_goes_on;
+  EXPECT_EQ(fold->stats().events, goes_on ? 3u : 2u);
+  // A cut of every table ends the reading: the Applier counts the transaction cut.
+  EXPECT_EQ(fold->stats().transactions, fold->all_cut() ? 1u : 2u);
+  EXPECT_EQ(fold->all_cut().has_value(),
+            absl::StrContains(fold->cut_reason(), "every table from"));
+  EXPECT_EQ(fold->Table(proto::OidOf(deals_))->size(), goes_on ? 3u : 2u);
+  EXPECT_EQ(fold->TableFinal(proto::OidOf(deals_)), goes_on);
+  // What the Applier skips from start_at on.
+  std::vector<v1::Record> records;
+  ASSERT_OK_AND_ASSIGN(RestorePlan plan, Plan());
+  v1::Event last;
+  ASSERT_OK(ForEachSegmentRecord(&store_, plan.segments[0], [&](const v1::Record& r) {
+              if (r.has_event()) last = r.event();
+              return true;
+            }).status());
+  EXPECT_EQ(fold->Folded(last), goes_on);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cuts, ChangeFoldCutTest,
     ::testing::Values(
-        CutCase{"Ddl",
+        CutCase{"UnreadableDdl",
                 [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
                   b->Message("walship.ddl", "{}");
                 },
-                "a schema change"},
+                "every table from commit LSN", false},
+        CutCase{"DdlOfAType",
+                [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
+                  b->Message("walship.ddl", R"({"format": 2, "tag": "ALTER TYPE",
+                    "query": "ALTER TYPE stage RENAME VALUE 'a' TO 'b'", "search_path": "public",
+                    "tables": []})");
+                },
+                "a schema change (ALTER TYPE)", false},
+        CutCase{"DdlOfAnotherTable",
+                [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
+                  b->Message("walship.ddl", R"({"format": 2, "tag": "ALTER TABLE",
+                    "query": "ALTER TABLE audit ADD COLUMN x int", "search_path": "public",
+                    "tables": [{"oid": 16401, "schema": "public", "table": "audit",
+                                "dropped": false, "columns": [], "primary_key": [],
+                                "replica_identity": "f"}]})");
+                },
+                "\"public.audit\" from commit LSN", true},
         CutCase{"Truncate",
                 [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
                   b->Truncate({deals.oid()});
                 },
-                "a TRUNCATE"},
-        CutCase{"FullIdentityTable",
+                "a TRUNCATE", false},
+        CutCase{"TruncateOfAnotherTable",
                 [](StreamBuilder* b, const v1::Relation&, const v1::Relation& audit) {
-                  b->Insert(audit.oid(), {"x"});
+                  b->Truncate({audit.oid()});
                 },
-                "\"public.audit\" (no key, or not as in the base)"},
+                "\"public.audit\" from commit LSN", true},
         CutCase{"AddedColumn",
                 [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
                   b->Define(MakeRelation(
@@ -150,20 +185,42 @@ INSTANTIATE_TEST_SUITE_P(
                       {{"id", 20, "int8", true}, {"note", 25, "text"}, {"extra", 23, "int4"}}));
                   b->Insert(deals.oid(), {"9", "z", "1"});
                 },
-                "\"public.deals\" (no key, or not as in the base)"},
+                "\"public.deals\" from commit LSN", false},
         CutCase{"TableNotInTheBase",
                 [](StreamBuilder* b, const v1::Relation&, const v1::Relation&) {
                   v1::Relation later = MakeRelation(16500, "later", {{"id", 23, "int4", true}});
                   b->Define(later);
                   b->Insert(later.oid(), {"1"});
                 },
-                "\"public.later\""},
+                "\"public.later\"", true},
         CutCase{"ContradictoryChange",
                 [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
                   b->Insert(deals.oid(), {"1", "again"});  // key 1 is already there
                 },
-                "a INSERT of \"public.deals\" that needs a statement"}),
+                "a INSERT that needs a statement", false}),
     [](const ::testing::TestParamInfo<CutCase>& info) { return info.param.name; });
+
+// The keyless REPLICA IDENTITY FULL table folds too, as a multiset, and a change the fold
+// refuses there cuts only it.
+TEST_F(ChangeFoldTest, AFullIdentityTableFoldsAndItsCutLeavesTheOthersFolding) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Define(audit_);
+  builder_.Insert(audit_.oid(), {"x"});
+  builder_.Insert(audit_.oid(), {"x"});
+  builder_.Delete(audit_.oid(), {"x"});
+  builder_.Insert(deals_.oid(), {"1", "a"});
+  Store();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
+  EXPECT_TRUE(fold->complete());
+  EXPECT_EQ(fold->stats().events, 4u);
+  ASSERT_NE(fold->Table(proto::OidOf(audit_)), nullptr);
+  EXPECT_TRUE(fold->Table(proto::OidOf(audit_))->multiset());
+  std::string out;
+  ASSERT_OK_AND_ASSIGN(uint64_t rows, fold->Table(proto::OidOf(audit_))->Remaining(&out));
+  EXPECT_EQ(rows, 1u);
+  EXPECT_EQ(out, "x\n");
+}
 
 TEST_F(ChangeFoldTest, StopsWhenTheMemoryBoundIsReached) {
   builder_.Begin(10);
@@ -176,7 +233,10 @@ TEST_F(ChangeFoldTest, StopsWhenTheMemoryBoundIsReached) {
   EXPECT_FALSE(fold->complete());
   EXPECT_GT(fold->stats().events, 0u);
   EXPECT_LT(fold->stats().events, 100u);
-  EXPECT_EQ(fold->resume_at().sequence, fold->stats().last_sequence + 1);
+  ASSERT_TRUE(fold->all_cut().has_value());
+  EXPECT_EQ(fold->start_at(), *fold->all_cut());
+  EXPECT_EQ(fold->start_at().sequence, fold->stats().last_sequence + 1);
+  EXPECT_EQ(fold->stats().transactions, 0u);  // the cut one is the Applier's to count
   EXPECT_THAT(fold->cut_reason(), HasSubstr("the folded changes reached"));
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/apply/copy_text.h"
@@ -197,11 +198,60 @@ TEST_F(FoldedTableTest, ABaseKeyTwiceOrAShortLineIsDataLoss) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("fewer than its key needs")));
 }
 
-TEST_F(FoldedTableTest, FullIdentityAndKeylessTablesDoNotFold) {
-  EXPECT_TRUE(FoldedTable::CanFold(Deals()));
-  EXPECT_FALSE(
-      FoldedTable::CanFold(MakeRelation(1, "f", {{"a", 23, "int4"}}, v1::REPLICA_IDENTITY_FULL)));
-  EXPECT_FALSE(FoldedTable::CanFold(MakeRelation(2, "n", {{"a", 23, "int4"}})));
+// A table under REPLICA IDENTITY FULL folds as a multiset of whole rows: equal rows are
+// interchangeable, so the window's net effect is a count per row text.
+TEST_F(FoldedTableTest, FullIdentityTablesFoldAsMultisetsOfRows) {
+  FoldedTable audit(MakeRelation(16401, "audit", {{"who", 25, "text"}, {"body", 25, "text"}},
+                                 v1::REPLICA_IDENTITY_FULL));
+  EXPECT_TRUE(audit.multiset());
+  auto fold = [&](v1::Operation op, const std::vector<V>& new_row, const std::vector<V>& old_row) {
+    v1::Event event;
+    event.set_op(op);
+    if (!new_row.empty()) *event.mutable_new_row() = MakeRow(new_row);
+    if (!old_row.empty()) *event.mutable_old_row() = MakeRow(old_row);
+    return audit.Fold(event);
+  };
+  ASSERT_TRUE(fold(v1::INSERT, {"ann", "x"}, {}));
+  ASSERT_TRUE(fold(v1::INSERT, {"ann", "x"}, {}));                   // the same row twice
+  ASSERT_TRUE(fold(v1::UPDATE, {"bo", V::Toast()}, {"bob", "big"}));  // a base row; body kept
+  ASSERT_TRUE(fold(v1::DELETE, {}, {"cat", "c"}));                   // one of two in the base
+  ASSERT_TRUE(fold(v1::DELETE, {}, {"ann", "x"}));                   // one the window added
+  ASSERT_TRUE(fold(v1::UPDATE, {"dan", "d"}, {"dan", "d"}));         // changes nothing
+  EXPECT_FALSE(fold(v1::INSERT, {"eve", V::Toast()}, {}));           // no value to take
+  EXPECT_FALSE(fold(v1::DELETE, {}, {}));                            // no row named
+  std::string out;
+  ASSERT_OK_AND_ASSIGN(uint64_t kept, audit.Overlay("bob\tbig\ncat\tc\ndan\td\n", &out));
+  ASSERT_OK_AND_ASSIGN(uint64_t more, audit.Overlay("cat\tc\n", &out));
+  ASSERT_OK_AND_ASSIGN(uint64_t added, audit.Remaining(&out));
+  EXPECT_EQ(kept + more + added, 4u);
+  std::vector<std::string> rows = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  EXPECT_THAT(rows, ::testing::UnorderedElementsAre("cat\tc", "dan\td", "bo\tbig", "ann\tx"));
+
+  // Taking away a row the base does not hold is the stream contradicting the base.
+  FoldedTable keyless(MakeRelation(16402, "log", {{"line", 25, "text"}}, v1::REPLICA_IDENTITY_FULL));
+  v1::Event gone;
+  gone.set_op(v1::DELETE);
+  *gone.mutable_old_row() = MakeRow({"never"});
+  ASSERT_TRUE(keyless.Fold(gone));
+  std::string none;
+  ASSERT_OK(keyless.Overlay("other\n", &none).status());
+  EXPECT_THAT(keyless.Remaining(&none),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("1 more copies of the row (never)")));
+}
+
+// A keyless table under the default identity publishes inserts only; they fold as rows.
+TEST_F(FoldedTableTest, KeylessTablesFoldTheirInserts) {
+  FoldedTable log(MakeRelation(16403, "log", {{"line", 25, "text"}}));
+  EXPECT_TRUE(log.multiset());
+  v1::Event insert;
+  insert.set_op(v1::INSERT);
+  *insert.mutable_new_row() = MakeRow({"a"});
+  ASSERT_TRUE(log.Fold(insert));
+  v1::Event update;
+  update.set_op(v1::UPDATE);
+  *update.mutable_new_row() = MakeRow({"b"});
+  EXPECT_FALSE(log.Fold(update));  // no old row: which row is unknown
+  EXPECT_FALSE(FoldedTable(Deals()).multiset());
 }
 
 }  // namespace
