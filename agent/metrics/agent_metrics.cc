@@ -81,8 +81,7 @@ const std::vector<std::string>& AgentMetrics::MetricNames() {
   return *names;
 }
 
-AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version,
-                           Clock& clock)
+AgentMetrics::AgentMetrics(prometheus::Registry& r, absl::string_view version, Clock& clock)
     : clock_(clock),
       lag_bytes_(Gauge(r, "walship_replication_lag_bytes",
                        "Server WAL position minus the position acknowledged to PostgreSQL")),

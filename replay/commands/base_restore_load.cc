@@ -1,7 +1,5 @@
 // The load phase of a restore from a base: base rows by parallel COPY, the change window
 // folded into them, keys and indexes built per table as soon as it is loaded.
-#include "replay/commands/base_restore.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -20,21 +18,21 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/pg/pg_connection.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
 #include "proto/event_names.h"
-#include "agent/pg/pg_connection.h"
+#include "replay/apply/restore_statements.h"
+#include "replay/apply/sequence_recordings.h"
+#include "replay/apply/sql_script.h"
+#include "replay/apply/table_level_schema.h"
+#include "replay/apply/target_tables.h"
+#include "replay/commands/base_restore.h"
 #include "replay/load/change_fold.h"
 #include "replay/load/early_foreign_keys.h"
 #include "replay/load/fold_runner.h"
 #include "replay/load/large_objects.h"
 #include "replay/plan/preflight.h"
-#include "replay/apply/restore_statements.h"
-#include "replay/commands/base_restore.h"
-#include "replay/apply/sequence_recordings.h"
-#include "replay/apply/sql_script.h"
-#include "replay/apply/table_level_schema.h"
-#include "replay/apply/target_tables.h"
 
 namespace walship::replay {
 

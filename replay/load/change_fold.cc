@@ -43,9 +43,9 @@ bool SameShape(const v1::Relation& stream, const v1::Relation& base) {
 // table. A partition or inheritance change moves rows between tables: also every table.
 bool AboutNamedTables(const DdlMessage& message) {
   static constexpr absl::string_view kTags[] = {
-      "CREATE TABLE", "ALTER TABLE",    "DROP TABLE",     "CREATE INDEX", "ALTER INDEX",
-      "DROP INDEX",   "COMMENT",        "CREATE VIEW",    "DROP VIEW",    "ALTER VIEW",
-      "GRANT",        "REVOKE",         "CREATE STATISTICS", "ALTER TABLE OWNER"};
+      "CREATE TABLE", "ALTER TABLE", "DROP TABLE",        "CREATE INDEX",     "ALTER INDEX",
+      "DROP INDEX",   "COMMENT",     "CREATE VIEW",       "DROP VIEW",        "ALTER VIEW",
+      "GRANT",        "REVOKE",      "CREATE STATISTICS", "ALTER TABLE OWNER"};
   if (std::find(std::begin(kTags), std::end(kTags), message.tag) == std::end(kTags)) return false;
   const std::string query = absl::AsciiStrToUpper(message.query);
   // Rows moving between tables, or a check that reads another table (which may be at
@@ -81,10 +81,9 @@ class WindowFolder {
   absl::Status Run(sinks::ObjectStore* store) {
     for (const CatalogSegment& segment : plan_.segments) {
       for (auto& [oid, entry] : described_) entry.in_segment = false;
-      WALSHIP_ASSIGN_OR_RETURN(bool go_on,
-                               ForEachSegmentRecord(store, segment, [this](const v1::Record& r) {
-                                 return Take(r);
-                               }));
+      WALSHIP_ASSIGN_OR_RETURN(
+          bool go_on,
+          ForEachSegmentRecord(store, segment, [this](const v1::Record& r) { return Take(r); }));
       if (!go_on) break;
     }
     fold_->stats_.transactions = transactions_;
@@ -131,7 +130,8 @@ class WindowFolder {
       last_transaction_ = position.commit_lsn;
     }
     if (memory_ >= options_.memory_limit_bytes) {
-      return CutAll(position, event, absl::StrFormat("the folded changes reached %d MiB", memory_ >> 20));
+      return CutAll(position, event,
+                    absl::StrFormat("the folded changes reached %d MiB", memory_ >> 20));
     }
     switch (event.op()) {
       case v1::MESSAGE:
@@ -162,8 +162,9 @@ class WindowFolder {
   bool SchemaChange(const v1::Event& event, const EventPosition& position) {
     absl::StatusOr<DdlMessage> message = ParseDdlMessage(event.message().content());
     if (!message.ok() || !AboutNamedTables(*message)) {
-      return CutAll(position, event,
-                    absl::StrFormat("a schema change (%s)", message.ok() ? message->tag : "unreadable"));
+      return CutAll(
+          position, event,
+          absl::StrFormat("a schema change (%s)", message.ok() ? message->tag : "unreadable"));
     }
     for (const DdlTable& table : message->tables) {
       if (!Cut(table.oid, position, event, absl::StrFormat("a schema change (%s)", message->tag))) {
@@ -235,7 +236,8 @@ class WindowFolder {
   // counted by the Applier.
   bool CutAll(const EventPosition& position, const v1::Event& event, const std::string& reason) {
     fold_->all_cut_ = position;
-    fold_->cut_reasons_.push_back(absl::StrFormat("every table from %s: %s", At(position, event), reason));
+    fold_->cut_reasons_.push_back(
+        absl::StrFormat("every table from %s: %s", At(position, event), reason));
     --transactions_;
     return false;
   }
@@ -259,9 +261,7 @@ FoldedTable* ChangeFold::Table(RelationOid oid) {
   return it == tables_.end() || it->second->empty() ? nullptr : it->second.get();
 }
 
-bool ChangeFold::TableFinal(RelationOid oid) const {
-  return !all_cut_ && !cut_.contains(oid);
-}
+bool ChangeFold::TableFinal(RelationOid oid) const { return !all_cut_ && !cut_.contains(oid); }
 
 bool ChangeFold::Folded(const v1::Event& event) const {
   const EventPosition position = proto::PositionOf(event);

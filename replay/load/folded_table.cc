@@ -399,7 +399,8 @@ absl::StatusOr<uint64_t> FoldedTable::RemainingRows(std::string* out) {
           "the change window of \"%s\" (REPLICA IDENTITY FULL or no key) changed or deleted "
           "%d more copies of the row (%s) than the base snapshot holds, so the stream and the "
           "base disagree",
-          DisplayName(relation_), -count, absl::StrJoin(absl::StrSplit(line.substr(0, 200), '\t'), ", ")));
+          DisplayName(relation_), -count,
+          absl::StrJoin(absl::StrSplit(line.substr(0, 200), '\t'), ", ")));
     }
     for (int64_t i = 0; i < count; ++i) {
       out->append(line);

@@ -9,12 +9,12 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay/load/fold_runner.h"
 #include "proto/event_names.h"
 #include "replay/catalog/segment_catalog.h"
 #include "replay/catalog/segment_records.h"
-#include "tests/testing/memory_object_store.h"
+#include "replay/load/fold_runner.h"
 #include "tests/replay/replay_test_util.h"
+#include "tests/testing/memory_object_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::replay::testing {
@@ -129,8 +129,7 @@ TEST_P(ChangeFoldCutTest, CutsWhatOnlyStatementsCanApplyAndNothingElse) {
   EXPECT_EQ(fold->stats().events, goes_on ? 3u : 2u);
   // A cut of every table ends the reading: the Applier counts the transaction cut.
   EXPECT_EQ(fold->stats().transactions, fold->all_cut() ? 1u : 2u);
-  EXPECT_EQ(fold->all_cut().has_value(),
-            absl::StrContains(fold->cut_reason(), "every table from"));
+  EXPECT_EQ(fold->all_cut().has_value(), absl::StrContains(fold->cut_reason(), "every table from"));
   EXPECT_EQ(fold->Table(proto::OidOf(deals_))->size(), goes_on ? 3u : 2u);
   EXPECT_EQ(fold->TableFinal(proto::OidOf(deals_)), goes_on);
   // What the Applier skips from start_at on.

@@ -212,13 +212,13 @@ TEST_F(FoldedTableTest, FullIdentityTablesFoldAsMultisetsOfRows) {
     return audit.Fold(event);
   };
   ASSERT_TRUE(fold(v1::INSERT, {"ann", "x"}, {}));
-  ASSERT_TRUE(fold(v1::INSERT, {"ann", "x"}, {}));                   // the same row twice
+  ASSERT_TRUE(fold(v1::INSERT, {"ann", "x"}, {}));                    // the same row twice
   ASSERT_TRUE(fold(v1::UPDATE, {"bo", V::Toast()}, {"bob", "big"}));  // a base row; body kept
-  ASSERT_TRUE(fold(v1::DELETE, {}, {"cat", "c"}));                   // one of two in the base
-  ASSERT_TRUE(fold(v1::DELETE, {}, {"ann", "x"}));                   // one the window added
-  ASSERT_TRUE(fold(v1::UPDATE, {"dan", "d"}, {"dan", "d"}));         // changes nothing
-  EXPECT_FALSE(fold(v1::INSERT, {"eve", V::Toast()}, {}));           // no value to take
-  EXPECT_FALSE(fold(v1::DELETE, {}, {}));                            // no row named
+  ASSERT_TRUE(fold(v1::DELETE, {}, {"cat", "c"}));                    // one of two in the base
+  ASSERT_TRUE(fold(v1::DELETE, {}, {"ann", "x"}));                    // one the window added
+  ASSERT_TRUE(fold(v1::UPDATE, {"dan", "d"}, {"dan", "d"}));          // changes nothing
+  EXPECT_FALSE(fold(v1::INSERT, {"eve", V::Toast()}, {}));            // no value to take
+  EXPECT_FALSE(fold(v1::DELETE, {}, {}));                             // no row named
   std::string out;
   ASSERT_OK_AND_ASSIGN(uint64_t kept, audit.Overlay("bob\tbig\ncat\tc\ndan\td\n", &out));
   ASSERT_OK_AND_ASSIGN(uint64_t more, audit.Overlay("cat\tc\n", &out));
@@ -228,7 +228,8 @@ TEST_F(FoldedTableTest, FullIdentityTablesFoldAsMultisetsOfRows) {
   EXPECT_THAT(rows, ::testing::UnorderedElementsAre("cat\tc", "dan\td", "bo\tbig", "ann\tx"));
 
   // Taking away a row the base does not hold is the stream contradicting the base.
-  FoldedTable keyless(MakeRelation(16402, "log", {{"line", 25, "text"}}, v1::REPLICA_IDENTITY_FULL));
+  FoldedTable keyless(
+      MakeRelation(16402, "log", {{"line", 25, "text"}}, v1::REPLICA_IDENTITY_FULL));
   v1::Event gone;
   gone.set_op(v1::DELETE);
   *gone.mutable_old_row() = MakeRow({"never"});
