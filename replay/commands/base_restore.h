@@ -128,6 +128,8 @@ class BaseRestore {
   // The base's sequences, then the free-standing ones from the agent's recordings
   // (PostgreSQL 15 does not stream sequences).
   absl::Status FreeStandingSequences();
+  // Records `checks` (foreign key VALIDATE statements) in deferred_checks_.
+  absl::Status DeferChecks(const std::vector<std::vector<ScriptStatement>>& checks);
   // Runs deferred_checks_ (see there).
   absl::Status DeferredChecks();
 
@@ -164,7 +166,8 @@ class BaseRestore {
   bool rest_of_schema_done_ = false;
   // Foreign key checks left for after the changes: tables the fold cut one by one are at
   // different moments of the stream until then.
-  std::vector<std::vector<ScriptStatement>> deferred_checks_;
+  // Held as the constraints' oids: the window may rename or drop their tables.
+  std::vector<std::string> deferred_checks_;
   // The target session runs as a replication worker (session_replication_role = replica).
   bool replica_role_ = false;
   // Partitioned tables of the target ("schema.table" as the post-data script names them):

@@ -152,6 +152,33 @@ absl::Status BaseRestore::EmptyExistingTables() {
   return absl::OkStatus();
 }
 
+absl::Status BaseRestore::DeferChecks(const std::vector<std::vector<ScriptStatement>>& checks) {
+  const std::string kValidate = " VALIDATE CONSTRAINT ";
+  for (const std::vector<ScriptStatement>& group : checks) {
+    for (const ScriptStatement& check : group) {
+      const size_t at = check.sql.rfind(kValidate);
+      const size_t table_at = check.sql.find("ALTER TABLE ONLY ");
+      if (at == std::string::npos || table_at != 0) {
+        return absl::InternalError(absl::StrCat("not a foreign key check: ", check.sql));
+      }
+      std::string table = check.sql.substr(17, at - 17);
+      std::string name = check.sql.substr(at + kValidate.size());
+      if (!name.empty() && name.back() == ';') name.pop_back();
+      WALSHIP_ASSIGN_OR_RETURN(
+          std::optional<std::string> oid,
+          session_->QueryValue("SELECT c.oid::text FROM pg_catalog.pg_constraint c "
+                               "WHERE c.conrelid = pg_catalog.to_regclass($1) "
+                               "AND pg_catalog.quote_ident(c.conname) = $2",
+                               {table, name}, "finding a foreign key to check later"));
+      if (!oid) {
+        return absl::InternalError(absl::StrCat("no constraint for the check: ", check.sql));
+      }
+      deferred_checks_.push_back(*oid);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BaseRestore::RestOfSchema() {
   if (!run_post_data_ || rest_of_schema_done_) return absl::OkStatus();
   rest_of_schema_done_ = true;
@@ -188,10 +215,7 @@ absl::Status BaseRestore::RestOfSchema() {
   WALSHIP_RETURN_IF_ERROR(RunStatements(session_, others, "post-data schema"));
   if (folding_ != nullptr) {
     WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
-    if (fold->cuts_tables()) {
-      deferred_checks_ = std::move(checks);
-      return absl::OkStatus();
-    }
+    if (fold->cuts_tables()) return DeferChecks(checks);
   }
   return RunGroups(conninfo_, options_.jobs, checks, "foreign key");
 }

@@ -212,15 +212,16 @@ absl::Status BaseRestore::PostData() {
 }
 
 absl::Status BaseRestore::DeferredChecks() {
-  for (const std::vector<ScriptStatement>& group : deferred_checks_) {
-    for (const ScriptStatement& check : group) {
-      absl::Status checked = RunGroups(conninfo_, 1, {{check}}, "foreign key");
-      // A later schema change of the window dropped the key or its table: nothing to check.
-      if (!checked.ok() && absl::StrContains(checked.message(), "does not exist")) {
-        LogInfo("not checking a foreign key the change window removed: %s", checked.message());
-        continue;
-      }
-      WALSHIP_RETURN_IF_ERROR(checked);
+  for (const std::string& oid : deferred_checks_) {
+    // As the constraint is named now; gone when a later schema change dropped it.
+    WALSHIP_ASSIGN_OR_RETURN(
+        std::optional<std::string> validate,
+        session_->QueryValue("SELECT pg_catalog.format('ALTER TABLE %s VALIDATE CONSTRAINT %I', "
+                             "c.conrelid::regclass, c.conname) FROM pg_catalog.pg_constraint c "
+                             "WHERE c.oid = $1::oid AND NOT c.convalidated",
+                             {oid}, "finding a foreign key to check"));
+    if (validate) {
+      WALSHIP_RETURN_IF_ERROR(RunStatements(session_, {*validate}, "foreign key"));
     }
   }
   deferred_checks_.clear();
