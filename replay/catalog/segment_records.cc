@@ -13,6 +13,11 @@ namespace walship::replay {
 absl::StatusOr<bool> ForEachSegmentRecord(
     sinks::ObjectStore* store, const CatalogSegment& segment,
     absl::FunctionRef<absl::StatusOr<bool>(const v1::Record&)> fn) {
+  return ForEachSegmentRecord(store, segment, [fn](v1::Record* record) { return fn(*record); });
+}
+
+absl::StatusOr<bool> ForEachSegmentRecord(sinks::ObjectStore* store, const CatalogSegment& segment,
+                                          absl::FunctionRef<absl::StatusOr<bool>(v1::Record*)> fn) {
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<proto::RandomAccessSource> source,
                            store->Open(segment.segment_key));
   WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<proto::SegmentReader> reader,
@@ -42,14 +47,14 @@ absl::StatusOr<bool> ForEachSegmentRecord(
     while (true) {
       WALSHIP_ASSIGN_OR_RETURN(bool more, part.reader->Next(&record));
       if (!more) break;
-      WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(record));
+      WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(&record));
       if (!go_on) return false;
     }
   }
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
     if (!more) return true;
-    WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(record));
+    WALSHIP_ASSIGN_OR_RETURN(bool go_on, fn(&record));
     if (!go_on) return false;
   }
 }

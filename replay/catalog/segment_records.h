@@ -19,6 +19,9 @@ namespace walship::replay {
 absl::StatusOr<bool> ForEachSegmentRecord(
     sinks::ObjectStore* store, const CatalogSegment& segment,
     absl::FunctionRef<absl::StatusOr<bool>(const v1::Record&)> fn);
+// The same, handing each record over to be taken (swapped out) by `fn`.
+absl::StatusOr<bool> ForEachSegmentRecord(sinks::ObjectStore* store, const CatalogSegment& segment,
+                                          absl::FunctionRef<absl::StatusOr<bool>(v1::Record*)> fn);
 
 // Opens and checks part `number` (from 1) of the segment stored under `segment_key` whose
 // trailer names it as `ref`: the key lies in the segment's own branch, the object's size and
