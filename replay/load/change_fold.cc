@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "proto/core/log.h"
 #include "proto/core/lsn.h"
 #include "proto/core/status_macros.h"
 #include "proto/event_names.h"
@@ -197,7 +198,7 @@ class WindowFolder {
     }
     std::unique_ptr<FoldedTable>& table = fold_->tables_[oid];
     if (table == nullptr) {
-      table = std::make_unique<FoldedTable>(*in_base->second);
+      table = std::make_unique<FoldedTable>(*in_base->second, fold_->spill_.get());
       // Control bytes only until used: the window's event count bounds the keys.
       table->Reserve(std::min<uint64_t>(window_events_, options_.memory_limit_bytes / 128));
     }
@@ -207,6 +208,9 @@ class WindowFolder {
                  absl::StrFormat("a %s that needs a statement", proto::OperationName(event.op())));
     }
     memory_ = memory_ - before + table->memory_bytes();
+    if (fold_->spill_ != nullptr && memory_ >= options_.memory_limit_bytes / 4) {
+      fold_->spill_->set_spilling(true);
+    }
     Folded(event, position);
     return true;
   }
@@ -309,8 +313,15 @@ absl::StatusOr<std::unique_ptr<ChangeFold>> ChangeFold::Build(sinks::ObjectStore
                                                               const v1::BaseManifest& manifest,
                                                               const FoldOptions& options) {
   std::unique_ptr<ChangeFold> fold(new ChangeFold());
+  // Without a temporary file the fold still works, in memory up to the bound.
+  if (absl::StatusOr<std::unique_ptr<LineSpill>> spill = LineSpill::Create(); spill.ok()) {
+    fold->spill_ = *std::move(spill);
+  } else {
+    LogWarning("%s; the fold keeps every row in memory", spill.status().message());
+  }
   WindowFolder folder(fold.get(), plan, manifest, options);
   WALSHIP_RETURN_IF_ERROR(folder.Run(store));
+  if (fold->spill_ != nullptr) WALSHIP_RETURN_IF_ERROR(fold->spill_->Flush());
   return fold;
 }
 

@@ -29,13 +29,15 @@
 #include "proto/walship.pb.h"
 #include "replay/apply/applier.h"
 #include "replay/load/folded_table.h"
+#include "replay/load/line_spill.h"
 #include "replay/plan/restore_planner.h"
 #include "sinks/object_store/object_store.h"
 
 namespace walship::replay {
 
 struct FoldOptions {
-  // Stop folding once the folded rows take about this many bytes of memory.
+  // Stop folding once the folded rows take about this many bytes of memory. From a quarter
+  // of it on, row images go to a temporary file (only a reference stays in memory).
   uint64_t memory_limit_bytes = uint64_t{1} << 30;
   // When set and true, Build() stops early with kCancelled.
   const std::atomic<bool>* cancel = nullptr;
@@ -81,11 +83,14 @@ class ChangeFold {
   // The window went on past the target (as RestoreResult::stopped_at_target).
   bool stopped_at_target() const { return stopped_at_target_; }
   uint64_t memory_bytes() const;
+  // Bytes of row images the fold spilled to a temporary file (see LineSpill).
+  uint64_t spilled_bytes() const { return spill_ == nullptr ? 0 : spill_->bytes(); }
 
  private:
   friend class WindowFolder;
   ChangeFold() = default;
 
+  std::unique_ptr<LineSpill> spill_;  // before tables_, which refer to it
   absl::flat_hash_map<RelationOid, std::unique_ptr<FoldedTable>> tables_;
   // Tables whose changes from this position on are applied as statements.
   absl::flat_hash_map<RelationOid, EventPosition> cut_;

@@ -27,12 +27,14 @@ FoldRunner::FoldRunner(sinks::ObjectStore* store, const RestorePlan& plan,
         ChangeFold::Build(store, plan, manifest, options);
     if (built.ok()) {
       fold_ = *std::move(built);
-      LogInfo("folded %d events of %d transactions into the base load (%d MiB, %.1fs)%s",
-              fold_->stats().events, fold_->stats().transactions, fold_->memory_bytes() >> 20,
-              absl::ToDoubleSeconds(absl::Now() - start),
-              fold_->complete()
-                  ? ""
-                  : absl::StrCat("; applying as statements the changes of ", fold_->cut_reason()));
+      LogInfo(
+          "folded %d events of %d transactions into the base load (%d MiB in memory, %d MiB "
+          "spilled, %.1fs)%s",
+          fold_->stats().events, fold_->stats().transactions, fold_->memory_bytes() >> 20,
+          fold_->spilled_bytes() >> 20, absl::ToDoubleSeconds(absl::Now() - start),
+          fold_->complete()
+              ? ""
+              : absl::StrCat("; applying as statements the changes of ", fold_->cut_reason()));
     } else {
       status_ = built.status();
     }

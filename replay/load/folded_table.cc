@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "proto/core/lsn.h"
+#include "proto/core/status_macros.h"
 #include "proto/event_names.h"
 #include "replay/apply/copy_text.h"
 #include "replay/apply/target_tables.h"
@@ -28,8 +29,12 @@ std::vector<absl::string_view> Fields(absl::string_view line) { return absl::Str
 
 }  // namespace
 
-FoldedTable::FoldedTable(const v1::Relation& relation)
-    : relation_(relation), width_(relation.columns_size()) {
+// Row images shorter than this stay in memory even while spilling: a reference costs
+// about as much.
+constexpr size_t kSpillMinBytes = 64;
+
+FoldedTable::FoldedTable(const v1::Relation& relation, LineSpill* spill)
+    : relation_(relation), spill_(spill), width_(relation.columns_size()) {
   for (int i = 0; i < width_; ++i) {
     if (relation.columns(i).key()) key_columns_.push_back(i);
   }
@@ -52,6 +57,7 @@ bool FoldedTable::BuildLine(const v1::Row& row, const Entry* previous, std::stri
   line->clear();
   unchanged->clear();
   std::vector<absl::string_view> previous_fields;
+  std::string previous_scratch;
   for (int i = 0; i < width_; ++i) {
     if (i > 0) line->push_back('\t');
     const v1::Value& value = row.values(i);
@@ -64,7 +70,11 @@ bool FoldedTable::BuildLine(const v1::Row& row, const Entry* previous, std::stri
       continue;
     }
     if (previous->deleted) return false;
-    if (previous_fields.empty()) previous_fields = Fields(previous->line);
+    if (previous_fields.empty()) {
+      absl::StatusOr<absl::string_view> previous_line = LineOf(*previous, &previous_scratch);
+      if (!previous_line.ok()) return false;
+      previous_fields = Fields(*previous_line);
+    }
     if (static_cast<int>(previous_fields.size()) != width_) return false;
     line->append(previous_fields[i].data(), previous_fields[i].size());
   }
@@ -153,6 +163,16 @@ FoldedTable::Entry& FoldedTable::Update(const std::string& key, Entry fresh) {
 void FoldedTable::SetRow(const std::string& key, Entry fresh, std::string line,
                          std::vector<uint16_t> unchanged) {
   Entry& entry = Update(key, std::move(fresh));
+  entry.in_spill = false;
+  if (spill_ != nullptr && spill_->spilling() && line.size() >= kSpillMinBytes) {
+    absl::StatusOr<LineSpill::Ref> spilled = spill_->Append(line);
+    if (spilled.ok()) {  // else the image stays in memory
+      entry.spilled = *spilled;
+      entry.in_spill = true;
+      line.clear();
+      line.shrink_to_fit();
+    }
+  }
   entry.line = std::move(line);
   entry.unchanged = std::move(unchanged);
   entry.deleted = false;
@@ -162,9 +182,19 @@ void FoldedTable::SetRow(const std::string& key, Entry fresh, std::string line,
 void FoldedTable::SetDeleted(const std::string& key, Entry fresh) {
   Entry& entry = Update(key, std::move(fresh));
   entry.deleted = true;
+  entry.in_spill = false;
   std::string().swap(entry.line);
   std::vector<uint16_t>().swap(entry.unchanged);
   Account(key, entry, true);
+}
+
+absl::StatusOr<absl::string_view> FoldedTable::LineOf(const Entry& entry,
+                                                      std::string* scratch) const {
+  if (!entry.in_spill) return absl::string_view(entry.line);
+  if (absl::Status read = spill_->Read(entry.spilled, scratch); !read.ok()) {
+    return Annotate(read, absl::StrFormat("the folded changes of \"%s\"", DisplayName(relation_)));
+  }
+  return absl::string_view(*scratch);
 }
 
 std::string FoldedTable::Describe(const Entry& entry, absl::string_view key) const {
@@ -198,6 +228,7 @@ absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
   // The rewritten text, started at the first line the window changes; `pending` is where
   // the run of unchanged lines not yet copied into it begins.
   std::string out;
+  std::string scratch;
   bool changed = false;
   size_t pending = 0;
   size_t pos = 0;
@@ -258,10 +289,12 @@ absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
     pending = next;
     pos = next;
     if (entry.deleted) continue;
+    absl::StatusOr<absl::string_view> image = LineOf(entry, &scratch);
+    if (!image.ok()) return image.status();
     if (entry.unchanged.empty()) {
-      out.append(entry.line);
+      out.append(image->data(), image->size());
     } else {
-      std::vector<absl::string_view> mine = Fields(entry.line);
+      std::vector<absl::string_view> mine = Fields(*image);
       std::vector<absl::string_view> base = Fields(line);
       if (static_cast<int>(base.size()) != width_ || static_cast<int>(mine.size()) != width_) {
         return absl::DataLossError(
@@ -290,6 +323,7 @@ absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
   if (multiset_) return RemainingRows(out);
   const std::pair<const std::string, Entry>* missing = nullptr;
   uint64_t rows = 0;
+  std::string scratch;
   for (const auto& item : entries_) {
     const Entry& entry = item.second;
     if (entry.must_exist && !entry.seen) {
@@ -301,7 +335,9 @@ absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
       continue;
     }
     if (entry.deleted || entry.seen) continue;
-    out->append(entry.line);
+    absl::StatusOr<absl::string_view> image = LineOf(entry, &scratch);
+    if (!image.ok()) return image.status();
+    out->append(image->data(), image->size());
     out->push_back('\n');
     ++rows;
   }

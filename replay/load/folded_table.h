@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
+#include "replay/load/line_spill.h"
 
 namespace walship::replay {
 
@@ -35,7 +36,9 @@ class FoldedTable {
  public:
   // `relation` is the table as the base describes it: its key columns (the replica
   // identity) and REPLICA IDENTITY choose folding by key or as a multiset.
-  explicit FoldedTable(const v1::Relation& relation);
+  // `spill`, when given, takes the row images of keyed tables while it is spilling (and
+  // must outlive the table, and be flushed before Overlay()).
+  explicit FoldedTable(const v1::Relation& relation, LineSpill* spill = nullptr);
 
   // Whether this table folds as a multiset of whole rows (REPLICA IDENTITY FULL, or no key).
   bool multiset() const { return multiset_; }
@@ -77,6 +80,8 @@ class FoldedTable {
  private:
   struct Entry {
     std::string line;                 // the row's final image as COPY fields (state kRow)
+    LineSpill::Ref spilled;           // where the image is instead, when in_spill
+    bool in_spill = false;
     std::vector<uint16_t> unchanged;  // columns whose value the base row supplies
     bool deleted = false;
     bool must_exist = false;  // the window's first change of this key found it in place
@@ -94,6 +99,8 @@ class FoldedTable {
   // needed but deleted.
   bool BuildLine(const v1::Row& row, const Entry* previous, std::string* line,
                  std::vector<uint16_t>* unchanged) const;
+  // The entry's row image, from memory or read back from the spill into `scratch`.
+  absl::StatusOr<absl::string_view> LineOf(const Entry& entry, std::string* scratch) const;
   // Adds or takes out an entry's bytes from memory_bytes_.
   void Account(const std::string& key, const Entry& entry, bool add);
   // The entry of `key` (`fresh` when there is none), its bytes taken out of the account
@@ -111,6 +118,7 @@ class FoldedTable {
   absl::StatusOr<uint64_t> RemainingRows(std::string* out);
 
   v1::Relation relation_;
+  LineSpill* spill_;
   std::vector<int> key_columns_;
   int width_ = 0;
   absl::flat_hash_map<std::string, Entry> entries_;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -196,6 +197,33 @@ TEST_F(FoldedTableTest, ABaseKeyTwiceOrAShortLineIsDataLoss) {
   ASSERT_TRUE(second.Fold(del));
   EXPECT_THAT(second.Overlay("only-one-field\n", &out),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("fewer than its key needs")));
+}
+
+// Spilled row images come back byte for byte: in the overlay, for the rows the window adds,
+// and for a later unchanged-TOAST update that needs the spilled image's values.
+TEST_F(FoldedTableTest, SpilledRowsComeBackAsTheyWere) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<LineSpill> spill, LineSpill::Create());
+  spill->set_spilling(true);
+  FoldedTable spilled(Deals(), spill.get());
+  const std::string big(100, 'b'), other(70, 'o');
+  auto fold_both = [&](const v1::Event& event) {
+    ASSERT_TRUE(table_.Fold(event));
+    ASSERT_TRUE(spilled.Fold(event));
+  };
+  fold_both(Event(v1::INSERT, {"7", V(big), "1.00"}));
+  fold_both(Event(v1::UPDATE, {"7", V::Toast(), "2.00"}));  // the note comes from the spill
+  fold_both(Event(v1::UPDATE, {"2", V(other), "3.00"}));    // a base row
+  fold_both(Event(v1::INSERT, {"8", "short", "4.00"}));     // too short to spill
+  ASSERT_OK(spill->Flush());
+  EXPECT_GT(spill->bytes(), big.size() + other.size());
+  EXPECT_LT(spilled.memory_bytes(), table_.memory_bytes());
+  const std::string base = "1\ta\t1\n2\tb\t2\n";
+  std::string expected = Load({base});
+  std::string out;
+  ASSERT_OK(spilled.Overlay(base, &out).status());
+  ASSERT_OK(spilled.Remaining(&out).status());
+  EXPECT_EQ(out, expected);
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("7\t", big, "\t2.00\n")));
 }
 
 // A table under REPLICA IDENTITY FULL folds as a multiset of whole rows: equal rows are
