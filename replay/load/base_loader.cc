@@ -316,6 +316,51 @@ absl::StatusOr<std::unique_ptr<agent::pg::CopyInSession>> OpenLoadConnection(
 
 }  // namespace
 
+StreamPlan PlanStreams(const std::vector<uint64_t>& bytes, int jobs, uint64_t split_bytes) {
+  jobs = std::max(1, jobs);
+  const int tables = static_cast<int>(bytes.size());
+  StreamPlan plan;
+  plan.extra_streams.assign(bytes.size(), 0);
+  uint64_t total = 0;
+  for (uint64_t b : bytes) total += b;
+  // A table holding more than a connection's share of all bytes gets a stream per share,
+  // taken from the threads that would load the other tables: else it loads alone long after
+  // the others are done.
+  int extras = 0;
+  if (total > 0 && tables > 0) {
+    const double share = static_cast<double>(total) / jobs;
+    std::vector<size_t> order(bytes.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
+    for (size_t i : order) {
+      if (bytes[i] < split_bytes || bytes[i] == 0) continue;
+      const int want = static_cast<int>(static_cast<double>(bytes[i]) / share) - 1;
+      const int room = jobs - 1 - extras;
+      if (want <= 0 || room <= 0) continue;
+      plan.extra_streams[i] = std::min(want, room);
+      extras += plan.extra_streams[i];
+    }
+  }
+  plan.threads = std::max(1, std::min(jobs - extras, tables));
+  // Connections left over when there are fewer tables than threads: more streams, each to
+  // the table with the most bytes per stream.
+  for (int spare = std::max(0, jobs - plan.threads - extras); spare > 0; --spare) {
+    std::optional<size_t> best;
+    double best_share = 0;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] < split_bytes || bytes[i] == 0) continue;
+      double per_stream = static_cast<double>(bytes[i]) / (1 + plan.extra_streams[i]);
+      if (!best || per_stream > best_share) {
+        best = i;
+        best_share = per_stream;
+      }
+    }
+    if (!best) break;
+    ++plan.extra_streams[*best];
+  }
+  return plan;
+}
+
 std::string TableChecksumSql(const std::string& quoted_table) {
   return absl::StrCat(
       "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) "
@@ -335,25 +380,11 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     if (wait_a != wait_b) return wait_b;
     return work[a].table->bytes() > work[b].table->bytes();
   });
-  int threads = std::max(1, std::min<int>(jobs, static_cast<int>(work.size())));
-  // Connections beyond one per table go to the large tables as extra COPY streams, each
-  // to the table with the most bytes per stream.
-  std::vector<int> extra_streams(work.size(), 0);
-  for (int spare = std::max(0, jobs - threads); spare > 0; --spare) {
-    std::optional<size_t> best;
-    double best_share = 0;
-    for (size_t i = 0; i < work.size(); ++i) {
-      uint64_t bytes = work[i].table->bytes();
-      if (bytes < split_bytes || bytes == 0) continue;
-      double share = static_cast<double>(bytes) / (1 + extra_streams[i]);
-      if (!best || share > best_share) {
-        best = i;
-        best_share = share;
-      }
-    }
-    if (!best) break;
-    ++extra_streams[*best];
-  }
+  std::vector<uint64_t> bytes;
+  for (const TableLoadJob& job : work) bytes.push_back(job.table->bytes());
+  const StreamPlan plan = PlanStreams(bytes, jobs, split_bytes);
+  const int threads = plan.threads;
+  const std::vector<int>& extra_streams = plan.extra_streams;
   std::vector<TableLoadResult> results(work.size());
   std::atomic<size_t> next{0};
   absl::Mutex mu;

@@ -44,9 +44,10 @@ struct TableLoadResult {
 };
 
 // Loads every job with up to `jobs` sessions opened with `connect` (each with
-// synchronous_commit off). Tables load at once; connections left over when there are fewer
-// tables than jobs become extra COPY streams of the tables of at least `split_bytes` stored
-// bytes, the table's rows divided between them (whole records of its base objects in turn;
+// synchronous_commit off). Tables load at once; a table much larger than the others, and
+// connections left over when there are fewer tables than jobs, become extra COPY streams
+// (see PlanStreams) of the tables of at least `split_bytes` stored bytes, the table's rows
+// divided between them (whole records of its base objects in turn;
 // the streams commit together once all ended and the counts match). Split only tables
 // without unique indexes: streams of one table inserting the same key would wait on each
 // other. Each table's row count is checked against the manifest and the rows its segments
@@ -69,6 +70,17 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream,
     const agent::pg::CopyInSessionFactory& connect, const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes = 1 << 20,
     const LoadHooks& hooks = {});
+
+// How LoadBaseTables spreads `jobs` connections over tables of `bytes` stored bytes: the
+// threads loading a table each, and the extra COPY streams of each table (those of at least
+// `split_bytes`). A table larger than total/jobs gets a stream per such share, spare
+// connections (fewer tables than jobs) go to the largest tables per stream, and never more
+// than `jobs` connections in all. Pure function.
+struct StreamPlan {
+  int threads = 1;
+  std::vector<int> extra_streams;
+};
+StreamPlan PlanStreams(const std::vector<uint64_t>& bytes, int jobs, uint64_t split_bytes);
 
 // The per-table checksum the manifest documents: md5 of every row's text sorted with
 // COLLATE "C", joined with '\n'. SQL for one (already quoted) table.

@@ -238,6 +238,40 @@ TEST_F(BaseLoaderTest, SpareSessionsSplitALargeTableAndAllStreamsCommitTogether)
   EXPECT_EQ(rows, 400);
 }
 
+// One table much larger than the rest gets streams of its own from the threads; spare
+// connections go to the largest tables; never more connections than jobs.
+TEST(PlanStreamsTest, ATableLargerThanItsShareGetsMoreStreams) {
+  auto connections = [](const StreamPlan& plan) {
+    int total = plan.threads;
+    for (int extra : plan.extra_streams) total += extra;
+    return total;
+  };
+  // tickets: 60 % of the bytes, jobs 4: two streams, three threads for the rest.
+  StreamPlan plan = PlanStreams({600, 100, 100, 100, 50, 50}, 4, 1);
+  EXPECT_EQ(plan.threads, 3);
+  EXPECT_EQ(plan.extra_streams, (std::vector<int>{1, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(connections(plan), 4);
+  // Evenly sized tables: one stream each.
+  plan = PlanStreams({100, 100, 100, 100, 100}, 4, 1);
+  EXPECT_EQ(plan.threads, 4);
+  EXPECT_EQ(plan.extra_streams, (std::vector<int>(5, 0)));
+  // One table: every connection streams it. Below split_bytes: one stream.
+  plan = PlanStreams({400}, 3, 1);
+  EXPECT_EQ(plan.threads, 1);
+  EXPECT_EQ(plan.extra_streams, (std::vector<int>{2}));
+  plan = PlanStreams({400}, 3, 1000);
+  EXPECT_EQ(connections(plan), 1);
+  // Two big tables and small ones, jobs 2: never more than two connections.
+  plan = PlanStreams({500, 500, 1, 1}, 2, 1);
+  EXPECT_EQ(connections(plan), 2);
+  EXPECT_EQ(plan.threads, 2);
+  // Fewer tables than jobs: spare connections to the largest per stream.
+  plan = PlanStreams({300, 100}, 4, 1);
+  EXPECT_EQ(connections(plan), 4);
+  EXPECT_EQ(plan.extra_streams[0], 2);
+  EXPECT_EQ(plan.extra_streams[1], 0);
+}
+
 TEST_F(BaseLoaderTest, AManifestCountTheObjectsDoNotHoldRollsBackWithoutCommitting) {
   v1::BaseTable& deals = const_cast<v1::BaseTable&>(AddTable(16400, "deals", 20, 100));
   deals.set_row_count(21);  // the manifest promises a row the objects lack
