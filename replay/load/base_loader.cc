@@ -82,6 +82,9 @@ class ChunkQueue {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// The rows a fold adds go to COPY in pieces of about this size.
+constexpr size_t kAddedChunkBytes = 1 << 20;
+
 // Reads a table's base objects in order, checks them (kind, relation, the rows each record
 // announces) and emits their COPY text, with the folded changes laid over it and the rows
 // they add at the end.
@@ -151,11 +154,10 @@ class RowReader {
       }
     }
     if (job_.folded != nullptr) {
-      std::string data;
-      absl::StatusOr<uint64_t> added = job_.folded->Remaining(&data);
+      // In chunks, which go to the table's streams in turn like the base's records.
+      absl::StatusOr<uint64_t> added = job_.folded->Remaining(kAddedChunkBytes, emit);
       if (!added.ok()) return Annotate(added.status(), what_);
       sent_ += *added;
-      if (!data.empty()) WALSHIP_RETURN_IF_ERROR(emit(std::move(data)));
     }
     return absl::OkStatus();
   }
@@ -371,6 +373,20 @@ std::string TableChecksumSql(const std::string& quoted_table) {
 absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
     sinks::ObjectStore* store, const sinks::StreamId& stream,
     const agent::pg::CopyInSessionFactory& connect, const std::vector<TableLoadJob>& work, int jobs, uint64_t split_bytes, const LoadHooks& hooks) {
+  // When every table waits for the fold, nothing can start before it anyway: wait for it
+  // here and plan with the rows it adds (a day's new rows may dwarf a table's base).
+  std::vector<FoldedTable*> folded(work.size(), nullptr);
+  const bool fold_first =
+      !work.empty() && std::all_of(work.begin(), work.end(), [](const TableLoadJob& job) {
+        return job.await_fold != nullptr;
+      });
+  std::vector<uint64_t> bytes;
+  for (size_t i = 0; i < work.size(); ++i) {
+    bytes.push_back(work[i].table->bytes());
+    if (!fold_first) continue;
+    WALSHIP_ASSIGN_OR_RETURN(folded[i], work[i].await_fold());
+    if (folded[i] != nullptr) bytes.back() += folded[i]->added_bytes();
+  }
   // Largest tables first, so the slowest one starts early.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -378,10 +394,8 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     bool wait_a = work[a].await_fold != nullptr, wait_b = work[b].await_fold != nullptr;
     if (wait_a != wait_b) return wait_b;
-    return work[a].table->bytes() > work[b].table->bytes();
+    return bytes[a] > bytes[b];
   });
-  std::vector<uint64_t> bytes;
-  for (const TableLoadJob& job : work) bytes.push_back(job.table->bytes());
   const StreamPlan plan = PlanStreams(bytes, jobs, split_bytes);
   const int threads = plan.threads;
   const std::vector<int>& extra_streams = plan.extra_streams;
@@ -411,7 +425,9 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
       }
       if (!status.ok()) break;
       TableLoadJob job = work[order[i]];
-      if (job.await_fold) {
+      if (fold_first) {
+        job.folded = folded[order[i]];
+      } else if (job.await_fold) {
         absl::StatusOr<FoldedTable*> folded = job.await_fold();
         if (!folded.ok()) {
           status = folded.status();
@@ -423,12 +439,15 @@ absl::StatusOr<std::vector<TableLoadResult>> LoadBaseTables(
         status = hooks.before_table(job);
         if (!status.ok()) break;
       }
+      const absl::Time started = absl::Now();
       absl::StatusOr<TableLoadResult> loaded = LoadOne(store, stream, conns, job);
       if (!loaded.ok()) {
         status = loaded.status();
         break;
       }
-      LogInfo("loaded table \"%s\": %d rows", loaded->name, loaded->rows);
+      LogInfo("loaded table \"%s\": %d rows (%.1f MiB over %d COPY streams in %.1fs)", loaded->name,
+              loaded->rows, loaded->bytes / 1048576.0, conns.size(),
+              absl::ToDoubleSeconds(absl::Now() - started));
       results[order[i]] = std::move(*loaded);
       helpers.clear();
       if (hooks.after_table) {

@@ -75,9 +75,6 @@ class WindowFolder {
     for (const v1::BaseTable& table : manifest.tables()) {
       base_[proto::OidOf(table.relation())] = &table.relation();
     }
-    for (const CatalogSegment& segment : plan.segments) {
-      window_events_ += segment.trailer.event_count();
-    }
   }
 
   absl::Status Run(sinks::ObjectStore* store) {
@@ -199,8 +196,6 @@ class WindowFolder {
     std::unique_ptr<FoldedTable>& table = fold_->tables_[oid];
     if (table == nullptr) {
       table = std::make_unique<FoldedTable>(*in_base->second, fold_->spill_.get());
-      // Control bytes only until used: the window's event count bounds the keys.
-      table->Reserve(std::min<uint64_t>(window_events_, options_.memory_limit_bytes / 128));
     }
     const uint64_t before = table->memory_bytes();
     if (!table->Fold(event)) {
@@ -259,7 +254,6 @@ class WindowFolder {
   const FoldOptions& options_;
   absl::flat_hash_map<RelationOid, const v1::Relation*> base_;
   absl::flat_hash_map<RelationOid, Described> described_;
-  uint64_t window_events_ = 0;
   uint64_t memory_ = 0;
   uint64_t transactions_ = 0;
   Lsn last_transaction_;

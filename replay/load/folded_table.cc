@@ -2,6 +2,7 @@
 #include "replay/load/folded_table.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -320,7 +321,30 @@ absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
 }
 
 absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
-  if (multiset_) return RemainingRows(out);
+  return Remaining(std::numeric_limits<size_t>::max(), [out](std::string chunk) {
+    out->append(chunk);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<uint64_t> FoldedTable::Remaining(size_t chunk_bytes,
+                                                absl::FunctionRef<absl::Status(std::string)> emit) {
+  std::string chunk;
+  auto add = [&](absl::string_view line) -> absl::Status {
+    chunk.append(line.data(), line.size());
+    chunk.push_back('\n');
+    if (chunk.size() < chunk_bytes) return absl::OkStatus();
+    std::string full;
+    full.swap(chunk);
+    return emit(std::move(full));
+  };
+  absl::StatusOr<uint64_t> rows = multiset_ ? RemainingRows(add) : RemainingKeyed(add);
+  if (rows.ok() && !chunk.empty()) WALSHIP_RETURN_IF_ERROR(emit(std::move(chunk)));
+  return rows;
+}
+
+absl::StatusOr<uint64_t> FoldedTable::RemainingKeyed(
+    absl::FunctionRef<absl::Status(absl::string_view)> add) {
   const std::pair<const std::string, Entry>* missing = nullptr;
   uint64_t rows = 0;
   std::string scratch;
@@ -337,8 +361,7 @@ absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
     if (entry.deleted || entry.seen) continue;
     absl::StatusOr<absl::string_view> image = LineOf(entry, &scratch);
     if (!image.ok()) return image.status();
-    out->append(image->data(), image->size());
-    out->push_back('\n');
+    WALSHIP_RETURN_IF_ERROR(add(*image));
     ++rows;
   }
   if (missing != nullptr) {
@@ -347,6 +370,16 @@ absl::StatusOr<uint64_t> FoldedTable::Remaining(std::string* out) {
                         Describe(missing->second, missing->first)));
   }
   return rows;
+}
+
+uint64_t FoldedTable::added_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& [line, count] : counts_) bytes += count > 0 ? count * (line.size() + 1) : 0;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.must_exist || entry.deleted) continue;
+    bytes += (entry.in_spill ? entry.spilled.size : entry.line.size()) + 1;
+  }
+  return bytes;
 }
 
 bool FoldedTable::FoldRow(const v1::Event& event, bool has_old) {
@@ -427,7 +460,8 @@ absl::StatusOr<uint64_t> FoldedTable::OverlayRows(std::string* rows) {
   return kept;
 }
 
-absl::StatusOr<uint64_t> FoldedTable::RemainingRows(std::string* out) {
+absl::StatusOr<uint64_t> FoldedTable::RemainingRows(
+    absl::FunctionRef<absl::Status(absl::string_view)> add) {
   uint64_t rows = 0;
   for (const auto& [line, count] : counts_) {
     if (count < 0) {
@@ -439,8 +473,7 @@ absl::StatusOr<uint64_t> FoldedTable::RemainingRows(std::string* out) {
           absl::StrJoin(absl::StrSplit(line.substr(0, 200), '\t'), ", ")));
     }
     for (int64_t i = 0; i < count; ++i) {
-      out->append(line);
-      out->push_back('\n');
+      WALSHIP_RETURN_IF_ERROR(add(line));
       ++rows;
     }
   }

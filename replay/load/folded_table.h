@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/core/lsn.h"
@@ -53,9 +54,6 @@ class FoldedTable {
   // latter exactly as it always does.
   bool Fold(const v1::Event& event);
 
-  // Room for about `keys` keys, so the table does not grow (and rehash) while folding.
-  void Reserve(size_t keys) { multiset_ ? counts_.reserve(keys) : entries_.reserve(keys); }
-
   bool empty() const { return entries_.empty() && counts_.empty(); }
   // Keys (or distinct rows of a multiset) the window changed.
   size_t size() const { return multiset_ ? counts_.size() : entries_.size(); }
@@ -76,6 +74,12 @@ class FoldedTable {
   // not deleted) and returns how many. kDataLoss, naming the event, when the window updated
   // or deleted a row that the base does not have.
   absl::StatusOr<uint64_t> Remaining(std::string* out);
+  // The same in chunks of about `chunk_bytes` whole lines, each handed to `emit` (an error
+  // of `emit` ends it).
+  absl::StatusOr<uint64_t> Remaining(size_t chunk_bytes,
+                                     absl::FunctionRef<absl::Status(std::string)> emit);
+  // COPY text bytes of the rows Remaining() will add (for planning the load).
+  uint64_t added_bytes() const;
 
  private:
   struct Entry {
@@ -115,7 +119,8 @@ class FoldedTable {
   bool FoldRow(const v1::Event& event, bool has_old);
   void Count(const std::string& line, int64_t delta);
   absl::StatusOr<uint64_t> OverlayRows(std::string* rows);
-  absl::StatusOr<uint64_t> RemainingRows(std::string* out);
+  absl::StatusOr<uint64_t> RemainingRows(absl::FunctionRef<absl::Status(absl::string_view)> add);
+  absl::StatusOr<uint64_t> RemainingKeyed(absl::FunctionRef<absl::Status(absl::string_view)> add);
 
   v1::Relation relation_;
   LineSpill* spill_;
