@@ -30,7 +30,8 @@ struct BaseRestoreOptions {
   // Off by default: PostgreSQL 15 serializes the streams on the table's extension lock, and
   // measured on 2 cores 2-3 streams into one table were no faster than one, while taking
   // the cores the other tables' loads and index builds need (again on the realistic-day
-  // bench: 465 MiB of TOASTed tickets took 21 s over one stream, 35 s over three).
+  // bench, idle machine: 465 MiB of TOASTed tickets took 18.4 s over one stream and 16.9 s
+  // over three, the whole restore 31.7-32.7 s either way).
   uint64_t split_table_bytes = std::numeric_limits<uint64_t>::max();
   // Only these tables ("schema.table", or "table" for public); empty: all in the base.
   std::vector<std::string> tables;

@@ -34,6 +34,57 @@
 namespace walship::sinks {
 namespace {
 
+// Reads a varint at `*pos` of `bytes`; false past the end or when longer than 10 bytes.
+bool ReadVarint(absl::string_view bytes, size_t* pos, uint64_t* value) {
+  *value = 0;
+  for (int shift = 0; shift < 64 && *pos < bytes.size(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(bytes[(*pos)++]);
+    *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// Replaces the one top-level occurrence of length-delimited field `number` in the
+// serialized message `bytes` with `field` (that field's own tag, length and payload). False,
+// changing nothing, when the field is absent, repeated, or the bytes do not parse.
+bool ReplaceField(int number, absl::string_view field, std::string* bytes) {
+  size_t pos = 0, start = 0, end = 0;
+  bool found = false;
+  while (pos < bytes->size()) {
+    const size_t at = pos;
+    uint64_t tag = 0, value = 0;
+    if (!ReadVarint(*bytes, &pos, &tag)) return false;
+    switch (tag & 7) {
+      case 0:
+        if (!ReadVarint(*bytes, &pos, &value)) return false;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2:
+        if (!ReadVarint(*bytes, &pos, &value) || value > bytes->size() - pos) return false;
+        pos += value;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      default:
+        return false;
+    }
+    if (pos > bytes->size()) return false;
+    if (static_cast<int>(tag >> 3) == number) {
+      if (found || (tag & 7) != 2) return false;
+      found = true;
+      start = at;
+      end = pos;
+    }
+  }
+  if (!found) return false;
+  bytes->replace(start, end - start, field.data(), field.size());
+  return true;
+}
+
 using kafka::DeliveryTracker;
 using kafka::HeadersPtr;
 using kafka::ProducerPtr;
@@ -85,6 +136,7 @@ class KafkaSink : public Sink {
     absl::Status status = txn.ForEachRecord([&](const v1::Record& record) -> absl::Status {
       if (record.has_relation_def()) {
         relations_[RelationOid(record.relation_def().oid())] = record.relation_def();
+        relation_fields_.erase(RelationOid(record.relation_def().oid()));
         return absl::OkStatus();
       }
       if (record.has_event()) return ProduceEvent(record.event(), t);
@@ -218,6 +270,29 @@ class KafkaSink : public Sink {
     return MakeHeaders(proto::PositionOf(event), Xid(event.xid()), op);
   }
 
+  // The event as published: with `relation`, the table's whole description, in place of the
+  // reference the stream carries; the bytes are the event's serialization with the
+  // reference's field swapped for the description's, serialized once per table version (the
+  // same bytes as copying the description into a copy of the event, without copying every
+  // row and description per event).
+  std::string EventBytes(const v1::Event& event, const v1::Relation& relation) {
+    std::string bytes = event.SerializeAsString();
+    if (&relation != &event.relation()) {
+      std::string& field = relation_fields_[RelationOid(relation.oid())];
+      if (field.empty()) {
+        v1::Event only;
+        *only.mutable_relation() = relation;
+        field = only.SerializeAsString();
+      }
+      if (!ReplaceField(v1::Event::kRelationFieldNumber, field, &bytes)) {
+        v1::Event out = event;
+        *out.mutable_relation() = relation;
+        return out.SerializeAsString();
+      }
+    }
+    return bytes;
+  }
+
   absl::Status ProduceEvent(const v1::Event& event, Txn& t) {
     ++t.events;
     switch (event.op()) {
@@ -225,8 +300,6 @@ class KafkaSink : public Sink {
       case v1::UPDATE:
       case v1::DELETE: {
         WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Describe(event.relation(), event));
-        v1::Event out = event;
-        *out.mutable_relation() = *relation;
         std::string topic = Topic(*relation);
         std::optional<std::string> key = kafka::EncodeRowKey(*relation, *kafka::KeyRow(event));
         // An UPDATE that changes the key: the row is gone under its old key, which a
@@ -239,7 +312,7 @@ class KafkaSink : public Sink {
                 Produce(topic, old_key, std::nullopt, EventHeaders(event, "TOMBSTONE"), t));
           }
         }
-        WALSHIP_RETURN_IF_ERROR(Produce(topic, key, out.SerializeAsString(),
+        WALSHIP_RETURN_IF_ERROR(Produce(topic, key, EventBytes(event, *relation),
                                         EventHeaders(event, proto::OperationName(event.op())), t));
         ++t.per_topic[topic];
         if (event.op() == v1::DELETE && options_.tombstones_on_delete && key.has_value()) {
@@ -355,6 +428,8 @@ class KafkaSink : public Sink {
   ProducerPtr rk_;
   DeliveryTracker tracker_;
   absl::flat_hash_map<RelationOid, v1::Relation> relations_;
+  // Per table: an Event holding only its description, serialized (see EventBytes).
+  absl::flat_hash_map<RelationOid, std::string> relation_fields_;
   uint64_t buffered_bytes_ = 0;
   bool closing_ = false;
   absl::Status error_;
