@@ -47,20 +47,7 @@ day_base "$conn"
 echo "base data: $(psql_bench crm -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables WHERE schemaname = 'public'") rows," \
   "$(psql_bench crm -c "SELECT pg_size_pretty(pg_database_size('crm'))") in $(elapsed "$t0" "$(now_s)") s"
 
-# The mock cluster: its stdin is a FIFO held open by a sleeping writer.
-rm -f "$dir/mock.ctl"; mkfifo "$dir/mock.ctl"
-"$mock_bin" 3 <"$dir/mock.ctl" >"$dir/mock.out" 2>"$dir/mock.err" &
-mock_pid=$!
-sleep 1000000 >"$dir/mock.ctl" &
-holder_pid=$!
-bootstrap=""
-for _ in $(seq 100); do
-  bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$dir/mock.out")
-  [[ -n $bootstrap ]] && break
-  sleep 0.1
-done
-[[ -n $bootstrap ]] || { echo "mock cluster did not start: $(cat "$dir/mock.err")" >&2; exit 1; }
-echo "mock Kafka cluster: $bootstrap"
+start_kafka_mock "$dir"
 
 # agent_args NAME: walship-agent's options for slot ws_NAME, store-NAME and work-NAME.
 agent_args() {

@@ -30,20 +30,7 @@ t0=$(now_s)
 run_events_workload "$changes"
 echo "generated in $(elapsed "$t0" "$(now_s)") s; end LSN $end_lsn"
 
-# The mock cluster: its stdin is a FIFO held open by a sleeping writer.
-rm -f "$dir/mock.ctl"; mkfifo "$dir/mock.ctl"
-"$mock_bin" 3 < "$dir/mock.ctl" > "$dir/mock.out" 2> "$dir/mock.err" &
-mock_pid=$!
-sleep 1000000 > "$dir/mock.ctl" &
-holder_pid=$!
-bootstrap=
-for _ in $(seq 100); do
-  bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$dir/mock.out")
-  [[ -n $bootstrap ]] && break
-  sleep 0.1
-done
-[[ -n $bootstrap ]] || { echo "mock cluster did not start: $(cat "$dir/mock.err")" >&2; exit 1; }
-echo "mock Kafka cluster: $bootstrap"
+start_kafka_mock "$dir"
 
 # run_agent NAME SLOT [extra agent options...]: prints the elapsed seconds.
 run_agent() {

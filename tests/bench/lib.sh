@@ -76,3 +76,44 @@ run_events_workload() {
 
 # Peak resident memory of a command, in MiB, from GNU time (written to $1).
 timed_rss() { local out=$1; shift; /usr/bin/time -f '%M' -o "$out" "$@"; }
+
+# pitr_to DIR BACKUP_DATA ARCHIVE LSN: physical PITR, timed from copying the base backup
+# BACKUP_DATA into DIR/data to promotion at LSN (WAL from ARCHIVE by cp); the server stays up
+# on socket DIR. Sets pitr_seconds and pitr_conn (no dbname).
+pitr_to() {
+  local pdir=$1 backup=$2 wal=$3 lsn=$4 t0
+  rm -rf "$pdir"; mkdir -p "$pdir"; chmod 755 "$pdir"; [[ $(id -u) == 0 ]] && chown postgres: "$pdir"
+  t0=$(now_s)
+  as_pg cp -a "$backup" "$pdir/data"
+  as_pg touch "$pdir/data/recovery.signal"
+  cat >>"$pdir/data/postgresql.auto.conf" <<CONF
+restore_command = 'cp $wal/%f %p'
+recovery_target_lsn = '$lsn'
+recovery_target_action = 'promote'
+archive_mode = off
+CONF
+  as_pg "$pgbin/pg_ctl" -D "$pdir/data" -l "$pdir/server.log" -w -t 3600 \
+    -o "-c listen_addresses='' -c unix_socket_directories=$pdir -c port=$bench_port" start >/dev/null
+  pitr_conn="host=$pdir port=$bench_port user=postgres"
+  until [[ $(psql -X -At "$pitr_conn dbname=postgres" -c "SELECT pg_is_in_recovery()") == f ]]; do sleep 0.1; done
+  pitr_seconds=$(elapsed "$t0" "$(now_s)")
+}
+
+# start_kafka_mock DIR: librdkafka's mock cluster (3 brokers) as its own process, its stdin a
+# FIFO held open by a sleeping writer. Sets mock_pid, holder_pid and bootstrap.
+start_kafka_mock() {
+  local mdir=$1
+  rm -f "$mdir/mock.ctl"; mkfifo "$mdir/mock.ctl"
+  "$mock_bin" 3 <"$mdir/mock.ctl" >"$mdir/mock.out" 2>"$mdir/mock.err" &
+  mock_pid=$!
+  sleep 1000000 >"$mdir/mock.ctl" &
+  holder_pid=$!
+  bootstrap=""
+  for _ in $(seq 100); do
+    bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$mdir/mock.out")
+    [[ -n $bootstrap ]] && break
+    sleep 0.1
+  done
+  [[ -n $bootstrap ]] || { echo "mock cluster did not start: $(cat "$mdir/mock.err")" >&2; exit 1; }
+  echo "mock Kafka cluster: $bootstrap"
+}

@@ -96,20 +96,8 @@ stop_cluster; trap - EXIT
 
 # Physical PITR to the same point.
 pitr=$dir/pitr
-rm -rf "$pitr"; mkdir -p "$pitr"; chmod 755 "$pitr"; [[ $(id -u) == 0 ]] && chown postgres: "$pitr"
-t0=$(now_s)
-as_pg cp -a "$dir/backup/data" "$pitr/data"
-as_pg touch "$pitr/data/recovery.signal"
-cat >>"$pitr/data/postgresql.auto.conf" <<CONF
-restore_command = 'cp $archive/%f %p'
-recovery_target_lsn = '$mark_lsn'
-recovery_target_action = 'promote'
-archive_mode = off
-CONF
-as_pg "$pgbin/pg_ctl" -D "$pitr/data" -l "$pitr/server.log" -w -t 3600 \
-  -o "-c listen_addresses='' -c unix_socket_directories=$pitr -c port=$bench_port" start >/dev/null
-until [[ $(psql -X -At "host=$pitr port=$bench_port user=postgres dbname=crm" -c "SELECT pg_is_in_recovery()") == f ]]; do sleep 0.1; done
-t_pitr=$(elapsed "$t0" "$(now_s)")
+pitr_to "$pitr" "$dir/backup/data" "$archive" "$mark_lsn"
+t_pitr=$pitr_seconds
 pitr_rows=$(psql -X -At "host=$pitr port=$bench_port user=postgres dbname=crm" -c "SELECT count(*) FROM deals")
 as_pg "$pgbin/pg_ctl" -D "$pitr/data" -m immediate -w stop >/dev/null
 
