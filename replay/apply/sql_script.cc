@@ -139,7 +139,7 @@ std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement) {
   std::string table = match[1], name = match[2];
   return ForeignKeyCheck{absl::StrCat(text, " NOT VALID"),
                          absl::StrCat("ALTER TABLE ONLY ", table, " VALIDATE CONSTRAINT ", name),
-                         table, match[3]};
+                         table, match[3], name};
 }
 
 std::vector<std::string> SplitSqlScript(absl::string_view script) {

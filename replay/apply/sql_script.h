@@ -58,13 +58,14 @@ std::optional<KeyIndexBuild> SplitKeyBuild(absl::string_view statement);
 // (a brief lock, no scan) and validating it ("ALTER TABLE ONLY t VALIDATE CONSTRAINT c"),
 // which locks only `t` against other validations, so the foreign keys of different tables
 // are checked at once. The catalog ends the same: a validated constraint. Empty for any
-// other statement. `table` is the constrained table and `referenced` the one it refers to,
-// as written.
+// other statement. `table` is the constrained table, `referenced` the one it refers to and
+// `constraint` the constraint's name, as written (quoted where the script quotes).
 struct ForeignKeyCheck {
   std::string add_not_valid;
   std::string validate;
   std::string table;
   std::string referenced;
+  std::string constraint;
 };
 std::optional<ForeignKeyCheck> SplitForeignKey(absl::string_view statement);
 

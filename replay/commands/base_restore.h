@@ -128,8 +128,8 @@ class BaseRestore {
   // The base's sequences, then the free-standing ones from the agent's recordings
   // (PostgreSQL 15 does not stream sequences).
   absl::Status FreeStandingSequences();
-  // Records `checks` (foreign key VALIDATE statements) in deferred_checks_.
-  absl::Status DeferChecks(const std::vector<std::vector<ScriptStatement>>& checks);
+  // Records the constraints of `keys` (just added NOT VALID) in deferred_checks_.
+  absl::Status DeferChecks(const std::vector<ForeignKeyCheck>& keys);
   // Runs deferred_checks_ (see there).
   absl::Status DeferredChecks();
 

@@ -152,29 +152,21 @@ absl::Status BaseRestore::EmptyExistingTables() {
   return absl::OkStatus();
 }
 
-absl::Status BaseRestore::DeferChecks(const std::vector<std::vector<ScriptStatement>>& checks) {
-  const std::string kValidate = " VALIDATE CONSTRAINT ";
-  for (const std::vector<ScriptStatement>& group : checks) {
-    for (const ScriptStatement& check : group) {
-      const size_t at = check.sql.rfind(kValidate);
-      const size_t table_at = check.sql.find("ALTER TABLE ONLY ");
-      if (at == std::string::npos || table_at != 0) {
-        return absl::InternalError(absl::StrCat("not a foreign key check: ", check.sql));
-      }
-      std::string table = check.sql.substr(17, at - 17);
-      std::string name = check.sql.substr(at + kValidate.size());
-      if (!name.empty() && name.back() == ';') name.pop_back();
-      WALSHIP_ASSIGN_OR_RETURN(
-          std::optional<std::string> oid,
-          session_->QueryValue("SELECT c.oid::text FROM pg_catalog.pg_constraint c "
-                               "WHERE c.conrelid = pg_catalog.to_regclass($1) "
-                               "AND pg_catalog.quote_ident(c.conname) = $2",
-                               {table, name}, "finding a foreign key to check later"));
-      if (!oid) {
-        return absl::InternalError(absl::StrCat("no constraint for the check: ", check.sql));
-      }
-      deferred_checks_.push_back(*oid);
+absl::Status BaseRestore::DeferChecks(const std::vector<ForeignKeyCheck>& keys) {
+  for (const ForeignKeyCheck& key : keys) {
+    WALSHIP_ASSIGN_OR_RETURN(
+        std::optional<std::string> oid,
+        session_->QueryValue("SELECT c.oid::text FROM pg_catalog.pg_constraint c "
+                             "WHERE c.conrelid = pg_catalog.to_regclass($1) "
+                             "AND pg_catalog.quote_ident(c.conname) = $2",
+                             {key.table, key.constraint}, "finding a foreign key to check later"));
+    if (!oid) {
+      return absl::InternalError(
+          absl::StrFormat("no constraint %s on %s to check after the changes (just added as "
+                          "\"%s\")",
+                          key.constraint, key.table, key.add_not_valid));
     }
+    deferred_checks_.push_back(*oid);
   }
   return absl::OkStatus();
 }
@@ -189,6 +181,7 @@ absl::Status BaseRestore::RestOfSchema() {
   }
   WALSHIP_RETURN_IF_ERROR(RunGroups(conninfo_, options_.jobs, indexes, "post-data schema"));
   std::vector<std::vector<ScriptStatement>> checks;
+  std::vector<ForeignKeyCheck> keys;  // the same, for DeferChecks
   std::map<std::string, size_t> checks_of_table;
   for (const std::string& statement : post_.rest) {
     if (IsCreateIndex(statement)) continue;
@@ -205,6 +198,7 @@ absl::Status BaseRestore::RestOfSchema() {
     auto [it, added] = checks_of_table.emplace(foreign_key->table, checks.size());
     if (added) checks.emplace_back();
     checks[it->second].push_back(ScriptStatement{"", foreign_key->validate});
+    keys.push_back(*std::move(foreign_key));
   }
   if (result_.foreign_keys_added_early > 0) {
     LogInfo(
@@ -215,7 +209,7 @@ absl::Status BaseRestore::RestOfSchema() {
   WALSHIP_RETURN_IF_ERROR(RunStatements(session_, others, "post-data schema"));
   if (folding_ != nullptr) {
     WALSHIP_ASSIGN_OR_RETURN(ChangeFold * fold, folding_->Wait());
-    if (fold->cuts_tables()) return DeferChecks(checks);
+    if (fold->cuts_tables()) return DeferChecks(keys);
   }
   return RunGroups(conninfo_, options_.jobs, checks, "foreign key");
 }

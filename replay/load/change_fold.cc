@@ -47,7 +47,7 @@ bool AboutNamedTables(const DdlMessage& message) {
   static constexpr absl::string_view kTags[] = {
       "CREATE TABLE", "ALTER TABLE", "DROP TABLE",        "CREATE INDEX",     "ALTER INDEX",
       "DROP INDEX",   "COMMENT",     "CREATE VIEW",       "DROP VIEW",        "ALTER VIEW",
-      "GRANT",        "REVOKE",      "CREATE STATISTICS", "ALTER TABLE OWNER"};
+      "GRANT",        "REVOKE",      "CREATE STATISTICS"};
   if (std::find(std::begin(kTags), std::end(kTags), message.tag) == std::end(kTags)) return false;
   const std::string query = absl::AsciiStrToUpper(message.query);
   // Rows moving between tables, or a check that reads another table (which may be at

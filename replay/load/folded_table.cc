@@ -165,16 +165,15 @@ void FoldedTable::SetRow(const std::string& key, Entry fresh, std::string line,
                          std::vector<uint16_t> unchanged) {
   Entry& entry = Update(key, std::move(fresh));
   entry.in_spill = false;
-  if (spill_ != nullptr && spill_->spilling() && line.size() >= kSpillMinBytes) {
-    absl::StatusOr<LineSpill::Ref> spilled = spill_->Append(line);
+  entry.line = std::move(line);
+  if (spill_ != nullptr && spill_->spilling() && entry.line.size() >= kSpillMinBytes) {
+    absl::StatusOr<LineSpill::Ref> spilled = spill_->Append(entry.line);
     if (spilled.ok()) {  // else the image stays in memory
       entry.spilled = *spilled;
       entry.in_spill = true;
-      line.clear();
-      line.shrink_to_fit();
+      std::string().swap(entry.line);
     }
   }
-  entry.line = std::move(line);
   entry.unchanged = std::move(unchanged);
   entry.deleted = false;
   Account(key, entry, true);

@@ -145,6 +145,7 @@ TEST(SplitForeignKeyTest, AddsNotValidThenValidatesOnTheConstrainedTable) {
   EXPECT_EQ(quoted->validate,
             "ALTER TABLE ONLY \"CRM\".\"Deal Lines\" VALIDATE CONSTRAINT \"fk \"\"x\"\"\"");
   EXPECT_EQ(quoted->referenced, "\"CRM\".p");
+  EXPECT_EQ(quoted->constraint, "\"fk \"\"x\"\"\"");
   std::optional<ForeignKeyCheck> odd = SplitForeignKey(
       "ALTER TABLE ONLY t\n    ADD CONSTRAINT f FOREIGN KEY (\"a) REFERENCES x(\", b) "
       "REFERENCES \"Odd (Name)\"(a, b)");
