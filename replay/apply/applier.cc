@@ -68,6 +68,7 @@ absl::Status Applier::DefineRelation(const v1::Relation& relation) {
   if (state == nullptr || state->serialized != serialized) {
     // Rows batched under the old description go first.
     if (copy_.rows > 0 && copy_.oid == proto::OidOf(relation)) WALSHIP_RETURN_IF_ERROR(FlushCopy());
+    WALSHIP_RETURN_IF_ERROR(FlushSet(proto::OidOf(relation)));
     state = std::make_unique<RelationState>();
     state->relation = relation;
     state->serialized = std::move(serialized);
@@ -119,6 +120,7 @@ absl::Status Applier::StartEvent(const v1::Event& event) {
   // A new source transaction: the batch may end here, never inside a transaction.
   if (in_batch_ && (batch_events_ >= options_.batch_events || end_batch_after_transaction_)) {
     end_batch_after_transaction_ = false;
+    WALSHIP_RETURN_IF_ERROR(FlushSets());
     WALSHIP_RETURN_IF_ERROR(FlushCopy());
     WALSHIP_RETURN_IF_ERROR(ExecControl("COMMIT"));
     in_batch_ = false;
@@ -146,21 +148,25 @@ absl::Status Applier::Apply(const v1::Event& event) {
   switch (event.op()) {
     case v1::INSERT: {
       WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(event.relation(), event));
-      WALSHIP_RETURN_IF_ERROR(ApplyInsert(*relation, event));
+      WALSHIP_ASSIGN_OR_RETURN(bool folded, FoldIntoSet(*relation, event));
+      if (!folded) WALSHIP_RETURN_IF_ERROR(ApplyInsert(*relation, event));
       break;
     }
     case v1::UPDATE:
     case v1::DELETE: {
       WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Resolve(event.relation(), event));
-      WALSHIP_RETURN_IF_ERROR(ApplyUpdateOrDelete(*relation, event));
+      WALSHIP_ASSIGN_OR_RETURN(bool folded, FoldIntoSet(*relation, event));
+      if (!folded) WALSHIP_RETURN_IF_ERROR(ApplyUpdateOrDelete(*relation, event));
       break;
     }
     case v1::TRUNCATE:
+      WALSHIP_RETURN_IF_ERROR(FlushSets());
       WALSHIP_RETURN_IF_ERROR(ApplyTruncate(event));
       break;
     case v1::MESSAGE:
       // Marks and heartbeats change no rows; DDL messages change the schema.
       if (options_.apply_ddl && event.message().prefix() == kDdlMessagePrefix) {
+        WALSHIP_RETURN_IF_ERROR(FlushSets());
         WALSHIP_RETURN_IF_ERROR(ApplyDdl(event));
       }
       break;
@@ -294,6 +300,13 @@ absl::Status Applier::FlushCopy() {
   std::string what =
       absl::StrFormat("%s (COPY of %d rows starting there)", copy_.first, copy_.rows);
   copy_.rows = 0;
+  WALSHIP_RETURN_IF_ERROR(CopyIn(copy_.copy_sql, copy_.data, what));
+  copy_.data.clear();
+  return absl::OkStatus();
+}
+
+absl::Status Applier::CopyIn(const std::string& copy_sql, absl::string_view data,
+                             const std::string& what) {
   auto failed = [&what](const absl::Status& status) {
     return absl::Status(status.code(), absl::StrFormat("%s: %s%s", what,
                                                        absl::IsUnavailable(status)
@@ -301,16 +314,15 @@ absl::Status Applier::FlushCopy() {
                                                            : "",
                                                        status.message()));
   };
-  if (absl::Status started = agent::pg::BeginCopy(*conn_, copy_.copy_sql, agent::pg::CopyDirection::kIn);
+  if (absl::Status started = agent::pg::BeginCopy(*conn_, copy_sql, agent::pg::CopyDirection::kIn);
       !started.ok()) {
     return failed(started);
   }
-  if (absl::Status sent = agent::pg::PutCopyData(*conn_, copy_.data); !sent.ok()) return failed(sent);
+  if (absl::Status sent = agent::pg::PutCopyData(*conn_, data); !sent.ok()) return failed(sent);
   if (absl::Status ended = agent::pg::EndCopyData(*conn_); !ended.ok()) return failed(ended);
   if (absl::StatusOr<uint64_t> done = agent::pg::CopyResult(*conn_); !done.ok()) {
     return failed(done.status());
   }
-  copy_.data.clear();
   return absl::OkStatus();
 }
 
@@ -333,6 +345,7 @@ absl::Status Applier::ApplyTruncate(const v1::Event& event) {
 absl::Status Applier::Finish() {
   WALSHIP_RETURN_IF_ERROR(pipeline_.status());
   if (!in_batch_) return RestoreTriggers();
+  WALSHIP_RETURN_IF_ERROR(FlushSets());
   WALSHIP_RETURN_IF_ERROR(FlushCopy());
   WALSHIP_RETURN_IF_ERROR(pipeline_.Drain());
   WALSHIP_RETURN_IF_ERROR(RestoreTriggers());

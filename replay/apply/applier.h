@@ -15,10 +15,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "agent/pg/pg_connection.h"
+#include "agent/pg/statement_pipeline.h"
 #include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 #include "replay/apply/ddl_applier.h"
-#include "agent/pg/statement_pipeline.h"
+#include "replay/apply/folded_table.h"
 #include "replay/apply/target_tables.h"
 
 namespace walship::replay {
@@ -46,12 +47,20 @@ struct ApplierOptions {
   // Runs once before the first schema change is applied, with the target's batch committed
   // (it may use other connections).
   std::function<absl::Status()> before_schema_change;
+  // Row changes of keyed tables are folded per target transaction and applied as sets
+  // (see Applier::FlushSet) instead of one statement each. Only for a session that runs as
+  // a replication worker (session_replication_role = replica): no foreign key fires, so
+  // the tables' rows may change in any order within the transaction.
+  bool fold_batches = false;
+  // A table's folded batch is applied once it holds about this many bytes.
+  uint64_t fold_batch_bytes = 64 << 20;
 };
 
 struct ApplierStats {
   uint64_t transactions = 0;     // source transactions with at least one applied event
   uint64_t events = 0;           // events applied (messages included)
   uint64_t duplicates = 0;       // events dropped because their position was not newer
+  uint64_t set_events = 0;       // of `events`, row changes applied as sets (fold_batches)
   Lsn last_commit_lsn;  // position of the last applied event
   uint32_t last_sequence = 0;
   int64_t last_commit_time_us = 0;
@@ -84,6 +93,7 @@ class Applier {
     std::string serialized;
     bool defined_in_segment = false;
     bool prepared = false;  // target checked against this description
+    std::string key_table;  // its temporary table of keys for the set path, once made
   };
 
   absl::StatusOr<const v1::Relation*> Resolve(const v1::Relation& reference,
@@ -98,6 +108,18 @@ class Applier {
   absl::StatusOr<bool> RunDdlStatement(const DdlMessage& message, const v1::Event& event);
   // Sends the pending COPY batch, if any.
   absl::Status FlushCopy();
+  // COPY of `data` (COPY text lines) with `copy_sql`; errors name `what`.
+  absl::Status CopyIn(const std::string& copy_sql, absl::string_view data, const std::string& what);
+  // The set path (applier_sets.cc). Folds a row change of `relation` into its table's
+  // batch; false when the event must go by statement (the table's batch applied first).
+  absl::StatusOr<bool> FoldIntoSet(const v1::Relation& relation, const v1::Event& event);
+  // Applies a table's folded batch: a DELETE of the rows its changes found in place
+  // (their keys copied into a temporary table and joined, the count checked), then a COPY
+  // of the final rows. Exact under session_replication_role = replica: the rows end as the
+  // statements would leave them, and no constraint sees the order (unique ones hold for
+  // every subset of the final rows).
+  absl::Status FlushSet(RelationOid oid);
+  absl::Status FlushSets();
   // BEGIN on the target, with deferrable constraints deferred to COMMIT.
   absl::Status BeginTargetTransaction();
   // Runs a control statement once every pipelined statement succeeded.
@@ -115,6 +137,13 @@ class Applier {
     std::string first;  // position of the first row, for errors
   };
   CopyBatch copy_;
+  struct SetBatch {
+    std::unique_ptr<FoldedTable> fold;
+    uint64_t events = 0;
+    std::string first;  // the first change's place, for errors
+  };
+  absl::flat_hash_map<RelationOid, SetBatch> sets_;
+  uint64_t key_tables_ = 0;  // temporary key tables made (for their names)
   absl::flat_hash_map<RelationOid, std::unique_ptr<RelationState>> relations_;
   agent::pg::StatementPipeline pipeline_;
   ApplierStats stats_;

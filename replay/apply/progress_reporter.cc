@@ -22,8 +22,9 @@ ProgressReporter::ProgressReporter(bool terminal, FILE* out, absl::Duration log_
 std::string ProgressReporter::Line(const ApplierStats& stats, absl::Time now) const {
   double seconds = std::max(absl::ToDoubleSeconds(now - start_), 1e-3);
   return absl::StrFormat(
-      "applied %d transactions, %d events; at %s (%s); %.0f events/s", stats.transactions,
-      stats.events, stats.last_commit_lsn.ToString(),
+      "applied %d transactions, %d events%s; at %s (%s); %.0f events/s", stats.transactions,
+      stats.events, stats.set_events > 0 ? absl::StrFormat(" (%d as sets)", stats.set_events) : "",
+      stats.last_commit_lsn.ToString(),
       stats.last_commit_time_us ? FormatUtcMicros(stats.last_commit_time_us) : "-",
       static_cast<double>(stats.events) / seconds);
 }

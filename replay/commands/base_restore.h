@@ -170,6 +170,8 @@ class BaseRestore {
   std::vector<std::string> deferred_checks_;
   // The target session runs as a replication worker (session_replication_role = replica).
   bool replica_role_ = false;
+  // The SET of options_.toast_compression each loading session runs (empty: none).
+  std::string toast_setting_;
   // Partitioned tables of the target ("schema.table" as the post-data script names them):
   // their keys cannot be added USING INDEX.
   absl::flat_hash_set<std::string> partitioned_;

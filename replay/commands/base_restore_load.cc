@@ -62,7 +62,17 @@ absl::Status BaseRestore::Load() {
   // open transaction.
   const uint64_t split_bytes =
       run_post_data_ ? options_.split_table_bytes : std::numeric_limits<uint64_t>::max();
-  WALSHIP_ASSIGN_OR_RETURN(result_.tables, LoadBaseTables(store_, stream_, agent::pg::SessionsTo(conninfo_), work_,
+  agent::pg::CopyInSessionFactory connect = agent::pg::SessionsTo(conninfo_);
+  if (!toast_setting_.empty()) {
+    connect = [sessions = std::move(connect),
+               set =
+                   toast_setting_]() -> absl::StatusOr<std::unique_ptr<agent::pg::CopyInSession>> {
+      WALSHIP_ASSIGN_OR_RETURN(std::unique_ptr<agent::pg::CopyInSession> conn, sessions());
+      WALSHIP_RETURN_IF_ERROR(conn->Exec(set, "setting the loading session's TOAST compression"));
+      return conn;
+    };
+  }
+  WALSHIP_ASSIGN_OR_RETURN(result_.tables, LoadBaseTables(store_, stream_, connect, work_,
                                                           options_.jobs, split_bytes, hooks));
   if (run_post_data_) {
     // The keys not matched to a loaded table (or of tables the script names otherwise).

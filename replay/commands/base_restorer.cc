@@ -95,6 +95,19 @@ absl::Status BaseRestore::Open() {
   // Changes apply as a logical replication worker applies them: the source's cascades and
   // trigger effects are in the stream already, so the target's must not fire again (they
   // exist during the changes once a schema change brought the rest of the schema forward).
+  if (!options_.toast_compression.empty()) {
+    std::string set = absl::StrCat("SET default_toast_compression = ",
+                                   agent::pg::QuoteLiteral(options_.toast_compression));
+    absl::Status toast = session_->Exec(set);
+    if (toast.ok()) {
+      toast_setting_ = set;
+    } else {
+      LogWarning(
+          "the target does not take default_toast_compression = %s (%s): values stored "
+          "out of line are compressed with its own setting",
+          options_.toast_compression, toast.message());
+    }
+  }
   absl::Status replica = session_->Exec("SET session_replication_role = replica");
   replica_role_ = replica.ok();
   if (!replica.ok()) {
@@ -144,6 +157,7 @@ absl::Status BaseRestore::Changes() {
   restore_options.applier.force = false;
   restore_options.applier.after_base = true;
   restore_options.applier.batch_events = options_.batch_events;
+  restore_options.applier.fold_batches = replica_role_;
   if (!table_level_) {
     for (const v1::BaseTable& table : manifest_.tables()) {
       restore_options.applier.base_relations.push_back(table.relation());

@@ -33,6 +33,7 @@ struct ReplayConfig {
   std::string into_schema;         // with --tables: restore them into this new schema
   bool check_base = false;         // compare loaded base tables with the manifest checksums
   uint64_t fold_memory_mb = 1024;  // fold the change window into the base load (0: never)
+  std::string toast_compression = "lz4";  // of out-of-line values ("server": the target's)
   int64_t sequence_margin = 1000;  // increments past the last sequence recording
   std::string work_dir;            // restore: where remote objects are fetched to
   bool create_roles = false;       // restore: create the roles the base's privileges name

@@ -134,6 +134,7 @@ absl::Status RunBaseRestore(const ReplayConfig& config, sinks::ObjectStore* stor
   options.into_schema = config.into_schema;
   options.check_base = config.check_base;
   options.fold_memory_bytes = config.fold_memory_mb << 20;
+  options.toast_compression = config.toast_compression == "server" ? "" : config.toast_compression;
   options.sequence_margin = config.sequence_margin;
   options.cache = cache;
   options.create_roles = config.create_roles;

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "agent/pg/session.h"
 #include "proto/walship.pb.h"
-#include "replay/load/folded_table.h"
+#include "replay/apply/folded_table.h"
 #include "sinks/object_store/layout.h"
 #include "sinks/object_store/object_store.h"
 

@@ -28,8 +28,8 @@
 #include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
 #include "replay/apply/applier.h"
-#include "replay/load/folded_table.h"
-#include "replay/load/line_spill.h"
+#include "replay/apply/folded_table.h"
+#include "replay/apply/line_spill.h"
 #include "replay/plan/restore_planner.h"
 #include "sinks/object_store/object_store.h"
 

@@ -61,11 +61,11 @@ class BaseRestorePhasesTest : public ::testing::Test {
     return BaseRestore(&store_, stream_, plan_, "unused", options_, &session_);
   }
 
-  // The statements sent after Open()'s two session settings.
+  // The statements sent after Open()'s three session settings.
   std::vector<std::string> WritesAfterOpen() const {
     std::vector<std::string> all = session_.statements();
-    EXPECT_GE(all.size(), 2u);
-    return std::vector<std::string>(all.begin() + std::min<size_t>(2, all.size()), all.end());
+    EXPECT_GE(all.size(), 3u);
+    return std::vector<std::string>(all.begin() + std::min<size_t>(3, all.size()), all.end());
   }
 
   ::walship::testing::MemoryObjectStore store_;
@@ -79,8 +79,9 @@ class BaseRestorePhasesTest : public ::testing::Test {
 TEST_F(BaseRestorePhasesTest, OpenTunesTheSessionOnly) {
   BaseRestore restore = Restore();
   ASSERT_OK(restore.Open());
-  EXPECT_THAT(session_.statements(), ElementsAre("SET synchronous_commit = off",
-                                                 "SET session_replication_role = replica"));
+  EXPECT_THAT(session_.statements(),
+              ElementsAre("SET synchronous_commit = off", "SET default_toast_compression = 'lz4'",
+                          "SET session_replication_role = replica"));
   EXPECT_FALSE(began_writing_);
 }
 

@@ -1,5 +1,5 @@
 // An unlinked temporary file of row images.
-#include "replay/load/line_spill.h"
+#include "replay/apply/line_spill.h"
 
 #include <unistd.h>
 

@@ -2,8 +2,8 @@
 // file (gone with the process, even when it is killed). The fold keeps only a reference per
 // row once it holds more than a set amount in memory, so a long change window folds in
 // bounded memory instead of ending the fold (and applying the rest row by row).
-#ifndef WALSHIP_REPLAY_LOAD_LINE_SPILL_H_
-#define WALSHIP_REPLAY_LOAD_LINE_SPILL_H_
+#ifndef WALSHIP_REPLAY_APPLY_LINE_SPILL_H_
+#define WALSHIP_REPLAY_APPLY_LINE_SPILL_H_
 
 #include <cstdint>
 #include <cstdio>
@@ -52,4 +52,4 @@ class LineSpill {
 
 }  // namespace walship::replay
 
-#endif  // WALSHIP_REPLAY_LOAD_LINE_SPILL_H_
+#endif  // WALSHIP_REPLAY_APPLY_LINE_SPILL_H_

@@ -1,5 +1,5 @@
 // Folding row changes by key, and overlaying them on COPY text base rows.
-#include "replay/load/folded_table.h"
+#include "replay/apply/folded_table.h"
 
 #include <algorithm>
 #include <limits>
@@ -129,6 +129,7 @@ bool FoldedTable::Fold(const v1::Event& event) {
       const Entry* previous = old_it == entries_.end() ? nullptr : &old_it->second;
       if (previous != nullptr && previous->deleted) return false;
       if (!BuildLine(event.new_row(), previous, &line, &unchanged)) return false;
+      if (whole_rows_ && !unchanged.empty()) return false;
       if (old_key == new_key) {
         SetRow(old_key, start(v1::UPDATE, true), std::move(line), std::move(unchanged));
         return true;
@@ -477,6 +478,24 @@ absl::StatusOr<uint64_t> FoldedTable::RemainingRows(
     }
   }
   return rows;
+}
+
+absl::Status FoldedTable::ForEachChange(
+    absl::FunctionRef<absl::Status(absl::string_view)> existing_key,
+    absl::FunctionRef<absl::Status(absl::string_view)> row) const {
+  if (multiset_ || !whole_rows_) {
+    return absl::InternalError("ForEachChange needs a keyed table folded with whole rows");
+  }
+  for (const auto& [key, entry] : entries_) {
+    if (entry.must_exist) WALSHIP_RETURN_IF_ERROR(existing_key(key));
+  }
+  std::string scratch;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.deleted) continue;
+    WALSHIP_ASSIGN_OR_RETURN(absl::string_view line, LineOf(entry, &scratch));
+    WALSHIP_RETURN_IF_ERROR(row(line));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace walship::replay

@@ -1,5 +1,5 @@
 // FoldedTable: the net effect of row changes laid over COPY text base rows, byte for byte.
-#include "replay/load/folded_table.h"
+#include "replay/apply/folded_table.h"
 
 #include <string>
 #include <vector>
@@ -117,6 +117,35 @@ TEST_F(FoldedTableTest, UnchangedToastComesFromTheBaseRowOrTheWindowsEarlierImag
 TEST_F(FoldedTableTest, AKeyChangeMovesTheRow) {
   ASSERT_TRUE(Update({"20", "moved", "1.00"}, {"2", V::Null(), V::Null()}));
   EXPECT_EQ(Load({"1\tone\t1.00\n2\ttwo\t2.00\n"}), "1\tone\t1.00\n20\tmoved\t1.00\n");
+}
+
+TEST_F(FoldedTableTest, WithoutBaseRowsItListsTheKeysFoundInPlaceAndTheFinalRows) {
+  table_.set_whole_rows();
+  ASSERT_FALSE(Update({"1", V::Toast(), "5.00"}));  // only the row before the batch has it
+  ASSERT_TRUE(Update({"1", "one", "5.00"}));
+  ASSERT_TRUE(Update({"1", V::Toast(), "6.00"}));  // from the batch's own image
+  ASSERT_TRUE(Insert({"5", "five", "1.00"}));
+  ASSERT_TRUE(Delete("5"));                                                   // never there
+  ASSERT_TRUE(Update({"20", "moved", "1.00"}, {"2", V::Null(), V::Null()}));  // 2 goes
+  ASSERT_TRUE(Delete("3"));
+  ASSERT_TRUE(Insert({"3", "again", "3.00"}));
+  std::vector<std::string> keys, rows;
+  ASSERT_OK(table_.ForEachChange(
+      [&](absl::string_view key) {
+        keys.emplace_back(key);
+        return absl::OkStatus();
+      },
+      [&](absl::string_view row) {
+        rows.emplace_back(row);
+        return absl::OkStatus();
+      }));
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("1", "2", "3"));
+  EXPECT_THAT(rows,
+              ::testing::UnorderedElementsAre("1\tone\t6.00", "20\tmoved\t1.00", "3\tagain\t3.00"));
+  FoldedTable overlaid(Deals());  // a table folded for a base overlay has no such list
+  EXPECT_THAT(overlaid.ForEachChange([](absl::string_view) { return absl::OkStatus(); },
+                                     [](absl::string_view) { return absl::OkStatus(); }),
+              StatusIs(absl::StatusCode::kInternal));
 }
 
 TEST_F(FoldedTableTest, KeysCompareAsCopyTextWhateverTheyHold) {

@@ -14,8 +14,8 @@
 // of the same stored values under the same session settings. Different stored values that
 // `=` calls equal (numeric 1.0 and 1.00) cannot both be in a unique key, so text equality
 // finds exactly the row the source changed.
-#ifndef WALSHIP_REPLAY_LOAD_FOLDED_TABLE_H_
-#define WALSHIP_REPLAY_LOAD_FOLDED_TABLE_H_
+#ifndef WALSHIP_REPLAY_APPLY_FOLDED_TABLE_H_
+#define WALSHIP_REPLAY_APPLY_FOLDED_TABLE_H_
 
 #include <cstdint>
 #include <string>
@@ -27,7 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/core/lsn.h"
 #include "proto/walship.pb.h"
-#include "replay/load/line_spill.h"
+#include "replay/apply/line_spill.h"
 
 namespace walship::replay {
 
@@ -43,6 +43,10 @@ class FoldedTable {
 
   // Whether this table folds as a multiset of whole rows (REPLICA IDENTITY FULL, or no key).
   bool multiset() const { return multiset_; }
+
+  // For a batch with no base rows to lay it over (the Applier's set path): Fold() also
+  // refuses an UPDATE whose unchanged-TOAST values only the row before the batch holds.
+  void set_whole_rows() { whole_rows_ = true; }
 
   // Takes one INSERT, UPDATE or DELETE of this table (its row images in the base's column
   // order). Returns false, changing nothing, when the event cannot be folded and must be
@@ -81,10 +85,18 @@ class FoldedTable {
   // COPY text bytes of the rows Remaining() will add (for planning the load).
   uint64_t added_bytes() const;
 
+  // Keyed tables folded with set_whole_rows(), as a set of changes to apply without base
+  // rows: `existing_key` gets the key fields (COPY text, tab-separated, in column order) of
+  // every row the window's first change of its key found in place, which must all be
+  // deleted first; `row` then gets every final row image (COPY fields of all columns), to
+  // be inserted. An error of either callback ends it.
+  absl::Status ForEachChange(absl::FunctionRef<absl::Status(absl::string_view)> existing_key,
+                             absl::FunctionRef<absl::Status(absl::string_view)> row) const;
+
  private:
   struct Entry {
-    std::string line;                 // the row's final image as COPY fields (state kRow)
-    LineSpill::Ref spilled;           // where the image is instead, when in_spill
+    std::string line;        // the row's final image as COPY fields (state kRow)
+    LineSpill::Ref spilled;  // where the image is instead, when in_spill
     bool in_spill = false;
     std::vector<uint16_t> unchanged;  // columns whose value the base row supplies
     bool deleted = false;
@@ -128,6 +140,7 @@ class FoldedTable {
   int width_ = 0;
   absl::flat_hash_map<std::string, Entry> entries_;
   bool multiset_ = false;
+  bool whole_rows_ = false;
   // Multiset: row text -> copies the window added (positive) or took away (negative).
   absl::flat_hash_map<std::string, int64_t> counts_;
   uint64_t memory_bytes_ = 0;
@@ -135,4 +148,4 @@ class FoldedTable {
 
 }  // namespace walship::replay
 
-#endif  // WALSHIP_REPLAY_LOAD_FOLDED_TABLE_H_
+#endif  // WALSHIP_REPLAY_APPLY_FOLDED_TABLE_H_
