@@ -483,17 +483,15 @@ absl::StatusOr<uint64_t> FoldedTable::RemainingRows(
 absl::Status FoldedTable::ForEachChange(
     absl::FunctionRef<absl::Status(absl::string_view)> existing_key,
     absl::FunctionRef<absl::Status(absl::string_view)> row) const {
-  if (multiset_ || !whole_rows_) {
-    return absl::InternalError("ForEachChange needs a keyed table folded with whole rows");
+  if (multiset_ || !whole_rows_ || spill_ != nullptr) {
+    return absl::InternalError(
+        "ForEachChange needs a keyed table folded with whole rows, unspilled");
   }
   for (const auto& [key, entry] : entries_) {
     if (entry.must_exist) WALSHIP_RETURN_IF_ERROR(existing_key(key));
   }
-  std::string scratch;
   for (const auto& [key, entry] : entries_) {
-    if (entry.deleted) continue;
-    WALSHIP_ASSIGN_OR_RETURN(absl::string_view line, LineOf(entry, &scratch));
-    WALSHIP_RETURN_IF_ERROR(row(line));
+    if (!entry.deleted) WALSHIP_RETURN_IF_ERROR(row(entry.line));  // never spilled: no spill_
   }
   return absl::OkStatus();
 }
