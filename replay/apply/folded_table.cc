@@ -216,6 +216,10 @@ absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::strin
 }
 
 absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
+  if (drop_base_) {
+    rows->clear();
+    return 0;
+  }
   if (multiset_) return OverlayRows(rows);
   const absl::string_view data = *rows;
   uint64_t kept = 0;

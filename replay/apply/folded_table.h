@@ -47,6 +47,9 @@ class FoldedTable {
   // For a batch with no base rows to lay it over (the Applier's set path): Fold() also
   // refuses an UPDATE whose unchanged-TOAST values only the row before the batch holds.
   void set_whole_rows() { whole_rows_ = true; }
+  // The table was emptied (a TRUNCATE) after the base and folds anew: Overlay() drops
+  // every base row, so only what the window added after it loads.
+  void DropBase() { drop_base_ = true; }
 
   // Takes one INSERT, UPDATE or DELETE of this table (its row images in the base's column
   // order). Returns false, changing nothing, when the event cannot be folded and must be
@@ -58,7 +61,8 @@ class FoldedTable {
   // latter exactly as it always does.
   bool Fold(const v1::Event& event);
 
-  bool empty() const { return entries_.empty() && counts_.empty(); }
+  // False once DropBase() was called: the table then changes every base row.
+  bool empty() const { return !drop_base_ && entries_.empty() && counts_.empty(); }
   // Keys (or distinct rows of a multiset) the window changed.
   size_t size() const { return multiset_ ? counts_.size() : entries_.size(); }
   // Approximate bytes held.
@@ -141,6 +145,7 @@ class FoldedTable {
   absl::flat_hash_map<std::string, Entry> entries_;
   bool multiset_ = false;
   bool whole_rows_ = false;
+  bool drop_base_ = false;
   // Multiset: row text -> copies the window added (positive) or took away (negative).
   absl::flat_hash_map<std::string, int64_t> counts_;
   uint64_t memory_bytes_ = 0;

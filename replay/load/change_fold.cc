@@ -154,6 +154,19 @@ class WindowFolder {
           oids.push_back(proto::OidOf(relation));
         }
         if (oids.empty()) oids.push_back(proto::OidOf(event.relation()));
+        // With CASCADE the target truncates more than the event may list: the Applier's.
+        if (!event.truncate().cascade() && TruncateFolds(oids)) {
+          // Each table folds anew on no base rows: its state from here on is what the
+          // window adds after the TRUNCATE (sequences are set at the end either way).
+          for (RelationOid oid : oids) {
+            std::unique_ptr<FoldedTable>& table = fold_->tables_[oid];
+            if (table != nullptr) memory_ -= std::min(memory_, table->memory_bytes());
+            table = std::make_unique<FoldedTable>(*base_.at(oid), fold_->spill_.get());
+            table->DropBase();
+          }
+          Folded(event, position);
+          return true;
+        }
         for (RelationOid oid : oids) {
           if (!Cut(oid, position, event, "a TRUNCATE")) return false;
         }
@@ -163,6 +176,22 @@ class WindowFolder {
       default:
         return CutAll(position, event, absl::StrFormat("a %s", proto::OperationName(event.op())));
     }
+  }
+
+  // A TRUNCATE (without CASCADE) folds when every table it empties folds by table (none
+  // cut yet, each in the base and described as there): else the Applier runs it, and it
+  // cuts them all.
+  bool TruncateFolds(const std::vector<RelationOid>& oids) const {
+    if (!options_.per_table) return false;
+    for (RelationOid oid : oids) {
+      auto in_base = base_.find(oid);
+      if (fold_->cut_.contains(oid) || in_base == base_.end()) return false;
+      auto known = described_.find(oid);
+      if (known != described_.end() && !SameShape(known->second.relation, *in_base->second)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   bool SchemaChange(const v1::Event& event, const EventPosition& position) {
@@ -280,6 +309,15 @@ bool ChangeFold::Folded(const v1::Event& event) const {
     case v1::DELETE: {
       auto cut = cut_.find(proto::OidOf(event.relation()));
       return cut == cut_.end() || position < cut->second;
+    }
+    case v1::TRUNCATE: {  // folded when it came before the cuts of all its tables
+      auto before_cut = [&](const v1::Relation& relation) {
+        auto cut = cut_.find(proto::OidOf(relation));
+        return cut == cut_.end() || position < cut->second;
+      };
+      if (event.truncate().relations().empty()) return before_cut(event.relation());
+      return std::all_of(event.truncate().relations().begin(), event.truncate().relations().end(),
+                         before_cut);
     }
     default:
       return false;

@@ -2,11 +2,12 @@
 // per-table net effects (FoldedTable), so the base load writes every row once in its final
 // state.
 //
-// Folding is decided per table: a change a table cannot fold (a TRUNCATE, a schema change
-// naming the table, a description that differs from the base's, a row change FoldedTable
-// refuses) cuts that table only. Its changes up to the cut stay folded; the Applier applies
-// its changes from the cut on, in commit order, after the load. Every other table goes on
-// folding to the end of the window. This is exact because a table's final state depends
+// Folding is decided per table: a change a table cannot fold (a schema change naming the
+// table, a description that differs from the base's, a row change FoldedTable refuses)
+// cuts that table only. A TRUNCATE of tables that all still fold does not cut them: each
+// folds anew on no base rows (FoldedTable::DropBase). Its changes up to the cut stay folded; the
+// Applier applies its changes from the cut on, in commit order, after the load. Every other table
+// goes on folding to the end of the window. This is exact because a table's final state depends
 // only on its own changes in their order (the Applier runs as a replication worker does,
 // with triggers and foreign key actions off), so each table is base + its folded prefix +
 // its statements. Two things cut every table at once and end the reading: the memory

@@ -34,7 +34,9 @@ FoldRunner::FoldRunner(sinks::ObjectStore* store, const RestorePlan& plan,
           fold_->spilled_bytes() >> 20, absl::ToDoubleSeconds(absl::Now() - start),
           fold_->complete()
               ? ""
-              : absl::StrCat("; applying as statements the changes of ", fold_->cut_reason()));
+              : absl::StrCat(
+                    "; applying after the load (as sets where the target allows) the changes of ",
+                    fold_->cut_reason()));
     } else {
       status_ = built.status();
     }

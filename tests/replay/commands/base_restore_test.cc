@@ -212,11 +212,11 @@ TEST_F(BaseRestoreTest, AForeignKeyGoesInBeforeItsTableLoadsOnceTheReferencedKey
   EXPECT_EQ(SchemaOf(statements), SchemaOf(source_));
 }
 
-TEST_F(BaseRestoreTest, AFoldCutByATruncateAppliesTheRestAsStatements) {
+TEST_F(BaseRestoreTest, ATruncateFoldsAndTheTableLoadsOnlyWhatCameAfterIt) {
   SetUpSource(/*with_base2=*/false);
   ASSERT_OK_AND_ASSIGN(SegmentCatalog first, SegmentCatalog::Load(&store_, TestStream()));
-  // Transaction 4 folds; transaction 5 updates a customer (folds) and truncates deals (the
-  // cut, in the middle of the transaction); transaction 6 inserts a deal after it.
+  // Transaction 4 folds; transaction 5 updates a customer and truncates deals (folded: deals
+  // folds anew without its base rows); transaction 6 inserts a deal after it.
   builder_.Begin(103);
   builder_.Define(customers_);
   builder_.Define(deals_);
@@ -234,7 +234,7 @@ TEST_F(BaseRestoreTest, AFoldCutByATruncateAppliesTheRestAsStatements) {
 
   std::string target = NewDatabase();
   ASSERT_OK_AND_ASSIGN(BaseRestoreResult result, RestoreTo(RecoveryTarget(), target));
-  EXPECT_EQ(result.folded_events, 6u);               // transactions 2..4, and the update of 5
+  EXPECT_EQ(result.folded_events, 8u);               // every change, the TRUNCATE included
   EXPECT_EQ(result.changes.stats.transactions, 5u);  // transaction 5 counted once
   EXPECT_EQ(result.changes.stats.events, 8u);
   EXPECT_EQ(Rows(target, "customers"), Rows(source_, "customers"));

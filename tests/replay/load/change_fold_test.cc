@@ -167,16 +167,6 @@ INSTANTIATE_TEST_SUITE_P(
                                 "replica_identity": "f"}]})");
                 },
                 "\"public.audit\" from commit LSN", true},
-        CutCase{"Truncate",
-                [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
-                  b->Truncate({deals.oid()});
-                },
-                "a TRUNCATE", false},
-        CutCase{"TruncateOfAnotherTable",
-                [](StreamBuilder* b, const v1::Relation&, const v1::Relation& audit) {
-                  b->Truncate({audit.oid()});
-                },
-                "\"public.audit\" from commit LSN", true},
         CutCase{"AddedColumn",
                 [](StreamBuilder* b, const v1::Relation& deals, const v1::Relation&) {
                   b->Define(MakeRelation(
@@ -198,6 +188,72 @@ INSTANTIATE_TEST_SUITE_P(
                 },
                 "a INSERT that needs a statement", false}),
     [](const ::testing::TestParamInfo<CutCase>& info) { return info.param.name; });
+
+// A TRUNCATE of tables that fold is folded: each folds anew without its base rows, and the
+// Applier skips it. One naming a table already cut is the Applier's, and cuts the others.
+TEST_F(ChangeFoldTest, ATruncateFoldsItsTablesAnewWithoutTheirBaseRows) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Define(audit_);
+  builder_.Insert(deals_.oid(), {"2", "b"});
+  builder_.Insert(audit_.oid(), {"x"});
+  builder_.Begin(11);
+  builder_.Truncate({deals_.oid(), audit_.oid()});
+  builder_.Insert(deals_.oid(), {"1", "again"});  // the base's key 1, gone with the TRUNCATE
+  builder_.Insert(audit_.oid(), {"y"});
+  Store();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
+  EXPECT_TRUE(fold->complete());
+  EXPECT_EQ(fold->stats().events, 5u);
+  FoldedTable* deals = fold->Table(proto::OidOf(deals_));
+  ASSERT_NE(deals, nullptr);
+  std::string out;
+  ASSERT_OK(deals->Overlay("1\ta\n3\tc\n", &out).status());
+  ASSERT_OK(deals->Remaining(&out).status());
+  EXPECT_EQ(out, "1\tagain\n");
+  FoldedTable* audit = fold->Table(proto::OidOf(audit_));
+  ASSERT_NE(audit, nullptr);
+  out.clear();
+  ASSERT_OK(audit->Overlay("x\nz\n", &out).status());
+  ASSERT_OK(audit->Remaining(&out).status());
+  EXPECT_EQ(out, "y\n");
+
+  // A change the fold refuses cuts deals; its TRUNCATE after that is the Applier's.
+  builder_.Begin(12);
+  builder_.Define(deals_);
+  builder_.Define(audit_);
+  builder_.Insert(deals_.oid(), {"1", "twice"});
+  uint64_t truncate_lsn = builder_.Begin(13);
+  builder_.Truncate({deals_.oid(), audit_.oid()});
+  Store();
+  ASSERT_OK_AND_ASSIGN(fold, Fold());
+  EXPECT_FALSE(fold->complete());
+  EXPECT_FALSE(fold->TableFinal(proto::OidOf(deals_)));
+  EXPECT_FALSE(fold->TableFinal(proto::OidOf(audit_)));
+  EXPECT_THAT(fold->cut_reason(), HasSubstr("a TRUNCATE"));
+  v1::Event truncate;
+  truncate.set_op(v1::TRUNCATE);
+  truncate.set_commit_lsn(truncate_lsn);
+  truncate.set_sequence(1);
+  truncate.mutable_truncate()->add_relations()->set_oid(deals_.oid());
+  truncate.mutable_truncate()->add_relations()->set_oid(audit_.oid());
+  EXPECT_FALSE(fold->Folded(truncate));
+}
+
+// A table the window only truncates still has a fold: the one that drops its base rows.
+TEST_F(ChangeFoldTest, ATableOnlyTruncatedLoadsNoBaseRows) {
+  builder_.Begin(10);
+  builder_.Define(deals_);
+  builder_.Truncate({deals_.oid()});
+  Store();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChangeFold> fold, Fold());
+  EXPECT_TRUE(fold->complete());
+  FoldedTable* deals = fold->Table(proto::OidOf(deals_));
+  ASSERT_NE(deals, nullptr);
+  std::string rows = "1\ta\n";
+  ASSERT_OK(deals->OverlayInPlace(&rows).status());
+  EXPECT_EQ(rows, "");
+}
 
 // The keyless REPLICA IDENTITY FULL table folds too, as a multiset, and a change the fold
 // refuses there cuts only it.
