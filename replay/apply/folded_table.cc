@@ -208,13 +208,6 @@ std::string FoldedTable::Describe(const Entry& entry, absl::string_view key) con
                          absl::StrJoin(absl::StrSplit(key, '\t'), ", "));
 }
 
-absl::StatusOr<uint64_t> FoldedTable::Overlay(absl::string_view data, std::string* out) {
-  std::string rows(data);
-  absl::StatusOr<uint64_t> kept = OverlayInPlace(&rows);
-  if (kept.ok()) out->append(rows);
-  return kept;
-}
-
 absl::StatusOr<uint64_t> FoldedTable::OverlayInPlace(std::string* rows) {
   if (drop_base_) {
     rows->clear();

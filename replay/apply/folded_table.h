@@ -73,7 +73,12 @@ class FoldedTable {
   // (unchanged-TOAST values taken from the base row). Returns the number of lines appended.
   // kDataLoss when a base row's key was inserted by the window (it was not there before)
   // or appears twice in the base, or a line is malformed.
-  absl::StatusOr<uint64_t> Overlay(absl::string_view data, std::string* out);
+  absl::StatusOr<uint64_t> Overlay(absl::string_view data, std::string* out) {
+    std::string rows(data);
+    absl::StatusOr<uint64_t> kept = OverlayInPlace(&rows);
+    if (kept.ok()) out->append(rows);
+    return kept;
+  }
   // The same in place: `rows` becomes the rewritten lines. A chunk the window leaves alone
   // is not copied at all (most of a large table's chunks).
   absl::StatusOr<uint64_t> OverlayInPlace(std::string* rows);

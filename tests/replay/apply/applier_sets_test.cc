@@ -24,6 +24,15 @@ namespace {
 constexpr uint32_t kDeals = 16600;
 constexpr uint32_t kNotes = 16601;
 
+v1::Relation DealsRelation() {
+  return MakeRelation(kDeals, "deals",
+                      {{"region", 25, "text", true},
+                       {"id", 23, "int4", true},
+                       {"code", 25, "text"},
+                       {"amount", 1700, "numeric"},
+                       {"body", 25, "text"}});
+}
+
 class ApplierSetsTest : public ReplayPgTest {
  protected:
   void CreateTables(const std::string& db) {
@@ -62,12 +71,7 @@ class ApplierSetsTest : public ReplayPgTest {
     for (int t = 0; t < transactions; ++t) {
       b.Begin(2000 + t);
       if (t == 0) {
-        b.Define(MakeRelation(kDeals, "deals",
-                              {{"region", 25, "text", true},
-                               {"id", 23, "int4", true},
-                               {"code", 25, "text"},
-                               {"amount", 1700, "numeric"},
-                               {"body", 25, "text"}}));
+        b.Define(DealsRelation());
         b.Define(MakeRelation(kNotes, "notes", {{"who", 25, "text"}, {"what", 25, "text"}},
                               v1::REPLICA_IDENTITY_FULL));
       }
@@ -173,12 +177,7 @@ TEST_F(ApplierSetsTest, AChangeOfARowTheTargetLacksIsAnErrorNamingTheTable) {
   Sql(db, "DELETE FROM deals WHERE id = 7");
   StreamBuilder b;
   b.Begin(3000);
-  b.Define(MakeRelation(kDeals, "deals",
-                        {{"region", 25, "text", true},
-                         {"id", 23, "int4", true},
-                         {"code", 25, "text"},
-                         {"amount", 1700, "numeric"},
-                         {"body", 25, "text"}}));
+  b.Define(DealsRelation());
   b.Update(kDeals, {"r0", "6", "c6", "1", "x"});
   b.Update(kDeals, {"r1", "7", "c7", "1", "x"});
   std::unique_ptr<agent::pg::PgConnection> conn = Connect(db);
