@@ -24,8 +24,6 @@ std::string EventPlace(const v1::Event& event) {
                          event.xid(), event.sequence());
 }
 
-namespace {
-
 bool IsFullIdentity(const v1::Relation& relation) {
   if (relation.replica_identity() == v1::REPLICA_IDENTITY_FULL) return true;
   for (const v1::Column& column : relation.columns()) {
@@ -33,6 +31,8 @@ bool IsFullIdentity(const v1::Relation& relation) {
   }
   return true;
 }
+
+namespace {
 
 // "::schema.type" for a column of a user-defined type (named schema-qualified in the
 // stream), so its key parameter is typed; "" for built-in types, which `=` resolves.

@@ -27,6 +27,10 @@ namespace walship::replay {
 // "at commit LSN 0/16B3748 (xid 1234, event 2)": where an event is, for messages.
 std::string EventPlace(const v1::Event& event);
 
+// Whether the table's rows are named by all their values (REPLICA IDENTITY FULL, or no key
+// columns) rather than by a key.
+bool IsFullIdentity(const v1::Relation& relation);
+
 struct ApplierOptions {
   // Empty non-empty target tables on first sight instead of refusing.
   bool force = false;

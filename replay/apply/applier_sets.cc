@@ -21,15 +21,14 @@
 namespace walship::replay {
 
 absl::StatusOr<bool> Applier::FoldIntoSet(const v1::Relation& relation, const v1::Event& event) {
-  if (!options_.fold_batches) return false;
+  // Keyless tables (named by whole rows) stay on the statement path.
+  if (!options_.fold_batches || IsFullIdentity(relation)) return false;
   const RelationOid oid = proto::OidOf(relation);
   auto it = sets_.find(oid);
   if (it == sets_.end()) {
-    auto fold = std::make_unique<FoldedTable>(relation);
-    if (fold->multiset()) return false;
-    fold->set_whole_rows();
     it = sets_.try_emplace(oid).first;
-    it->second.fold = std::move(fold);
+    it->second.fold = std::make_unique<FoldedTable>(relation);
+    it->second.fold->set_whole_rows();
     it->second.first = EventPlace(event);
   }
   SetBatch& batch = it->second;
