@@ -183,6 +183,30 @@ absl::StatusOr<std::optional<std::string>> PgConnection::QueryValue(
   return result->rows[0][0];
 }
 
+absl::StatusOr<uint64_t> PgConnection::CopyOut(absl::string_view sql,
+                                               const std::function<void(absl::string_view)>& row,
+                                               absl::string_view what) {
+  auto fail = [&](const absl::Status& status) {
+    return absl::Status(status.code(),
+                        absl::StrFormat("%s on %s: %s", what.empty() ? "COPY TO STDOUT" : what,
+                                        Describe(), status.message()));
+  };
+  if (absl::Status started = BeginCopy(*this, sql, CopyDirection::kOut); !started.ok()) {
+    return fail(started);
+  }
+  std::string line;
+  while (true) {
+    line.clear();
+    absl::StatusOr<std::optional<size_t>> got = AppendCopyRow(*this, &line);
+    if (!got.ok()) return fail(got.status());
+    if (!got->has_value()) break;
+    row(line);
+  }
+  absl::StatusOr<uint64_t> rows = CopyResult(*this);
+  if (!rows.ok()) return fail(rows.status());
+  return *rows;
+}
+
 std::string PgConnection::Describe() const {
   const char* host = PQhost(conn_.get());
   const char* port = PQport(conn_.get());

@@ -43,6 +43,9 @@ class PgConnection : public CopyInSession {
   absl::StatusOr<std::optional<std::string>> QueryValue(
       absl::string_view sql, const std::vector<std::optional<std::string>>& params = {},
       absl::string_view what = "") override;
+  absl::StatusOr<uint64_t> CopyOut(absl::string_view sql,
+                                   const std::function<void(absl::string_view)>& row,
+                                   absl::string_view what = "") override;
   std::string Describe() const override;
   // CopyInSession (session.h), over copy.h.
   absl::Status BeginCopyIn(absl::string_view sql) override;

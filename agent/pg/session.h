@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace walship::agent::pg {
@@ -41,6 +42,16 @@ class Session {
       absl::string_view what = "") = 0;
   // "host/port/db" for messages (never the password).
   virtual std::string Describe() const = 0;
+  // Runs `sql`, a COPY ... TO STDOUT, handing each row (a line of COPY text with its
+  // newline) to `row` as it arrives; returns the rows the server says it sent. Sessions that
+  // cannot: kUnimplemented.
+  virtual absl::StatusOr<uint64_t> CopyOut(absl::string_view sql,
+                                           const std::function<void(absl::string_view)>& row,
+                                           absl::string_view what = "") {
+    (void)sql;
+    (void)row;
+    return absl::UnimplementedError(absl::StrCat("COPY TO STDOUT on this session: ", what));
+  }
 };
 
 // Opens a new session (a libpq connection in the agent; a fake in unit tests).

@@ -9,48 +9,85 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "proto/core/failpoint.h"
-#include "proto/core/log.h"
-#include "proto/core/status_macros.h"
 #include "agent/pg/pg_connection.h"
 #include "agent/snapshot/pg_snapshot_source.h"
 #include "agent/snapshot/snapshot_catalog.h"
 #include "agent/snapshot/table_copier.h"
+#include "proto/core/failpoint.h"
+#include "proto/core/log.h"
+#include "proto/core/status_macros.h"
+#include "proto/row_digest.h"
 #include "proto/segment_format.h"
 #include "sinks/object_store/layout.h"
 
 namespace walship::agent::snapshot {
 namespace {
 
-// State shared by the workers and the coordinating thread.
+// State shared by the workers and the coordinating thread: the chunks to copy (whole
+// tables, or parts of big ones; PlanChunks), and each table's parts as they are done.
 class SharedState {
  public:
-  explicit SharedState(const std::vector<PublishedTable>& tables) {
-    for (size_t i = 0; i < tables.size(); ++i) queue_.push_back(i);
+  SharedState(const std::vector<PublishedTable>& tables, std::vector<ChunkPlan> plan)
+      : plan_(std::move(plan)), tables_(tables.size()) {
+    for (size_t i = 0; i < plan_.size(); ++i) {
+      queue_.push_back(i);
+      ++tables_[plan_[i].table].parts_left;
+      ++tables_[plan_[i].table].chunks;
+    }
+    for (TableParts& parts : tables_)
+      parts.object_numbers = std::make_unique<std::atomic<uint32_t>>(0);
   }
 
-  // The next table index to copy, or -1 when none is left or the snapshot failed.
-  int Next() {
+  // The next chunk to copy, or nullopt when none is left or the snapshot failed.
+  std::optional<std::pair<size_t, TableChunk>> Next() {
     absl::MutexLock lock(&mu_);
-    if (!status_.ok() || queue_.empty()) return -1;
-    int next = static_cast<int>(queue_.front());
+    if (!status_.ok() || queue_.empty()) return std::nullopt;
+    const ChunkPlan& chunk = plan_[queue_.front()];
     queue_.pop_front();
-    return next;
+    return std::make_pair(chunk.table, TableChunk{chunk.first_page, chunk.end_page,
+                                                  tables_[chunk.table].object_numbers.get()});
   }
   void AddProgress(uint64_t rows, uint64_t bytes) {
     absl::MutexLock lock(&mu_);
     rows_ += rows;
     bytes_ += bytes;
   }
-  void TableDone(size_t index, v1::BaseTable table) {
+  // One chunk of table `index` is copied: its rows, digest, objects and bytes join the
+  // table's; the table is done with its last chunk.
+  absl::Status ChunkDone(size_t index, v1::BaseTable chunk) {
     absl::MutexLock lock(&mu_);
-    done_[index] = std::move(table);
+    TableParts& parts = tables_[index];
+    if (!parts.merged.has_relation()) {
+      *parts.merged.mutable_relation() = chunk.relation();
+    }
+    std::optional<proto::RowDigest> digest =
+        proto::RowDigest::FromHex(chunk.row_digest(), chunk.row_count());
+    if (!digest) return absl::InternalError("base snapshot: a chunk without a row digest");
+    parts.digest.Merge(*digest);
+    parts.merged.set_row_count(parts.merged.row_count() + chunk.row_count());
+    parts.merged.set_bytes(parts.merged.bytes() + chunk.bytes());
+    for (std::string& key : *chunk.mutable_object_keys()) {
+      parts.merged.add_object_keys(std::move(key));
+    }
+    if (--parts.parts_left > 0) return absl::OkStatus();
+    // Objects in the order of their numbers, whichever chunk stored them.
+    auto* keys = parts.merged.mutable_object_keys();
+    std::sort(keys->begin(), keys->end(), [](const std::string& a, const std::string& b) {
+      auto pa = sinks::ParseBaseSegmentKey(a), pb = sinks::ParseBaseSegmentKey(b);
+      return (pa ? pa->n : 0) < (pb ? pb->n : 0);
+    });
+    parts.merged.set_row_digest(parts.digest.Hex());
+    if (parts.chunks > 1) parts.merged.set_chunks(parts.chunks);
+    done_[index] = std::move(parts.merged);
+    return absl::OkStatus();
   }
   void Fail(absl::Status status) {
     absl::MutexLock lock(&mu_);
@@ -72,10 +109,20 @@ class SharedState {
     return std::move(done_);
   }
   std::atomic<bool>* stop() { return &stop_; }
+  size_t chunks() const { return plan_.size(); }
 
  private:
+  struct TableParts {
+    int parts_left = 0;
+    int chunks = 0;
+    v1::BaseTable merged;
+    proto::RowDigest digest;
+    std::unique_ptr<std::atomic<uint32_t>> object_numbers;
+  };
   absl::Mutex mu_;
+  const std::vector<ChunkPlan> plan_;
   std::deque<size_t> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<TableParts> tables_ ABSL_GUARDED_BY(mu_);
   std::map<size_t, v1::BaseTable> done_ ABSL_GUARDED_BY(mu_);
   uint64_t rows_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
@@ -91,15 +138,16 @@ void RunWorker(SnapshotSource& source, const std::string& snapshot_name,
     state->Fail(session.status());
     return;
   }
-  for (int index = state->Next(); index >= 0; index = state->Next()) {
-    auto table = (*session)->CopyTable(
-        tables[index], target,
+  for (auto next = state->Next(); next.has_value(); next = state->Next()) {
+    const auto& [index, chunk] = *next;
+    auto copied = (*session)->CopyTable(
+        tables[index], chunk, target,
         [state](uint64_t rows, uint64_t bytes) { state->AddProgress(rows, bytes); }, state->stop());
-    if (!table.ok()) {
-      state->Fail(table.status());
+    absl::Status done = copied.ok() ? state->ChunkDone(index, *std::move(copied)) : copied.status();
+    if (!done.ok()) {
+      state->Fail(done);
       return;
     }
-    state->TableDone(static_cast<size_t>(index), *std::move(table));
   }
 }
 
@@ -254,7 +302,7 @@ SchemaDump CopyTablesAndSchema(const SnapshotOptions& options, SnapshotSource& s
                                absl::Time started) {
   const std::vector<PublishedTable>& tables = catalog.tables;
   std::vector<std::thread> workers;
-  int jobs = std::min<int>(options.jobs, std::max<int>(1, static_cast<int>(tables.size())));
+  int jobs = std::min<int>(options.jobs, std::max<int>(1, static_cast<int>(state.chunks())));
   for (int i = 0; i < jobs; ++i) {
     workers.emplace_back(RunWorker, std::ref(source), std::cref(snapshot_name),
                          std::cref(tables), std::cref(target), &state);
@@ -351,7 +399,16 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   target.object_bytes = options.object_bytes;
   target.zstd_level = options.zstd_level;
 
-  SharedState state(catalog.tables);
+  std::vector<ChunkPlan> plan = PlanChunks(catalog.tables, options.jobs, options.min_chunk_pages);
+  std::map<size_t, int> parts;
+  for (const ChunkPlan& chunk : plan) ++parts[chunk.table];
+  for (const auto& [index, count] : parts) {
+    if (count < 2) continue;
+    const v1::Relation& relation = catalog.tables[index].relation;
+    LogInfo("base snapshot: copying \"%s.%s\" (%d MiB) in %d chunks of pages", relation.schema(),
+            relation.table(), catalog.tables[index].pages * 8 / 1024, count);
+  }
+  SharedState state(catalog.tables, std::move(plan));
   SchemaDump dump = CopyTablesAndSchema(options, source, e.exported.snapshot_name, catalog,
                                         target, state, progress, clock, started);
   WALSHIP_RETURN_IF_ERROR(state.status());

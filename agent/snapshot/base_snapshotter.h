@@ -36,8 +36,9 @@
 
 namespace walship::agent::snapshot {
 
-// Format 2 adds the slot incarnation; format 1 manifests are still read.
-inline constexpr uint32_t kManifestFormatVersion = 2;
+// Format 2 adds the slot incarnation, 3 BaseTable.row_digest (instead of the sorted
+// checksum) and tables copied in chunks; formats 1 and 2 are still read.
+inline constexpr uint32_t kManifestFormatVersion = 3;
 
 struct SnapshotOptions {
   // The source database (key=value or URI), without replication=; the snapshotter opens
@@ -67,6 +68,9 @@ struct SnapshotOptions {
   int zstd_level = 3;
   uint64_t batch_bytes = 1 << 20;
   uint64_t object_bytes = 64 << 20;
+  // Tables of at least twice this many pages (and twice their share of all pages) are
+  // copied in parts by CTID range on several of the jobs' connections (PlanChunks).
+  uint64_t min_chunk_pages = 8192;
   // Longest wait for the ACCESS SHARE locks on the published tables (a DDL transaction may
   // hold them); a snapshot whose tables changed or could not be locked is retaken, up to
   // max_attempts in all.

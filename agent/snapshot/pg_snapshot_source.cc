@@ -46,10 +46,10 @@ class PgSnapshotSession final : public SnapshotSession {
     return snapshot::LockAndCheckTables(*conn_, *fresh, tables, lock_timeout);
   }
   absl::StatusOr<v1::BaseTable> CopyTable(
-      const PublishedTable& table, const CopyTarget& target,
+      const PublishedTable& table, const TableChunk& chunk, const CopyTarget& target,
       const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
       const std::atomic<bool>* cancel) override {
-    return snapshot::CopyTable(*conn_, table, target, on_progress, cancel);
+    return snapshot::CopyTable(*conn_, table, chunk, target, on_progress, cancel);
   }
   absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(const CopyTarget& target,
                                                     const std::atomic<bool>* cancel) override {

@@ -30,7 +30,13 @@ v1::ReplicaIdentity IdentityFromChar(absl::string_view c) {
 }
 
 constexpr char kTablesSql[] = R"sql(
-SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, greatest(c.reltuples, 0)
+SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, greatest(c.reltuples, 0),
+       CASE WHEN c.relkind = 'r'
+            THEN pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int
+            ELSE (SELECT coalesce(sum(pg_catalog.pg_relation_size(p.relid)), 0)
+                  FROM pg_catalog.pg_partition_tree(c.oid) p)
+                 / current_setting('block_size')::int END,
+       c.relkind = 'r' AND current_setting('server_version_num')::int >= 140000
 FROM pg_catalog.pg_publication_tables pt
 JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname
 JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
@@ -232,6 +238,8 @@ absl::StatusOr<std::vector<PublishedTable>> ReadPublishedTables(pg::PgConnection
     table.partitioned = row[4].value_or("") == "p";
     double rows = 0;
     if (row[5] && absl::SimpleAtod(*row[5], &rows)) table.estimated_rows = rows;
+    if (!row[6] || !absl::SimpleAtoi(*row[6], &table.pages)) table.pages = 0;
+    table.splittable = row[7].value_or("f") == "t";
     if (out.size() > 0) oids += ",";
     absl::StrAppend(&oids, oid);
     by_oid[table.relation.oid()] = out.size();
@@ -258,26 +266,6 @@ absl::StatusOr<std::vector<PublishedTable>> ReadPublishedTables(pg::PgConnection
     column->set_key(row[5].value_or("f") == "t");
   }
   return out;
-}
-
-absl::StatusOr<TableChecksum> ComputeTableChecksum(pg::PgConnection& conn,
-                                                   const PublishedTable& table) {
-  std::string sql = absl::StrCat(
-      "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "
-      "\"C\"), '')) FROM ",
-      TableSource(table), " t");
-  WALSHIP_ASSIGN_OR_RETURN(
-      pg::QueryResult result,
-      conn.Query(sql, {},
-                 absl::StrFormat("computing the checksum of \"%s.%s\"", table.relation.schema(),
-                                 table.relation.table())));
-  if (result.rows.size() != 1 || !result.rows[0][1]) {
-    return absl::DataLossError("unexpected checksum query result");
-  }
-  TableChecksum checksum;
-  WALSHIP_ASSIGN_OR_RETURN(checksum.row_count, ParseUint(result.rows[0][0], "row count"));
-  checksum.md5 = *result.rows[0][1];
-  return checksum;
 }
 
 absl::StatusOr<std::vector<v1::SequenceValue>> ReadSequences(pg::PgConnection& conn) {

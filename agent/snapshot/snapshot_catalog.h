@@ -25,6 +25,11 @@ struct PublishedTable {
   v1::Relation relation;  // oid, names, replica identity, columns with key flags
   bool partitioned = false;  // a partitioned table (published via its root)
   double estimated_rows = 0;  // pg_class.reltuples, 0 when unknown
+  // Its size in pages (of its partitions for a partitioned table) when the catalog was read.
+  uint64_t pages = 0;
+  // A plain table on a server that scans CTID ranges (PostgreSQL 14+): its base may be
+  // copied in chunks of pages on several connections.
+  bool splittable = false;
 };
 
 // The tables of `publication` (pg_publication_tables), by schema and name.
@@ -35,14 +40,6 @@ absl::StatusOr<std::vector<PublishedTable>> ReadPublishedTables(pg::PgConnection
 // The SQL source of a table's rows: "ONLY schema.table" for a plain table (its inheritance
 // children are published on their own), "schema.table" for a partitioned root.
 std::string TableSource(const PublishedTable& table);
-
-// `SELECT count(*), md5(...)` exactly as BaseTable.checksum documents.
-struct TableChecksum {
-  uint64_t row_count = 0;
-  std::string md5;
-};
-absl::StatusOr<TableChecksum> ComputeTableChecksum(pg::PgConnection& conn,
-                                                   const PublishedTable& table);
 
 // Takes ACCESS SHARE locks on every user table inside `snapshot_conn`'s transaction (held
 // until it ends, so no DDL or TRUNCATE can commit on them while the base is copied, and

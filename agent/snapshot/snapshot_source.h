@@ -44,7 +44,7 @@ class SnapshotSession {
                                           absl::Duration lock_timeout) = 0;
   // See CopyTable and CopyLargeObjects in table_copier.h.
   virtual absl::StatusOr<v1::BaseTable> CopyTable(
-      const PublishedTable& table, const CopyTarget& target,
+      const PublishedTable& table, const TableChunk& chunk, const CopyTarget& target,
       const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
       const std::atomic<bool>* cancel) = 0;
   virtual absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(const CopyTarget& target,

@@ -1,6 +1,7 @@
 // COPY TO STDOUT → CopyRows records → base segment objects.
 #include "agent/snapshot/table_copier.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -10,9 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "agent/pg/copy.h"
 #include "proto/core/failpoint.h"
 #include "proto/core/status_macros.h"
-#include "agent/pg/copy.h"
+#include "proto/row_digest.h"
 #include "proto/segment_writer.h"
 
 namespace walship::agent::snapshot {
@@ -64,11 +66,16 @@ class SegmentInProgress {
 }  // namespace
 
 absl::StatusOr<v1::BaseTable> CopyTable(
-    pg::PgConnection& conn, const PublishedTable& table, const CopyTarget& target,
-    const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
+    pg::PgConnection& conn, const PublishedTable& table, const TableChunk& chunk,
+    const CopyTarget& target, const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
     const std::atomic<bool>* cancel) {
   const v1::Relation& relation = table.relation;
   std::string name = absl::StrFormat("\"%s.%s\"", relation.schema(), relation.table());
+  if (!chunk.whole()) {
+    absl::StrAppend(&name, absl::StrFormat(" (pages %d to %s)", chunk.first_page,
+                                           chunk.end_page == 0 ? std::string("the end")
+                                                               : absl::StrCat(chunk.end_page)));
+  }
   v1::BaseTable result;
   *result.mutable_relation() = relation;
 
@@ -91,16 +98,27 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   // leaves them out of the stream, and the target computes them again.
   std::vector<std::string> columns;
   for (const v1::Column& column : relation.columns()) columns.push_back(pg::QuoteIdent(column.name()));
-  std::string sql = absl::StrCat("COPY (SELECT ", absl::StrJoin(columns, ", "), " FROM ",
-                                 TableSource(table), ") TO STDOUT");
+  std::string sql =
+      absl::StrCat("COPY (SELECT ", absl::StrJoin(columns, ", "), " FROM ", TableSource(table));
+  // A TID range scan (PostgreSQL 14+) reads only the chunk's pages.
+  std::vector<std::string> range;
+  if (chunk.first_page > 0)
+    range.push_back(absl::StrFormat("ctid >= '(%d,0)'::tid", chunk.first_page));
+  if (chunk.end_page > 0) range.push_back(absl::StrFormat("ctid < '(%d,0)'::tid", chunk.end_page));
+  if (!range.empty()) absl::StrAppend(&sql, " WHERE ", absl::StrJoin(range, " AND "));
+  absl::StrAppend(&sql, ") TO STDOUT");
   if (absl::Status started = pg::BeginCopy(conn, sql, pg::CopyDirection::kOut); !started.ok()) {
     return absl::UnavailableError(
         absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), started.message()));
   }
 
-  uint32_t object_number = 0;
+  std::atomic<uint32_t> own_numbers{0};
+  std::atomic<uint32_t>* object_numbers =
+      chunk.object_numbers != nullptr ? chunk.object_numbers : &own_numbers;
+  bool stored_any = false;
   uint64_t total_rows = 0;
   uint64_t segment_rows = 0;  // rows in the current (unstored) object
+  proto::RowDigest digest;
   WALSHIP_ASSIGN_OR_RETURN(auto segment, SegmentInProgress::Start(target, &relation));
   v1::Record batch;
   v1::CopyRows* rows = batch.mutable_copy_rows();
@@ -108,10 +126,11 @@ absl::StatusOr<v1::BaseTable> CopyTable(
 
   auto store_segment = [&]() -> absl::Status {
     std::string key = sinks::BaseSegmentKey(*target.stream, target.snapshot_lsn, relation.schema(),
-                                            relation.table(), object_number++);
+                                            relation.table(), object_numbers->fetch_add(1));
     WALSHIP_ASSIGN_OR_RETURN(uint64_t size, segment->Store(target, key));
     result.add_object_keys(key);
     result.set_bytes(result.bytes() + size);
+    stored_any = true;
     return absl::OkStatus();
   };
   auto flush_batch = [&]() -> absl::Status {
@@ -129,45 +148,76 @@ absl::StatusOr<v1::BaseTable> CopyTable(
   };
 
   uint64_t pending_rows = 0, pending_bytes = 0;
+  std::string* data = rows->mutable_data();
   while (true) {
-    absl::StatusOr<std::optional<size_t>> len = pg::AppendCopyRow(conn, rows->mutable_data());
+    absl::StatusOr<std::optional<size_t>> len = pg::AppendCopyRow(conn, data);
     if (!len.ok()) {
       return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
                                                     conn.Describe(), len.status().message()));
     }
     if (!len->has_value()) break;  // end of COPY
+    digest.Add(absl::string_view(*data).substr(data->size() - **len));
     rows->set_row_count(rows->row_count() + 1);
     ++total_rows;
     ++pending_rows;
     pending_bytes += **len;
-    if (rows->data().size() >= target.batch_bytes) {
+    if (data->size() >= target.batch_bytes) {
       if (cancel != nullptr && cancel->load()) {
         return absl::CancelledError(absl::StrCat("base snapshot cancelled while copying ", name));
       }
       WALSHIP_RETURN_IF_ERROR(flush_batch());
+      data = rows->mutable_data();
       if (on_progress) on_progress(pending_rows, pending_bytes);
       pending_rows = pending_bytes = 0;
     }
   }
-  if (absl::StatusOr<uint64_t> end = pg::CopyResult(conn); !end.ok()) {
-    return absl::UnavailableError(absl::StrFormat("copying %s from %s: %s", name,
-                                                  conn.Describe(), end.status().message()));
+  absl::StatusOr<uint64_t> sent = pg::CopyResult(conn);
+  if (!sent.ok()) {
+    return absl::UnavailableError(
+        absl::StrFormat("copying %s from %s: %s", name, conn.Describe(), sent.status().message()));
+  }
+  if (*sent != total_rows) {
+    return absl::InternalError(absl::StrFormat(
+        "copying %s: the server says COPY sent %d rows but %d arrived", name, *sent, total_rows));
   }
   WALSHIP_RETURN_IF_ERROR(flush_batch());
   if (on_progress) on_progress(pending_rows, pending_bytes);
-  // The last object: always at least one per table (it carries the RelationDef).
-  if (object_number == 0 || segment_rows > 0) {
+  // The last object: always at least one per chunk (it carries the RelationDef).
+  if (!stored_any || segment_rows > 0) {
     WALSHIP_RETURN_IF_ERROR(store_segment());
   }
-  WALSHIP_ASSIGN_OR_RETURN(TableChecksum checksum, ComputeTableChecksum(conn, table));
-  if (checksum.row_count != total_rows) {
-    return absl::InternalError(
-        absl::StrFormat("copying %s: COPY returned %d rows but the snapshot holds %d", name,
-                        total_rows, checksum.row_count));
-  }
   result.set_row_count(total_rows);
-  result.set_checksum(checksum.md5);
+  result.set_row_digest(digest.Hex());
   return result;
+}
+
+std::vector<ChunkPlan> PlanChunks(const std::vector<PublishedTable>& tables, int jobs,
+                                  uint64_t min_chunk_pages) {
+  constexpr uint64_t kMaxChunks = 64;
+  uint64_t total = 0;
+  for (const PublishedTable& table : tables) total += table.pages;
+  const uint64_t jobs_u = static_cast<uint64_t>(std::max(1, jobs));
+  const uint64_t chunk_pages =
+      std::max<uint64_t>({1, min_chunk_pages, (total + 2 * jobs_u - 1) / (2 * jobs_u)});
+  std::vector<ChunkPlan> plan;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const uint64_t pages = tables[i].pages;
+    if (jobs_u < 2 || !tables[i].splittable || pages < 2 * chunk_pages) {
+      plan.push_back(ChunkPlan{i, 0, 0, pages});
+      continue;
+    }
+    const uint64_t parts = std::min(kMaxChunks, (pages + chunk_pages - 1) / chunk_pages);
+    const uint64_t step = (pages + parts - 1) / parts;
+    for (uint64_t k = 0; k < parts; ++k) {
+      const uint64_t first = k * step;
+      const uint64_t end = k + 1 == parts ? 0 : (k + 1) * step;
+      plan.push_back(ChunkPlan{i, first, end, std::min(step, pages - std::min(pages, first))});
+    }
+  }
+  // The largest first, so the last to start are small (ties keep the catalog's order).
+  std::stable_sort(plan.begin(), plan.end(),
+                   [](const ChunkPlan& a, const ChunkPlan& b) { return a.pages > b.pages; });
+  return plan;
 }
 
 absl::StatusOr<LargeObjectsCopy> CopyLargeObjects(pg::PgConnection& conn,

@@ -82,10 +82,11 @@ absl::StatusOr<BaseCatalog> BaseCatalog::Load(sinks::ObjectStore* store,
           "restore from another base",
           base.manifest_key));
     }
-    // Format 2 adds the slot incarnation; 1 is still read; a newer one is refused by name.
-    if (base.manifest.format_version() > 2) {
+    // Format 2 adds the slot incarnation, 3 the row digest of tables copied in chunks; 1 and
+    // 2 are still read; a newer one is refused by name.
+    if (base.manifest.format_version() > 3) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "base manifest \"%s\" has format version %d, newer than this walship reads (2): "
+          "base manifest \"%s\" has format version %d, newer than this walship reads (3): "
           "upgrade walship-replay",
           base.manifest_key, base.manifest.format_version()));
     }

@@ -1,20 +1,20 @@
 // list formatting and the restore drill.
 #include "replay/commands/base_commands.h"
 
-#include "replay/plan/target_resolver.h"
-
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "agent/pg/pg_connection.h"
 #include "proto/core/log.h"
 #include "proto/core/status_macros.h"
-#include "agent/pg/pg_connection.h"
-#include "replay/load/base_loader.h"
-#include "replay/plan/base_planner.h"
-#include "replay/commands/base_restorer.h"
 #include "replay/apply/target_tables.h"
+#include "replay/commands/base_restorer.h"
+#include "replay/load/base_loader.h"
+#include "replay/load/table_digest.h"
+#include "replay/plan/base_planner.h"
+#include "replay/plan/target_resolver.h"
 
 namespace walship::replay {
 namespace {
@@ -191,8 +191,7 @@ absl::StatusOr<DrillReport> RunDrill(sinks::ObjectStore* store, const sinks::Str
   for (const v1::BaseTable& table : latest.manifest.tables()) {
     std::string name = DisplayName(table.relation());
     std::string quoted = agent::pg::QuoteQualified(table.relation().schema(), table.relation().table());
-    absl::StatusOr<std::optional<std::string>> sum =
-        conn->QueryValue(TableChecksumSql(quoted), {}, absl::StrFormat("checksumming \"%s\"", name));
+    absl::StatusOr<std::string> sum = TargetTableDigest(*conn, table, quoted);
     absl::StatusOr<std::optional<std::string>> rows =
         conn->QueryValue(absl::StrCat("SELECT count(*) FROM ", quoted), {}, "counting rows");
     if (!sum.ok() || !rows.ok()) {
@@ -201,13 +200,14 @@ absl::StatusOr<DrillReport> RunDrill(sinks::ObjectStore* store, const sinks::Str
                                              (!sum.ok() ? sum.status() : rows.status()).message()));
       continue;
     }
-    bool same = sum->value_or("") == table.checksum();
+    const std::string expected = ExpectedTableDigest(table);
+    bool same = *sum == expected;
     if (!same) report.equal = false;
-    report.lines.push_back(absl::StrFormat(
-        "  %-40s %10s rows  %s", name, rows->value_or("?"),
-        same ? std::string("equal")
-             : absl::StrFormat("DIFFERENT: checksum %s, the source had %s (%d rows)",
-                               sum->value_or("?"), table.checksum(), table.row_count())));
+    report.lines.push_back(
+        absl::StrFormat("  %-40s %10s rows  %s", name, rows->value_or("?"),
+                        same ? std::string("equal")
+                             : absl::StrFormat("DIFFERENT: digest %s, the source had %s (%d rows)",
+                                               *sum, expected, table.row_count())));
   }
   report.lines.push_back(absl::StrFormat("%s in %s",
                                          report.equal ? "equal: the backup restores to what the "

@@ -32,6 +32,7 @@
 #include "replay/load/early_foreign_keys.h"
 #include "replay/load/fold_runner.h"
 #include "replay/load/large_objects.h"
+#include "replay/load/table_digest.h"
 #include "replay/plan/preflight.h"
 
 namespace walship::replay {
@@ -231,15 +232,14 @@ absl::Status BaseRestore::BuildKeys(const TableLoadJob& job) {
 absl::Status BaseRestore::CheckBase() {
   for (const TableLoadJob& job : work_) {
     std::string quoted = agent::pg::QuoteQualified(job.target_schema, job.target_table);
-    WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> sum,
-                             session_->QueryValue(TableChecksumSql(quoted), {},
-                                               absl::StrFormat("checksumming \"%s\"", quoted)));
-    if (sum.value_or("") != job.table->checksum()) {
+    WALSHIP_ASSIGN_OR_RETURN(std::string sum, TargetTableDigest(*session_, *job.table, quoted));
+    const std::string expected = ExpectedTableDigest(*job.table);
+    if (sum != expected) {
       return absl::DataLossError(absl::StrFormat(
-          "table \"%s\" loaded from base %s has checksum %s but the manifest \"%s\" says %s; "
+          "table \"%s\" loaded from base %s has digest %s but the manifest \"%s\" says %s; "
           "the base is corrupt",
-          DisplayName(job.table->relation()), plan_.base.snapshot_lsn().ToString(),
-          sum.value_or("?"), plan_.base.manifest_key, job.table->checksum()));
+          DisplayName(job.table->relation()), plan_.base.snapshot_lsn().ToString(), sum,
+          plan_.base.manifest_key, expected));
     }
   }
   return absl::OkStatus();

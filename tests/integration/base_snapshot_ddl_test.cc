@@ -78,8 +78,8 @@ TEST_P(BaseSnapshotRaceTest, ChangeAfterTheExportIsDetectedAndTheSnapshotRetaken
   for (size_t i = 0; i < live.size(); ++i) {
     EXPECT_EQ(live[i].substr(0, live[i].find(' ')), in_base[i].substr(0, in_base[i].find(' ')));
   }
-  EXPECT_EQ(FreshCountAndChecksum(qualified),
-            absl::StrCat(table->row_count(), " ", table->checksum()));
+  EXPECT_EQ(FreshCountAndDigest(table->relation()),
+            absl::StrCat(table->row_count(), " ", table->row_digest()));
   std::vector<std::string> rows = BaseRows(store, *table);
   EXPECT_EQ(rows.size(), table->row_count());
   for (const std::string& row : rows) {

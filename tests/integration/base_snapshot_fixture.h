@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "agent/snapshot/base_snapshotter.h"
@@ -23,6 +24,7 @@
 #include "sinks/object_store/object_store.h"
 #include "sinks/object_store/open_object_store.h"
 #include "tests/testing/pg_cluster.h"
+#include "tests/testing/row_digest_witness.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent::snapshot {
@@ -141,13 +143,22 @@ class BaseSnapshotTest : public ::testing::Test {
 
   // "<count> <md5>" of a table as the source holds it now, computed as
   // BaseTable.checksum documents.
-  std::string FreshCountAndChecksum(const std::string& qualified) {
-    auto fresh =
-        pg_->Query("crm", absl::StrCat("SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, "
-                                       "E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM ",
-                                       qualified, " t"));
-    EXPECT_TRUE(fresh.ok()) << fresh.status();
-    return fresh.ok() ? *fresh : "";
+  // "<rows> <row digest>" of `relation` as the quiesced source holds it now, computed by the
+  // test's own witness over the rows COPY sends.
+  std::string FreshCountAndDigest(const v1::Relation& relation) {
+    auto conn = pg::PgConnection::Connect(pg_->ConnInfo("crm"), pg::ConnectionKind::kNormal);
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    if (!conn.ok()) return "";
+    std::vector<std::string> columns, lines;
+    for (const v1::Column& column : relation.columns()) {
+      columns.push_back(pg::QuoteIdent(column.name()));
+    }
+    auto rows = (*conn)->CopyOut(
+        absl::StrCat("COPY (SELECT ", absl::StrJoin(columns, ", "), " FROM ONLY ",
+                     pg::QuoteQualified(relation.schema(), relation.table()), ") TO STDOUT"),
+        [&lines](absl::string_view line) { lines.emplace_back(line); });
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return absl::StrCat(lines.size(), " ", testing::WitnessRowDigest(lines));
   }
 
   std::unique_ptr<PgCluster> pg_;

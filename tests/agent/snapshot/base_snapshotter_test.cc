@@ -16,9 +16,11 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/row_digest.h"
 #include "sinks/object_store/layout.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/memory_object_store.h"
+#include "tests/testing/row_digest_witness.h"
 #include "tests/testing/status_matchers.h"
 
 namespace walship::agent::snapshot {
@@ -97,6 +99,15 @@ class FakeReplication : public pg::ReplicationSession {
   bool exported_ = false;
 };
 
+// The ten rows the fake copies of a table or chunk.
+std::vector<std::string> FakeRows(const PublishedTable& table, const TableChunk& chunk) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 10; ++i) {
+    rows.push_back(absl::StrCat(table.relation.table(), "\t", chunk.first_page, "\t", i));
+  }
+  return rows;
+}
+
 PublishedTable Table(uint32_t oid, const std::string& name) {
   PublishedTable table;
   table.relation.set_oid(oid);
@@ -133,7 +144,7 @@ class FakeSession : public SnapshotSession {
     return absl::OkStatus();
   }
   absl::StatusOr<v1::BaseTable> CopyTable(
-      const PublishedTable& table, const CopyTarget& target,
+      const PublishedTable& table, const TableChunk& chunk, const CopyTarget& target,
       const std::function<void(uint64_t rows, uint64_t bytes)>& on_progress,
       const std::atomic<bool>*) override {
     {
@@ -144,13 +155,20 @@ class FakeSession : public SnapshotSession {
       if (table.relation.table() == log_.fail_table) {
         return absl::UnavailableError("server closed the connection unexpectedly");
       }
-      log_.copied.push_back(absl::StrCat(table.relation.table(), "@", snapshot_));
+      log_.copied.push_back(absl::StrCat(
+          table.relation.table(),
+          chunk.whole() ? "" : absl::StrCat("[", chunk.first_page, "-", chunk.end_page, "]"), "@",
+          snapshot_));
     }
     v1::BaseTable copied;
     *copied.mutable_relation() = table.relation;
     copied.set_row_count(10);
+    proto::RowDigest digest;
+    for (const std::string& row : FakeRows(table, chunk)) digest.Add(row);
+    copied.set_row_digest(digest.Hex());
+    const uint32_t n = chunk.object_numbers != nullptr ? chunk.object_numbers->fetch_add(1) : 0;
     std::string key = sinks::BaseSegmentKey(*target.stream, target.snapshot_lsn,
-                                            table.relation.schema(), table.relation.table(), 0);
+                                            table.relation.schema(), table.relation.table(), n);
     for (sinks::ObjectStore* store : target.stores) {
       absl::Status put = store->Put(key, "rows of " + table.relation.table());
       if (!put.ok()) return put;
@@ -246,6 +264,54 @@ TEST_F(BaseSnapshotterTest, CopiesEveryPublishedTableInsideTheExportedSnapshot) 
   EXPECT_EQ(read.tables_size(), 7);
 }
 
+TEST_F(BaseSnapshotterTest, ABigTableIsCopiedInChunksThatTogetherMakeTheTable) {
+  for (PublishedTable& table : tables_) table.pages = 10;
+  PublishedTable big = Table(16500, "big");
+  big.pages = 100000;
+  big.splittable = true;
+  tables_.push_back(big);
+  FakeSource source(log_, tables_);
+  SnapshotOptions options = Options(4);
+  options.min_chunk_pages = 1000;
+  ASSERT_OK_AND_ASSIGN(v1::BaseManifest manifest,
+                       TakeBaseSnapshot(options, {&store_}, {}, source, clock_));
+
+  // 100070 pages over 2 x 4 jobs: parts of 12500 pages, the last open-ended.
+  std::vector<std::string> chunks;
+  std::vector<std::string> rows;
+  for (uint64_t first = 0; first < 100000; first += 12500) {
+    const uint64_t end = first + 12500 < 100000 ? first + 12500 : 0;
+    chunks.push_back(absl::StrCat("big[", first, "-", end, "]@00000003-0000001B-1"));
+    for (const std::string& row : FakeRows(big, TableChunk{first, end})) rows.push_back(row);
+  }
+  {
+    absl::MutexLock lock(&log_.mu);
+    EXPECT_THAT(log_.copied, ::testing::IsSupersetOf(chunks));
+    EXPECT_EQ(log_.copied.size(), 7 + chunks.size());
+    EXPECT_EQ(log_.copied.front(), chunks.front());  // the largest parts first
+  }
+  ASSERT_EQ(manifest.tables_size(), 8);
+  const v1::BaseTable* found = nullptr;
+  for (const v1::BaseTable& t : manifest.tables()) {
+    if (t.relation().table() == "big") found = &t;
+  }
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->chunks(), 8u);
+  EXPECT_EQ(found->row_count(), 80u);
+  EXPECT_EQ(found->row_digest(), testing::WitnessRowDigest(rows));
+  ASSERT_EQ(found->object_keys_size(), 8);
+  for (int i = 0; i < 8; ++i) {  // every part's object, in the order of their numbers
+    auto parsed = sinks::ParseBaseSegmentKey(found->object_keys(i));
+    ASSERT_TRUE(parsed.has_value()) << found->object_keys(i);
+    EXPECT_EQ(parsed->n, static_cast<uint32_t>(i));
+  }
+  for (const v1::BaseTable& t : manifest.tables()) {
+    if (&t != found) {
+      EXPECT_EQ(t.chunks(), 0u) << t.relation().table();
+    }
+  }
+}
+
 TEST_F(BaseSnapshotterTest, AFailureMidwayWritesNoManifestAndClosesEverySession) {
   {
     absl::MutexLock lock(&log_.mu);
@@ -299,6 +365,50 @@ TEST_F(BaseSnapshotterTest, GivesUpAfterMaxAttempts) {
   EXPECT_TRUE(store_.Keys().empty());
   absl::MutexLock lock(&log_.mu);
   EXPECT_EQ(log_.exports, 3);
+}
+
+}  // namespace
+}  // namespace walship::agent::snapshot
+
+namespace walship::agent::snapshot {
+namespace {
+
+std::vector<PublishedTable> Sized(std::vector<std::pair<uint64_t, bool>> sizes) {
+  std::vector<PublishedTable> tables;
+  for (const auto& [pages, splittable] : sizes) {
+    PublishedTable table;
+    table.pages = pages;
+    table.splittable = splittable;
+    tables.push_back(table);
+  }
+  return tables;
+}
+
+TEST(PlanChunksTest, SplitsOnlyBigPlainTablesAndOnlyWithSeveralJobs) {
+  // One job: nothing is split; the largest table first.
+  std::vector<ChunkPlan> one = PlanChunks(Sized({{10, true}, {100000, true}}), 1, 1000);
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[0].table, 1u);
+  EXPECT_EQ(one[0].end_page, 0u);
+  // A partitioned root (not splittable) stays whole however big it is.
+  EXPECT_EQ(PlanChunks(Sized({{100000, false}, {10, true}}), 4, 1000).size(), 2u);
+  // Below twice the part size: whole.
+  EXPECT_EQ(PlanChunks(Sized({{1999, true}}), 4, 1000).size(), 1u);
+  // Parts cover every page once: from 0, each starting where the previous ended, the last
+  // open-ended.
+  std::vector<ChunkPlan> parts = PlanChunks(Sized({{10001, true}, {5, true}}), 4, 1000);
+  uint64_t next = 0;
+  int of_big = 0;
+  for (const ChunkPlan& chunk : parts) {
+    if (chunk.table != 0) continue;
+    EXPECT_EQ(chunk.first_page, next);
+    next = chunk.end_page;
+    ++of_big;
+  }
+  EXPECT_EQ(next, 0u);
+  EXPECT_EQ(of_big, 8);  // parts of max(1000, ceil(10006 / (2 x 4))) = 1251 pages
+  // Never more than 64 parts.
+  EXPECT_EQ(PlanChunks(Sized({{100000000, true}}), 64, 1).size(), 64u);
 }
 
 }  // namespace

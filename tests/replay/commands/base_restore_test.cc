@@ -383,7 +383,8 @@ TEST_F(BaseRestoreTest, DrillFailsWhenTheChangesDoNotReachTheLatestChecksums) {
   // Base 2 as the source saw it, but one table's checksum differs.
   std::string key = sinks::BaseManifestKey(TestStream(), Lsn(kBase2Lsn));
   v1::BaseManifest changed = base2_;
-  changed.mutable_tables(1)->set_checksum("00000000000000000000000000000000");
+  ASSERT_FALSE(changed.tables(1).row_digest().empty());
+  changed.mutable_tables(1)->set_row_digest("00000000000000000000000000000000");
   ASSERT_OK(store_.Delete(key));
   ASSERT_OK(store_.Put(key, changed.SerializeAsString()));
   std::string scratch = NewDatabase();
@@ -450,6 +451,27 @@ TEST_F(BaseRestoreTest, ManifestChecksumMismatchIsRefusedWithCheckBase) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(result.status().message(), HasSubstr("public.customers"));
   EXPECT_THAT(result.status().message(), HasSubstr(key));
+}
+
+TEST_F(BaseRestoreTest, ManifestRowDigestMismatchIsRefusedWithCheckBase) {
+  SetUpSource(/*with_base2=*/false);
+  std::string key = sinks::BaseManifestKey(TestStream(), Lsn(kBase1Lsn));
+  BaseRestoreOptions options;
+  options.check_base = true;
+  // As stored, every table passes (row digests and checksums alike).
+  ASSERT_OK(RestoreTo(RecoveryTarget(), NewDatabase(), options).status());
+  v1::BaseManifest changed = base1_;
+  ASSERT_GE(changed.tables_size(), 2);
+  ASSERT_FALSE(changed.tables(1).row_digest().empty());
+  std::string digest = changed.tables(1).row_digest();
+  digest[31] = digest[31] == '0' ? '1' : '0';  // one bit of one sum
+  changed.mutable_tables(1)->set_row_digest(digest);
+  ASSERT_OK(store_.Delete(key));
+  ASSERT_OK(store_.Put(key, changed.SerializeAsString()));
+  absl::StatusOr<BaseRestoreResult> result = RestoreTo(RecoveryTarget(), NewDatabase(), options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(result.status().message(), HasSubstr(changed.tables(1).relation().table()));
+  EXPECT_THAT(result.status().message(), HasSubstr(digest));
 }
 
 TEST_F(BaseRestoreTest, IncompleteBaseIsIgnoredAndListed) {
