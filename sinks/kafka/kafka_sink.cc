@@ -56,15 +56,15 @@ std::string SerializeDeterministic(const google::protobuf::MessageLite& message)
   return out;
 }
 
-HeadersPtr MakeHeaders(EventPosition position, Xid xid, absl::string_view op) {
+HeadersPtr MakeHeaders(absl::string_view position, absl::string_view xid, absl::string_view op) {
   HeadersPtr headers(rd_kafka_headers_new(3));
-  auto add = [&](absl::string_view name, const std::string& value) {
+  auto add = [&](absl::string_view name, absl::string_view value) {
     rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
                         static_cast<ssize_t>(value.size()));
   };
-  add(kafka::kPositionHeader, kafka::PositionHeader(position));
-  add(kafka::kXidHeader, xid.ToString());
-  add(kafka::kOpHeader, std::string(op));
+  add(kafka::kPositionHeader, position);
+  add(kafka::kXidHeader, xid);
+  add(kafka::kOpHeader, op);
   return headers;
 }
 
@@ -82,12 +82,12 @@ class KafkaSink : public Sink {
   absl::Status Write(const proto::Transaction& txn) override {
     if (!error_.ok()) return error_;
     const proto::TransactionInfo& info = txn.info();
-    Txn t{&info, tracker_.Begin(info.end_lsn), 0, {}};
+    Txn t{&info, tracker_.Begin(info.end_lsn), 0, {}, info.xid.ToString()};
     WALSHIP_RETURN_IF_ERROR(ProduceMarker(v1::TransactionMarker::BEGIN, t));
     absl::Status status = txn.ForEachRecord([&](const v1::Record& record) -> absl::Status {
       if (record.has_relation_def()) {
         relations_[RelationOid(record.relation_def().oid())] = record.relation_def();
-        relation_fields_.erase(RelationOid(record.relation_def().oid()));
+        tables_.erase(RelationOid(record.relation_def().oid()));
         return absl::OkStatus();
       }
       if (record.has_event()) return ProduceEvent(record.event(), t);
@@ -190,7 +190,21 @@ class KafkaSink : public Sink {
     const proto::TransactionInfo* info;
     DeliveryTracker::Ticket ticket;
     uint64_t events = 0;
-    absl::btree_map<std::string, uint64_t> per_topic;
+    absl::flat_hash_map<size_t, uint64_t> per_topic;  // by index into topics_
+    std::string xid;                                  // the xid header's value
+  };
+
+  // A topic the sink produces to: its name and librdkafka handle (made once, so producing
+  // needs no lookup of the topic by name per message).
+  struct Topic {
+    std::string name;
+    kafka::TopicPtr handle;
+  };
+  // What a table's row events need, made once per table version: the topic, and an Event
+  // holding only the table's description, serialized (see EventBytes).
+  struct TableOut {
+    size_t topic = 0;
+    std::string relation_field;
   };
 
   absl::Status Fail(absl::Status status) {
@@ -213,12 +227,37 @@ class KafkaSink : public Sink {
     return &it->second;
   }
 
-  std::string Topic(const v1::Relation& relation) const {
-    return kafka::TableTopic(options_.topic_prefix, relation.schema(), relation.table());
+  // The index of topic `name` in topics_, its handle made on first use.
+  absl::StatusOr<size_t> TopicIndex(const std::string& name) {
+    auto [it, added] = topic_index_.try_emplace(name, topics_.size());
+    if (added) {
+      kafka::TopicPtr handle(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr));
+      if (handle == nullptr) {
+        topic_index_.erase(it);
+        return Fail(kafka::DeliveryError(rd_kafka_last_error(), name));
+      }
+      topics_.push_back(Topic{name, std::move(handle)});
+    }
+    return it->second;
+  }
+  absl::StatusOr<size_t> TopicOf(const v1::Relation& relation) {
+    return TopicIndex(
+        kafka::TableTopic(options_.topic_prefix, relation.schema(), relation.table()));
+  }
+  // The table's topic and serialized description, made once per table version.
+  absl::StatusOr<const TableOut*> Out(const v1::Relation& relation) {
+    auto it = tables_.find(RelationOid(relation.oid()));
+    if (it != tables_.end()) return &it->second;
+    TableOut out;
+    WALSHIP_ASSIGN_OR_RETURN(out.topic, TopicOf(relation));
+    v1::Event only;
+    *only.mutable_relation() = relation;
+    out.relation_field = only.SerializeAsString();
+    return &tables_.emplace(RelationOid(relation.oid()), std::move(out)).first->second;
   }
 
-  HeadersPtr EventHeaders(const v1::Event& event, absl::string_view op) const {
-    return MakeHeaders(proto::PositionOf(event), Xid(event.xid()), op);
+  HeadersPtr EventHeaders(const v1::Event& event, absl::string_view op, const Txn& t) const {
+    return MakeHeaders(kafka::PositionHeader(proto::PositionOf(event)), t.xid, op);
   }
 
   // The event as published: with `relation`, the table's whole description, in place of the
@@ -226,16 +265,11 @@ class KafkaSink : public Sink {
   // reference's field swapped for the description's, serialized once per table version (the
   // same bytes as copying the description into a copy of the event, without copying every
   // row and description per event).
-  std::string EventBytes(const v1::Event& event, const v1::Relation& relation) {
+  std::string EventBytes(const v1::Event& event, const v1::Relation& relation,
+                         const TableOut& out) {
     std::string bytes = event.SerializeAsString();
     if (&relation != &event.relation()) {
-      std::string& field = relation_fields_[RelationOid(relation.oid())];
-      if (field.empty()) {
-        v1::Event only;
-        *only.mutable_relation() = relation;
-        field = only.SerializeAsString();
-      }
-      if (!kafka::ReplaceField(v1::Event::kRelationFieldNumber, field, &bytes)) {
+      if (!kafka::ReplaceField(v1::Event::kRelationFieldNumber, out.relation_field, &bytes)) {
         v1::Event out = event;
         *out.mutable_relation() = relation;
         return out.SerializeAsString();
@@ -251,7 +285,8 @@ class KafkaSink : public Sink {
       case v1::UPDATE:
       case v1::DELETE: {
         WALSHIP_ASSIGN_OR_RETURN(const v1::Relation* relation, Describe(event.relation(), event));
-        std::string topic = Topic(*relation);
+        WALSHIP_ASSIGN_OR_RETURN(const TableOut* out, Out(*relation));
+        const size_t topic = out->topic;
         std::optional<std::string> key = kafka::EncodeRowKey(*relation, *kafka::KeyRow(event));
         // An UPDATE that changes the key: the row is gone under its old key, which a
         // compacted topic must forget (tombstone under the old key, in that key's partition,
@@ -259,16 +294,18 @@ class KafkaSink : public Sink {
         if (event.op() == v1::UPDATE && options_.tombstones_on_delete && event.has_old_row()) {
           std::optional<std::string> old_key = kafka::EncodeRowKey(*relation, event.old_row());
           if (old_key.has_value() && old_key != key) {
-            WALSHIP_RETURN_IF_ERROR(
-                Produce(topic, old_key, std::nullopt, EventHeaders(event, "TOMBSTONE"), t));
+            WALSHIP_RETURN_IF_ERROR(Produce(topic, old_key, std::nullopt,
+                                            EventHeaders(event, "TOMBSTONE", t), t,
+                                            /*count=*/false));
           }
         }
-        WALSHIP_RETURN_IF_ERROR(Produce(topic, key, EventBytes(event, *relation),
-                                        EventHeaders(event, proto::OperationName(event.op())), t));
-        ++t.per_topic[topic];
+        WALSHIP_RETURN_IF_ERROR(Produce(topic, key, EventBytes(event, *relation, *out),
+                                        EventHeaders(event, proto::OperationName(event.op()), t),
+                                        t));
         if (event.op() == v1::DELETE && options_.tombstones_on_delete && key.has_value()) {
-          WALSHIP_RETURN_IF_ERROR(
-              Produce(topic, key, std::nullopt, EventHeaders(event, "TOMBSTONE"), t));
+          WALSHIP_RETURN_IF_ERROR(Produce(topic, key, std::nullopt,
+                                          EventHeaders(event, "TOMBSTONE", t), t,
+                                          /*count=*/false));
         }
         return absl::OkStatus();
       }
@@ -286,18 +323,17 @@ class KafkaSink : public Sink {
         for (const v1::Relation& relation : out.truncate().relations()) {
           // Each table's topic gets the event with that table as its relation.
           *out.mutable_relation() = relation;
-          std::string topic = Topic(relation);
+          WALSHIP_ASSIGN_OR_RETURN(size_t topic, TopicOf(relation));
           WALSHIP_RETURN_IF_ERROR(Produce(topic, std::nullopt, out.SerializeAsString(),
-                                          EventHeaders(event, "TRUNCATE"), t));
-          ++t.per_topic[topic];
+                                          EventHeaders(event, "TRUNCATE", t), t));
         }
         return absl::OkStatus();
       }
       case v1::MESSAGE: {
-        std::string topic = kafka::MessagesTopic(options_.topic_prefix);
+        WALSHIP_ASSIGN_OR_RETURN(size_t topic,
+                                 TopicIndex(kafka::MessagesTopic(options_.topic_prefix)));
         WALSHIP_RETURN_IF_ERROR(Produce(topic, event.message().prefix(), event.SerializeAsString(),
-                                        EventHeaders(event, "MESSAGE"), t));
-        ++t.per_topic[topic];
+                                        EventHeaders(event, "MESSAGE", t), t));
         return absl::OkStatus();
       }
       default:
@@ -319,21 +355,28 @@ class KafkaSink : public Sink {
     marker.set_event_count(begin ? info.event_count : t.events);
     if (!begin) {
       for (const auto& [topic, count] : t.per_topic) {
-        (*marker.mutable_per_table_counts())[topic] = count;
+        (*marker.mutable_per_table_counts())[topics_[topic].name] = count;
       }
     }
     uint32_t sequence = begin ? 0 : static_cast<uint32_t>(t.events + 1);
-    return Produce(
-        kafka::TransactionsTopic(options_.topic_prefix), info.xid.ToString(),
-        SerializeDeterministic(marker),
-        MakeHeaders(EventPosition{info.commit_lsn, sequence}, info.xid, begin ? "BEGIN" : "END"),
-        t);
+    if (!transactions_topic_.has_value()) {
+      WALSHIP_ASSIGN_OR_RETURN(transactions_topic_,
+                               TopicIndex(kafka::TransactionsTopic(options_.topic_prefix)));
+    }
+    const size_t topic = *transactions_topic_;
+    return Produce(topic, t.xid, SerializeDeterministic(marker),
+                   MakeHeaders(kafka::PositionHeader(EventPosition{info.commit_lsn, sequence}),
+                               t.xid, begin ? "BEGIN" : "END"),
+                   t, /*count=*/false);
   }
 
   // Hands one message to librdkafka (copied). Blocks, polling, while more than
   // max_buffered_bytes are undelivered or librdkafka's queue is full.
-  absl::Status Produce(const std::string& topic, const std::optional<std::string>& key,
-                       const std::optional<std::string>& value, HeadersPtr headers, Txn& t) {
+  // Counts the message in the transaction's per-topic counts when `count` (row, TRUNCATE and
+  // message events; not markers or tombstones).
+  absl::Status Produce(size_t topic, const std::optional<std::string>& key,
+                       const std::optional<std::string>& value, HeadersPtr headers, Txn& t,
+                       bool count = true) {
     while (buffered_bytes_ > options_.max_buffered_bytes && error_.ok()) {
       rd_kafka_poll(rk_.get(), kBlockingPollMs);
     }
@@ -345,15 +388,17 @@ class KafkaSink : public Sink {
     size_t key_size = key ? key->size() : 0;
     char* value_data = value ? const_cast<char*>(value->data()) : nullptr;
     size_t value_size = value ? value->size() : 0;
+    rd_kafka_topic_t* rkt = topics_[topic].handle.get();
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key_data, key_size),
+          rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key_data, key_size),
           RD_KAFKA_V_VALUE(value_data, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         headers.release();  // the message owns them now
         tracker_.AddMessage(t.ticket);
         buffered_bytes_ += bytes;
+        if (count) ++t.per_topic[topic];
         return absl::OkStatus();
       }
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -363,7 +408,7 @@ class KafkaSink : public Sink {
       }
       rd_kafka_poll(rk_.get(), 0);  // a fatal error's reason arrives through OnError
       if (!error_.ok()) return error_;
-      return Fail(kafka::DeliveryError(err, topic));
+      return Fail(kafka::DeliveryError(err, topics_[topic].name));
     }
   }
 
@@ -372,6 +417,7 @@ class KafkaSink : public Sink {
     closing_ = true;
     rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(rk_.get(), 0);
+    topics_.clear();  // the handles go before the producer
     rk_.reset();
   }
 
@@ -379,8 +425,10 @@ class KafkaSink : public Sink {
   ProducerPtr rk_;
   DeliveryTracker tracker_;
   absl::flat_hash_map<RelationOid, v1::Relation> relations_;
-  // Per table: an Event holding only its description, serialized (see EventBytes).
-  absl::flat_hash_map<RelationOid, std::string> relation_fields_;
+  absl::flat_hash_map<RelationOid, TableOut> tables_;
+  std::vector<Topic> topics_;
+  absl::flat_hash_map<std::string, size_t> topic_index_;
+  std::optional<size_t> transactions_topic_;
   uint64_t buffered_bytes_ = 0;
   bool closing_ = false;
   absl::Status error_;

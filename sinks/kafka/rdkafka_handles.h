@@ -23,6 +23,9 @@ struct ProducerDeleter {
 struct HeadersDeleter {
   void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* metadata) const {
     rd_kafka_metadata_destroy(metadata);
@@ -32,6 +35,8 @@ struct MetadataDeleter {
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using ProducerPtr = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
 using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+// A topic handle: destroyed before its producer.
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
 }  // namespace walship::sinks::kafka
