@@ -19,13 +19,17 @@ struct TransactionInfo {
   Lsn end_lsn;     // just past the commit record; what is acknowledged to PostgreSQL
   int64_t commit_time_us = 0;
   uint64_t event_count = 0;
+  // About what its records hold in memory (0 when they are in a spill file): what a sink
+  // that keeps the transaction for a while (sinks/pipelined_sink.h) counts against its bound.
+  uint64_t memory_bytes = 0;
 };
 
 // The records of one committed transaction, in order: RelationDef records precede the
 // first event that uses them. Every Event already carries its position (commit_lsn,
 // sequence), xid, commit time and end_lsn. A large transaction is backed by a spill file,
 // so ForEachRecord() may read from disk; it may be called any number of times (once per
-// sink). Not thread-safe; sinks call it from the agent's loop thread.
+// sink), from several threads at once (it changes nothing: records in memory are only read,
+// a spill file is read with pread).
 class Transaction {
  public:
   virtual ~Transaction() = default;

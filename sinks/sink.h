@@ -2,6 +2,7 @@
 #ifndef WALSHIP_SINKS_SINK_H_
 #define WALSHIP_SINKS_SINK_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -30,6 +31,13 @@ class Sink {
   // Takes the transaction (it may read its records now; it does not keep a reference).
   // May block briefly when the sink pushes back (see Backlogged()).
   virtual absl::Status Write(const proto::Transaction& txn) = 0;
+
+  // The same, but the sink may keep the transaction (shared with the other sinks; its
+  // records are never changed) and finish with it later on a thread of its own. The loop
+  // hands transactions over this way; the default calls Write().
+  virtual absl::Status WriteShared(std::shared_ptr<const proto::Transaction> txn) {
+    return Write(*txn);
+  }
 
   // Does due work (group commit deadline passed, delivery reports) without blocking long.
   virtual absl::Status Poll(absl::Time now) = 0;

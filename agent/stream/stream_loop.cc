@@ -276,8 +276,9 @@ absl::Status StreamLoop::HandOff(std::unique_ptr<proto::Transaction> txn) {
     tracker_.OnTransaction(info.end_lsn, /*empty=*/true);
     return absl::OkStatus();
   }
+  std::shared_ptr<const proto::Transaction> shared = std::move(txn);
   for (sinks::Sink* sink : sinks_) {
-    absl::Status written = sink->Write(*txn);
+    absl::Status written = sink->WriteShared(shared);
     if (!written.ok()) {
       probe_.OnError(sink->name(), absl::StatusCodeToString(written.code()));
       return Annotate(written, absl::StrFormat("sink %s, transaction %u at %s", sink->name(),

@@ -99,6 +99,7 @@ absl::StatusOr<std::unique_ptr<proto::Transaction>> TransactionBuffer::Finish(
       StampEvent(info, ++events, record.mutable_event());
     }
     info.event_count = events;
+    info.memory_bytes = buffer->memory_bytes_;
   }
   return std::unique_ptr<proto::Transaction>(new BufferedTransaction(info, std::move(buffer)));
 }
