@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/agent_config.h"
 #include "agent/agent_runner.h"
@@ -194,4 +195,9 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace walship::agent
 
-int main(int argc, char** argv) { return walship::agent::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Abseil's mutex deadlock detection (a lock graph updated on contended locks) is a
+  // debugging aid; the loop and the Kafka worker share a mutex, so leave it out here.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return walship::agent::Main(argc, argv);
+}
