@@ -12,7 +12,7 @@
 // it has not written yet (shared with the other sinks, see Sink::WriteShared). The outer
 // sink reports the inner one's watermark, pending state and first error as the worker last
 // saw them. Flush waits for the queue to be written, then for the inner Flush. Back-pressure:
-// Write waits, briefly, while `max_queued` transactions are queued, and Backlogged() is true
+// WriteShared waits, briefly, while `max_queued` transactions are queued, and Backlogged() is true
 // while the inner sink is backlogged or the queued transactions hold more than
 // `max_queued_bytes` (TransactionInfo::memory_bytes).
 #ifndef WALSHIP_SINKS_PIPELINED_SINK_H_
@@ -29,7 +29,7 @@ namespace walship::sinks {
 struct PipelineOptions {
   size_t max_queued = 256;
   uint64_t max_queued_bytes = 64 << 20;
-  // The longest Write waits for room in the queue before it queues anyway (the byte bound
+  // The longest WriteShared waits for room in the queue before it queues anyway (the byte bound
   // and Backlogged() still hold memory).
   absl::Duration max_write_wait = absl::Milliseconds(100);
   // While the inner sink has something pending, the outer one asks to be polled this often,

@@ -405,8 +405,8 @@ absl::StatusOr<v1::BaseManifest> TakeBaseSnapshotOnce(const SnapshotOptions& opt
   for (const auto& [index, count] : parts) {
     if (count < 2) continue;
     const v1::Relation& relation = catalog.tables[index].relation;
-    LogInfo("base snapshot: copying \"%s.%s\" (%d MiB) in %d chunks of pages", relation.schema(),
-            relation.table(), catalog.tables[index].pages * 8 / 1024, count);
+    LogInfo("base snapshot: copying \"%s.%s\" (%d pages) in %d chunks of pages", relation.schema(),
+            relation.table(), catalog.tables[index].pages, count);
   }
   SharedState state(catalog.tables, std::move(plan));
   SchemaDump dump = CopyTablesAndSchema(options, source, e.exported.snapshot_name, catalog,

@@ -82,8 +82,9 @@ struct StreamPlan {
 };
 StreamPlan PlanStreams(const std::vector<uint64_t>& bytes, int jobs, uint64_t split_bytes);
 
-// The per-table checksum the manifest documents: md5 of every row's text sorted with
-// COLLATE "C", joined with '\n'. SQL for one (already quoted) table.
+// The per-table checksum of bases before manifest format 3 (BaseTable.checksum): md5 of
+// every row's text sorted with COLLATE "C", joined with '\n'. SQL for one (already quoted)
+// table. Newer bases carry a row digest instead (table_digest.h).
 std::string TableChecksumSql(const std::string& quoted_table);
 
 }  // namespace walship::replay

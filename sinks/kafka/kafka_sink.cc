@@ -18,7 +18,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -29,8 +28,8 @@
 #include "sinks/kafka/kafka_config.h"
 #include "sinks/kafka/kafka_errors.h"
 #include "sinks/kafka/kafka_naming.h"
-#include "sinks/kafka/wire_fields.h"
 #include "sinks/kafka/rdkafka_handles.h"
+#include "sinks/kafka/wire_fields.h"
 
 namespace walship::sinks {
 namespace {
